@@ -1,0 +1,48 @@
+# The README's commands. Every target installs what it needs from nothing (a fresh clone).
+PYTHON ?= python3
+VENV   ?= .venv
+PY      = $(VENV)/bin/python
+STAMP   = $(VENV)/.nst-installed
+EXTRAS ?= dev,offline,app
+
+.PHONY: install test lab demo web figures toc strip benchmark benchmark-512 clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[$(EXTRAS)]'
+	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
+	@touch $(STAMP)
+
+install: $(STAMP)  ## create .venv and install the package with its test, offline and web extras
+
+test: install  ## the whole test suite, offline, in fast mode (also what CI runs)
+	NST_FAST=1 NST_OFFLINE=1 $(PY) -m pytest
+
+lab: install  ## open the course in JupyterLab
+	$(VENV)/bin/jupyter lab notebooks/
+
+demo: install  ## stylize a bundled example pair with the CLI into outputs/
+	@mkdir -p outputs
+	$(VENV)/bin/nst stylize example:grace_hopper example:swirls -o outputs/demo.jpg --size 384 --time-budget 120
+
+web: install  ## the Streamlit page on http://localhost:8501
+	$(VENV)/bin/streamlit run apps/streamlit_app.py
+
+figures: install  ## regenerate the README's figures (slow: real settings)
+	$(PY) scripts/make_readme_figures.py
+
+toc: install  ## regenerate the notebook contents table in the README
+	$(PY) scripts/make_toc.py
+
+strip: install  ## strip outputs from the notebooks
+	$(VENV)/bin/nbstripout notebooks/*.ipynb
+
+benchmark: install  ## speed: tutorial recipe vs ours at 256 px
+	$(PY) benchmarks/speed.py --size 256
+
+benchmark-512: install  ## the same at 512 px (slow)
+	$(PY) benchmarks/speed.py --size 512
+
+clean:
+	rm -rf $(VENV) outputs .pytest_cache

@@ -1,0 +1,215 @@
+"""Every hyper-parameter of a style transfer, declared once (taught in notebook 06).
+
+:class:`StyleConfig` is the single source of truth: ``stylize()`` takes its fields as keyword
+arguments, the ``nst`` CLI derives its flags and help from the field metadata, and the widgets and
+the web page read the defaults from here. ``NST_FAST=1`` switches notebooks and demos to tiny images
+and a few steps (see :func:`fast_mode` and :func:`pick`).
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from .errors import InvalidSettingError
+
+#: The style layers of Gatys et al. (conv1_1 ... conv5_1), in Keras names.
+GATYS_STYLE_LAYERS: tuple[str, ...] = (
+    "block1_conv1",
+    "block2_conv1",
+    "block3_conv1",
+    "block4_conv1",
+    "block5_conv1",
+)
+
+OPTIMIZERS = ("lbfgs", "adam")
+INITS = ("content", "noise", "style")
+COLOR_MODES = ("none", "luminance", "histogram")
+BACKBONES = ("vgg19", "vgg16")
+
+#: Largest long side accepted for an output (a 4096 px VGG pass needs well over 8 GB).
+MAX_SIZE = 4096
+MIN_SIZE = 32
+
+
+def _doc(text: str, **extra: Any) -> dict[str, Any]:
+    return {"doc": text, **extra}
+
+
+@dataclass(frozen=True)
+class StyleConfig:
+    """All settings of one style transfer. Field metadata ``doc`` is the one-line help text."""
+
+    size: int = field(default=512, metadata=_doc("long side of the output in pixels", flag="--size"))
+    steps: int = field(
+        default=300,
+        metadata=_doc("optimiser iterations in total, spread over the scales (L-BFGS: iterations; Adam: steps)"),
+    )
+    optimizer: str = field(default="lbfgs", metadata=_doc("lbfgs (fast, bounded) or adam (the original report's)"))
+    time_budget: float | None = field(
+        default=None, metadata=_doc("stop after this many seconds and keep the best image so far")
+    )
+    content_weight: float = field(default=1e4, metadata=_doc("weight of the content loss"))
+    style_weight: float = field(default=1e-2, metadata=_doc("weight of the style loss"))
+    tv_weight: float = field(default=0.0, metadata=_doc("weight of the total-variation (smoothness) loss"))
+    content_layers: tuple[str, ...] = field(
+        default=("block5_conv2",), metadata=_doc("content layer(s), Keras (block5_conv2) or Gatys (conv5_2) names")
+    )
+    style_layers: tuple[str, ...] = field(
+        default=GATYS_STYLE_LAYERS, metadata=_doc("style layers, Keras or Gatys names")
+    )
+    style_layer_weights: tuple[float, ...] | None = field(
+        default=None, metadata=_doc("one weight per style layer (normalised to sum 1); default equal")
+    )
+    content_layer_weights: tuple[float, ...] | None = field(
+        default=None, metadata=_doc("one weight per content layer (normalised to sum 1); default equal")
+    )
+    style_blend: tuple[float, ...] | None = field(
+        default=None, metadata=_doc("one weight per style image (normalised to sum 1); default equal")
+    )
+    style_scale: float = field(
+        default=1.0, metadata=_doc("style image size relative to the output: >1 larger brush strokes, <1 finer")
+    )
+    preserve_colors: str = field(default="none", metadata=_doc("none, luminance or histogram (Gatys et al. 2017)"))
+    init: str = field(default="content", metadata=_doc("start image: content, noise or style"))
+    seed: int = field(default=0, metadata=_doc("random seed (noise init, reproducible runs)"))
+    scales: int = field(
+        default=2,
+        metadata=_doc("coarse-to-fine levels: 1 = single scale; each coarser level halves the size"),
+    )
+    learning_rate: float = field(default=0.02, metadata=_doc("Adam learning rate (pixel units, image in [0,1])"))
+    adam_beta_1: float = field(default=0.99, metadata=_doc("Adam beta_1 (the TensorFlow tutorial uses 0.99)"))
+    adam_epsilon: float = field(default=0.1, metadata=_doc("Adam epsilon (the TensorFlow tutorial uses 0.1)"))
+    lbfgs_corrections: int = field(default=10, metadata=_doc("L-BFGS memory (number of stored corrections)"))
+    backbone: str = field(default="vgg19", metadata=_doc("feature network: vgg19 or vgg16"))
+    weights: str = field(
+        default="imagenet", metadata=_doc("'imagenet' (resolved as in the README) or a path to a Keras weights file")
+    )
+
+    def __post_init__(self) -> None:
+        validate_config(self)
+
+    def replace(self, **changes: Any) -> "StyleConfig":
+        """Return a copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-JSON dictionary of the settings (tuples become lists)."""
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in dataclasses.asdict(self).items()}
+
+
+#: The objective of the TensorFlow tutorial "Neural style transfer" (no TV term), with its Adam recipe.
+TF_TUTORIAL = dict(
+    content_layers=("block5_conv2",),
+    style_layers=GATYS_STYLE_LAYERS,
+    content_weight=1e4,
+    style_weight=1e-2,
+    tv_weight=0.0,
+    optimizer="adam",
+    learning_rate=0.02,
+    adam_beta_1=0.99,
+    adam_epsilon=0.1,
+    scales=1,
+    init="content",
+)
+
+
+def config_fields() -> list[dataclasses.Field]:
+    """The fields of :class:`StyleConfig`, in declaration order (used by the CLI and the widgets)."""
+    return list(dataclasses.fields(StyleConfig))
+
+
+def _check_number(name: str, value: Any, *, minimum: float | None = None, exclusive: bool = False) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidSettingError(f"{name} must be a number, got {value!r}")
+    if not math.isfinite(value):
+        raise InvalidSettingError(f"{name} must be finite, got {value!r}")
+    if minimum is not None and (value < minimum or (exclusive and value == minimum)):
+        relation = ">" if exclusive else ">="
+        raise InvalidSettingError(f"{name} must be {relation} {minimum}, got {value!r}")
+
+
+def _check_int(name: str, value: Any, *, minimum: int, maximum: int | None = None) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidSettingError(f"{name} must be a whole number, got {value!r}")
+    if value < minimum or (maximum is not None and value > maximum):
+        allowed = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"
+        raise InvalidSettingError(f"{name} must be {allowed}, got {value}")
+
+
+def _check_choice(name: str, value: Any, choices: Sequence[str]) -> None:
+    if value not in choices:
+        raise InvalidSettingError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
+
+
+def normalize_weights(name: str, weights: Sequence[float] | None, count: int) -> tuple[float, ...]:
+    """Validate per-item weights (non-negative, finite, not all zero) and scale them to sum to 1.
+
+    Args:
+        name: what the weights are for, used in error messages.
+        weights: one weight per item, or ``None`` for equal weights.
+        count: the number of items.
+    """
+    if weights is None:
+        return tuple([1.0 / count] * count)
+    weights = tuple(weights)
+    if len(weights) != count:
+        raise InvalidSettingError(f"{name} needs {count} value(s), one per item; got {len(weights)}: {weights}")
+    for w in weights:
+        _check_number(name, w, minimum=0.0)
+    total = float(sum(weights))
+    if total <= 0:
+        raise InvalidSettingError(f"{name} must not be all zero; got {weights}")
+    return tuple(float(w) / total for w in weights)
+
+
+def validate_config(cfg: StyleConfig) -> None:
+    """Raise :class:`InvalidSettingError` naming the first field that is out of range."""
+    _check_int("size", cfg.size, minimum=MIN_SIZE, maximum=MAX_SIZE)
+    _check_int("steps", cfg.steps, minimum=1)
+    _check_choice("optimizer", cfg.optimizer, OPTIMIZERS)
+    if cfg.time_budget is not None:
+        _check_number("time_budget", cfg.time_budget, minimum=0.0, exclusive=True)
+    for name in ("content_weight", "style_weight", "tv_weight"):
+        _check_number(name, getattr(cfg, name), minimum=0.0)
+    if cfg.content_weight == 0 and cfg.style_weight == 0 and cfg.tv_weight == 0:
+        raise InvalidSettingError("content_weight, style_weight and tv_weight are all zero: nothing to optimise")
+    if not cfg.style_layers and cfg.style_weight > 0:
+        raise InvalidSettingError("style_layers is empty but style_weight > 0; name at least one style layer")
+    if not cfg.content_layers and cfg.content_weight > 0:
+        raise InvalidSettingError("content_layers is empty but content_weight > 0; name at least one content layer")
+    if cfg.style_layer_weights is not None:
+        normalize_weights("style_layer_weights", cfg.style_layer_weights, len(cfg.style_layers))
+    if cfg.content_layer_weights is not None:
+        normalize_weights("content_layer_weights", cfg.content_layer_weights, len(cfg.content_layers))
+    if cfg.style_blend is not None:
+        normalize_weights("style_blend", cfg.style_blend, len(cfg.style_blend))
+    _check_number("style_scale", cfg.style_scale, minimum=0.0, exclusive=True)
+    if not 0.05 <= cfg.style_scale <= 8:
+        raise InvalidSettingError(f"style_scale must be between 0.05 and 8, got {cfg.style_scale}")
+    _check_choice("preserve_colors", cfg.preserve_colors, COLOR_MODES)
+    _check_choice("init", cfg.init, INITS)
+    _check_int("seed", cfg.seed, minimum=0)
+    _check_int("scales", cfg.scales, minimum=1, maximum=6)
+    _check_number("learning_rate", cfg.learning_rate, minimum=0.0, exclusive=True)
+    _check_number("adam_beta_1", cfg.adam_beta_1, minimum=0.0)
+    if cfg.adam_beta_1 >= 1:
+        raise InvalidSettingError(f"adam_beta_1 must be below 1, got {cfg.adam_beta_1}")
+    _check_number("adam_epsilon", cfg.adam_epsilon, minimum=0.0, exclusive=True)
+    _check_int("lbfgs_corrections", cfg.lbfgs_corrections, minimum=1, maximum=100)
+    _check_choice("backbone", cfg.backbone, BACKBONES)
+    if not isinstance(cfg.weights, str) or not cfg.weights:
+        raise InvalidSettingError(f"weights must be 'imagenet' or a file path, got {cfg.weights!r}")
+
+
+# ---------------------------------------------------------------------------------------------- fast mode
+def fast_mode() -> bool:
+    """True when ``NST_FAST`` is set to a true value (tests and CI set ``NST_FAST=1``)."""
+    return os.environ.get("NST_FAST", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def pick(real: Any, fast: Any) -> Any:
+    """Return ``fast`` in fast mode, else ``real``: notebooks show real settings, CI runs tiny ones."""
+    return fast if fast_mode() else real

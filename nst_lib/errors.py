@@ -1,0 +1,31 @@
+"""Exceptions raised by nst_lib.
+
+Every error says what was received and what is allowed. They subclass the built-in exception a
+caller would expect (``ValueError``, ``FileNotFoundError``, ``OSError``) so generic handlers still work,
+and all share :class:`NSTError` so the CLI, widgets and web page can turn any of them into one line.
+"""
+from __future__ import annotations
+
+
+class NSTError(Exception):
+    """Base class of every error raised on purpose by nst_lib."""
+
+
+class InvalidImageError(NSTError, ValueError):
+    """An input could not be read as an image, or it is too small, too large or of the wrong kind."""
+
+
+class ImageNotFoundError(NSTError, FileNotFoundError):
+    """An image path does not exist or is not a file."""
+
+
+class InvalidSettingError(NSTError, ValueError):
+    """A hyper-parameter or option is outside what is allowed."""
+
+
+class WeightsError(NSTError, OSError):
+    """Backbone weights are missing, truncated or of the wrong shape."""
+
+
+class OutputError(NSTError, OSError):
+    """An output file cannot be written where or how it was asked for."""

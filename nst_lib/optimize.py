@@ -1,0 +1,267 @@
+"""Optimising the pixels: value-and-gradient, Adam and L-BFGS-B loops (taught in notebook 05).
+
+Both loops keep the best image seen so far, stop on a time budget, stop cleanly on a NaN/inf loss, and
+turn Ctrl-C (KeyboardInterrupt) into a normal return with the best image. They never print: progress
+goes to ``callback(event)`` with an :class:`Iterate`; a callback that returns ``True`` stops the run.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+import numpy as np
+import tensorflow as tf
+
+STOP_REASONS = {
+    "steps": "finished the requested steps",
+    "converged": "converged (the loss stopped improving)",
+    "time_budget": "time budget spent",
+    "interrupted": "interrupted",
+    "callback": "stopped on request",
+    "nonfinite": "the loss became NaN or infinite",
+}
+
+
+@dataclass
+class Iterate:
+    """A progress event, sent to the callback after every iteration.
+
+    ``image()`` returns the current image as a float32 (H, W, 3) array (computed only when called).
+    """
+
+    iteration: int  # global, counted over all scales
+    losses: dict[str, float]  # total, content, style, tv (weighted total; unweighted parts)
+    elapsed: float  # seconds since the run started
+    scale: int = 0  # index of the current scale (0 = coarsest)
+    scales: int = 1
+    shape: tuple[int, int] = (0, 0)  # (height, width) of the current scale
+    image: Callable[[], np.ndarray] = field(default=lambda: np.zeros((0, 0, 3), np.float32), repr=False)
+
+
+@dataclass
+class OptimizeResult:
+    """What a loop returns: the best image and why it stopped."""
+
+    image: np.ndarray  # best image seen, float32 (H, W, 3) in [0, 1]
+    best_loss: float
+    iterations: int  # iterations done in this call
+    evaluations: int  # objective evaluations (L-BFGS evaluates more than once per iteration)
+    stop_reason: str  # one of STOP_REASONS
+    history: list[dict] = field(default_factory=list)
+    message: str = ""
+
+
+class _Stop(Exception):
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def make_value_and_grad(objective, jit_compile: bool = False) -> Callable:
+    """A ``tf.function`` mapping a (1, H, W, 3) image to (loss parts, d total / d image).
+
+    The function is traced once per image shape; later calls run the compiled graph.
+    """
+
+    @tf.function(jit_compile=jit_compile, reduce_retracing=True)
+    def value_and_grad(image):
+        with tf.GradientTape() as tape:
+            tape.watch(image)
+            parts = objective.parts(image)
+        return parts, tape.gradient(parts["total"], image)
+
+    return value_and_grad
+
+
+def _main_parts(parts: dict) -> dict[str, float]:
+    return {k: float(v) for k, v in parts.items()}
+
+
+NONFINITE_HINT = (
+    "the loss became NaN or infinite at iteration {it}; the likely cause is a learning rate or loss weight "
+    "that is too large — lower it (kept the best finite image, loss {best:.4g})"
+)
+
+
+class _Tracker:
+    """Shared bookkeeping: best image, history, time budget, callback."""
+
+    def __init__(self, callback, time_budget, start, iteration_offset, scale, scales, history):
+        self.callback = callback
+        # the budget counts from this call; `start` (the whole run's start) only times the history
+        self.deadline = None if time_budget is None else time.perf_counter() + time_budget
+        self.start = start
+        self.offset = iteration_offset
+        self.scale, self.scales = scale, scales
+        self.history = history if history is not None else []
+        self.best_loss = math.inf
+        self.best_image: Optional[np.ndarray] = None
+        self.iterations = 0
+        self.evaluations = 0
+        self.shape: tuple[int, int] = (0, 0)
+
+    def check_time(self):
+        if self.deadline is not None and time.perf_counter() >= self.deadline:
+            raise _Stop("time_budget")
+
+    def observe(self, loss: float, image_fn: Callable[[], np.ndarray]):
+        """Record one evaluated point; raise on a non-finite loss."""
+        self.evaluations += 1
+        if not math.isfinite(loss):
+            raise _Stop("nonfinite")
+        if loss < self.best_loss:
+            self.best_loss = loss
+            self.best_image = image_fn()
+
+    def iteration_done(self, parts: dict[str, float], image_fn: Callable[[], np.ndarray]):
+        self.iterations += 1
+        elapsed = time.perf_counter() - self.start
+        entry = {"iteration": self.offset + self.iterations, "elapsed": elapsed, "scale": self.scale, **parts}
+        self.history.append(entry)
+        if self.callback is not None:
+            event = Iterate(
+                iteration=self.offset + self.iterations,
+                losses=parts,
+                elapsed=elapsed,
+                scale=self.scale,
+                scales=self.scales,
+                shape=self.shape,
+                image=image_fn,
+            )
+            if self.callback(event):
+                raise _Stop("callback")
+        self.check_time()
+
+
+def run_adam(
+    value_and_grad: Callable,
+    init: np.ndarray,
+    *,
+    steps: int,
+    learning_rate: float = 0.02,
+    beta_1: float = 0.99,
+    beta_2: float = 0.999,
+    epsilon: float = 0.1,
+    time_budget: float | None = None,
+    callback: Callable[[Iterate], Optional[bool]] | None = None,
+    start: float | None = None,
+    iteration_offset: int = 0,
+    scale: int = 0,
+    scales: int = 1,
+    history: list | None = None,
+) -> OptimizeResult:
+    """Adam on the pixels, clipping to [0, 1] after each step (the TensorFlow tutorial's recipe).
+
+    The update is Keras' Adam written out: m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g²,
+    x ← clip(x − lr·√(1−β₂ᵗ)/(1−β₁ᵗ) · m / (√v + ε), 0, 1).
+    """
+    start = time.perf_counter() if start is None else start
+    tracker = _Tracker(callback, time_budget, start, iteration_offset, scale, scales, history)
+    tracker.shape = tuple(init.shape[:2])
+    image = tf.Variable(init[np.newaxis].astype(np.float32))
+    m = tf.Variable(tf.zeros_like(image))
+    v = tf.Variable(tf.zeros_like(image))
+
+    @tf.function
+    def step(t):
+        parts, grad = value_and_grad(image)
+        m.assign(beta_1 * m + (1 - beta_1) * grad)
+        v.assign(beta_2 * v + (1 - beta_2) * tf.square(grad))
+        alpha = learning_rate * tf.sqrt(1 - beta_2**t) / (1 - beta_1**t)
+        before = tf.identity(image)
+        image.assign(tf.clip_by_value(image - alpha * m / (tf.sqrt(v) + epsilon), 0.0, 1.0))
+        return parts, before
+
+    reason = "steps"
+    try:
+        tracker.check_time()
+        for t in range(1, steps + 1):
+            parts, before = step(tf.constant(float(t)))
+            values = _main_parts(parts)
+            # the loss belongs to the image *before* this update
+            tracker.observe(values["total"], lambda: before[0].numpy())
+            tracker.iteration_done(values, lambda: image[0].numpy())
+    except _Stop as stop:
+        reason = stop.reason
+    except KeyboardInterrupt:
+        reason = "interrupted"
+    return _finish(tracker, reason, init)
+
+
+def run_lbfgs(
+    value_and_grad: Callable,
+    init: np.ndarray,
+    *,
+    steps: int,
+    corrections: int = 10,
+    time_budget: float | None = None,
+    callback: Callable[[Iterate], Optional[bool]] | None = None,
+    start: float | None = None,
+    iteration_offset: int = 0,
+    scale: int = 0,
+    scales: int = 1,
+    history: list | None = None,
+) -> OptimizeResult:
+    """L-BFGS-B (SciPy) on the pixels with bounds [0, 1]: no clipping needed, the bounds are exact.
+
+    ``steps`` counts L-BFGS iterations; each may evaluate the objective more than once (line search).
+    """
+    from scipy.optimize import Bounds, minimize
+
+    start = time.perf_counter() if start is None else start
+    tracker = _Tracker(callback, time_budget, start, iteration_offset, scale, scales, history)
+    shape = (1, *init.shape)
+    tracker.shape = tuple(init.shape[:2])
+    last: dict = {}
+
+    def fun(x: np.ndarray):
+        tracker.check_time()
+        image = tf.constant(x.reshape(shape), tf.float32)
+        parts, grad = value_and_grad(image)
+        values = _main_parts(parts)
+        last["values"], last["x"] = values, x
+        tracker.observe(values["total"], lambda: x.reshape(shape[1:]).astype(np.float32))
+        return values["total"], grad.numpy().astype(np.float64).ravel()
+
+    def on_iteration(intermediate_result=None):
+        # L-BFGS-B's line search ends on the accepted point, so `last` holds its losses
+        x = last["x"]
+        tracker.iteration_done(last["values"], lambda: x.reshape(shape[1:]).astype(np.float32))
+
+    reason = "steps"
+    try:
+        tracker.check_time()
+        result = minimize(
+            fun,
+            init.astype(np.float64).ravel(),
+            jac=True,
+            method="L-BFGS-B",
+            bounds=Bounds(0.0, 1.0),
+            callback=on_iteration,
+            options={"maxiter": steps, "maxcor": corrections, "maxfun": steps * 3 + 20, "ftol": 0, "gtol": 0},
+        )
+        if tracker.iterations < steps and result.status != 1:
+            reason = "converged"
+    except _Stop as stop:
+        reason = stop.reason
+    except KeyboardInterrupt:
+        reason = "interrupted"
+    return _finish(tracker, reason, init)
+
+
+def _finish(tracker: _Tracker, reason: str, init: np.ndarray) -> OptimizeResult:
+    image = tracker.best_image if tracker.best_image is not None else init.astype(np.float32)
+    message = STOP_REASONS[reason]
+    if reason == "nonfinite":
+        message = NONFINITE_HINT.format(it=tracker.offset + tracker.iterations + 1, best=tracker.best_loss)
+    return OptimizeResult(
+        image=np.clip(image, 0.0, 1.0).astype(np.float32),
+        best_loss=tracker.best_loss,
+        iterations=tracker.iterations,
+        evaluations=tracker.evaluations,
+        stop_reason=reason,
+        history=tracker.history,
+        message=message,
+    )

@@ -1,0 +1,307 @@
+"""``stylize()``: the whole Gatys et al. pipeline in one call (taught in notebook 06).
+
+Every front end (notebooks, widgets, the ``nst`` CLI, the web page) calls this function; none of them
+re-implements a loss or a loop. Steps: resolve the settings, load the images, build the feature
+extractor once, then for each scale (coarse to fine) compute the targets, build the objective, and
+optimise, starting each finer scale from the upsampled result of the coarser one.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional, Sequence
+
+import numpy as np
+
+from . import color
+from .config import StyleConfig, normalize_weights
+from .errors import InvalidSettingError
+from .images import MIN_SIDE, load_image, load_mask, resize_long_side, resize_to, save_image
+from .optimize import STOP_REASONS, Iterate, make_value_and_grad, run_adam, run_lbfgs
+
+
+@dataclass
+class Result:
+    """The outcome of :func:`stylize`."""
+
+    image: np.ndarray  # float32 (H, W, 3) in [0, 1]
+    history: list[dict]  # one entry per iteration: iteration, elapsed, scale, total, content, style, tv, parts
+    config: StyleConfig  # the settings used
+    stop_reason: str  # see nst_lib.optimize.STOP_REASONS
+    message: str  # one human sentence about how the run ended
+    elapsed: float  # seconds, including target computation
+    iterations: int
+    backbone: str  # the network really used (vgg16 when vgg19 weights were unavailable)
+    weights_source: str
+    scale_shapes: list[tuple[int, int]] = field(default_factory=list)
+
+    @property
+    def final_losses(self) -> dict[str, float]:
+        """The loss parts of the last recorded iteration."""
+        return dict(self.history[-1]) if self.history else {}
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the image atomically (PNG, JPEG, … by extension)."""
+        return save_image(self.image, path)
+
+    def save_history(self, path: str | os.PathLike) -> Path:
+        """Write the settings, how the run ended and the loss history as JSON (atomically)."""
+        path = Path(path)
+        payload = {
+            "config": self.config.to_dict(),
+            "stop_reason": self.stop_reason,
+            "message": self.message,
+            "elapsed": self.elapsed,
+            "iterations": self.iterations,
+            "backbone": self.backbone,
+            "weights_source": self.weights_source,
+            "scale_shapes": [list(s) for s in self.scale_shapes],
+            "history": self.history,
+        }
+        tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+        try:
+            tmp.write_text(json.dumps(payload, indent=1))
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return path
+
+
+def scale_shapes(height: int, width: int, scales: int) -> list[tuple[int, int]]:
+    """Image shapes of the coarse-to-fine schedule, coarsest first; each level halves the size.
+
+    Levels whose short side would fall below 64 px are dropped (too small for VGG's deep layers).
+    """
+    shapes = []
+    for level in reversed(range(scales)):
+        factor = 2.0**-level
+        h, w = max(1, round(height * factor)), max(1, round(width * factor))
+        if level == 0 or min(h, w) >= 64:
+            shapes.append((h, w))
+    return shapes
+
+
+def split_steps(steps: int, shapes: Sequence[tuple[int, int]]) -> list[int]:
+    """Iterations per scale: the finest scale gets half of them, coarser scales share the rest.
+
+    Coarse iterations cost a quarter of the next finer ones, so they are cheap ways to get the large
+    structure right; the fine scale still needs enough iterations to restore detail.
+    """
+    if len(shapes) == 1:
+        return [steps]
+    fine = max(1, steps // 2)
+    rest = steps - fine
+    coarse = [max(1, rest // (len(shapes) - 1))] * (len(shapes) - 1)
+    return coarse + [fine]
+
+
+def split_budget(budget: float | None, shapes: Sequence[tuple[int, int]]) -> list[float | None]:
+    """Seconds per scale for a time budget: the finest scale gets at least 70 % of it."""
+    if budget is None:
+        return [None] * len(shapes)
+    if len(shapes) == 1:
+        return [budget]
+    coarse_total = 0.3 * budget
+    pixels = [h * w for h, w in shapes[:-1]]
+    coarse = [coarse_total * p / sum(pixels) for p in pixels]
+    return coarse + [None]  # the finest scale gets whatever is left when it starts
+
+
+def _as_list(value: Any) -> list:
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    return [value]
+
+
+def stylize(
+    content: Any,
+    style: Any,
+    *,
+    callback: Callable[[Iterate], Optional[bool]] | None = None,
+    config: StyleConfig | None = None,
+    mask: Any = None,
+    **options: Any,
+) -> Result:
+    """Optimise an image that has the content of ``content`` and the style of ``style``.
+
+    Args:
+        content: the content image: a path, bytes, PIL image or (H, W, 3) array in [0, 1].
+        style: one style image, or a list of them (blended with ``style_blend`` weights).
+        callback: called with an :class:`~nst_lib.optimize.Iterate` after every iteration; return
+            ``True`` from it to stop (the best image so far is returned).
+        config: a :class:`~nst_lib.config.StyleConfig`; keyword ``options`` override its fields.
+        mask: optional spatial control: one mask (H, W image, white = styled) for one style, or for two
+            styles (the second one fills the black part), or a list with one mask per style.
+        **options: any field of :class:`~nst_lib.config.StyleConfig` (size, steps, optimizer, …).
+
+    Returns:
+        A :class:`Result` with the image, the loss history and the settings used.
+
+    Raises:
+        InvalidSettingError, InvalidImageError, ImageNotFoundError, WeightsError: bad input, with a
+        message that says what was received and what is allowed.
+    """
+    start = time.perf_counter()
+    cfg = _make_config(config, options)
+    styles_in = _as_list(style)
+    if not styles_in:
+        raise InvalidSettingError("at least one style image is needed")
+    blend = normalize_weights("style_blend", cfg.style_blend, len(styles_in))
+
+    content_full = load_image(content, cfg.size)
+    styles_full = [load_image(s) for s in styles_in]  # resized per scale below
+    if cfg.preserve_colors == "histogram":
+        styles_full = [color.match_color_histogram(s, content_full) for s in styles_full]
+    elif cfg.preserve_colors == "luminance":
+        styles_full = [color.match_luminance(s, content_full) for s in styles_full]
+    target_content = color.gray_to_rgb(color.luminance(content_full)) if cfg.preserve_colors == "luminance" else content_full
+    masks_in = _masks_for(mask, len(styles_in))
+
+    from .backbone import FeatureExtractor, to_keras_names
+
+    extractor = FeatureExtractor(cfg.content_layers + cfg.style_layers, cfg.backbone, cfg.weights)
+    content_layers = to_keras_names(cfg.content_layers, extractor.backbone)
+    style_layers = to_keras_names(cfg.style_layers, extractor.backbone)
+    content_lw = dict(zip(content_layers, normalize_weights("content_layer_weights", cfg.content_layer_weights, len(content_layers)))) if content_layers else {}
+    style_lw = dict(zip(style_layers, normalize_weights("style_layer_weights", cfg.style_layer_weights, len(style_layers)))) if style_layers else {}
+
+    height, width = content_full.shape[:2]
+    shapes = scale_shapes(height, width, cfg.scales)
+    steps_per_scale = split_steps(cfg.steps, shapes)
+    budgets = split_budget(cfg.time_budget, shapes)
+    rng = np.random.default_rng(cfg.seed)
+
+    history: list[dict] = []
+    current: np.ndarray | None = None
+    reason, message, iterations = "steps", STOP_REASONS["steps"], 0
+    for index, ((h, w), steps, budget) in enumerate(zip(shapes, steps_per_scale, budgets)):
+        if budget is None and cfg.time_budget is not None:
+            budget = max(0.5, cfg.time_budget - (time.perf_counter() - start))
+        content_s = resize_to(target_content, h, w)
+        init = _initial_image(cfg.init, current, content_s, styles_full[0], rng, (h, w))
+        objective = _build_objective(
+            extractor, content_s, styles_full, blend, masks_in, (h, w), cfg, content_lw, style_lw
+        )
+        runner = run_lbfgs if cfg.optimizer == "lbfgs" else run_adam
+        extra = (
+            {"corrections": cfg.lbfgs_corrections}
+            if cfg.optimizer == "lbfgs"
+            else {"learning_rate": cfg.learning_rate, "beta_1": cfg.adam_beta_1, "epsilon": cfg.adam_epsilon}
+        )
+        outcome = runner(
+            make_value_and_grad(objective),
+            init,
+            steps=steps,
+            time_budget=budget,
+            callback=callback,
+            start=start,
+            iteration_offset=iterations,
+            scale=index,
+            scales=len(shapes),
+            history=history,
+            **extra,
+        )
+        iterations += outcome.iterations
+        current = outcome.image
+        reason, message = outcome.stop_reason, outcome.message
+        last_scale = index == len(shapes) - 1
+        if reason in ("interrupted", "callback", "nonfinite") or (reason == "time_budget" and last_scale):
+            break
+        if reason == "time_budget":
+            reason, message = "steps", STOP_REASONS["steps"]  # a coarse scale's share ran out: go on
+
+    image = current if current.shape[:2] == (height, width) else resize_to(current, height, width)
+    if cfg.preserve_colors == "luminance":
+        image = color.combine_luminance(image, content_full)
+    return Result(
+        image=image,
+        history=history,
+        config=cfg,
+        stop_reason=reason,
+        message=message,
+        elapsed=time.perf_counter() - start,
+        iterations=iterations,
+        backbone=extractor.backbone,
+        weights_source=extractor.weights_info.source,
+        scale_shapes=list(shapes),
+    )
+
+
+def _make_config(config: StyleConfig | None, options: dict[str, Any]) -> StyleConfig:
+    base = config or StyleConfig()
+    names = {f.name for f in dataclasses.fields(StyleConfig)}
+    unknown = sorted(set(options) - names)
+    if unknown:
+        raise InvalidSettingError(f"unknown option(s) {', '.join(unknown)}; valid options are {', '.join(sorted(names))}")
+    for key in ("content_layers", "style_layers", "style_layer_weights", "content_layer_weights", "style_blend"):
+        value = options.get(key)
+        if isinstance(value, str):
+            options[key] = tuple(v.strip() for v in value.split(",") if v.strip())
+        elif isinstance(value, list):
+            options[key] = tuple(value)
+    return base.replace(**options) if options else base
+
+
+def _masks_for(mask: Any, n_styles: int) -> list[Any] | None:
+    if mask is None:
+        return None
+    masks = list(mask) if isinstance(mask, (list, tuple)) else [mask]
+    if len(masks) == 1 and n_styles == 2:
+        return [masks[0], "__inverse__"]
+    if len(masks) != n_styles:
+        raise InvalidSettingError(
+            f"got {len(masks)} mask(s) for {n_styles} style(s); give one mask per style, or one mask for one or two styles"
+        )
+    return masks
+
+
+def _initial_image(init: str, previous, content, style, rng, shape) -> np.ndarray:
+    h, w = shape
+    if previous is not None:  # a finer scale starts from the upsampled coarser result
+        return resize_to(previous, h, w)
+    if init == "content":
+        return content.copy()
+    if init == "style":
+        return resize_to(style, h, w)
+    return rng.uniform(0.0, 1.0, size=(h, w, 3)).astype(np.float32)
+
+
+def _build_objective(extractor, content, styles, blend, masks, shape, cfg, content_lw, style_lw):
+    import tensorflow as tf
+
+    from .gram import gram_matrix
+    from .losses import Objective, StyleTarget
+
+    h, w = shape
+    content_feats = extractor(content[np.newaxis])
+    content_targets = {k: content_feats[k] for k in content_lw}
+    long_side = max(MIN_SIDE, round(max(h, w) * cfg.style_scale))
+    targets = []
+    loaded_masks: list = []
+    for i, (style_img, weight) in enumerate(zip(styles, blend)):
+        style_s = resize_long_side(style_img, long_side)
+        feats = extractor(style_s[np.newaxis])
+        grams = {k: gram_matrix(feats[k])[0] for k in style_lw}
+        region = None
+        if masks is not None:
+            if isinstance(masks[i], str) and masks[i] == "__inverse__":
+                region = 1.0 - loaded_masks[0]
+            else:
+                region = load_mask(masks[i], h, w)
+            loaded_masks.append(region)
+            region = tf.constant(region, tf.float32)
+        targets.append(StyleTarget(grams=grams, weight=weight, mask=region))
+    return Objective(
+        extractor,
+        content_targets,
+        targets,
+        content_lw,
+        style_lw,
+        cfg.content_weight,
+        cfg.style_weight,
+        cfg.tv_weight,
+    )
