@@ -1,0 +1,285 @@
+"""The ``nst`` command line (see the README, "Command line").
+
+``nst stylize CONTENT STYLE [STYLE ...] -o OUT [options]``: the options are derived from
+:class:`~nst_lib.config.StyleConfig`, so every setting of :func:`~nst_lib.stylize` is reachable and the
+help text is the field's one-line doc. Images may be paths or ``example:NAME`` (``nst examples`` lists
+them). Contract: exit 0 only with a complete output file; exit 2 with one ``error: …`` line on stderr for
+bad input or arguments; exit 130 after Ctrl-C, having written the best image so far; never a traceback
+unless ``--debug`` is given, and never a partial output file (images are written to a temporary file and
+renamed).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import warnings
+from pathlib import Path
+from typing import Any, Sequence
+
+from .config import BACKBONES, COLOR_MODES, INITS, OPTIMIZERS, StyleConfig, config_fields
+from .errors import NSTError
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+_CHOICES = {"optimizer": OPTIMIZERS, "init": INITS, "preserve_colors": COLOR_MODES, "backbone": BACKBONES}
+_METAVARS = {"size": "PX", "steps": "N", "time_budget": "SECONDS", "seed": "N", "weights": "PATH"}
+
+
+class UsageError(Exception):
+    """A command-line argument is wrong (exit 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2 (argparse would print the usage block)
+        raise UsageError(message)
+
+
+def _float_list(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+
+
+def _name_list(text: str) -> tuple[str, ...]:
+    return tuple(v.strip() for v in text.split(",") if v.strip())
+
+
+def _number(kind):
+    def parse(text: str):
+        try:
+            return kind(text)
+        except ValueError:
+            what = "a whole number" if kind is int else "a number"
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+
+    parse.__name__ = kind.__name__
+    return parse
+
+
+def _add_config_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per StyleConfig field: ``time_budget`` → ``--time-budget``; lists are comma-separated."""
+    defaults = StyleConfig()
+    for f in config_fields():
+        flag = "--" + f.name.replace("_", "-")
+        default = getattr(defaults, f.name)
+        help_text = f.metadata.get("doc", "")
+        kwargs: dict[str, Any] = {"dest": f.name, "default": None}
+        if f.name in _CHOICES:
+            kwargs["choices"] = _CHOICES[f.name]
+        elif f.name.endswith("_layers"):
+            kwargs["type"], kwargs["metavar"] = _name_list, "L,..."
+        elif f.name.endswith("_weights") or f.name == "style_blend":
+            kwargs["type"], kwargs["metavar"] = _float_list, "W,..."
+        elif isinstance(default, bool):
+            kwargs["action"] = argparse.BooleanOptionalAction
+        elif isinstance(default, int):
+            kwargs["type"] = _number(int)
+        elif isinstance(default, float) or f.name == "time_budget":
+            kwargs["type"] = _number(float)
+            kwargs.setdefault("metavar", "W" if f.name.endswith("weight") else None)
+        if f.name in _METAVARS:
+            kwargs["metavar"] = _METAVARS[f.name]
+        if kwargs.get("metavar") is None:
+            kwargs.pop("metavar", None)
+        shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
+        parser.add_argument(flag, help=f"{help_text} (default: {shown})", **kwargs)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="nst", description="Neural style transfer (Gatys et al.) from the command line.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    p = sub.add_parser("stylize", help="stylize CONTENT with one or more STYLE images")
+    p.add_argument("content", help="content image: a path, or example:NAME (see 'nst examples')")
+    p.add_argument("styles", nargs="+", metavar="STYLE", help="style image(s): paths or example:NAME")
+    p.add_argument("-o", "--output", required=True, help="output image (.png, .jpg, .webp, …)")
+    _add_config_flags(p)
+    p.add_argument("--mask", action="append", metavar="IMAGE", help="where the style applies (white); repeat once per style")
+    p.add_argument("--save-every", type=_number(int), metavar="N", help="also write every N-th iteration as OUT_0050.png …")
+    p.add_argument("--history", metavar="JSON", help="write the settings and the loss history to this JSON file")
+    p.add_argument("--quiet", action="store_true", help="no progress bar and no notes")
+    p.add_argument("--debug", action="store_true", help="show Python tracebacks")
+
+    sub.add_parser("examples", help="list the bundled example images (use them as example:NAME)")
+    lp = sub.add_parser("layers", help="list the VGG layers with their Gatys names")
+    lp.add_argument("--backbone", choices=BACKBONES, default="vgg19")
+    sub.add_parser("weights", help="say which VGG weights 'imagenet' resolves to on this machine")
+    return parser
+
+
+# ------------------------------------------------------------------------------------------- helpers
+def _load_source(text: str, size: int | None = None):
+    """A path or ``example:NAME`` → float32 image (validated here, before TensorFlow is imported)."""
+    from .images import load_image
+
+    if text.startswith("example:"):
+        from . import data
+
+        name = text.split(":", 1)[1]
+        if name in data.list_content_images():
+            return data.content_image(name, size)
+        if name in data.list_style_images():
+            return data.style_image(name, size)
+        valid = ", ".join(data.list_content_images() + data.list_style_images())
+        raise UsageError(f"unknown example {name!r}; valid examples are {valid}")
+    return load_image(text, size)
+
+
+def _config_from_args(args: argparse.Namespace) -> StyleConfig:
+    changes = {f.name: getattr(args, f.name) for f in config_fields() if getattr(args, f.name) is not None}
+    return StyleConfig(**changes)
+
+
+def _checkpoint_path(output: Path, iteration: int) -> Path:
+    return output.with_name(f"{output.stem}_{iteration:04d}{output.suffix}")
+
+
+class _Progress:
+    """tqdm bar + checkpoints: the CLI's callback (the core never prints)."""
+
+    def __init__(self, total: int, quiet: bool, save_every: int | None, output: Path):
+        self.bar = None
+        if not quiet:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit="it", file=sys.stderr, dynamic_ncols=True, leave=False)
+        self.save_every, self.output = save_every, output
+
+    def __call__(self, event) -> None:
+        if self.bar is not None:
+            self.bar.update(event.iteration - self.bar.n)
+            h, w = event.shape
+            self.bar.set_postfix_str(f"{w}×{h} loss {event.losses['total']:.4g}", refresh=False)
+        if self.save_every and event.iteration % self.save_every == 0:
+            from .images import save_image
+
+            save_image(event.image(), _checkpoint_path(self.output, event.iteration))
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _cmd_stylize(args: argparse.Namespace) -> int:
+    from .images import check_output_path
+
+    config = _config_from_args(args)
+    if args.save_every is not None and args.save_every < 1:
+        raise UsageError(f"--save-every must be a whole number >= 1, got {args.save_every}")
+    output = check_output_path(args.output)
+    if args.history:
+        check_output_path_json(args.history)
+    from .backbone import to_keras_names
+
+    # layer names are checked before the slow TensorFlow import (VGG19 names; VGG16 lacks block5_conv4)
+    to_keras_names(config.content_layers, config.backbone)
+    to_keras_names(config.style_layers, config.backbone)
+    content = _load_source(args.content, config.size)
+    styles = [_load_source(s) for s in args.styles]
+    masks = args.mask
+    if masks:
+        from .images import load_image
+
+        for m in masks:
+            load_image(m)  # refuse non-images before the long run
+
+    from .transfer import stylize
+
+    progress = _Progress(config.steps, args.quiet, args.save_every, output)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = stylize(content, styles, config=config, mask=masks, callback=progress)
+    finally:
+        progress.close()
+    if not args.quiet:
+        for w in caught:
+            if issubclass(w.category, UserWarning):
+                print(f"note: {w.message}", file=sys.stderr)
+    result.save(output)
+    if args.history:
+        result.save_history(args.history)
+    h, w = result.image.shape[:2]
+    if result.stop_reason == "nonfinite":
+        print(f"warning: {result.message}", file=sys.stderr)
+    if not args.quiet or result.stop_reason == "interrupted":
+        how = "" if result.stop_reason in ("steps", "converged") else f" ({result.message})"
+        print(
+            f"wrote {output}: {w}×{h} px, {result.iterations} iterations, {result.elapsed:.1f} s, "
+            f"{result.backbone} weights from {result.weights_source}{how}",
+            file=sys.stderr if result.stop_reason == "interrupted" else sys.stdout,
+        )
+    return EXIT_INTERRUPTED if result.stop_reason == "interrupted" else EXIT_OK
+
+
+def check_output_path_json(path: str) -> Path:
+    """The history file's folder must exist and be writable."""
+    target = Path(path)
+    folder = target.parent if str(target.parent) else Path(".")
+    if not folder.is_dir():
+        raise UsageError(f"--history: folder {str(folder)!r} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise UsageError(f"--history: folder {str(folder)!r} is not writable")
+    return target
+
+
+def _cmd_examples(args: argparse.Namespace) -> int:
+    from . import data
+
+    print(data.describe_examples())
+    return EXIT_OK
+
+
+def _cmd_layers(args: argparse.Namespace) -> int:
+    from .backbone import layer_catalogue
+
+    print(f"{'Keras name':<14} {'Gatys':<8} {'channels':>8} {'stride':>6} {'receptive field':>16}")
+    for info in layer_catalogue(args.backbone):
+        print(f"{info.keras_name:<14} {info.gatys_name:<8} {info.channels:>8} {info.stride:>6} {info.receptive_field:>13} px")
+    return EXIT_OK
+
+
+def _cmd_weights(args: argparse.Namespace) -> int:
+    from .backbone import resolved_weights_description
+
+    print(resolved_weights_description())
+    return EXIT_OK
+
+
+_COMMANDS = {"stylize": _cmd_stylize, "examples": _cmd_examples, "layers": _cmd_layers, "weights": _cmd_weights}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``nst`` console script; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter is not for users
+    debug = "--debug" in argv
+    try:
+        args = build_parser().parse_args(argv)
+        return _COMMANDS[args.command](args)
+    except UsageError as exc:
+        return _fail(str(exc), EXIT_USAGE)
+    except NSTError as exc:
+        if debug:
+            raise
+        return _fail(str(exc), EXIT_USAGE)
+    except KeyboardInterrupt:
+        print("interrupted before the optimisation started; nothing was written", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except MemoryError:
+        return _fail("out of memory; try a smaller --size", EXIT_FAILURE)
+    except Exception as exc:  # noqa: BLE001 - the contract is one line, never a traceback
+        if debug:
+            raise
+        return _fail(f"unexpected {type(exc).__name__}: {' '.join(str(exc).split())} (rerun with --debug for details)", EXIT_FAILURE)
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"error: {' '.join(message.split())}", file=sys.stderr)
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
