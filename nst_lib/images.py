@@ -1,0 +1,743 @@
+"""Loading, resizing, converting and saving images (taught in notebook 01).
+
+Everything here is NumPy + Pillow (no TensorFlow), so it is cheap to import and to test. The one
+contract the rest of ``nst_lib`` relies on: an *image* is a C-contiguous ``float32`` array of shape
+``(H, W, 3)`` with values in ``[0, 1]`` (RGB, transparency already composited over white). The
+backbone multiplies it by 255 and applies ``preprocess_input`` itself.
+
+Untrusted input is expected (web uploads, CLI arguments), so every failure is one of the
+:mod:`nst_lib.errors` exceptions with a one-sentence message that says what was received and what is
+allowed, never a Pillow traceback.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import math
+import numbers
+import os
+import pathlib
+import re
+import tempfile
+import warnings
+from typing import Any, BinaryIO, Iterator, Union
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .config import MAX_SIZE
+from .errors import ImageNotFoundError, InvalidImageError, InvalidSettingError, OutputError
+
+__all__ = [
+    "MAX_INPUT_PIXELS",
+    "MIN_SIDE",
+    "MIN_SOURCE_SIDE",
+    "WRITABLE_EXTENSIONS",
+    "load_image",
+    "resize_long_side",
+    "resize_to",
+    "to_uint8",
+    "to_pil",
+    "image_to_png_bytes",
+    "check_output_path",
+    "save_image",
+    "load_mask",
+    "describe_image",
+]
+
+#: Images declaring more pixels than this are refused before decoding (decompression-bomb guard).
+MAX_INPUT_PIXELS = 100_000_000
+#: Both sides of a loaded image must be at least this many pixels (after resizing, if asked).
+MIN_SIDE = 32
+#: Both sides of a *source* must be at least this many pixels, before any resizing: a 1×1 or 3×500
+#: image carries neither content nor style, and upscaling it would only hide that.
+MIN_SOURCE_SIDE = 8
+#: Output extensions :func:`save_image` accepts (formats that keep full 8-bit RGB).
+WRITABLE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
+
+#: What :func:`load_image` accepts, for error messages.
+_ALLOWED_SOURCES = "a path (str or os.PathLike), bytes, a binary file object, a PIL image or a NumPy array"
+_SUPPORTED_FORMATS = "PNG, JPEG, GIF, BMP, TIFF or WebP"
+_ALLOWED_DTYPES = "uint8, uint16, bool or float16/32/64 in [0, 1]"
+#: Pillow's resize first reduces by an integer factor while the image stays this many times larger
+#: than the target, then resamples with Lanczos: fast on big photos and still antialiased.
+_REDUCING_GAP = 3.0
+_SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I;16S")
+_ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
+
+#: Everything :func:`load_image` and :func:`load_mask` accept.
+ImageSource = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, BinaryIO, Image.Image, np.ndarray]
+
+
+# ------------------------------------------------------------------------------------------- validation
+def _check_int_setting(name: str, value: Any, minimum: int, maximum: int | None = None) -> int:
+    """Return ``value`` as an int or raise InvalidSettingError naming the allowed range."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise InvalidSettingError(f"{name} must be a whole number, got {value!r}")
+    value = int(value)
+    if value < minimum or (maximum is not None and value > maximum):
+        allowed = f"between {minimum} and {maximum}" if maximum is not None else f"at least {minimum}"
+        raise InvalidSettingError(f"{name} must be {allowed}, got {value}")
+    return value
+
+
+def _dims(width: int, height: int) -> str:
+    return f"{width}×{height} px"
+
+
+# ---------------------------------------------------------------------------------------------- opening
+def _check_path(path: Any) -> tuple[str, str]:
+    """Validate an image path; return (path text, label for messages)."""
+    try:
+        text = os.fsdecode(os.fspath(path))
+    except TypeError as exc:  # a PathLike whose __fspath__ returns something odd
+        raise InvalidImageError(f"load_image() accepts {_ALLOWED_SOURCES}; got {type(path).__name__}") from exc
+    label = f"'{text}'"
+    if not text:
+        raise ImageNotFoundError("the image path is empty; give the path of an image file")
+    try:
+        exists = os.path.exists(text)
+        is_dir = exists and os.path.isdir(text)
+        is_file = exists and os.path.isfile(text)
+    except (ValueError, OSError) as exc:  # embedded NUL byte, name too long ...
+        raise ImageNotFoundError(f"{label} is not a valid file path ({exc})") from exc
+    if not exists:
+        hint = " (URLs are not downloaded here: save the file first)" if re.match(r"^[a-z]+://", text) else ""
+        raise ImageNotFoundError(f"image file {label} does not exist{hint}")
+    if is_dir:
+        raise ImageNotFoundError(f"{label} is a directory, not an image file")
+    if not is_file:
+        raise ImageNotFoundError(f"{label} is not a regular file (a device, pipe or socket), so it cannot be an image")
+    return text, label
+
+
+@contextlib.contextmanager
+def _open_encoded(source: Any) -> Iterator[tuple[BinaryIO, str]]:
+    """Open a path / bytes / file-object source as a seekable binary stream with a label for messages.
+
+    Paths are streamed (Pillow reads only what it needs); file objects are read into memory because
+    they may not be seekable. Any other type raises InvalidImageError naming the allowed types.
+    """
+    if isinstance(source, (str, os.PathLike)):
+        text, label = _check_path(source)
+        try:
+            handle = open(text, "rb")
+        except OSError as exc:
+            raise InvalidImageError(f"image file {label} cannot be read ({exc.strerror or exc})") from exc
+        with handle:
+            yield handle, label
+        return
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+        yield io.BytesIO(data), f"the given image data ({len(data):,} bytes)"
+        return
+    if hasattr(source, "read") and callable(source.read):
+        name = getattr(source, "name", None)
+        label = f"file object '{name}'" if isinstance(name, str) else "the given file object"
+        try:
+            data = source.read()
+        except Exception as exc:  # closed file, non-readable stream, ...
+            raise InvalidImageError(f"{label} cannot be read ({exc})") from exc
+        if isinstance(data, str):
+            raise InvalidImageError(f"{label} was opened in text mode; open image files with mode 'rb'")
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise InvalidImageError(f"{label}.read() returned {type(data).__name__}, not bytes")
+        yield io.BytesIO(bytes(data)), label
+        return
+    hint = "; call .numpy() on a tensor first" if hasattr(source, "numpy") else ""
+    raise InvalidImageError(f"load_image() accepts {_ALLOWED_SOURCES}; got {type(source).__name__}{hint}")
+
+
+def _refuse_too_many_pixels(width: int, height: int, max_pixels: int, label: str) -> None:
+    if width * height > max_pixels:
+        raise InvalidImageError(
+            f"{label} is {_dims(width, height)} ({width * height:,} pixels), more than the limit of "
+            f"{max_pixels:,} pixels; use a smaller image"
+        )
+
+
+def _decode(
+    stream: BinaryIO, label: str, max_pixels: int, draft_size: int | None = None
+) -> tuple[Image.Image, tuple[int, int]]:
+    """Decode an encoded image stream into a loaded PIL image (first frame), refusing bombs and corrupt files.
+
+    With ``draft_size``, a JPEG may be decoded at 1/2, 1/4 or 1/8 scale (libjpeg's DCT scaling), but
+    never below ``draft_size`` on either side: a 12-megapixel photo wanted at 512 px decodes ~10x faster.
+
+    Returns:
+        The loaded image and the (width, height) the file declares (before any draft scaling).
+    """
+    if not stream.read(1):
+        raise InvalidImageError(f"{label} is empty (0 bytes); expected a {_SUPPORTED_FORMATS} image")
+    with warnings.catch_warnings():
+        # We apply our own pixel limit below; Pillow's warning would only be noise (or, with
+        # ``-W error``, an exception we did not plan for).
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            stream.seek(0)
+            image = Image.open(stream)
+        except Image.DecompressionBombError as exc:
+            match = re.search(r"\((\d+) pixels\)", str(exc))
+            declared = f"{int(match.group(1)):,} pixels" if match else "too many pixels"
+            raise InvalidImageError(
+                f"{label} declares {declared}, more than the limit of {max_pixels:,} pixels "
+                "(a guard against decompression bombs); use a smaller image"
+            ) from exc
+        except UnidentifiedImageError as exc:
+            raise InvalidImageError(
+                f"{label} is not an image format Pillow can read; use a {_SUPPORTED_FORMATS} file"
+            ) from exc
+        except MemoryError:
+            raise
+        except Exception as exc:  # Pillow plugins raise SyntaxError, struct.error, ValueError ...
+            raise InvalidImageError(f"{label} is truncated or corrupt ({exc})") from exc
+        # The header is parsed but no pixel is decoded yet: check the declared size first.
+        width, height = image.size
+        _refuse_too_many_pixels(width, height, max_pixels, label)
+        try:
+            image.seek(0)  # animated images: the first frame
+            if draft_size is not None:  # only JPEG/MPO implement draft(); a no-op for other formats
+                image.draft(None, (draft_size, draft_size))
+            image.load()
+        except MemoryError:
+            raise
+        except Exception as exc:  # truncated JPEG -> OSError, broken PNG -> SyntaxError/ValueError ...
+            if "not available" in str(exc):  # e.g. "decoder jpeg2k not available" in this Pillow build
+                raise InvalidImageError(
+                    f"{label} uses a compression this Pillow build cannot decode ({exc}); "
+                    f"convert it to {_SUPPORTED_FORMATS}"
+                ) from exc
+            raise InvalidImageError(f"{label} is truncated or corrupt ({exc})") from exc
+    return image, (width, height)
+
+
+def _upright(image: Image.Image) -> Image.Image:
+    """Apply the EXIF orientation tag, if any, so the pixels come out the way the camera was held."""
+    try:
+        return ImageOps.exif_transpose(image)
+    except MemoryError:
+        raise
+    except Exception:
+        # A malformed EXIF block must not make a readable picture unusable: keep the stored pixels.
+        return image
+
+
+# --------------------------------------------------------------------------------- conversion to float
+def _composite_over_white(rgba: np.ndarray) -> np.ndarray:
+    """(H, W, 4) float in [0, 1] -> (H, W, 3): transparent pixels become white."""
+    alpha = rgba[..., 3:4]
+    return rgba[..., :3] * alpha + (1.0 - alpha)
+
+
+def _grey_to_rgb(grey: np.ndarray) -> np.ndarray:
+    return np.repeat(grey[..., np.newaxis], 3, axis=2)
+
+
+def _integer_bit_depth(image: Image.Image, values: np.ndarray) -> int:
+    """Bits per sample of a 16/32-bit integer image, so its full range maps to [0, 1]."""
+    bits = None
+    tags = getattr(image, "tag_v2", None)  # TIFF files say it outright (e.g. 12-bit sensors)
+    if tags is not None:
+        declared = tags.get(258)
+        if isinstance(declared, tuple):
+            declared = declared[0] if declared else None
+        if isinstance(declared, int) and 1 <= declared <= 32:
+            bits = declared
+    if bits is None:
+        bits = 16 if image.mode in _SIXTEEN_BIT_MODES else (16 if values.size == 0 or values.max() <= 65535 else 32)
+    if values.size and values.max() > 2**bits - 1:  # a wrong tag must not produce values above 1
+        bits = 16 if values.max() <= 65535 else 32
+    return bits
+
+
+def _pil_to_float(image: Image.Image, label: str) -> np.ndarray:
+    """Convert a loaded PIL image of any mode to float32 (H, W, 3) in [0, 1], alpha over white."""
+    mode = image.mode
+    if mode in _SIXTEEN_BIT_MODES or mode == "I":
+        values = np.asarray(image)
+        if values.size and values.min() < 0:
+            raise InvalidImageError(
+                f"{label} holds negative {mode} pixel values; expected non-negative integer samples"
+            )
+        scale = float(2 ** _integer_bit_depth(image, values) - 1)
+        return _grey_to_rgb((values.astype(np.float64) / scale).astype(np.float32))
+    if mode == "F":
+        values = np.asarray(image, dtype=np.float32)
+        if values.size:
+            low, high = float(np.min(values)), float(np.max(values))
+            if not (math.isfinite(low) and math.isfinite(high)) or low < 0 or high > 255:
+                raise InvalidImageError(
+                    f"{label} is a floating-point (mode F) image with values in [{low:g}, {high:g}]; "
+                    "allowed are finite values in [0, 1] (or Pillow's [0, 255] scale)"
+                )
+            if high > 1:  # Pillow's own convention for mode F (e.g. convert("F") of an 8-bit image)
+                values = values / np.float32(255)
+        return _grey_to_rgb(values)
+    if mode == "1":
+        return _grey_to_rgb(np.asarray(image.convert("L"), dtype=np.float32) / np.float32(255))
+    has_alpha = mode in _ALPHA_MODES or (
+        image.info.get("transparency") is not None and mode in ("P", "L", "RGB")
+    )
+    try:
+        if has_alpha:
+            if mode == "La":  # premultiplied grey: Pillow converts it to LA only
+                image = image.convert("LA")
+            rgba = np.asarray(image.convert("RGBA"), dtype=np.float32) / np.float32(255)
+            return _composite_over_white(rgba)
+        return np.asarray(image.convert("RGB"), dtype=np.float32) / np.float32(255)
+    except ValueError as exc:  # a mode Pillow cannot convert to RGB
+        raise InvalidImageError(f"{label} has colour mode {mode}, which cannot be converted to RGB") from exc
+
+
+def _array_to_float(array: np.ndarray, label: str = "the given array") -> np.ndarray:
+    """Validate a NumPy image and convert it to float32 (H, W, 3) in [0, 1]."""
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (1, 3, 4)):
+        raise InvalidImageError(
+            f"{label} has shape {array.shape}; allowed are (H, W), (H, W, 1), (H, W, 3) and (H, W, 4)"
+        )
+    kind, itemsize = array.dtype.kind, array.dtype.itemsize
+    if kind == "b":
+        values = array.astype(np.float32)
+    elif kind == "u" and itemsize == 1:
+        values = array.astype(np.float32) / np.float32(255)
+    elif kind == "u" and itemsize == 2:
+        values = (array.astype(np.float64) / 65535.0).astype(np.float32)
+    elif kind == "f":
+        if array.size:
+            low, high = np.min(array), np.max(array)  # NaN propagates through min/max
+            if not (np.isfinite(low) and np.isfinite(high)) or low < 0 or high > 1:
+                raise InvalidImageError(
+                    f"{label} is {array.dtype} with values in [{float(low):g}, {float(high):g}]; float images "
+                    "must be finite and in [0, 1] (divide 0-255 data by 255)"
+                )
+        values = array.astype(np.float32)
+    else:
+        raise InvalidImageError(f"{label} has dtype {array.dtype}; allowed dtypes are {_ALLOWED_DTYPES}")
+    if values.ndim == 2:
+        values = values[..., np.newaxis]
+    channels = values.shape[2]
+    if channels == 1:
+        values = np.repeat(values, 3, axis=2)
+    elif channels == 4:
+        values = _composite_over_white(values)
+    return values
+
+
+def _read_source(
+    source: Any, max_pixels: int, draft_size: int | None = None
+) -> tuple[np.ndarray, str, tuple[int, int]]:
+    """Any accepted source -> (float32 (H, W, 3) in [0, 1] upright, label, upright (height, width) of the source).
+
+    The returned array may be smaller than the source when ``draft_size`` let a JPEG decode at reduced
+    scale; the source size is what the size checks and the resize target are computed from.
+    """
+    if isinstance(source, np.ndarray):
+        label = "the given array"
+        if source.ndim >= 2:
+            _refuse_too_many_pixels(source.shape[1], source.shape[0], max_pixels, label)
+        array = _array_to_float(source, label)
+        return array, label, array.shape[:2]
+    if isinstance(source, Image.Image):
+        label = f"the given PIL image ({source.mode}, {_dims(*source.size)})"
+        _refuse_too_many_pixels(source.size[0], source.size[1], max_pixels, label)
+        try:
+            source.load()
+        except MemoryError:
+            raise
+        except Exception as exc:
+            raise InvalidImageError(f"{label} is truncated or corrupt ({exc})") from exc
+        array = _pil_to_float(_upright(source), label)
+        return array, label, array.shape[:2]
+    with _open_encoded(source) as (stream, label):
+        image, (width, height) = _decode(stream, label, max_pixels, draft_size)
+        upright = _upright(image)
+        if upright.size != image.size:  # rotated by 90 degrees: the source's sides swap too
+            width, height = height, width
+        return _pil_to_float(upright, label), label, (height, width)
+
+
+# ------------------------------------------------------------------------------------------- resizing
+def _long_side_shape(height: int, width: int, size: int) -> tuple[int, int]:
+    """(height, width) whose long side is ``size``, aspect kept, short side rounded and at least 1."""
+    if height >= width:
+        return size, max(1, int(math.floor(width * size / height + 0.5)))
+    return max(1, int(math.floor(height * size / width + 0.5))), size
+
+
+def _resize_array(array: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Antialiased Lanczos resize of a float (H, W) or (H, W, C) array, clipped to its input range."""
+    values = np.asarray(array, dtype=np.float32)
+    if values.shape[:2] == (height, width):
+        return np.array(values, dtype=np.float32, order="C", copy=True)
+    planes = values[..., np.newaxis] if values.ndim == 2 else values
+    out = np.empty((height, width, planes.shape[2]), dtype=np.float32)
+    for channel in range(planes.shape[2]):
+        # Mode "F" keeps full float precision (8-bit resizing would quantise 16-bit sources).
+        plane = Image.fromarray(np.ascontiguousarray(planes[..., channel]))
+        resized = plane.resize((width, height), Image.Resampling.LANCZOS, reducing_gap=_REDUCING_GAP)
+        out[..., channel] = np.asarray(resized, dtype=np.float32)
+    if values.size:
+        # Lanczos rings a little past sharp edges; stay inside the input's range (so [0, 1] stays [0, 1]).
+        np.clip(out, float(np.min(values)), float(np.max(values)), out=out)
+    return out[..., 0] if values.ndim == 2 else out
+
+
+def _check_float_image(image: Any, name: str) -> np.ndarray:
+    if not isinstance(image, np.ndarray):
+        raise InvalidImageError(
+            f"{name}() expects a NumPy array as returned by load_image(); got {type(image).__name__}"
+        )
+    if image.ndim not in (2, 3) or image.shape[0] < 1 or image.shape[1] < 1:
+        raise InvalidImageError(
+            f"{name}() expects an (H, W) or (H, W, C) array with H, W >= 1; got shape {image.shape}"
+        )
+    if image.dtype.kind != "f":
+        raise InvalidImageError(
+            f"{name}() expects a float image in [0, 1] (as returned by load_image()); got dtype {image.dtype}"
+        )
+    return image
+
+
+def resize_long_side(image: np.ndarray, size: int) -> np.ndarray:
+    """Resize a float image so its long side is ``size`` pixels, keeping the aspect ratio.
+
+    Taught in notebook 01. Lanczos resampling with Pillow's ``reducing_gap`` (antialiased when
+    shrinking); the short side is rounded and at least 1 px; values stay within the input's range.
+
+    Args:
+        image: float array (H, W, 3) in [0, 1] (also (H, W) or (H, W, C)).
+        size: the new long side in pixels (>= 1).
+
+    Returns:
+        A new C-contiguous float32 array.
+    """
+    image = _check_float_image(image, "resize_long_side")
+    size = _check_int_setting("size", size, 1)
+    height, width = _long_side_shape(image.shape[0], image.shape[1], size)
+    _check_output_pixels(height, width)
+    return _resize_array(image, height, width)
+
+
+def resize_to(image: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Resize a float image to exactly ``height`` × ``width`` pixels (aspect ratio not kept).
+
+    Taught in notebook 01 (used to match a style image or a mask to the content image).
+
+    Args:
+        image: float array (H, W, 3) in [0, 1] (also (H, W) or (H, W, C)).
+        height: new height in pixels (>= 1).
+        width: new width in pixels (>= 1).
+
+    Returns:
+        A new C-contiguous float32 array of shape (height, width, ...).
+    """
+    image = _check_float_image(image, "resize_to")
+    height = _check_int_setting("height", height, 1)
+    width = _check_int_setting("width", width, 1)
+    _check_output_pixels(height, width)
+    return _resize_array(image, height, width)
+
+
+def _check_output_pixels(height: int, width: int) -> None:
+    if height * width > MAX_INPUT_PIXELS:
+        raise InvalidSettingError(
+            f"a {_dims(width, height)} result would exceed the limit of {MAX_INPUT_PIXELS:,} pixels"
+        )
+
+
+# --------------------------------------------------------------------------------------------- loading
+def load_image(
+    source: ImageSource,
+    size: int | None = None,
+    *,
+    min_side: int = MIN_SIDE,
+    max_pixels: int = MAX_INPUT_PIXELS,
+) -> np.ndarray:
+    """Load any image as a float32 RGB array in [0, 1], upright and optionally resized.
+
+    Taught in notebook 01. EXIF orientation is applied, animated images give their first frame, every
+    Pillow mode (grey, palette, 16-bit, float, CMYK, YCbCr, 1-bit, with or without alpha) becomes RGB,
+    and transparent pixels are composited over white. A PIL image is used at its current frame.
+
+    Args:
+        source: a path (str or os.PathLike), encoded bytes (bytes, bytearray, memoryview), a binary file
+            object, a ``PIL.Image.Image``, or a NumPy array of shape (H, W), (H, W, 1), (H, W, 3) or
+            (H, W, 4) with dtype uint8, uint16, bool or float16/32/64 (floats must be in [0, 1]).
+        size: if given, the long side of the result in pixels (up- or downscaled, aspect kept),
+            between ``min_side`` and 4096.
+        min_side: both sides of the result must be at least this many pixels.
+        max_pixels: sources declaring more pixels are refused before decoding. (Pillow itself refuses
+            more than twice ``PIL.Image.MAX_IMAGE_PIXELS``, about 179 million, whatever this says.)
+
+    Returns:
+        C-contiguous float32 array of shape (H, W, 3) with values in [0, 1].
+
+    Raises:
+        ImageNotFoundError: the path does not exist or is a directory.
+        InvalidImageError: the source is empty, corrupt, not an image, of an unsupported type, too large,
+            or too small (a side below 8 px before resizing or below ``min_side`` after).
+        InvalidSettingError: ``size``, ``min_side`` or ``max_pixels`` is out of range.
+    """
+    min_side = _check_int_setting("min_side", min_side, 1, MAX_SIZE)
+    max_pixels = _check_int_setting("max_pixels", max_pixels, 1)
+    if size is not None:
+        size = _check_int_setting("size", size, min_side, MAX_SIZE)
+
+    image, label, (height, width) = _read_source(source, max_pixels, draft_size=size)
+    if min(height, width) < MIN_SOURCE_SIDE:
+        raise InvalidImageError(
+            f"{label} is {_dims(width, height)}; both sides must be at least {MIN_SOURCE_SIDE} px "
+            "to carry any content or style"
+        )
+    if size is not None:
+        new_height, new_width = _long_side_shape(height, width, size)
+        if min(new_height, new_width) < min_side:
+            raise InvalidImageError(
+                f"{label} is {_dims(new_width, new_height)} after resizing to {size}; both sides must be "
+                f"at least {min_side} px — the aspect ratio of the {_dims(width, height)} source is too "
+                "extreme for this size"
+            )
+        image = _resize_array(image, new_height, new_width)
+    elif min(height, width) < min_side:
+        raise InvalidImageError(
+            f"{label} is {_dims(width, height)}; both sides must be at least {min_side} px "
+            "(pass a larger size= to upscale it)"
+        )
+    return np.ascontiguousarray(image, dtype=np.float32)
+
+
+def load_mask(source: ImageSource, height: int, width: int) -> np.ndarray:
+    """Load a mask for spatial style control as float32 (height, width) in [0, 1].
+
+    Taught in notebook 01. Accepts the same sources as :func:`load_image`; colour is reduced to
+    luminance (ITU-R 601 weights, as Pillow's ``convert("L")``), transparency is composited over white,
+    EXIF orientation is applied, and the mask is resized to (height, width) when its size differs. A mask
+    whose aspect ratio differs from the target's by more than 2 % is still stretched, with a warning.
+
+    Args:
+        source: path, bytes, binary file object, PIL image or NumPy array (see :func:`load_image`).
+        height: height of the image the mask applies to, in pixels.
+        width: width of the image the mask applies to, in pixels.
+
+    Returns:
+        C-contiguous float32 array of shape (height, width) with values in [0, 1].
+
+    Raises:
+        ImageNotFoundError: the path does not exist or is a directory.
+        InvalidImageError: the source is not an image (text, a 1-D array, 5 channels ...).
+        InvalidSettingError: ``height`` or ``width`` is not a positive whole number.
+    """
+    height = _check_int_setting("height", height, 1)
+    width = _check_int_setting("width", width, 1)
+    _check_output_pixels(height, width)
+    rgb, label, _ = _read_source(source, MAX_INPUT_PIXELS)
+    source_height, source_width = rgb.shape[:2]
+    if source_height < 1 or source_width < 1:
+        raise InvalidImageError(f"mask {label} is {_dims(source_width, source_height)}; it has no pixels")
+    luminance = rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    np.clip(luminance, 0.0, 1.0, out=luminance)
+    if (source_height, source_width) != (height, width):
+        ratio = (source_width / source_height) / (width / height)
+        if abs(ratio - 1.0) > 0.02:
+            warnings.warn(
+                f"mask {label} is {_dims(source_width, source_height)} but the image is "
+                f"{_dims(width, height)}; the mask is stretched to fit (aspect ratios differ by "
+                f"{abs(ratio - 1.0):.0%})",
+                UserWarning,
+                stacklevel=2,
+            )
+        luminance = _resize_array(luminance, height, width)
+    return np.ascontiguousarray(luminance, dtype=np.float32)
+
+
+# ------------------------------------------------------------------------------------------ converting
+def to_uint8(image: np.ndarray) -> np.ndarray:
+    """Convert a float image in [0, 1] to uint8 in [0, 255] (rounded, clipped; NaN becomes 0).
+
+    Taught in notebook 01. A uint8 array is returned as a copy, unchanged.
+    """
+    if not isinstance(image, np.ndarray):
+        raise InvalidImageError(f"to_uint8() expects a NumPy array; got {type(image).__name__}")
+    if image.dtype == np.uint8:
+        return np.array(image, order="C", copy=True)
+    if image.dtype.kind not in "fbiu":
+        raise InvalidImageError(f"to_uint8() expects a float image in [0, 1]; got dtype {image.dtype}")
+    values = np.nan_to_num(image.astype(np.float64), nan=0.0, posinf=1.0, neginf=0.0)
+    return np.ascontiguousarray(np.clip(np.rint(values * 255.0), 0, 255).astype(np.uint8))
+
+
+def to_pil(image: np.ndarray) -> Image.Image:
+    """Convert a float [0, 1] (or uint8) array to a PIL image: (H, W) or (H, W, 1) -> L, 3 -> RGB, 4 -> RGBA.
+
+    Taught in notebook 01.
+    """
+    if isinstance(image, Image.Image):
+        return image.copy()
+    pixels = to_uint8(image)
+    if pixels.ndim == 3 and pixels.shape[2] == 1:
+        pixels = pixels[..., 0]
+    modes = {3: "RGB", 4: "RGBA"}
+    mode = "L" if pixels.ndim == 2 else (modes.get(pixels.shape[2]) if pixels.ndim == 3 else None)
+    if mode is None or pixels.shape[0] < 1 or pixels.shape[1] < 1:
+        raise InvalidImageError(
+            f"to_pil() expects shape (H, W), (H, W, 1), (H, W, 3) or (H, W, 4); got {pixels.shape}"
+        )
+    return Image.fromarray(np.ascontiguousarray(pixels))
+
+
+def image_to_png_bytes(image: np.ndarray) -> bytes:
+    """Encode a float [0, 1] image as PNG bytes (for widgets, web pages and downloads); notebook 01."""
+    buffer = io.BytesIO()
+    to_pil(image).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def describe_image(image: np.ndarray | Image.Image) -> str:
+    """One line for notebooks, e.g. ``"512×384 px, RGB float32, mean 0.43"`` (taught in notebook 01)."""
+    if isinstance(image, Image.Image):
+        array = np.asarray(image)
+        mean = float(array.mean()) if array.size else float("nan")
+        return f"{_dims(*image.size)}, {image.mode} PIL image, mean {mean:.2f}"
+    if not isinstance(image, np.ndarray):
+        return f"not an image: {type(image).__name__}"
+    if image.ndim == 2:
+        kind = "grey"
+    elif image.ndim == 3:
+        kind = {1: "grey", 3: "RGB", 4: "RGBA"}.get(image.shape[2], f"{image.shape[2]}-channel")
+    else:
+        return f"array of shape {image.shape}, {image.dtype} (not an image)"
+    mean = float(np.mean(image)) if image.size and image.dtype.kind in "fbiu" else float("nan")
+    return f"{_dims(image.shape[1], image.shape[0])}, {kind} {image.dtype}, mean {mean:.2f}"
+
+
+# ---------------------------------------------------------------------------------------------- saving
+def _writable_formats() -> dict[str, str]:
+    """Extension -> Pillow format for the extensions we write (those this Pillow build can save)."""
+    Image.init()
+    registered = Image.registered_extensions()
+    return {
+        ext: registered[ext]
+        for ext in WRITABLE_EXTENSIONS
+        if ext in registered and registered[ext] in Image.SAVE
+    }
+
+
+def check_output_path(path: str | os.PathLike[str]) -> pathlib.Path:
+    """Check, before a long run, that an image can be written at ``path``.
+
+    Taught in notebook 01. The folder must exist and be writable, the path must not be a directory,
+    and the extension must be one we write (.png, .jpg, .jpeg, .webp, .bmp, .tif, .tiff).
+
+    Args:
+        path: the output file; ``~`` is expanded.
+
+    Returns:
+        The path as a ``pathlib.Path``.
+
+    Raises:
+        OutputError: with one sentence saying what is wrong.
+    """
+    if not isinstance(path, (str, os.PathLike)):
+        raise OutputError(f"the output path must be a str or os.PathLike; got {type(path).__name__}")
+    text = os.fsdecode(os.fspath(path))
+    if not text:
+        raise OutputError("the output path is empty; give a file name such as 'result.png'")
+    target = pathlib.Path(text).expanduser()
+    formats = _writable_formats()
+    allowed = ", ".join(formats)
+    try:
+        if target.is_dir():
+            example = target / "result.png"
+            raise OutputError(f"output path '{target}' is a directory; give a file name such as '{example}'")
+    except (OSError, ValueError) as exc:
+        raise OutputError(f"output path '{target}' is not valid ({exc})") from exc
+    suffix = target.suffix.lower()
+    if not suffix:
+        raise OutputError(f"output path '{target}' has no extension; use {allowed}")
+    if suffix not in formats:
+        raise OutputError(f"cannot write '{suffix}' files; use {allowed}")
+    folder = target.parent
+    if not folder.exists():
+        raise OutputError(f"folder '{folder}' does not exist; create it first or choose another output path")
+    if not folder.is_dir():
+        raise OutputError(f"'{folder}' is not a folder, so '{target.name}' cannot be written inside it")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise OutputError(f"folder '{folder}' is not writable; choose another output path")
+    return target
+
+
+def _current_umask() -> int:
+    """The process umask, read without changing it where Linux allows (os.umask is not thread-safe)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def save_image(image: np.ndarray | Image.Image, path: str | os.PathLike[str]) -> pathlib.Path:
+    """Save an image atomically: the file at ``path`` is either complete or not there at all.
+
+    Taught in notebook 01. The image is written to a temporary file in the same folder, flushed to disk
+    with fsync and renamed onto ``path`` with ``os.replace``; on any failure (including Ctrl-C) the
+    temporary file is removed and an existing file at ``path`` is left untouched. JPEG and WebP are
+    written with quality 95; JPEG is always RGB (alpha composited over white first).
+
+    Args:
+        image: float array in [0, 1] (H, W, 3) (also uint8, (H, W), (H, W, 4), or a PIL image).
+        path: the output file, checked with :func:`check_output_path`.
+
+    Returns:
+        The path written, as a ``pathlib.Path``.
+
+    Raises:
+        OutputError: the path is not writable or the write failed (disk full ...).
+        InvalidImageError: ``image`` is not an image array.
+    """
+    target = check_output_path(path)
+    picture = to_pil(image)
+    suffix = target.suffix.lower()
+    image_format = _writable_formats()[suffix]
+    options: dict[str, Any] = {}
+    if image_format in ("JPEG", "WEBP"):
+        options["quality"] = 95
+    if image_format == "JPEG" and picture.mode != "RGB":
+        if picture.mode in ("RGBA", "LA"):
+            white = Image.new("RGBA", picture.size, (255, 255, 255, 255))
+            picture = Image.alpha_composite(white, picture.convert("RGBA"))
+        picture = picture.convert("RGB")
+    folder = target.parent
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=suffix, dir=folder)
+    except OSError as exc:
+        raise OutputError(f"cannot create a file in folder '{folder}' ({exc.strerror or exc})") from exc
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            picture.save(stream, format=image_format, **options)
+            stream.flush()
+            os.fsync(stream.fileno())
+        # mkstemp creates the file with mode 0600; give it the permissions a normal open() would.
+        os.chmod(temporary, 0o666 & ~_current_umask())
+        os.replace(temporary, target)
+    except BaseException as exc:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        if isinstance(exc, OSError):
+            raise OutputError(f"could not write '{target}' ({exc.strerror or exc})") from exc
+        raise
+    try:  # make the rename itself durable; best effort (not every system can fsync a folder)
+        directory = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+    except OSError:
+        pass
+    return target
