@@ -1,0 +1,326 @@
+"""Example images that work without a network (used in notebooks 00, 01, 03 and 06).
+
+Three sources, from most to least available:
+
+* **Content photos** from packages that are installed anyway (Matplotlib and scikit-image), read at
+  run time and never copied into this repository: :data:`CONTENT_IMAGES`, :func:`content_image`.
+* **Style images** painted by code (:mod:`nst_lib.procedural`) and stored as PNGs in
+  ``images/styles/`` of a checkout; without that folder (a non-editable install) they are generated
+  on the fly, so :func:`style_image` always works: :func:`list_style_images`, :func:`style_image`.
+* **Real paintings** (public-domain reproductions on Wikimedia Commons) for users with internet,
+  downloaded once into the Keras cache: :data:`PAINTINGS`, :func:`download_painting`.
+
+Every image comes back as the library's standard float32 (H, W, 3) array in [0, 1], made by
+:func:`nst_lib.images.load_image` (imported inside the functions, so this module stays cheap).
+"""
+from __future__ import annotations
+
+import os
+import pathlib
+from pathlib import Path
+from typing import Any, Callable, NamedTuple
+
+import numpy as np
+
+from . import procedural
+from .errors import InvalidImageError, InvalidSettingError, NSTError
+
+__all__ = [
+    "CONTENT_IMAGES",
+    "PAINTINGS",
+    "STYLE_IMAGE_DIR",
+    "ExampleImage",
+    "Painting",
+    "content_image",
+    "describe_examples",
+    "download_painting",
+    "example_pair",
+    "list_content_images",
+    "list_paintings",
+    "list_style_images",
+    "style_image",
+    "style_image_path",
+]
+
+#: Where the generated style PNGs live in a checkout (``<repo>/images/styles``). A non-editable install
+#: has no such folder next to the package, and :func:`style_image` then generates the image instead.
+STYLE_IMAGE_DIR: Path = Path(__file__).resolve().parents[1] / "images" / "styles"
+
+#: Size and seed of the PNGs written by ``scripts/make_style_images.py`` (the generator fallback uses
+#: the same, so both paths give the same pixels).
+STYLE_IMAGE_SIZE = 512
+STYLE_IMAGE_SEED = 0
+
+
+class ExampleImage(NamedTuple):
+    """A content photo that an installed package provides: ``(description, credit, loader)``."""
+
+    description: str
+    credit: str
+    #: Returns something :func:`nst_lib.images.load_image` accepts (a path or a uint8 array).
+    loader: Callable[[], Any]
+
+
+def _grace_hopper() -> str:
+    import matplotlib.cbook
+
+    return str(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
+
+
+def _skimage(name: str) -> Callable[[], np.ndarray]:
+    def load() -> np.ndarray:
+        import skimage.data
+
+        return getattr(skimage.data, name)()
+
+    load.__name__ = f"skimage_data_{name}"
+    return load
+
+
+#: Content photos shipped inside installed packages (loaded offline, at run time).
+CONTENT_IMAGES: dict[str, ExampleImage] = {
+    "grace_hopper": ExampleImage(
+        "Portrait of Rear Admiral Grace Hopper in uniform (600x512)",
+        "U.S. Navy photograph, public domain; from Matplotlib's sample data (grace_hopper.jpg)",
+        _grace_hopper,
+    ),
+    "astronaut": ExampleImage(
+        "Astronaut Eileen Collins in front of the US flag (512x512)",
+        "NASA, public domain; from scikit-image (skimage.data.astronaut)",
+        _skimage("astronaut"),
+    ),
+    "coffee": ExampleImage(
+        "A cup of coffee on a wooden table (400x600)",
+        "Rachel Michetti, courtesy of Pikolo Espresso Bar, CC0; from scikit-image (skimage.data.coffee)",
+        _skimage("coffee"),
+    ),
+    "chelsea": ExampleImage(
+        "Chelsea the cat (300x451)",
+        "Stefan van der Walt, CC0; from scikit-image (skimage.data.chelsea)",
+        _skimage("chelsea"),
+    ),
+    "rocket": ExampleImage(
+        "Launch of a SpaceX Falcon 9 carrying DSCOVR (427x640)",
+        "SpaceX, public domain; from scikit-image (skimage.data.rocket)",
+        _skimage("rocket"),
+    ),
+}
+
+
+class Painting(NamedTuple):
+    """A public-domain reproduction of a painting on Wikimedia Commons."""
+
+    title: str
+    artist: str
+    year: str
+    url: str
+    fname: str
+
+
+# These addresses are 1280-px thumbnails of well-known Wikimedia Commons files (the directory part is
+# the MD5 of the file name, checked here), but they could NOT be fetched from the offline machine this
+# was written on. If one moves, pass ``origin=`` to download_painting, or download the file in a
+# browser and pass ``origin="file:///path/to/file.jpg"``.
+_COMMONS = "https://upload.wikimedia.org/wikipedia/commons/thumb"
+
+#: Real paintings for users with internet access (notebook 06); see :func:`download_painting`.
+PAINTINGS: dict[str, Painting] = {
+    "starry_night": Painting(
+        "The Starry Night",
+        "Vincent van Gogh",
+        "1889",
+        f"{_COMMONS}/e/ea/Van_Gogh_-_Starry_Night_-_Google_Art_Project.jpg/"
+        "1280px-Van_Gogh_-_Starry_Night_-_Google_Art_Project.jpg",
+        "starry_night.jpg",
+    ),
+    "great_wave": Painting(
+        "The Great Wave off Kanagawa",
+        "Katsushika Hokusai",
+        "c. 1831",
+        f"{_COMMONS}/0/0a/The_Great_Wave_off_Kanagawa.jpg/1280px-The_Great_Wave_off_Kanagawa.jpg",
+        "great_wave.jpg",
+    ),
+    "composition_vii": Painting(
+        "Composition VII",
+        "Wassily Kandinsky",
+        "1913",
+        f"{_COMMONS}/b/b4/Vassily_Kandinsky%2C_1913_-_Composition_7.jpg/"
+        "1280px-Vassily_Kandinsky%2C_1913_-_Composition_7.jpg",
+        "composition_vii.jpg",
+    ),
+    "the_scream": Painting(
+        "The Scream",
+        "Edvard Munch",
+        "1893",
+        f"{_COMMONS}/c/c5/Edvard_Munch%2C_1893%2C_The_Scream%2C_oil%2C_tempera_and_pastel_on_cardboard%2C"
+        "_91_x_73_cm%2C_National_Gallery_of_Norway.jpg/1280px-Edvard_Munch%2C_1893%2C_The_Scream%2C_oil%2C"
+        "_tempera_and_pastel_on_cardboard%2C_91_x_73_cm%2C_National_Gallery_of_Norway.jpg",
+        "the_scream.jpg",
+    ),
+}
+
+
+def _check_name(kind: str, name: Any, valid: list[str]) -> str:
+    if not isinstance(name, str) or name not in valid:
+        raise InvalidSettingError(f"unknown {kind} {name!r}; choose one of: {', '.join(valid)}")
+    return name
+
+
+def list_content_images() -> list[str]:
+    """Names of the content photos available offline (notebooks 00 and 01)."""
+    return list(CONTENT_IMAGES)
+
+
+def list_style_images() -> list[str]:
+    """Names of the procedural style images (notebooks 00, 03 and 06)."""
+    return list(procedural.STYLE_GENERATORS)
+
+
+def list_paintings() -> list[str]:
+    """Names of the real paintings :func:`download_painting` can fetch (notebook 06)."""
+    return list(PAINTINGS)
+
+
+def content_image(name: str, size: int | None = None) -> np.ndarray:
+    """Load a content photo from an installed package (notebooks 00 and 01).
+
+    Args:
+        name: one of :func:`list_content_images`, e.g. ``"grace_hopper"``.
+        size: long side of the result in pixels; ``None`` keeps the photo's own size.
+
+    Returns:
+        float32 array (H, W, 3) in [0, 1].
+
+    Raises:
+        InvalidSettingError: unknown name, or ``size`` out of range.
+    """
+    from .images import load_image
+
+    _check_name("content image", name, list_content_images())
+    return load_image(CONTENT_IMAGES[name].loader(), size=size)
+
+
+def style_image_path(name: str) -> Path | None:
+    """The stored PNG of style image ``name``, or ``None`` when it is not available (non-editable install)."""
+    _check_name("style image", name, list_style_images())
+    path = Path(STYLE_IMAGE_DIR) / f"{name}.png"
+    return path if path.is_file() else None
+
+
+def style_image(name: str, size: int | None = None) -> np.ndarray:
+    """Load a procedural style image (notebooks 00, 03 and 06).
+
+    Reads ``images/styles/<name>.png`` of the checkout; when that file is missing, generates the same
+    image with :func:`nst_lib.procedural.generate_style` (512 px, seed 0).
+
+    Args:
+        name: one of :func:`list_style_images`, e.g. ``"swirls"``.
+        size: long side of the result in pixels; ``None`` keeps 512.
+
+    Returns:
+        float32 array (H, W, 3) in [0, 1].
+
+    Raises:
+        InvalidSettingError: unknown name, or ``size`` out of range.
+    """
+    from .images import load_image
+
+    path = style_image_path(name)
+    if path is not None:
+        return load_image(path, size=size)
+    return load_image(procedural.generate_style(name, size=STYLE_IMAGE_SIZE, seed=STYLE_IMAGE_SEED), size=size)
+
+
+def example_pair(content: str = "grace_hopper", style: str = "swirls",
+                 size: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """A ``(content, style)`` pair of float32 images ready for ``stylize`` (notebooks 00 and 06).
+
+    Args:
+        content: a name from :func:`list_content_images`.
+        style: a name from :func:`list_style_images`.
+        size: long side of both images; ``None`` keeps their own sizes.
+    """
+    return content_image(content, size=size), style_image(style, size=size)
+
+
+def describe_examples() -> str:
+    """A plain-text table of every example image with its credit (printed in notebook 00)."""
+    rows = [("kind", "name", "description", "credit / licence")]
+    for name, item in CONTENT_IMAGES.items():
+        rows.append(("content", name, item.description, item.credit))
+    for name, generator in procedural.STYLE_GENERATORS.items():
+        summary = (generator.__doc__ or "").strip().splitlines()[0]
+        rows.append(("style", name, summary, "generated by nst_lib.procedural (project licence)"))
+    for name, painting in PAINTINGS.items():
+        rows.append(("painting", name, f"{painting.title}, {painting.artist}, {painting.year} (download)",
+                     "public domain; Wikimedia Commons"))
+    widths = [max(len(row[k]) for row in rows) for k in range(3)]
+    lines = []
+    for i, row in enumerate(rows):
+        lines.append("  ".join(cell.ljust(widths[k]) for k, cell in enumerate(row[:3])) + "  " + row[3])
+        if i == 0:
+            lines.append("  ".join("-" * w for w in widths) + "  " + "-" * len(rows[0][3]))
+    return "\n".join(lines)
+
+
+def _fetch_failure(exc: BaseException, url: str) -> str:
+    """Keras wraps fetch errors as ``URL fetch failure on <url>: <code> -- <reason>``; keep the reason."""
+    reason = str(exc) or type(exc).__name__
+    prefix = f"URL fetch failure on {url}: "
+    return reason[len(prefix):] if reason.startswith(prefix) else reason
+
+
+def download_painting(name: str, *, origin: str | None = None,
+                      cache_dir: str | os.PathLike[str] | None = None) -> pathlib.Path:
+    """Download a public-domain painting once and return its path in the Keras cache (notebook 06).
+
+    The file goes to ``<cache_dir>/nst_paintings/<fname>`` (by default ``~/.keras`` or ``$KERAS_HOME``);
+    a later call returns the cached file without a network. Every call checks that the file opens as an
+    image; a corrupt file is deleted, so the next call downloads it again.
+
+    Args:
+        name: one of :func:`list_paintings`, e.g. ``"starry_night"``.
+        origin: URL to download from instead of :data:`PAINTINGS` (``file://`` works too, e.g. for a
+            file you saved with a browser).
+        cache_dir: Keras cache root to use instead of the default.
+
+    Returns:
+        Path of the downloaded image; load it with ``nst_lib.load_image(path, size=...)``.
+
+    Raises:
+        InvalidSettingError: unknown name.
+        NSTError: the download failed (no internet, moved file, server refused).
+        InvalidImageError: the downloaded file is not a readable image (it has been deleted).
+    """
+    _check_name("painting", name, list_paintings())
+    painting = PAINTINGS[name]
+    url = origin if origin is not None else painting.url
+    import keras  # slow (imports the backend), so only here
+
+    if cache_dir is not None:
+        # get_file silently switches to /tmp/.keras when cache_dir is not an existing writable folder.
+        Path(cache_dir).expanduser().mkdir(parents=True, exist_ok=True)
+    try:
+        path = pathlib.Path(keras.utils.get_file(
+            painting.fname,
+            origin=url,
+            cache_subdir="nst_paintings",
+            cache_dir=None if cache_dir is None else os.fspath(cache_dir),
+        ))
+    except Exception as exc:  # noqa: BLE001 - Keras raises bare Exception for fetch failures
+        raise NSTError(
+            f"could not download {name} from {url}: {_fetch_failure(exc, url)}; check your internet "
+            f"connection, or use a bundled style ({', '.join(list_style_images())})"
+        ) from exc
+
+    from .images import load_image
+
+    try:
+        load_image(path)
+    except NSTError as exc:
+        path.unlink(missing_ok=True)
+        raise InvalidImageError(
+            f"downloaded {name} from {url}, but the file is not a readable image ({exc}); it was deleted "
+            f"from {path.parent}, so the next call downloads it again"
+        ) from exc
+    return path
