@@ -24,7 +24,7 @@ lab: install  ## open the course in JupyterLab
 
 demo: install  ## stylize a bundled example pair with the CLI into outputs/
 	@mkdir -p outputs
-	$(VENV)/bin/nst stylize example:grace_hopper example:swirls -o outputs/demo.jpg --size 384 --time-budget 120
+	$(VENV)/bin/nst stylize example:grace_hopper example:swirls -o outputs/demo.jpg --size 384 --steps 150
 
 web: install  ## the Streamlit page on http://localhost:8501
 	$(VENV)/bin/streamlit run apps/streamlit_app.py
