@@ -17,6 +17,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)  ## create .venv and install the package with its test, offline and web extras
 
 test: install  ## the whole test suite, offline, in fast mode (also what CI runs)
+	@bash scripts/ensure_chromium.sh
 	NST_FAST=1 NST_OFFLINE=1 $(PY) -m pytest
 
 lab: install  ## open the course in JupyterLab
