@@ -51,6 +51,7 @@ class LayerInfo:
 
 def layer_catalogue(backbone: str = "vgg19") -> list[LayerInfo]:
     """Every convolution layer with its Gatys name, channels, stride and receptive field."""
+    _check_backbone(backbone)
     infos: list[LayerInfo] = []
     rf, jump = 1, 1
     for b, n in enumerate(_BLOCKS[backbone]):
@@ -192,6 +193,8 @@ def resolve_weights(
         import keras
 
         try:
+            # get_file silently falls back to /tmp/.keras when the cache folder does not exist yet
+            cached.parent.mkdir(parents=True, exist_ok=True)
             path = keras.utils.get_file(
                 fname,
                 origin or default_origin,
@@ -300,10 +303,12 @@ def _load_into(model, info: WeightsInfo) -> None:
         arrays = _read_npz(path)
     else:
         arrays = _read_h5(path)
+    order = layer_names(info.backbone)
     for layer in wanted:
         kernel_shape = tuple(layer.kernel.shape)
+        key = layer.name if f"{layer.name}/kernel" in arrays else f"#{order.index(layer.name)}"
         try:
-            kernel, bias = arrays[f"{layer.name}/kernel"], arrays[f"{layer.name}/bias"]
+            kernel, bias = arrays[f"{key}/kernel"], arrays[f"{key}/bias"]
         except KeyError:
             raise WeightsError(
                 f"weights file {path} has no layer {layer.name}; is it a {info.backbone} 'notop' file? "
@@ -325,18 +330,34 @@ def _read_npz(path: Path) -> dict[str, np.ndarray]:
         raise WeightsError(f"cannot read weights file {path} ({_one_line(exc)}); delete it and run again") from None
 
 
+#: Keras 3 ``.weights.h5`` files name a model's layers by class (``conv2d``, ``conv2d_1``, …), not by layer name.
+_KERAS3_CONV = re.compile(r"^conv2d(?:_(\d+))?$")
+
+
 def _read_h5(path: Path) -> dict[str, np.ndarray]:
-    """Read kernels and biases from a Keras weights file (legacy ``.h5`` or Keras 3 ``.weights.h5``)."""
+    """Read kernels and biases from a Keras weights file (legacy ``.h5`` or Keras 3 ``.weights.h5``).
+
+    Returns ``{"<layer>/kernel": …, "<layer>/bias": …}``; the class-named convolutions of a Keras 3 file
+    (saved from ``keras.applications.VGG19(...).save_weights``) are keyed by position: ``"#0/kernel"``, ….
+    """
     try:
         import h5py
 
         arrays: dict[str, np.ndarray] = {}
         with h5py.File(path, "r") as f:
             if "layers" in f:  # Keras 3 format: layers/<name>/vars/0, 1
+                convs = []
                 for name, group in f["layers"].items():
                     if "vars" in group and len(group["vars"]) == 2:
-                        arrays[f"{name}/kernel"] = group["vars"]["0"][()]
-                        arrays[f"{name}/bias"] = group["vars"]["1"][()]
+                        kernel, bias = group["vars"]["0"][()], group["vars"]["1"][()]
+                        match = _KERAS3_CONV.match(name)
+                        if match:  # named by class, not by layer: conv2d, conv2d_1, … in layer order
+                            convs.append((int(match.group(1) or 0), kernel, bias))
+                        else:
+                            arrays[f"{name}/kernel"], arrays[f"{name}/bias"] = kernel, bias
+                # h5py lists groups alphabetically (conv2d_10 before conv2d_2): sort by the number
+                for position, (_, kernel, bias) in enumerate(sorted(convs, key=lambda c: c[0])):
+                    arrays[f"#{position}/kernel"], arrays[f"#{position}/bias"] = kernel, bias
             else:  # legacy format (the published files): <name>/<weight_names...>
                 root = f["model_weights"] if "model_weights" in f else f
                 for name in root:

