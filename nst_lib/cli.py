@@ -184,10 +184,10 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
     styles = [_load_source(s) for s in args.styles]
     masks = args.mask
     if masks:
-        from .images import load_image
+        from .images import load_mask
 
-        for m in masks:
-            load_image(m)  # refuse non-images before the long run
+        h, w = content.shape[:2]
+        masks = [load_mask(m, h, w) for m in masks]  # refuse non-images before the long run
 
     from .transfer import stylize
 

@@ -69,6 +69,34 @@ def image_table(
     return fig
 
 
+def titled_image_rows(
+    rows: Sequence[Sequence[np.ndarray]],
+    titles: Sequence[Sequence[str]],
+    *,
+    row_labels: Sequence[str] | None = None,
+    size: float = 2.5,
+) -> Figure:
+    """Rows of images of different lengths, each image with its own title (e.g. the inputs above a
+    row of results, as in the figures of ``nst_lib.experiments``)."""
+    nrows, ncols = len(rows), max(len(r) for r in rows)
+    fig = Figure(figsize=(size * ncols, size * nrows * 1.08), layout="constrained")
+    axes = np.array(fig.subplots(nrows, ncols, squeeze=False))
+    for r in range(nrows):
+        for c in range(ncols):
+            ax = axes[r, c]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            for spine in ax.spines.values():
+                spine.set_visible(False)
+            if c < len(rows[r]):
+                ax.imshow(np.clip(_as_numpy(rows[r][c]).squeeze(), 0, 1))
+                if r < len(titles) and c < len(titles[r]) and titles[r][c]:
+                    ax.set_title(titles[r][c], fontsize=10)
+            if row_labels is not None and c == 0 and r < len(row_labels):
+                ax.set_ylabel(row_labels[r], fontsize=10)
+    return fig
+
+
 def select_channels(features, how: str | Sequence[int] = "most_active", n: int = 16) -> list[int]:
     """Which channels of (h, w, C) or (1, h, w, C) feature maps to draw.
 
