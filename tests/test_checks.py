@@ -1,0 +1,278 @@
+"""nst_lib.checks: each check accepts nst_lib's own implementation and explains typical mistakes."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+tf = pytest.importorskip("tensorflow")
+
+import nst_lib as nst  # noqa: E402
+from nst_lib import checks  # noqa: E402
+from nst_lib.backbone import CAFFE_MEANS_BGR, FeatureExtractor, layer_catalogue  # noqa: E402
+from nst_lib.checks import ExerciseError  # noqa: E402
+
+MEANS = tf.constant(CAFFE_MEANS_BGR, tf.float32)
+
+
+def _rejects(check, fn, *fragments: str) -> str:
+    with pytest.raises(ExerciseError) as info:
+        check(fn)
+    message = str(info.value)
+    assert message.startswith("✗ ")
+    for fragment in fragments:
+        assert fragment.lower() in message.lower(), message
+    return message
+
+
+def _passes(check, fn, capsys, *fragments: str) -> None:
+    check(fn)
+    out = capsys.readouterr().out
+    assert out.startswith("✓ "), out
+    for fragment in fragments:
+        assert fragment in out
+
+
+def test_exercise_error_is_an_assertion_error_with_a_short_notebook_traceback():
+    err = ExerciseError("✗ something")
+    assert isinstance(err, AssertionError)
+    assert err._render_traceback_()[0].endswith("✗ something")
+
+
+# ------------------------------------------------------------------------------------- images
+def test_check_to_float_image(capsys):
+    _passes(checks.check_to_float_image, lambda a: a.astype(np.float32) / 255, capsys, "float32")
+    _passes(checks.check_to_float_image, nst.load_image, capsys)
+    _rejects(checks.check_to_float_image, lambda a: a.astype(np.float32), "divide by 255")
+    _rejects(checks.check_to_float_image, lambda a: a / 255, "float64", "float32")
+    _rejects(checks.check_to_float_image, lambda a: a.astype(np.float32) / 256, "256")
+    _rejects(checks.check_to_float_image, lambda a: a, "integers")
+    _rejects(checks.check_to_float_image, lambda a: None, "return")
+
+    def in_place(a):
+        a //= 2
+        return a.astype(np.float32) / 255
+
+    _rejects(checks.check_to_float_image, in_place, "changed its input")
+
+
+# ------------------------------------------------------------------------------ preprocessing
+def test_check_preprocess_accepts_nst_lib_and_explains_mistakes(capsys):
+    extractor = FeatureExtractor(["block1_conv1"], weights=None)
+    _passes(checks.check_preprocess, extractor.preprocess, capsys, "FeatureExtractor.preprocess")
+    _passes(checks.check_preprocess, lambda x: tf.reverse(x, [-1]) * 255 - MEANS, capsys)
+    _rejects(checks.check_preprocess, lambda x: x * 255 - MEANS, "reverse the channel order")
+    _rejects(checks.check_preprocess, lambda x: tf.reverse(x, [-1]) * 255 - MEANS[::-1], "rgb order")
+    _rejects(checks.check_preprocess, lambda x: tf.reverse(x, [-1]) - MEANS, "multiply by 255")
+    _rejects(checks.check_preprocess, lambda x: tf.reverse(x, [-1]) * 255, "subtract the imagenet means")
+    _rejects(checks.check_preprocess, lambda x: tf.reverse(x, [-1]) * 255 + MEANS, "wrong sign")
+    _rejects(checks.check_preprocess, lambda x: (tf.reverse(x, [-1]) - MEANS) * 255, "before multiplying")
+    _rejects(checks.check_preprocess, lambda x: (tf.reverse(x, [-1]) * 255 - MEANS)[0], "batch axis")
+    _rejects(checks.check_preprocess, lambda x: tf.reverse(x, [-1]) * 250 - MEANS, "(0.9, 0.5, 0.1)")
+    _rejects(checks.check_preprocess, lambda x: 1 / 0, "ZeroDivisionError")
+
+
+def test_check_deprocess_accepts_the_inverse_and_explains_mistakes(capsys):
+    def good(y):
+        return np.clip(tf.reverse(y + MEANS, [-1]).numpy() / 255, 0, 1)
+
+    _passes(checks.check_deprocess, good, capsys, "clips")
+    _passes(checks.check_deprocess, lambda y: good(y)[0], capsys)  # dropping the batch axis is fine
+    _rejects(checks.check_deprocess, lambda y: tf.reverse(y + MEANS, [-1]) / 255, "clip")
+    _rejects(checks.check_deprocess, lambda y: np.clip((y + MEANS) / 255, 0, 1), "bgr order")
+    _rejects(checks.check_deprocess, lambda y: np.clip((tf.reverse(y, [-1]) + MEANS) / 255, 0, 1),
+             "before adding the means")
+    _rejects(checks.check_deprocess, lambda y: np.clip(tf.reverse(y, [-1]) / 255, 0, 1), "add the means back")
+    _rejects(checks.check_deprocess, lambda y: np.clip(tf.reverse(y + MEANS, [-1]), 0, 1), "divide by 255")
+    _rejects(checks.check_deprocess, lambda y: np.clip(tf.reverse(y + MEANS, [-1]) / 250, 0, 1), "does not undo")
+    _rejects(checks.check_deprocess, lambda y: tf.reverse(y + MEANS, [-1]), "divide by 255")
+
+
+# ------------------------------------------------------------------------------------ VGG shapes
+def _shape_from_catalogue(layer, height, width):
+    info = {i.keras_name: i for i in layer_catalogue("vgg19")}[layer]
+    return height // info.stride, width // info.stride, info.channels
+
+
+def test_check_feature_map_shape(capsys):
+    _passes(checks.check_feature_map_shape, _shape_from_catalogue, capsys)
+    stride = {i.keras_name: i.stride for i in layer_catalogue("vgg19")}
+    _rejects(checks.check_feature_map_shape, lambda l, h, w: (h // stride[l], w // stride[l], 3), "channels")
+    _rejects(checks.check_feature_map_shape,
+             lambda l, h, w: (-(-h // stride[l]), -(-w // stride[l]), _shape_from_catalogue(l, h, w)[2]), "round down")
+    _rejects(checks.check_feature_map_shape,
+             lambda l, h, w: (h // (2 * stride[l]), w // (2 * stride[l]), _shape_from_catalogue(l, h, w)[2]),
+             "pooling layer")
+    _rejects(checks.check_feature_map_shape, lambda l, h, w: _shape_from_catalogue(l, w, h), "swapped")
+    _rejects(checks.check_feature_map_shape, lambda l, h, w: (h, w), "three numbers")
+
+
+def test_check_receptive_field(capsys):
+    info = {i.keras_name: i for i in layer_catalogue("vgg19")}
+    _passes(checks.check_receptive_field, lambda layer: info[layer].receptive_field, capsys, "block5_conv4")
+    order = list(info)
+    _rejects(checks.check_receptive_field, lambda layer: 1 + 2 * (order.index(layer) + 1), "only counted the 3×3")
+    _rejects(checks.check_receptive_field, lambda layer: 7, "block1_conv1", "3 px")
+    _rejects(checks.check_receptive_field, lambda layer: "big", "whole number")
+
+
+# ------------------------------------------------------------------------------------------ Gram
+def _gram(features):
+    shape = tf.shape(features)
+    flat = tf.reshape(features, (-1, shape[-1]))
+    return tf.matmul(flat, flat, transpose_a=True) / tf.cast(shape[1] * shape[2], tf.float32)
+
+
+def test_check_gram_matrix_accepts_nst_lib_and_explains_mistakes(capsys):
+    _passes(checks.check_gram_matrix, nst.gram_matrix, capsys, "nst.gram_matrix")
+    _passes(checks.check_gram_matrix, _gram, capsys)  # (C, C) for a batch of one is fine
+
+    def unnormalised(f):
+        flat = tf.reshape(f, (-1, f.shape[-1]))
+        return tf.matmul(flat, flat, transpose_a=True)
+
+    def outer(f):
+        flat = tf.reshape(f, (-1, f.shape[-1]))
+        return tf.matmul(flat, flat, transpose_b=True)
+
+    def scrambled(f):
+        flat = tf.reshape(f, (f.shape[-1], -1))
+        return tf.matmul(flat, flat, transpose_b=True) / 12
+
+    _rejects(checks.check_gram_matrix, unnormalised, "forgot to divide", "H·W = 12")
+    _rejects(checks.check_gram_matrix, lambda f: _gram(f) / 5, "H·W·C")
+    _rejects(checks.check_gram_matrix, outer, "F Fᵀ", "positions × positions")
+    _rejects(checks.check_gram_matrix, scrambled, "(H·W, C)")
+    _rejects(checks.check_gram_matrix, lambda f: _gram(f) * 3, "constant factor", "3")
+    _rejects(checks.check_gram_matrix, lambda f: tf.reduce_sum(f), "shape")
+    _rejects(checks.check_gram_matrix, lambda f: _gram(f) + tf.linalg.band_part(tf.ones((5, 5)), 0, -1),
+             "symmetric")
+
+
+def test_check_guided_gram_matrix(capsys):
+    _passes(checks.check_guided_gram_matrix, nst.gram_matrix, capsys, "Σ m²")
+
+    def guided(features, mask, divide_by=None, one_side=False):
+        weighted = features[0] * mask[..., tf.newaxis]
+        flat = tf.reshape(weighted, (-1, features.shape[-1]))
+        other = tf.reshape(features[0], (-1, features.shape[-1])) if one_side else flat
+        energy = tf.reduce_sum(tf.square(mask)) if divide_by is None else divide_by(mask)
+        return tf.matmul(flat, other, transpose_a=True) / energy
+
+    _passes(checks.check_guided_gram_matrix, guided, capsys)
+    _rejects(checks.check_guided_gram_matrix, lambda f, m: guided(f, m, lambda m: tf.cast(tf.size(m), tf.float32)),
+             "h·w = 30")
+    _rejects(checks.check_guided_gram_matrix, lambda f, m: guided(f, m, tf.reduce_sum), "divide by Σ m²")
+    _rejects(checks.check_guided_gram_matrix, lambda f, m: guided(f, m, one_side=True), "one side")
+    _rejects(checks.check_guided_gram_matrix, lambda f, m: nst.gram_matrix(f), "ignored the mask")
+
+
+# -------------------------------------------------------------------------------------- losses
+def test_check_content_loss_single_and_multi_layer(capsys):
+    _passes(checks.check_content_loss, nst.content_loss, capsys, "2 layers")  # returns (loss, parts)
+    _passes(checks.check_content_loss, lambda f, p: tf.reduce_mean(tf.square(f - p)), capsys, "one layer")
+    _rejects(checks.check_content_loss, lambda f, p: tf.reduce_sum(tf.square(f - p)), "mean")
+    _rejects(checks.check_content_loss, lambda f, p: 0.5 * tf.reduce_mean(tf.square(f - p)), "½")
+    _rejects(checks.check_content_loss, lambda f, p: tf.reduce_mean(f - p), "square")
+    _rejects(checks.check_content_loss, lambda f, p: tf.reduce_mean(tf.abs(f - p)), "absolute")
+    _rejects(checks.check_content_loss, lambda f, p: tf.square(f - p), "single number")
+
+    def no_weights(features, targets, layer_weights):
+        return tf.add_n([tf.reduce_mean(tf.square(features[k] - targets[k])) for k in layer_weights])
+
+    def summed(features, targets, layer_weights):
+        return tf.add_n([w * tf.reduce_sum(tf.square(features[k] - targets[k])) for k, w in layer_weights.items()])
+
+    _rejects(checks.check_content_loss, no_weights, "layer_weights")
+    _rejects(checks.check_content_loss, summed, "mean")
+
+
+def test_check_style_loss_single_and_multi_layer(capsys):
+    _passes(checks.check_style_loss, nst.style_loss, capsys, "2 layers")
+    _passes(checks.check_style_loss, lambda f, a: tf.reduce_mean(tf.square(nst.gram_matrix(f) - a)), capsys)
+
+    def unnormalised(f):
+        flat = tf.reshape(f, (-1, f.shape[-1]))
+        return tf.matmul(flat, flat, transpose_a=True)
+
+    _rejects(checks.check_style_loss, lambda f, a: tf.reduce_sum(tf.square(nst.gram_matrix(f) - a)), "mean")
+    _rejects(checks.check_style_loss, lambda f, a: tf.reduce_mean(tf.square(unnormalised(f) - a)), "H·W")
+    _rejects(checks.check_style_loss, lambda f, a: tf.reduce_mean(nst.gram_matrix(f) - a), "square")
+
+    def no_weights(features, grams, layer_weights):
+        return tf.add_n([tf.reduce_mean(tf.square(nst.gram_matrix(features[k])[0] - grams[k]))
+                         for k in layer_weights])
+
+    _rejects(checks.check_style_loss, no_weights, "layer_weights")
+
+
+def test_check_total_variation(capsys):
+    _passes(checks.check_total_variation, nst.total_variation_loss, capsys)
+
+    def sq(dy, dx, reduce=tf.reduce_mean):
+        return reduce(tf.square(dy)) + reduce(tf.square(dx))
+
+    def diffs(x):
+        return x[:, 1:] - x[:, :-1], x[:, :, 1:] - x[:, :, :-1]
+
+    _rejects(checks.check_total_variation, lambda x: sq(*diffs(x), reduce=tf.reduce_sum), "summed")
+    _rejects(checks.check_total_variation, lambda x: tf.reduce_sum(tf.image.total_variation(x)), "tf.image")
+    _rejects(checks.check_total_variation, lambda x: tf.reduce_mean(tf.square(diffs(x)[0])), "vertical")
+    _rejects(checks.check_total_variation, lambda x: tf.reduce_mean(tf.square(diffs(x)[1])), "horizontal")
+    _rejects(checks.check_total_variation, lambda x: sq(*diffs(x)) / 2, "averaged")
+    _rejects(checks.check_total_variation, lambda x: tf.reduce_mean(tf.square(x[..., 1:] - x[..., :-1])), "channel")
+
+
+# ---------------------------------------------------------------------------------------- Adam
+def _adam(image, grad, m, v, t, *, learning_rate, beta_1, beta_2, epsilon, bias=True, clip=True, eps_inside=False):
+    m = beta_1 * m + (1 - beta_1) * grad
+    v = beta_2 * v + (1 - beta_2) * grad**2
+    alpha = learning_rate * np.sqrt(1 - beta_2**t) / (1 - beta_1**t) if bias else learning_rate
+    denominator = np.sqrt(v + epsilon) if eps_inside else np.sqrt(v) + epsilon
+    image = image - alpha * m / denominator
+    return (np.clip(image, 0, 1) if clip else image), m, v
+
+
+def test_check_adam_step(capsys):
+    _passes(checks.check_adam_step, _adam, capsys, "run_adam")
+
+    def with_tensors(image, grad, m, v, t, **hp):
+        return tuple(tf.constant(a) for a in _adam(image, grad, m, v, t, **hp))
+
+    _passes(checks.check_adam_step, with_tensors, capsys)
+    _rejects(checks.check_adam_step, lambda *a, **hp: _adam(*a, **hp, bias=False), "bias correction")
+    _rejects(checks.check_adam_step, lambda *a, **hp: _adam(*a, **hp, clip=False), "clip")
+    _rejects(checks.check_adam_step, lambda *a, **hp: _adam(*a, **hp, eps_inside=True), "outside the square root")
+
+    def stale_m(image, grad, m, v, t, **hp):
+        new, _, v2 = _adam(image, grad, m, v, t, **hp)
+        return new, m, v2
+
+    _rejects(checks.check_adam_step, stale_m, "m unchanged")
+
+    def wrong_m(image, grad, m, v, t, **hp):
+        new, _, v2 = _adam(image, grad, m, v, t, **hp)
+        return new, hp["beta_1"] * m + grad, v2
+
+    _rejects(checks.check_adam_step, wrong_m, "first moment")
+
+    def uphill(image, grad, m, v, t, **hp):
+        _, m2, v2 = _adam(image, grad, m, v, t, **hp)
+        alpha = hp["learning_rate"] * np.sqrt(1 - hp["beta_2"] ** t) / (1 - hp["beta_1"] ** t)
+        return np.clip(image + alpha * m2 / (np.sqrt(v2) + hp["epsilon"]), 0, 1), m2, v2
+
+    _rejects(checks.check_adam_step, uphill, "wrong sign")
+
+    def paper(image, grad, m, v, t, *, learning_rate, beta_1, beta_2, epsilon):
+        m = beta_1 * m + (1 - beta_1) * grad
+        v = beta_2 * v + (1 - beta_2) * grad**2
+        m_hat, v_hat = m / (1 - beta_1**t), v / (1 - beta_2**t)
+        return np.clip(image - learning_rate * m_hat / (np.sqrt(v_hat) + epsilon), 0, 1), m, v
+
+    _rejects(checks.check_adam_step, paper, "paper")
+    _rejects(checks.check_adam_step, lambda image, grad, m, v, t, **hp: image - grad, "three things")
+
+    def wrong_v(image, grad, m, v, t, **hp):
+        new, m2, _ = _adam(image, grad, m, v, t, **hp)
+        return new, m2, hp["beta_1"] * v + (1 - hp["beta_1"]) * grad**2
+
+    _rejects(checks.check_adam_step, wrong_v, "β₂")

@@ -1,0 +1,206 @@
+"""The course notebooks: they run top to bottom in fast mode, are committed clean, follow the course's
+structure, and the README's contents table matches them.
+
+Every ``notebooks/NN_*.ipynb`` is picked up by the glob, so new notebooks are tested without editing
+this file. Execution uses nbclient with ``NST_FAST=1`` (tiny images, few steps), ``NST_OFFLINE=1`` and
+the Agg backend, from the ``notebooks/`` folder, one test per notebook.
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+NOTEBOOK_DIR = REPO / "notebooks"
+NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
+TIMEOUT = 600  # seconds per notebook (and per cell)
+EXPECTED_FAILURE_TAG = "raises-exception"
+
+nbformat = pytest.importorskip("nbformat")
+
+needs_notebooks = pytest.mark.skipif(not NOTEBOOKS, reason="no notebooks/NN_*.ipynb yet")
+
+
+def _ids(path: Path) -> str:
+    return path.stem
+
+
+def _read(path: Path):
+    return nbformat.read(path, as_version=4)
+
+
+def _source(cell) -> str:
+    return cell.source if isinstance(cell.source, str) else "".join(cell.source)
+
+
+def _markdown(nb) -> list[str]:
+    return [_source(c) for c in nb.cells if c.cell_type == "markdown"]
+
+
+def _code(nb) -> list[str]:
+    return [_source(c) for c in nb.cells if c.cell_type == "code"]
+
+
+def _has_heading(nb, pattern: str) -> bool:
+    regex = re.compile(rf"^#{{2,3}}\s+(?:\d+\.\s*)?{pattern}\b", re.IGNORECASE | re.MULTILINE)
+    return any(regex.search(text) for text in _markdown(nb))
+
+
+# -------------------------------------------------------------------------------------- execution
+@pytest.mark.notebooks
+@pytest.mark.timeout(TIMEOUT + 60)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids)
+def test_notebook_runs_top_to_bottom_in_fast_mode(path: Path, monkeypatch):
+    from nbclient import NotebookClient
+
+    monkeypatch.setenv("NST_FAST", "1")
+    monkeypatch.setenv("NST_OFFLINE", "1")
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "2")
+    nb = _read(path)
+    client = NotebookClient(nb, timeout=TIMEOUT, kernel_name="python3",
+                            resources={"metadata": {"path": str(NOTEBOOK_DIR)}})
+    started = time.perf_counter()
+    client.execute()  # raises CellExecutionError for an error in any cell not tagged raises-exception
+    elapsed = time.perf_counter() - started
+    assert elapsed < TIMEOUT, f"{path.name} took {elapsed:.0f} s in fast mode"
+
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        errors = [o for o in cell.outputs if o.output_type == "error"]
+        if EXPECTED_FAILURE_TAG in cell.metadata.get("tags", []):
+            # a starter with a deliberate mistake: its self-check must fail with a friendly message,
+            # not crash for another reason
+            assert errors, f"{path.name} cell {index}: tagged {EXPECTED_FAILURE_TAG} but raised nothing"
+            assert errors[0].ename == "ExerciseError", (
+                f"{path.name} cell {index}: expected an ExerciseError from the self-check, got "
+                f"{errors[0].ename}: {errors[0].evalue}"
+            )
+            assert errors[0].evalue.startswith("✗ ")
+    last = nb.cells[-1]
+    shown = [o for o in last.outputs if o.output_type in ("execute_result", "display_data")]
+    assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in shown), (
+        f"{path.name}: the last cell did not display a widget"
+    )
+
+
+# ------------------------------------------------------------------------------------- committed
+@needs_notebooks
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids)
+def test_committed_notebook_has_no_outputs(path: Path):
+    nb = _read(path)
+    dirty = [
+        index
+        for index, cell in enumerate(nb.cells)
+        if cell.cell_type == "code" and (cell.get("outputs") or cell.get("execution_count") is not None)
+    ]
+    assert not dirty, f"{path.name}: cells {dirty} have outputs or execution counts; run: make strip"
+    assert "widgets" not in nb.metadata, f"{path.name} stores widget state; run: make strip"
+
+
+@needs_notebooks
+def test_notebooks_pass_nbstripout_verify():
+    tool = shutil.which("nbstripout") or str(Path(sys.executable).with_name("nbstripout"))
+    if not Path(tool).exists():
+        pytest.skip("nbstripout is not installed")
+    run = subprocess.run([tool, "--verify", *map(str, NOTEBOOKS)], capture_output=True, text=True)
+    assert run.returncode == 0, f"nbstripout would change: {run.stdout or run.stderr}; run: make strip"
+
+
+# ------------------------------------------------------------------------------------- structure
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids)
+def test_notebook_follows_the_course_structure(path: Path):
+    nb = _read(path)
+    name = path.name
+    first = nb.cells[0]
+    assert first.cell_type == "markdown", f"{name}: the first cell must be markdown (title and summary)"
+    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", _source(first).strip()) if p.strip()]
+    assert paragraphs[0].startswith("# ") and "\n" not in paragraphs[0], f"{name}: first cell must open with an H1"
+    assert len(paragraphs) >= 2 and not paragraphs[1].startswith("#"), f"{name}: a one-line summary follows the title"
+    assert any(p.startswith("**What you'll build:**") for p in paragraphs), f"{name}: add \"**What you'll build:** …\""
+    assert sum(text.lstrip().startswith("# ") for text in _markdown(nb)) == 1, f"{name}: exactly one H1 title"
+
+    assert _has_heading(nb, "What you will learn"), f"{name}: needs a '## What you will learn' section"
+    assert _has_heading(nb, "Summary"), f"{name}: needs a '## Summary' section"
+    assert _has_heading(nb, "Exercises"), f"{name}: needs a '## Exercises' section"
+    code = _code(nb)
+    assert any(re.search(r"\bnst_lib\.checks\b|\bnst\.checks\b", c) for c in code), (
+        f"{name}: exercises should use a self-check from nst_lib.checks"
+    )
+
+    assert any(re.search(r"^\s*(import nst_lib\b|from nst_lib\b)", c, re.MULTILINE) for c in code), (
+        f"{name}: import the library (import nst_lib as nst, or from nst_lib import …)"
+    )
+    for text in code:
+        assert "sys.path" not in text, f"{name}: no sys.path tricks; the package is installed"
+
+    last = nb.cells[-1]
+    assert last.cell_type == "code", f"{name}: the notebook must end with the interactive demo cell"
+    assert re.search(r"nst_lib\.widgets|nst\.widgets", _source(last)) and "_demo(" in _source(last), (
+        f"{name}: the last cell must build a demo from nst_lib.widgets (…_demo())"
+    )
+
+    for index, cell in enumerate(nb.cells):
+        text = _source(cell)
+        assert text.strip(), f"{name} cell {index} is empty"
+        assert not re.search(r"\b(TODO|FIXME|XXX)\b", text), f"{name} cell {index} has a TODO"
+        if EXPECTED_FAILURE_TAG in cell.metadata.get("tags", []):
+            assert "check_" in text, f"{name} cell {index}: only self-checks may be tagged {EXPECTED_FAILURE_TAG}"
+
+
+# -------------------------------------------------------------------------------------------- toc
+def _make_toc():
+    spec = importlib.util.spec_from_file_location("make_toc", REPO / "scripts" / "make_toc.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["make_toc"] = module  # dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_make_toc_is_idempotent_and_only_touches_its_block():
+    toc = _make_toc()
+    entries = [toc.Entry("00", "notebooks/00_a.ipynb", "A | B", "Summary.", "a thing")]
+    table = toc.render_table(entries)
+    assert "A \\| B" in table
+    readme = "# Project\n\nintro\n\n<!-- toc -->\nold table\n<!-- /toc -->\n\n## More\ntext\n"
+    once = toc.update_readme(readme, table)
+    assert once == toc.update_readme(once, table)
+    assert once.startswith("# Project\n\nintro\n\n<!-- toc -->") and once.endswith("<!-- /toc -->\n\n## More\ntext\n")
+    assert "old table" not in once and "[A \\| B](notebooks/00_a.ipynb)" in once
+    created = toc.update_readme("# Project\n", table)  # no markers: the block is appended
+    assert created.startswith("# Project\n\n## Notebooks\n\n<!-- toc -->") and created.rstrip().endswith("<!-- /toc -->")
+    assert toc.update_readme(created, table) == created
+    with pytest.raises(toc.TocError):
+        toc.update_readme("<!-- /toc --> then <!-- toc -->", table)
+
+
+def test_make_toc_reads_every_notebook(tmp_path: Path):
+    toc = _make_toc()
+    (tmp_path / "notebooks").mkdir()
+    cell = {"cell_type": "markdown", "metadata": {}, "source": "# Title\n\nOne line.\n\n**What you'll build:** it."}
+    (tmp_path / "notebooks" / "07_x.ipynb").write_text(json.dumps({"cells": [cell]}))
+    assert toc.notebook_entries(tmp_path) == [toc.Entry("07", "notebooks/07_x.ipynb", "Title", "One line.", "it.")]
+    cell["source"] = "# Title\n\nOne line."
+    (tmp_path / "notebooks" / "07_x.ipynb").write_text(json.dumps({"cells": [cell]}))
+    with pytest.raises(toc.TocError, match="What you'll build"):
+        toc.notebook_entries(tmp_path)
+
+
+@needs_notebooks
+def test_readme_contents_table_is_up_to_date():
+    toc = _make_toc()
+    readme = REPO / "README.md"
+    if not readme.exists():
+        pytest.skip("README.md is not written yet")
+    text = readme.read_text(encoding="utf-8")
+    expected = toc.update_readme(text, toc.render_table(toc.notebook_entries(REPO)))
+    assert text == expected, "README.md's notebook table is out of date; run: make toc"
