@@ -25,7 +25,7 @@ GATYS_STYLE_LAYERS: tuple[str, ...] = (
 )
 
 OPTIMIZERS = ("lbfgs", "adam")
-INITS = ("content", "noise", "style")
+INITS = ("recolored", "content", "noise", "style")
 COLOR_MODES = ("none", "luminance", "histogram")
 BACKBONES = ("vgg19", "vgg16")
 
@@ -73,16 +73,27 @@ class StyleConfig:
         default=1.0, metadata=_doc("style image size relative to the output: >1 larger brush strokes, <1 finer")
     )
     preserve_colors: str = field(default="none", metadata=_doc("none, luminance or histogram (Gatys et al. 2017)"))
-    init: str = field(default="content", metadata=_doc("start image: content, noise or style"))
+    init: str = field(
+        default="recolored",
+        metadata=_doc(
+            "start image: recolored (the content in the style's colours; fastest, see benchmarks/README.md), "
+            "content, noise or style"
+        ),
+    )
     seed: int = field(default=0, metadata=_doc("random seed (noise init, reproducible runs)"))
     scales: int = field(
-        default=2,
-        metadata=_doc("coarse-to-fine levels: 1 = single scale; each coarser level halves the size"),
+        default=1,
+        metadata=_doc(
+            "coarse-to-fine levels: 1 = single scale (fastest to a given loss, measured); each extra level halves the size"
+        ),
     )
     learning_rate: float = field(default=0.02, metadata=_doc("Adam learning rate (pixel units, image in [0,1])"))
     adam_beta_1: float = field(default=0.99, metadata=_doc("Adam beta_1 (the TensorFlow tutorial uses 0.99)"))
     adam_epsilon: float = field(default=0.1, metadata=_doc("Adam epsilon (the TensorFlow tutorial uses 0.1)"))
-    lbfgs_corrections: int = field(default=10, metadata=_doc("L-BFGS memory (number of stored corrections)"))
+    lbfgs_corrections: int = field(
+        default=50,
+        metadata=_doc("L-BFGS memory: stored corrections (each costs two image-sized float64 arrays)"),
+    )
     backbone: str = field(default="vgg19", metadata=_doc("feature network: vgg19 or vgg16"))
     weights: str = field(
         default="imagenet", metadata=_doc("'imagenet' (resolved as in the README) or a path to a Keras weights file")

@@ -101,14 +101,21 @@ class _Tracker:
         self.iterations = 0
         self.evaluations = 0
         self.shape: tuple[int, int] = (0, 0)
+        self.eval_seconds = 0.0  # duration of the last evaluation, to avoid overshooting the budget
+        self._eval_start: float | None = None
 
     def check_time(self):
-        if self.deadline is not None and time.perf_counter() >= self.deadline:
+        """Stop before an evaluation that would end more than half an evaluation past the deadline."""
+        now = time.perf_counter()
+        if self.deadline is not None and now + 0.5 * self.eval_seconds >= self.deadline:
             raise _Stop("time_budget")
+        self._eval_start = now
 
     def observe(self, loss: float, image_fn: Callable[[], np.ndarray]):
         """Record one evaluated point; raise on a non-finite loss."""
         self.evaluations += 1
+        if self._eval_start is not None:
+            self.eval_seconds = time.perf_counter() - self._eval_start
         if not math.isfinite(loss):
             raise _Stop("nonfinite")
         if loss < self.best_loss:

@@ -100,12 +100,15 @@ def split_steps(steps: int, shapes: Sequence[tuple[int, int]]) -> list[int]:
 
 
 def split_budget(budget: float | None, shapes: Sequence[tuple[int, int]]) -> list[float | None]:
-    """Seconds per scale for a time budget: the finest scale gets at least 70 % of it."""
+    """Seconds per scale for a time budget: the finest scale gets at least 85 % of it.
+
+    Coarse scales did not pay for themselves in the benchmarks, so they get a small share.
+    """
     if budget is None:
         return [None] * len(shapes)
     if len(shapes) == 1:
         return [budget]
-    coarse_total = 0.3 * budget
+    coarse_total = 0.15 * budget
     pixels = [h * w for h, w in shapes[:-1]]
     coarse = [coarse_total * p / sum(pixels) for p in pixels]
     return coarse + [None]  # the finest scale gets whatever is left when it starts
@@ -263,6 +266,8 @@ def _initial_image(init: str, previous, content, style, rng, shape) -> np.ndarra
     h, w = shape
     if previous is not None:  # a finer scale starts from the upsampled coarser result
         return resize_to(previous, h, w)
+    if init == "recolored":  # the content with the style's colour mean and covariance (measured fastest)
+        return color.match_color_histogram(content, style)
     if init == "content":
         return content.copy()
     if init == "style":

@@ -199,7 +199,7 @@ def test_callback_returning_true_stops_the_run(offline_weights, quiet_substituti
 
 @pytest.mark.slow
 def test_an_overflowing_loss_weight_stops_cleanly(offline_weights, quiet_substitution, content_image, style_image):
-    result = nst.stylize(content_image, style_image, style_weight=1e38, **SMALL)  # weighted loss overflows
+    result = nst.stylize(content_image, style_image, style_weight=1e38, init="content", **SMALL)  # overflows
     assert result.stop_reason == "nonfinite"
     assert "loss weight" in result.message and "NaN or infinite" in result.message
     np.testing.assert_allclose(result.image, nst.resize_long_side(content_image, 48), atol=1e-6)  # the start
@@ -261,4 +261,4 @@ def test_scale_schedule_helpers():
     assert transfer.split_steps(300, [(1, 1)] * 3)[-1] == 150
     assert transfer.split_budget(None, [(1, 1)] * 2) == [None, None]
     coarse, fine = transfer.split_budget(10.0, [(64, 64), (128, 128)])
-    assert coarse == pytest.approx(3.0) and fine is None
+    assert coarse == pytest.approx(1.5) and fine is None  # coarse scales get 15 % (benchmarks/README.md)
