@@ -4,6 +4,8 @@
         content | style | result of `make demo` (grace_hopper in the style of swirls)
     python scripts/demo_figure.py styles docs/figures/styles.jpg
         the generated style images side by side, with their names
+    python scripts/demo_figure.py features docs/figures/feature_maps.png
+        the 16 most active feature maps of grace_hopper at block3_conv1 (as in notebook 02)
 """
 from __future__ import annotations
 
@@ -43,6 +45,19 @@ def styles(out_path: str, side: int = 200) -> None:
     print(f"wrote {out_path}")
 
 
+def features(out_path: str, layer: str = "block3_conv1", size: int = 256) -> None:
+    from nst_lib.backbone import FeatureExtractor
+    from nst_lib.viz import feature_map_grid
+
+    extractor = FeatureExtractor([layer])
+    maps = extractor(data.content_image("grace_hopper", size)[np.newaxis])[layer]
+    title = f"grace_hopper: the 16 most active maps of {layer} ({extractor.backbone.upper()})"
+    fig = feature_map_grid(maps, "most_active", 16, title=title)
+    Path(out_path).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out_path, dpi=80)
+    print(f"wrote {out_path}")
+
+
 if __name__ == "__main__":
     command, *args = sys.argv[1:]
-    {"demo": demo, "styles": styles}[command](*args)
+    {"demo": demo, "styles": styles, "features": features}[command](*args)
