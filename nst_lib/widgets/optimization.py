@@ -1,0 +1,156 @@
+"""Demo for notebook 05: pick an optimiser, a learning rate, a start and a number of steps; press Run and
+watch the image and the loss curves update while :func:`nst_lib.stylize` works.
+
+Pure functions (:func:`run_settings`, :func:`run_label`, :func:`render_curves`) do the work;
+:func:`optimization_demo` only wires widgets to them. Every run is kept, so the curves compare them.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, Mapping, Sequence
+
+import ipywidgets as widgets
+import numpy as np
+from matplotlib.figure import Figure
+
+from ..config import INITS, OPTIMIZERS, pick
+from ..images import image_to_png_bytes
+from ..viz import loss_curves
+from .common import Demo, example_options, figure_to_png, load_example
+
+__all__ = ["run_settings", "run_label", "render_curves", "optimize_once", "optimization_demo"]
+
+
+def run_settings(*, optimizer: str, learning_rate: float, steps: int, init: str, size: int) -> dict[str, Any]:
+    """Keyword arguments for :func:`nst_lib.stylize` for one demo run (one scale, the library's weights)."""
+    settings: dict[str, Any] = dict(optimizer=optimizer, steps=int(steps), init=init, size=int(size), scales=1)
+    if optimizer == "adam":
+        settings["learning_rate"] = float(learning_rate)
+    return settings
+
+
+def run_label(settings: Mapping[str, Any]) -> str:
+    """A short legend entry such as ``adam lr=0.02, from noise`` or ``lbfgs, from content``."""
+    lr = f" lr={settings['learning_rate']:g}" if settings["optimizer"] == "adam" else ""
+    return f"{settings['optimizer']}{lr}, from {settings['init']}"
+
+
+def render_curves(histories: Mapping[str, Sequence[Mapping[str, float]]], x: str = "iteration") -> Figure:
+    """Total loss of every run so far (:func:`nst_lib.viz.loss_curves`), by iteration or by seconds."""
+    shown = {label: history for label, history in histories.items() if history}
+    if not shown:
+        fig = Figure(figsize=(6.4, 3.6), layout="constrained")
+        ax = fig.subplots()
+        ax.text(0.5, 0.5, "press Run to draw loss curves", ha="center", va="center")
+        ax.axis("off")
+        return fig
+    return loss_curves(shown, x=x, title="total loss" + (" against time" if x == "elapsed" else ""))
+
+
+def optimize_once(content: np.ndarray, style: np.ndarray, settings: Mapping[str, Any],
+                  callback: Callable | None = None):
+    """One :func:`nst_lib.stylize` run with the demo's settings (``callback`` sees every Iterate)."""
+    from ..transfer import stylize
+
+    return stylize(content, style, callback=callback, **settings)
+
+
+def optimization_demo(content: str = "grace_hopper", style: str = "swirls") -> Demo:
+    """Choose optimiser, learning rate, start and steps; Run; the image and the curves update live.
+
+    Attributes: ``content_picker``, ``style_picker``, ``optimizer_picker``, ``learning_rate_slider``,
+    ``init_picker``, ``steps_slider``, ``size_slider``, ``preview_every_slider``, ``x_axis_picker``,
+    ``run_button``, ``clear_button`` (controls); ``image_view`` (PNG of the current image, at its own
+    size), ``curves_view`` (PNG of the loss curves), ``histories`` (label → history of every run),
+    ``result`` (the last :class:`nst_lib.Result`), ``previews`` (how many live updates the last run
+    drew), ``status``.
+    """
+    content_picker = widgets.Dropdown(options=example_options(("content",)), value=f"content:{content}",
+                                      description="content")
+    style_picker = widgets.Dropdown(options=example_options(("style",)), value=f"style:{style}",
+                                    description="style")
+    optimizer_picker = widgets.ToggleButtons(options=list(OPTIMIZERS), value="adam", description="optimiser")
+    learning_rate_slider = widgets.FloatLogSlider(value=0.02, base=10, min=-3, max=0, step=0.1,
+                                                  description="Adam lr", readout_format=".3f")
+    init_picker = widgets.ToggleButtons(options=list(INITS), value="content", description="start")
+    steps_slider = widgets.IntSlider(value=pick(60, 3), min=1, max=300, description="steps")
+    size_slider = widgets.IntSlider(value=pick(128, 64), min=64, max=512, step=32, description="size (px)")
+    preview_every_slider = widgets.IntSlider(value=pick(5, 1), min=1, max=50, description="redraw every")
+    x_axis_picker = widgets.ToggleButtons(options=[("by iteration", "iteration"), ("by seconds", "elapsed")],
+                                          value="iteration", description="x axis")
+    run_button = widgets.Button(description="Run", icon="play", button_style="primary")
+    clear_button = widgets.Button(description="Clear curves", icon="trash")
+    image_view = widgets.Image(format="png", layout=widgets.Layout(width="256px"))
+    curves_view = widgets.Image(format="png")
+    demo = Demo("Optimisers, live",
+                [[content_picker, style_picker], [optimizer_picker, learning_rate_slider],
+                 [init_picker, steps_slider], [size_slider, preview_every_slider],
+                 [run_button, clear_button, x_axis_picker], [image_view, curves_view]])
+    for name, control in dict(content_picker=content_picker, style_picker=style_picker,
+                              optimizer_picker=optimizer_picker, learning_rate_slider=learning_rate_slider,
+                              init_picker=init_picker, steps_slider=steps_slider, size_slider=size_slider,
+                              preview_every_slider=preview_every_slider, x_axis_picker=x_axis_picker,
+                              run_button=run_button, clear_button=clear_button, image_view=image_view,
+                              curves_view=curves_view).items():
+        setattr(demo, name, control)
+    demo.histories = {}
+    demo.result = None
+    demo.previews = 0
+
+    def draw_curves(_: Any = None) -> None:
+        curves_view.value = figure_to_png(render_curves(demo.histories, x_axis_picker.value))
+
+    def sync_learning_rate(_: Any = None) -> None:
+        learning_rate_slider.disabled = optimizer_picker.value != "adam"  # L-BFGS chooses its own steps
+
+    def run(_: Any = None) -> None:
+        def go() -> None:
+            settings = run_settings(optimizer=optimizer_picker.value, learning_rate=learning_rate_slider.value,
+                                    steps=steps_slider.value, init=init_picker.value, size=size_slider.value)
+            label = run_label(settings)
+            if label in demo.histories:  # the same settings again: keep both curves apart
+                label = f"{label} (#{sum(k.startswith(label) for k in demo.histories) + 1})"
+            history: list = []
+            demo.histories[label] = history
+            demo.previews = 0
+            every = preview_every_slider.value
+            c = load_example(content_picker.value, settings["size"])
+            s = load_example(style_picker.value, settings["size"])
+            demo.status.value = "Loading VGG and computing the targets…"
+            run_button.disabled = True
+
+            def progress(event) -> None:
+                history.append({"iteration": event.iteration, "elapsed": event.elapsed, **event.losses})
+                if event.iteration % every == 0 or event.iteration == settings["steps"]:
+                    image_view.value = image_to_png_bytes(event.image())
+                    draw_curves()
+                    demo.previews += 1
+                demo.status.value = (f"{label}: iteration {event.iteration}/{settings['steps']}, total loss "
+                                     f"{event.losses['total']:.4g}, {event.elapsed:.1f} s")
+
+            started = time.perf_counter()
+            try:
+                result = optimize_once(c, s, settings, progress)
+            finally:
+                run_button.disabled = False
+            demo.result = result
+            image_view.value = image_to_png_bytes(result.image)
+            draw_curves()
+            demo.status.value = (f"{label}: {result.iterations} iterations in {time.perf_counter() - started:.1f} s, "
+                                 f"best total loss {min(h['total'] for h in history):.4g} ({result.message}); "
+                                 "the image shown is the best one seen.")
+
+        demo.run(go)
+
+    def clear(_: Any = None) -> None:
+        demo.histories.clear()
+        draw_curves()
+
+    optimizer_picker.observe(sync_learning_rate, names="value")
+    x_axis_picker.observe(draw_curves, names="value")
+    run_button.on_click(run)
+    clear_button.on_click(clear)
+    sync_learning_rate()
+    draw_curves()
+    demo.status.value = "Choose the settings and press <i>Run</i>; every run is added to the curves."
+    return demo

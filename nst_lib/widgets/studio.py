@@ -1,0 +1,266 @@
+"""Demo for notebook 06: the style-transfer studio.
+
+Upload a content photo and a style image (or pick bundled examples), set the weights and the size, press
+Run and watch a live preview; Stop keeps the best image so far; Download saves the result as a PNG.
+
+In a real Jupyter kernel a button click is only handled while the kernel is free, so the studio runs
+:func:`nst_lib.stylize` in a background thread: the Stop click then reaches the run's callback, which
+returns ``True`` and makes ``stylize`` return its best image. Tests build the studio with
+``background=False`` (or call :meth:`StudioDemo.wait`) to run synchronously.
+
+Pure functions (:func:`decode_upload`, :func:`studio_settings`, :func:`download_html`,
+:func:`decode_download`) do the work and are tested on their own.
+"""
+from __future__ import annotations
+
+import base64
+import html
+import re
+import threading
+import time
+from typing import Any, Mapping
+
+import ipywidgets as widgets
+import numpy as np
+
+from ..config import StyleConfig, pick
+from ..images import image_to_png_bytes, load_image
+from .common import Demo, error_html, example_options, load_example
+
+__all__ = [
+    "UPLOADED",
+    "decode_upload",
+    "studio_settings",
+    "download_html",
+    "decode_download",
+    "StudioDemo",
+    "studio_demo",
+]
+
+#: The picker value meaning "use the uploaded file".
+UPLOADED = "upload"
+
+
+def decode_upload(value: Any) -> tuple[np.ndarray, str] | None:
+    """The first file of a ``FileUpload`` value as ``(image, file name)``, or ``None`` if it is empty.
+
+    ipywidgets 8 gives a tuple of dicts with ``name`` and ``content`` (a memoryview); the bytes go
+    through :func:`nst_lib.load_image`, which refuses non-images with a one-line message.
+    """
+    if not value:
+        return None
+    first = value[0] if isinstance(value, (tuple, list)) else next(iter(value.values()))  # ipywidgets 7: a dict
+    content = first["content"]
+    name = first.get("name", "upload")
+    return load_image(bytes(content)), name
+
+
+def studio_settings(*, size: int, steps: int, content_weight: float, style_weight: float, tv_weight: float,
+                    optimizer: str = "lbfgs", scales: int = 2) -> dict[str, Any]:
+    """Keyword arguments for :func:`nst_lib.stylize`, validated by :class:`nst_lib.StyleConfig`.
+
+    Raises:
+        InvalidSettingError: a value is out of range (the message names it).
+    """
+    settings = dict(size=int(size), steps=int(steps), content_weight=float(content_weight),
+                    style_weight=float(style_weight), tv_weight=float(tv_weight), optimizer=optimizer,
+                    scales=int(scales))
+    StyleConfig(**settings)  # validates, so the studio reports bad values before loading VGG
+    return settings
+
+
+def download_html(image: np.ndarray, filename: str = "stylized.png") -> str:
+    """An HTML link that downloads ``image`` as a PNG (a ``data:`` URI: works in any browser, no server)."""
+    png = image_to_png_bytes(image)
+    payload = base64.b64encode(png).decode("ascii")
+    height, width = image.shape[:2]
+    name = html.escape(filename, quote=True)
+    return (f"<a download='{name}' href='data:image/png;base64,{payload}' target='_blank'>"
+            f"⬇ Download {name} ({width}×{height} px, {len(png) / 1024:.0f} KB)</a>")
+
+
+def decode_download(link_html: str) -> np.ndarray:
+    """The image inside a :func:`download_html` link (for tests and for checking a download)."""
+    match = re.search(r"data:image/png;base64,([A-Za-z0-9+/=]+)", link_html)
+    if match is None:
+        raise ValueError("no PNG data URI in this HTML")
+    return load_image(base64.b64decode(match.group(1)))
+
+
+class StudioDemo(Demo):
+    """The studio widget. Controls and views are attributes (see :func:`studio_demo`)."""
+
+    def __init__(self, content: str = "grace_hopper", style: str = "swirls", *, background: bool = True):
+        self.background = background
+        content_options = example_options(("content",)) + [("uploaded file", UPLOADED)]
+        style_options = example_options(("style",)) + [("uploaded file", UPLOADED)]
+        self.content_picker = widgets.Dropdown(options=content_options, value=f"content:{content}",
+                                               description="content")
+        self.style_picker = widgets.Dropdown(options=style_options, value=f"style:{style}", description="style")
+        self.content_upload = widgets.FileUpload(accept="image/*", multiple=False, description="content file")
+        self.style_upload = widgets.FileUpload(accept="image/*", multiple=False, description="style file")
+        defaults = StyleConfig()
+        wide = {"description_width": "110px"}
+        self.size_slider = widgets.IntSlider(value=pick(384, 64), min=64, max=1024, step=32,
+                                             description="size (px)", style=wide)
+        self.steps_slider = widgets.IntSlider(value=pick(150, 4), min=1, max=1000, description="steps", style=wide)
+        self.content_weight_slider = widgets.FloatLogSlider(value=defaults.content_weight, base=10, min=0, max=8,
+                                                            description="content_weight", style=wide)
+        self.style_weight_slider = widgets.FloatLogSlider(value=defaults.style_weight, base=10, min=-6, max=2,
+                                                          description="style_weight", style=wide)
+        self.tv_weight_slider = widgets.SelectionSlider(options=[0.0, 1e2, 1e4, 1e6, 1e8], value=defaults.tv_weight,
+                                                        description="tv_weight", style=wide)
+        self.preview_every_slider = widgets.IntSlider(value=pick(10, 1), min=1, max=100, description="preview every",
+                                                      style=wide)
+        self.run_button = widgets.Button(description="Run", icon="play", button_style="primary")
+        self.stop_button = widgets.Button(description="Stop", icon="stop", button_style="warning", disabled=True,
+                                          tooltip="stop now and keep the best image so far")
+        self.progress = widgets.IntProgress(value=0, min=0, max=1, description="progress")
+        self.inputs_view = widgets.HBox([widgets.Image(format="png", layout=widgets.Layout(width="160px")),
+                                         widgets.Image(format="png", layout=widgets.Layout(width="160px"))])
+        self.preview = widgets.Image(format="png", layout=widgets.Layout(width="384px"))
+        self.download = widgets.HTML()
+        super().__init__("Style-transfer studio", [
+            [self.content_picker, self.content_upload], [self.style_picker, self.style_upload], self.inputs_view,
+            [self.size_slider, self.steps_slider], [self.content_weight_slider, self.style_weight_slider],
+            [self.tv_weight_slider, self.preview_every_slider], [self.run_button, self.stop_button, self.progress],
+            self.preview, self.download])
+        self.result = None  # the last nst_lib.Result
+        self.previews = 0  # live updates drawn during the last run
+        self.thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._uploads: dict[str, tuple[np.ndarray, str]] = {}
+        self.content_upload.observe(lambda change: self._on_upload("content", change), names="value")
+        self.style_upload.observe(lambda change: self._on_upload("style", change), names="value")
+        self.content_picker.observe(self._show_inputs, names="value")
+        self.style_picker.observe(self._show_inputs, names="value")
+        self.run_button.on_click(lambda _: self.start())
+        self.stop_button.on_click(lambda _: self.stop())
+        self._show_inputs()
+        self.status.value = "Pick or upload two images, then press <i>Run</i>."
+
+    # ------------------------------------------------------------------------------------- inputs
+    def _on_upload(self, kind: str, change: Mapping[str, Any]) -> None:
+        picker = self.content_picker if kind == "content" else self.style_picker
+
+        def read() -> None:
+            decoded = decode_upload(change["new"])
+            if decoded is None:
+                return
+            self._uploads[kind] = decoded
+            picker.value = UPLOADED
+            self._show_inputs()
+            self.status.value = f"Uploaded {html.escape(decoded[1])} as the {kind} image."
+
+        self.run(read)
+
+    def images(self) -> tuple[np.ndarray, np.ndarray]:
+        """The current (content, style) pair: examples at the chosen size, or the uploaded files."""
+        size = self.size_slider.value
+        pair = []
+        for kind, picker in (("content", self.content_picker), ("style", self.style_picker)):
+            if picker.value == UPLOADED:
+                if kind not in self._uploads:
+                    raise ValueError(f"no {kind} file uploaded yet; use the '{kind} file' button or pick an example")
+                pair.append(self._uploads[kind][0])
+            else:
+                pair.append(load_example(picker.value, size))
+        return pair[0], pair[1]
+
+    def _show_inputs(self, _: Any = None) -> None:
+        def draw() -> None:
+            content, style = self.images()
+            for view, image in zip(self.inputs_view.children, (content, style)):
+                view.value = image_to_png_bytes(load_image(image, 160))
+
+        self.run(draw)
+
+    # ---------------------------------------------------------------------------------------- run
+    @property
+    def running(self) -> bool:
+        """True while a run is in progress."""
+        return self.thread is not None and self.thread.is_alive()
+
+    def start(self) -> None:
+        """Start a run (in a background thread unless ``background=False``)."""
+        if self.running:
+            return
+        self._stop.clear()
+        if self.background:
+            self.thread = threading.Thread(target=self._run, name="nst-studio", daemon=True)
+            self.thread.start()
+        else:
+            self._run()
+
+    def stop(self) -> None:
+        """Ask the run to stop after the current iteration; it keeps the best image so far."""
+        self._stop.set()
+        if self.running:
+            self.status.value = "Stopping after this iteration…"
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for a background run to finish; True if none is running any more."""
+        if self.thread is not None:
+            self.thread.join(timeout)
+        return not self.running
+
+    def _callback(self, steps: int, started: float):
+        every = max(1, self.preview_every_slider.value)
+
+        def callback(event) -> bool:
+            self.progress.value = min(event.iteration, steps)
+            if event.iteration % every == 0:
+                self.preview.value = image_to_png_bytes(event.image())
+                self.previews += 1
+            height, width = event.shape
+            self.status.value = (f"iteration {event.iteration}/{steps} at {width}×{height} px (scale "
+                                 f"{event.scale + 1} of {event.scales}), total loss {event.losses['total']:.4g}, "
+                                 f"{time.perf_counter() - started:.0f} s")
+            return self._stop.is_set()
+
+        return callback
+
+    def _run(self) -> None:
+        from ..transfer import stylize
+
+        self.run_button.disabled, self.stop_button.disabled = True, False
+        self.previews = 0
+        self.download.value = ""
+        started = time.perf_counter()
+        try:
+            settings = studio_settings(size=self.size_slider.value, steps=self.steps_slider.value,
+                                       content_weight=self.content_weight_slider.value,
+                                       style_weight=self.style_weight_slider.value,
+                                       tv_weight=float(self.tv_weight_slider.value))
+            content, style = self.images()
+            self.progress.max, self.progress.value = settings["steps"], 0
+            self.status.value = "Loading VGG and computing the style targets…"
+            result = stylize(content, style, callback=self._callback(settings["steps"], started), **settings)
+        except Exception as exc:  # noqa: BLE001 - a background thread has nobody else to report to
+            self.status.value = error_html(exc)
+            return
+        finally:
+            self.run_button.disabled, self.stop_button.disabled = False, True
+        self.result = result
+        self.preview.value = image_to_png_bytes(result.image)
+        self.download.value = download_html(result.image)
+        height, width = result.image.shape[:2]
+        kept = "the best image so far is kept" if result.stop_reason == "callback" else "best image shown"
+        self.status.value = (f"{html.escape(result.message.capitalize())} after {result.iterations} iterations in "
+                             f"{result.elapsed:.1f} s ({width}×{height} px, {result.backbone.upper()}); {kept}.")
+
+
+def studio_demo(content: str = "grace_hopper", style: str = "swirls", *, background: bool = True) -> StudioDemo:
+    """Build the studio.
+
+    Attributes: ``content_picker``, ``style_picker`` (examples or ``"upload"``), ``content_upload``,
+    ``style_upload`` (FileUpload), ``size_slider``, ``steps_slider``, ``content_weight_slider``,
+    ``style_weight_slider``, ``tv_weight_slider``, ``preview_every_slider``, ``run_button``,
+    ``stop_button`` (controls); ``inputs_view``, ``preview`` (PNG of the live or final image),
+    ``download`` (HTML link), ``progress``, ``status``; ``result`` (the last :class:`nst_lib.Result`).
+    Methods ``start()``, ``stop()``, ``wait(timeout)``; property ``running``.
+
+    Args:
+        background: run ``stylize`` in a thread so that Stop works in Jupyter (tests pass False).
+    """
+    return StudioDemo(content, style, background=background)
