@@ -50,23 +50,8 @@ def image_table(
     size: float = 2.5,
 ) -> Figure:
     """A table of images, e.g. Gatys Fig. 1 (layers × reconstructions) or Fig. 3 (ratio grid)."""
-    nrows, ncols = len(rows), max(len(r) for r in rows)
-    fig = Figure(figsize=(size * ncols, size * nrows), layout="constrained")
-    axes = np.array(fig.subplots(nrows, ncols, squeeze=False))
-    for r in range(nrows):
-        for c in range(ncols):
-            ax = axes[r, c]
-            ax.set_xticks([])
-            ax.set_yticks([])
-            for spine in ax.spines.values():
-                spine.set_visible(False)
-            if c < len(rows[r]):
-                ax.imshow(np.clip(_as_numpy(rows[r][c]).squeeze(), 0, 1))
-            if col_labels is not None and r == 0 and c < len(col_labels):
-                ax.set_title(col_labels[c], fontsize=10)
-            if row_labels is not None and c == 0 and r < len(row_labels):
-                ax.set_ylabel(row_labels[r], fontsize=10)
-    return fig
+    titles = [list(col_labels)] if col_labels is not None else []
+    return _image_rows(rows, titles, row_labels, size, height_factor=1.0)
 
 
 def titled_image_rows(
@@ -78,8 +63,12 @@ def titled_image_rows(
 ) -> Figure:
     """Rows of images of different lengths, each image with its own title (e.g. the inputs above a
     row of results, as in the figures of ``nst_lib.experiments``)."""
+    return _image_rows(rows, titles, row_labels, size, height_factor=1.08)
+
+
+def _image_rows(rows, titles, row_labels, size: float, height_factor: float) -> Figure:
     nrows, ncols = len(rows), max(len(r) for r in rows)
-    fig = Figure(figsize=(size * ncols, size * nrows * 1.08), layout="constrained")
+    fig = Figure(figsize=(size * ncols, size * nrows * height_factor), layout="constrained")
     axes = np.array(fig.subplots(nrows, ncols, squeeze=False))
     for r in range(nrows):
         for c in range(ncols):
@@ -90,8 +79,8 @@ def titled_image_rows(
                 spine.set_visible(False)
             if c < len(rows[r]):
                 ax.imshow(np.clip(_as_numpy(rows[r][c]).squeeze(), 0, 1))
-                if r < len(titles) and c < len(titles[r]) and titles[r][c]:
-                    ax.set_title(titles[r][c], fontsize=10)
+            if r < len(titles) and c < len(titles[r]) and titles[r][c]:
+                ax.set_title(titles[r][c], fontsize=10)
             if row_labels is not None and c == 0 and r < len(row_labels):
                 ax.set_ylabel(row_labels[r], fontsize=10)
     return fig
