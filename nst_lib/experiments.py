@@ -348,6 +348,7 @@ def init_comparison(
     style,
     seeds: Sequence[int] = (0, 1, 2),
     *,
+    starts: Sequence[str] = ("content", "style"),
     size: int = 256,
     steps: int = 150,
     optimizer: str = "lbfgs",
@@ -361,6 +362,8 @@ def init_comparison(
 
     Args:
         seeds: one noise start per seed.
+        starts: the image starts before the noise ones: ``"content"`` and ``"style"`` as in the paper, and
+            ``"recolored"`` (the library's default: the photo in the style's colours) if you like.
         other arguments: as in :func:`ratio_grid`; ``options`` may set the weights and layers.
 
     Returns:
@@ -369,10 +372,11 @@ def init_comparison(
     photo, painting = _load(content, size), _load(style, size)
     settings = dict(size=size, steps=steps, optimizer=optimizer, scales=1)
     settings.update(options)
-    starts = [("from content", "content", 0), ("from style", "style", 0)]
-    starts += [(f"noise seed {seed}", "noise", int(seed)) for seed in seeds]
+    names = {"content": "from content", "style": "from style", "recolored": "from recoloured content"}
+    runs = [(names.get(init, f"from {init}"), init, 0) for init in starts]
+    runs += [(f"noise seed {seed}", "noise", int(seed)) for seed in seeds]
     images, labels, results = [], [], []
-    for label, init, seed in starts:
+    for label, init, seed in runs:
         result = _run(photo, painting, progress, label, init=init, seed=seed, **settings)
         images.append(result.image)
         labels.append(label)

@@ -110,6 +110,9 @@ def test_content_layer_comparison_and_init_comparison(recorder):
     assert panel.labels == ["from content", "from style", "noise seed 3", "noise seed 4"]
     assert [(c["init"], c["seed"]) for c in recorder.calls] == [("content", 0), ("style", 0), ("noise", 3),
                                                                  ("noise", 4)]
+    recorder.calls.clear()
+    panel = experiments.init_comparison(CONTENT, STYLE, seeds=(), starts=("recolored",), size=48, steps=2)
+    assert panel.labels == ["from recoloured content"] and recorder.calls[0]["init"] == "recolored"
 
 
 def test_progress_sees_every_run_with_its_label(recorder):

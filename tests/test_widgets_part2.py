@@ -150,8 +150,11 @@ def test_studio_settings_are_validated():
     from nst_lib.errors import InvalidSettingError
     from nst_lib.widgets.studio import studio_settings
 
+    from nst_lib.config import StyleConfig
+
     settings = studio_settings(size=128, steps=5, content_weight=1e4, style_weight=1e-2, tv_weight=0.0)
-    assert settings["scales"] == 2 and settings["optimizer"] == "lbfgs"
+    assert settings["scales"] == StyleConfig().scales and settings["optimizer"] == "lbfgs"
+    assert studio_settings(size=128, steps=5, content_weight=1, style_weight=1, tv_weight=0, scales=2)["scales"] == 2
     with pytest.raises(InvalidSettingError, match="content_weight, style_weight and tv_weight are all zero"):
         studio_settings(size=128, steps=5, content_weight=0, style_weight=0, tv_weight=0)
 

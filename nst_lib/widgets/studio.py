@@ -56,15 +56,17 @@ def decode_upload(value: Any) -> tuple[np.ndarray, str] | None:
 
 
 def studio_settings(*, size: int, steps: int, content_weight: float, style_weight: float, tv_weight: float,
-                    optimizer: str = "lbfgs", scales: int = 2) -> dict[str, Any]:
+                    optimizer: str = "lbfgs", scales: int | None = None) -> dict[str, Any]:
     """Keyword arguments for :func:`nst_lib.stylize`, validated by :class:`nst_lib.StyleConfig`.
+
+    ``scales=None`` keeps the library's default (``StyleConfig().scales``).
 
     Raises:
         InvalidSettingError: a value is out of range (the message names it).
     """
     settings = dict(size=int(size), steps=int(steps), content_weight=float(content_weight),
                     style_weight=float(style_weight), tv_weight=float(tv_weight), optimizer=optimizer,
-                    scales=int(scales))
+                    scales=StyleConfig.scales if scales is None else int(scales))
     StyleConfig(**settings)  # validates, so the studio reports bad values before loading VGG
     return settings
 
@@ -103,7 +105,7 @@ class StudioDemo(Demo):
         wide = {"description_width": "110px"}
         self.size_slider = widgets.IntSlider(value=pick(384, 64), min=64, max=1024, step=32,
                                              description="size (px)", style=wide)
-        self.steps_slider = widgets.IntSlider(value=pick(150, 4), min=1, max=1000, description="steps", style=wide)
+        self.steps_slider = widgets.IntSlider(value=pick(100, 4), min=1, max=1000, description="steps", style=wide)
         self.content_weight_slider = widgets.FloatLogSlider(value=defaults.content_weight, base=10, min=0, max=8,
                                                             description="content_weight", style=wide)
         self.style_weight_slider = widgets.FloatLogSlider(value=defaults.style_weight, base=10, min=-6, max=2,
