@@ -1079,13 +1079,14 @@ def render(cells: list[nbformat.NotebookNode]) -> str:
     return nbformat.writes(build(cells)) + "\n"
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def write_notebooks(notebooks: dict, script: str, description: str, argv: list[str] | None = None) -> int:
+    """Write each notebook whose text differs from ``render(cells)``; with ``--check`` only report them."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--check", action="store_true", help="only report notebooks that differ from this script")
     args = parser.parse_args(argv)
     NOTEBOOKS.mkdir(exist_ok=True)
     stale = []
-    for name, cells in NOTEBOOKS_PART1.items():
+    for name, cells in notebooks.items():
         path = NOTEBOOKS / name
         text = render(cells)
         if path.exists() and path.read_text(encoding="utf-8") == text:
@@ -1095,9 +1096,13 @@ def main(argv: list[str] | None = None) -> int:
             path.write_text(text, encoding="utf-8")
             print(f"wrote {path.relative_to(REPO)}")
     if args.check and stale:
-        print("out of date:", ", ".join(stale), "- run: python scripts/build_notebooks_part1.py")
+        print("out of date:", ", ".join(stale), f"- run: python scripts/{script}")
         return 1
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return write_notebooks(NOTEBOOKS_PART1, "build_notebooks_part1.py", __doc__.splitlines()[0], argv)
 
 
 if __name__ == "__main__":

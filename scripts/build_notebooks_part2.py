@@ -16,16 +16,12 @@ makes.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the part-1 builder sits next to this script
 
-from build_notebooks_part1 import check_cell, code, md, render  # noqa: E402
-
-REPO = Path(__file__).resolve().parents[1]
-NOTEBOOKS = REPO / "notebooks"
+from build_notebooks_part1 import check_cell, code, md, write_notebooks  # noqa: E402
 
 # ================================================================================================ 04
 NB04 = [
@@ -1296,24 +1292,8 @@ def _fill_timings(cells: list) -> list:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="only report notebooks that differ from this script")
-    args = parser.parse_args(argv)
-    NOTEBOOKS.mkdir(exist_ok=True)
-    stale = []
-    for name, cells in NOTEBOOKS_PART2.items():
-        path = NOTEBOOKS / name
-        text = render(_fill_timings(cells))
-        if path.exists() and path.read_text(encoding="utf-8") == text:
-            continue
-        stale.append(name)
-        if not args.check:
-            path.write_text(text, encoding="utf-8")
-            print(f"wrote {path.relative_to(REPO)}")
-    if args.check and stale:
-        print("out of date:", ", ".join(stale), "- run: python scripts/build_notebooks_part2.py")
-        return 1
-    return 0
+    notebooks = {name: _fill_timings(cells) for name, cells in NOTEBOOKS_PART2.items()}
+    return write_notebooks(notebooks, "build_notebooks_part2.py", __doc__.splitlines()[0], argv)
 
 
 if __name__ == "__main__":
