@@ -178,7 +178,7 @@ NB04 = [
     """),
     md("""
     Equal weights are far from equal contributions: the middle layers outweigh `conv1_1` and `conv5_1` by
-    about four orders of magnitude. The reason is the size of the activations. Keras' VGG is not rescaled,
+    three to four orders of magnitude. The reason is the size of the activations. Keras' VGG is not rescaled,
     and its middle layers fire hundreds of times more strongly than the first; a Gram matrix is a product of
     two activations and the loss squares it again, so the loss grows with the fourth power of the activation
     scale. (Gatys et al. rescaled their network so every filter has mean activation 1, which makes their
