@@ -89,13 +89,14 @@ def split_steps(steps: int, shapes: Sequence[tuple[int, int]]) -> list[int]:
     """Iterations per scale: the finest scale gets half of them, coarser scales share the rest.
 
     Coarse iterations cost a quarter of the next finer ones, so they are cheap ways to get the large
-    structure right; the fine scale still needs enough iterations to restore detail.
+    structure right; the fine scale still needs enough iterations to restore detail. The counts always
+    add up to ``steps``; a coarse scale left with none is skipped.
     """
     if len(shapes) == 1:
         return [steps]
     fine = max(1, steps // 2)
-    rest = steps - fine
-    coarse = [max(1, rest // (len(shapes) - 1))] * (len(shapes) - 1)
+    rest, coarse_count = steps - fine, len(shapes) - 1
+    coarse = [rest // coarse_count + (1 if i >= coarse_count - rest % coarse_count else 0) for i in range(coarse_count)]
     return coarse + [fine]
 
 
@@ -182,6 +183,8 @@ def stylize(
     current: np.ndarray | None = None
     reason, message, iterations = "steps", STOP_REASONS["steps"], 0
     for index, ((h, w), steps, budget) in enumerate(zip(shapes, steps_per_scale, budgets)):
+        if steps == 0:  # fewer steps than scales: this coarse scale gets none
+            continue
         if budget is None and cfg.time_budget is not None:
             budget = max(0.5, cfg.time_budget - (time.perf_counter() - start))
         content_s = resize_to(target_content, h, w)

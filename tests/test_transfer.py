@@ -191,6 +191,12 @@ def test_adam_multiscale_callback_and_history(offline_weights, quiet_substitutio
 
 
 @pytest.mark.slow
+def test_one_step_with_two_scales_runs_one_iteration(offline_weights, quiet_substitution, content_image, style_image):
+    result = nst.stylize(content_image, style_image, size=128, steps=1, scales=2)
+    assert result.iterations == 1 and result.image.shape == (128, 128, 3)
+
+
+@pytest.mark.slow
 def test_callback_returning_true_stops_the_run(offline_weights, quiet_substitution, content_image, style_image):
     result = nst.stylize(content_image, style_image, size=48, steps=20, scales=1, callback=lambda e: e.iteration >= 2)
     assert result.stop_reason == "callback" and result.iterations == 2
@@ -259,6 +265,9 @@ def test_scale_schedule_helpers():
     assert transfer.scale_shapes(100, 100, 3) == [(100, 100)]  # coarse levels under 64 px are dropped
     assert sum(transfer.split_steps(300, [(1, 1)] * 3)) == 300
     assert transfer.split_steps(300, [(1, 1)] * 3)[-1] == 150
+    for steps in (1, 2, 3, 5):  # never more iterations than asked, even with fewer steps than scales
+        assert sum(transfer.split_steps(steps, [(1, 1)] * 3)) == steps
+    assert transfer.split_steps(1, [(1, 1)] * 2) == [0, 1]  # the coarse scale is skipped
     assert transfer.split_budget(None, [(1, 1)] * 2) == [None, None]
     coarse, fine = transfer.split_budget(10.0, [(64, 64), (128, 128)])
     assert coarse == pytest.approx(1.5) and fine is None  # coarse scales get 15 % (benchmarks/README.md)
