@@ -189,6 +189,7 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
         h, w = content.shape[:2]
         masks = [load_mask(m, h, w) for m in masks]  # refuse non-images before the long run
 
+    _import_tensorflow_quietly()
     from .transfer import stylize
 
     progress = _Progress(config.steps, args.quiet, args.save_every, output)
@@ -216,6 +217,27 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
             file=sys.stderr if result.stop_reason == "interrupted" else sys.stdout,
         )
     return EXIT_INTERRUPTED if result.stop_reason == "interrupted" else EXIT_OK
+
+
+def _import_tensorflow_quietly() -> None:
+    """Import TensorFlow and run one op with file descriptor 2 muted.
+
+    Its C++ start-up lines (CUDA probing on machines without a GPU) ignore TF_CPP_MIN_LOG_LEVEL and
+    would bury the CLI's own output; our errors are printed after the descriptor is restored.
+    """
+    if "tensorflow" in sys.modules:
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            import tensorflow as tf
+
+            tf.constant(0.0) + 0.0  # the first op initialises the devices (more start-up lines)
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def check_output_path_json(path: str) -> Path:
