@@ -88,7 +88,7 @@ NONFINITE_HINT = (
 class _Tracker:
     """Shared bookkeeping: best image, history, time budget, callback."""
 
-    def __init__(self, callback, time_budget, start, iteration_offset, scale, scales, history):
+    def __init__(self, callback, time_budget, start, iteration_offset, scale, scales, history, shape):
         self.callback = callback
         # the budget counts from this call; `start` (the whole run's start) only times the history
         self.deadline = None if time_budget is None else time.perf_counter() + time_budget
@@ -100,7 +100,7 @@ class _Tracker:
         self.best_image: Optional[np.ndarray] = None
         self.iterations = 0
         self.evaluations = 0
-        self.shape: tuple[int, int] = (0, 0)
+        self.shape: tuple[int, int] = tuple(shape)  # (height, width) of the image being optimised
         self.eval_seconds = 0.0  # duration of the last evaluation, to avoid overshooting the budget
         self._eval_start: float | None = None
 
@@ -165,8 +165,7 @@ def run_adam(
     x ← clip(x − lr·√(1−β₂ᵗ)/(1−β₁ᵗ) · m / (√v + ε), 0, 1).
     """
     start = time.perf_counter() if start is None else start
-    tracker = _Tracker(callback, time_budget, start, iteration_offset, scale, scales, history)
-    tracker.shape = tuple(init.shape[:2])
+    tracker = _Tracker(callback, time_budget, start, iteration_offset, scale, scales, history, init.shape[:2])
     image = tf.Variable(init[np.newaxis].astype(np.float32))
     m = tf.Variable(tf.zeros_like(image))
     v = tf.Variable(tf.zeros_like(image))
@@ -218,9 +217,8 @@ def run_lbfgs(
     from scipy.optimize import Bounds, minimize
 
     start = time.perf_counter() if start is None else start
-    tracker = _Tracker(callback, time_budget, start, iteration_offset, scale, scales, history)
+    tracker = _Tracker(callback, time_budget, start, iteration_offset, scale, scales, history, init.shape[:2])
     shape = (1, *init.shape)
-    tracker.shape = tuple(init.shape[:2])
     last: dict = {}
 
     def fun(x: np.ndarray):
