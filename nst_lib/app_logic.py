@@ -438,7 +438,7 @@ def format_progress(event: Any, config: StyleConfig) -> Progress:
     weighted, so they add up to the total shown.
     """
     iteration = int(event.iteration)
-    fraction = min(1.0, iteration / max(1, config.steps))
+    fraction = min(1.0, iteration / max(1, config.steps)) if config.steps else 0.0
     if config.time_budget:
         fraction = max(fraction, min(1.0, float(event.elapsed) / config.time_budget))
     losses = event.losses
@@ -454,7 +454,8 @@ def format_progress(event: Any, config: StyleConfig) -> Progress:
     if height and width:
         where += f" at {width}×{height} px"
     total = losses.get("total", float("nan"))
-    text = f"Iteration {iteration} of {config.steps}{where} · loss {total:.4g}"
+    of = f" of {config.steps}" if config.steps else ""
+    text = f"Iteration {iteration}{of}{where} · loss {total:.4g}"
     if parts:
         text += f" = {parts.replace(', ', ' + ')}"
     text += f" · {float(event.elapsed):.1f} s"

@@ -43,13 +43,20 @@ class StyleConfig:
     """All settings of one style transfer. Field metadata ``doc`` is the one-line help text."""
 
     size: int = field(default=512, metadata=_doc("long side of the output in pixels", flag="--size"))
-    steps: int = field(
+    steps: int | None = field(
         default=300,
-        metadata=_doc("optimiser iterations in total, spread over the scales (L-BFGS: iterations; Adam: steps)"),
+        metadata=_doc(
+            "optimiser iterations in total, spread over the scales (L-BFGS: iterations; Adam: steps); "
+            "None = no limit, run until time_budget is spent"
+        ),
     )
     optimizer: str = field(default="lbfgs", metadata=_doc("lbfgs (fast, bounded) or adam (the original report's)"))
     time_budget: float | None = field(
-        default=None, metadata=_doc("stop after this many seconds and keep the best image so far")
+        default=None,
+        metadata=_doc(
+            "stop after this many seconds and keep the best image so far; with steps=None (the CLI's "
+            "choice when only a budget is given) the run uses the whole budget"
+        ),
     )
     content_weight: float = field(default=1e4, metadata=_doc("weight of the content loss"))
     style_weight: float = field(default=1e-2, metadata=_doc("weight of the style loss"))
@@ -179,7 +186,11 @@ def normalize_weights(name: str, weights: Sequence[float] | None, count: int) ->
 def validate_config(cfg: StyleConfig) -> None:
     """Raise :class:`InvalidSettingError` naming the first field that is out of range."""
     _check_int("size", cfg.size, minimum=MIN_SIZE, maximum=MAX_SIZE)
-    _check_int("steps", cfg.steps, minimum=1)
+    if cfg.steps is None:
+        if cfg.time_budget is None:
+            raise InvalidSettingError("steps=None (no iteration limit) needs a time_budget; give one of them")
+    else:
+        _check_int("steps", cfg.steps, minimum=1)
     _check_choice("optimizer", cfg.optimizer, OPTIMIZERS)
     if cfg.time_budget is not None:
         _check_number("time_budget", cfg.time_budget, minimum=0.0, exclusive=True)

@@ -85,13 +85,20 @@ def scale_shapes(height: int, width: int, scales: int) -> list[tuple[int, int]]:
     return shapes
 
 
-def split_steps(steps: int, shapes: Sequence[tuple[int, int]]) -> list[int]:
+#: iteration count used when ``steps=None``: the time budget ends the run long before this
+UNLIMITED_STEPS = 10**8
+
+
+def split_steps(steps: int | None, shapes: Sequence[tuple[int, int]]) -> list[int]:
     """Iterations per scale: the finest scale gets half of them, coarser scales share the rest.
 
     Coarse iterations cost a quarter of the next finer ones, so they are cheap ways to get the large
     structure right; the fine scale still needs enough iterations to restore detail. The counts always
-    add up to ``steps``; a coarse scale left with none is skipped.
+    add up to ``steps``; a coarse scale left with none is skipped. ``steps=None`` (run until the time
+    budget is spent) gives every scale :data:`UNLIMITED_STEPS`; the budget split decides.
     """
+    if steps is None:
+        return [UNLIMITED_STEPS] * len(shapes)
     if len(shapes) == 1:
         return [steps]
     fine = max(1, steps // 2)

@@ -27,7 +27,8 @@ from nst_lib.cli import main
 from conftest import REPO, make_content, make_style, write_png
 
 NST = Path(sys.executable).with_name("nst")
-TINY = ["--size", "48", "--steps", "3", "--scales", "1"]
+TINY = ["--size", "48", "--scales", "1"]
+TINY_STEPS = "3"
 
 
 @pytest.fixture
@@ -53,11 +54,12 @@ def files(tmp_path):
     return paths
 
 
-def _stylize_args(files, *extra, content=None, styles=None, output=None):
+def _stylize_args(files, *extra, content=None, styles=None, output=None, steps=TINY_STEPS):
     content = str(content or files["content"])
     styles = [str(s) for s in (styles or [files["style"]])]
     output = str(output or files["out"] / "result.png")
-    return ["stylize", content, *styles, "-o", output, *TINY, *extra]
+    tiny = [*TINY, "--steps", steps] if steps else TINY
+    return ["stylize", content, *styles, "-o", output, *tiny, *extra]
 
 
 def _assert_one_error_line(capsys, code, *words):
@@ -190,7 +192,7 @@ def test_layers_command_lists_both_names(capsys):
 
 
 # ------------------------------------------------------------------------------------------ success
-WROTE = re.compile(r"^wrote (?P<path>.+): (?P<w>\d+)×(?P<h>\d+) px, (?P<it>\d+) iterations, [\d.]+ s, ")
+WROTE = re.compile(r"^wrote (?P<path>.+): (?P<w>\d+)×(?P<h>\d+) px, (?P<it>\d+) iterations, (?P<secs>[\d.]+) s, ")
 
 
 @pytest.mark.slow
@@ -237,6 +239,25 @@ def test_time_budget_stops_early_and_still_writes_the_image(files, capsys, offli
     last = captured.out.strip().splitlines()[-1]
     match = WROTE.match(last)
     assert match and int(match["it"]) < 500 and "time budget" in last, last
+    assert took < 60
+    with Image.open(output) as im:
+        im.load()
+        assert im.size == (48, 48)
+
+
+@pytest.mark.slow
+def test_a_time_budget_alone_uses_the_whole_budget(files, capsys, offline_weights):
+    """`--time-budget` without `--steps`: the best image reachable in that time, not 300 steps and out."""
+    output = files["out"] / "whole_budget.png"
+    started = time.perf_counter()
+    code = main(_stylize_args(files, "--time-budget", "4", output=output, steps=None))
+    took = time.perf_counter() - started
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    last = captured.out.strip().splitlines()[-1]
+    match = WROTE.match(last)
+    assert match and "time budget" in last, last
+    assert 3.0 < float(match["secs"]) < 30, last  # ran until about the budget, then stopped
     assert took < 60
     with Image.open(output) as im:
         im.load()

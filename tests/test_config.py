@@ -81,6 +81,7 @@ def test_replace_validates_again():
         ({"weights": ""}, ["weights", "imagenet"]),
         ({"time_budget": 0}, ["time_budget", "> 0"]),
         ({"time_budget": -3.0}, ["time_budget"]),
+        ({"steps": None}, ["steps=None", "time_budget"]),
     ],
 )
 def test_bad_settings_are_refused_with_a_message_naming_the_field(changes, words):
@@ -90,6 +91,11 @@ def test_bad_settings_are_refused_with_a_message_naming_the_field(changes, words
     for word in words:
         assert word in message, f"{word!r} not in {message!r}"
     assert isinstance(info.value, (ValueError, NSTError))
+
+
+def test_steps_none_means_until_the_time_budget():
+    cfg = StyleConfig(steps=None, time_budget=30.0)
+    assert cfg.steps is None and cfg.time_budget == 30.0
 
 
 def test_normalize_weights():

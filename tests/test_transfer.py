@@ -268,6 +268,7 @@ def test_scale_schedule_helpers():
     for steps in (1, 2, 3, 5):  # never more iterations than asked, even with fewer steps than scales
         assert sum(transfer.split_steps(steps, [(1, 1)] * 3)) == steps
     assert transfer.split_steps(1, [(1, 1)] * 2) == [0, 1]  # the coarse scale is skipped
+    assert transfer.split_steps(None, [(1, 1)] * 2) == [transfer.UNLIMITED_STEPS] * 2  # the budget decides
     assert transfer.split_budget(None, [(1, 1)] * 2) == [None, None]
     coarse, fine = transfer.split_budget(10.0, [(64, 64), (128, 128)])
     assert coarse == pytest.approx(1.5) and fine is None  # coarse scales get 15 % (benchmarks/README.md)
