@@ -45,6 +45,7 @@ __all__ = [
     "check_style_loss",
     "check_total_variation",
     "check_adam_step",
+    "check_paper_to_ours",
 ]
 
 
@@ -844,3 +845,36 @@ def check_adam_step(fn: Callable) -> None:
         x, m, v = new_x.astype(np.float32), new_m.astype(np.float32), new_v.astype(np.float32)
     _ok(f"{_name(fn)} reproduces {_ADAM_STEPS} steps of nst_lib's run_adam: moments, bias correction, "
         "ε and clipping are right.")
+
+
+# ----------------------------------------------------------------- notebook 06: the paper's α/β
+def check_paper_to_ours(fn: Callable[[float, int, int], float]) -> None:
+    """Check ``fn(alpha_over_beta, height, width)``: the paper's α/β as our ``content_weight / style_weight``
+    from the normalisation alone, ``2 · N · M · α/β`` for ``conv4_2`` (N = 512 channels, M = the positions of
+    its feature map, after three 2×2 max-pools that round down). See
+    :func:`nst_lib.experiments.normalisation_factor`.
+    """
+    __tracebackhide__ = True
+    from .experiments import normalisation_factor
+
+    for ratio, (height, width) in ((1e-3, (256, 256)), (1e-4, (384, 512)), (1e-2, (300, 257))):
+        what = f"{_name(fn)}({ratio:g}, {height}, {width})"
+        got = _scalar(_call(fn, ratio, height, width), what)
+        expected = ratio * normalisation_factor(height, width, "conv4_2")
+        positions = (height // 8) * (width // 8)
+        message = _diagnose(got, expected, [
+            ("you counted the pixels of the image; conv4_2 comes after three 2×2 max-pools, so its feature map "
+             f"has (height // 8) · (width // 8) = {positions} positions", ratio * 2 * 512 * height * width),
+            ("you divided the size by 8 without rounding down after each pool; use (height // 8) · (width // 8)",
+             ratio * 2 * 512 * height * width / 64),
+            ("half the answer: the paper's content loss has a ½ that ours does not, which puts a factor 2 into the "
+             "conversion", expected / 2),
+            ("you left out the channels: N = 512 for conv4_2", ratio * 2 * positions),
+            ("you inverted the ratio: multiply by α/β, do not divide", 2 * 512 * positions / ratio),
+        ])
+        if message:
+            raise _fail(f"for α/β = {ratio:g} at {width}×{height} px: {message}")
+        if not _close(got, expected, rtol=1e-6, atol=0):
+            raise _fail(f"{what} returned {got:.6g}; the answer is {expected:.6g} = 2 · 512 · M · α/β with "
+                        f"M = {positions} positions of conv4_2")
+    _ok(f"{_name(fn)} gives 2 · N · M · α/β with M the positions of conv4_2.")

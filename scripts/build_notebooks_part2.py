@@ -935,26 +935,10 @@ NB06 = [
     `paper_to_ours(alpha_over_beta, height, width)` returning `content_weight / style_weight` for the content
     layer `conv4_2` (512 channels), from the normalisation alone: `2 · N · M · α/β`, where `M` counts the
     positions of the `conv4_2` feature map for a `height × width` image. The starter counts the wrong
-    positions. (The check below is defined in this notebook: `nst_lib.checks` has no check for it yet.)
+    positions.
     """),
     code("""
-    from nst_lib.checks import ExerciseError
-
-
-    def check_paper_to_ours(fn):
-        for ratio, (height, width) in ((1e-3, (256, 256)), (1e-4, (384, 512)), (1e-2, (300, 257))):
-            expected = ratio * experiments.normalisation_factor(height, width, "conv4_2")
-            got = float(fn(ratio, height, width))
-            if np.isclose(got, ratio * 2 * 512 * height * width):
-                raise ExerciseError("✗ you counted the pixels of the image; conv4_2 comes after three 2×2 max-pools, "
-                                    "so its feature map has (height // 8) · (width // 8) positions")
-            if np.isclose(got, expected / 2):
-                raise ExerciseError("✗ half the answer: the paper's content loss has a ½ that ours does not, "
-                                    "which puts a factor 2 into the conversion")
-            if not np.isclose(got, expected, rtol=1e-6):
-                raise ExerciseError(f"✗ for α/β = {ratio:g} at {width}×{height} px you returned {got:.6g}; the answer "
-                                    f"is {expected:.6g} = 2 · 512 · M · α/β")
-        print("✓ paper_to_ours gives 2 · N · M · α/β with M the positions of conv4_2.")
+    from nst_lib.checks import check_paper_to_ours
 
 
     def paper_to_ours(alpha_over_beta, height, width):
@@ -1208,32 +1192,10 @@ NB07 = [
 
     **Exercise 1 — a guided Gram matrix (self-checked).** Write `my_guided_gram(features, mask)` for
     features of shape `(1, h, w, C)` and a mask of shape `(h, w)`, returning the `(C, C)` matrix
-    `(m·F)ᵀ (m·F) / Σ m²`. The starter divides by the wrong number. (The check is defined here: `nst_lib.checks`
-    has no check for guided Gram matrices yet.)
+    `(m·F)ᵀ (m·F) / Σ m²`. The starter divides by the wrong number.
     """),
     code("""
-    from nst_lib.checks import ExerciseError
-
-
-    def check_guided_gram(fn):
-        rng = np.random.default_rng(3)
-        feats = tf.constant(rng.uniform(0, 2, (1, 6, 5, 4)).astype(np.float32))
-        mask = np.zeros((6, 5), np.float32)
-        mask[1:4, 1:4] = rng.uniform(0.5, 1.0, (3, 3))
-        expected = nst.gram_matrix(feats, tf.constant(mask)).numpy().reshape(4, 4)
-        got = np.asarray(fn(feats, tf.constant(mask)), np.float64).reshape(-1)
-        if got.size != 16:
-            raise ExerciseError(f"✗ expected a 4 × 4 matrix for 4 channels, got {got.size} numbers")
-        got = got.reshape(4, 4)
-        if np.allclose(got, expected * (mask**2).sum() / mask.size, rtol=1e-4):
-            raise ExerciseError("✗ you divided by the number of positions h·w; divide by the mask's energy Σ m², "
-                                "so the result describes the masked region alone")
-        if np.allclose(got, expected * (mask**2).sum() / mask.sum(), rtol=1e-4):
-            raise ExerciseError("✗ you divided by Σ m; the features are multiplied by m twice, so divide by Σ m²")
-        if not np.allclose(got, expected, rtol=1e-4):
-            raise ExerciseError("✗ the result differs from nst.gram_matrix(features, mask); multiply the features by the "
-                                "mask (m[..., None] * F), reshape to (h·w, C), then (mF)ᵀ(mF) / Σ m²")
-        print("✓ my_guided_gram equals nst.gram_matrix(features, mask).")
+    from nst_lib.checks import check_guided_gram_matrix
 
 
     def my_guided_gram(features, mask):
@@ -1242,7 +1204,7 @@ NB07 = [
         return tf.matmul(flat, flat, transpose_a=True) / tf.cast(tf.size(mask), tf.float32)
     """),
     check_cell("""
-    check_guided_gram(my_guided_gram)
+    check_guided_gram_matrix(my_guided_gram)
     """),
     md("""
     **Exercise 2 — colour and content.** Run `transfer(preserve_colors="luminance")` with the `coffee` photo

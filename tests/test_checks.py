@@ -276,3 +276,18 @@ def test_check_adam_step(capsys):
         return new, m2, hp["beta_1"] * v + (1 - hp["beta_1"]) * grad**2
 
     _rejects(checks.check_adam_step, wrong_v, "β₂")
+
+
+# ------------------------------------------------------------------------------ the paper's α/β
+def test_check_paper_to_ours(capsys):
+    from nst_lib.experiments import normalisation_factor
+
+    _passes(checks.check_paper_to_ours, lambda r, h, w: r * normalisation_factor(h, w, "conv4_2"), capsys, "conv4_2")
+    _passes(checks.check_paper_to_ours, lambda r, h, w: 2 * 512 * (h // 8) * (w // 8) * r, capsys)
+    _rejects(checks.check_paper_to_ours, lambda r, h, w: 2 * 512 * h * w * r, "max-pools")
+    _rejects(checks.check_paper_to_ours, lambda r, h, w: 2 * 512 * (h / 8) * (w / 8) * r, "rounding down")
+    _rejects(checks.check_paper_to_ours, lambda r, h, w: 512 * (h // 8) * (w // 8) * r, "½")
+    _rejects(checks.check_paper_to_ours, lambda r, h, w: 2 * (h // 8) * (w // 8) * r, "channels")
+    _rejects(checks.check_paper_to_ours, lambda r, h, w: 2 * 512 * (h // 8) * (w // 8) / r, "inverted")
+    _rejects(checks.check_paper_to_ours, lambda r, h, w: 3 * 512 * (h // 8) * (w // 8) * r, "2 · 512 · M")
+    _rejects(checks.check_paper_to_ours, lambda r, h, w: "big", "number")
