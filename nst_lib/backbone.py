@@ -396,10 +396,13 @@ class FeatureExtractor:
         self.layers = tuple(dict.fromkeys(to_keras_names(layers, self.backbone)))
         order = layer_names(self.backbone)
         last = max(self.layers, key=order.index)
-        full = _cached_model(self.backbone, last, info)
-        import keras
+        self.model = _cached_submodel(self.backbone, last, info, self.layers)
 
-        self.model = keras.Model(full.input, [full.get_layer(n).output for n in self.layers])
+    @property
+    def graph_key(self) -> tuple:
+        """Equal for extractors that compute the same thing with the same Keras model (used to reuse traced
+        graphs across runs; the model is shared through a per-process cache)."""
+        return (id(self.model), self.layers)
 
     def preprocess(self, images):
         """[0, 1] RGB → Caffe BGR with ImageNet means removed (``vgg19.preprocess_input(255 * x)``)."""
@@ -413,6 +416,15 @@ class FeatureExtractor:
         if len(self.layers) == 1:
             outputs = [outputs]
         return dict(zip(self.layers, outputs))
+
+
+@functools.lru_cache(maxsize=16)
+def _cached_submodel(backbone: str, last_layer: str, info: WeightsInfo, layers: tuple[str, ...]):
+    """The truncated VGG with one output per requested layer, shared by extractors asking for the same."""
+    import keras
+
+    full = _cached_model(backbone, last_layer, info)
+    return keras.Model(full.input, [full.get_layer(n).output for n in layers])
 
 
 @functools.lru_cache(maxsize=8)

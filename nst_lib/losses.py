@@ -14,6 +14,7 @@ Every function returns the loss *and* its parts per layer, so notebooks and widg
 """
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
@@ -106,6 +107,7 @@ class Objective:
         self.content_weight = float(content_weight)
         self.style_weight = float(style_weight)
         self.tv_weight = float(tv_weight)
+        self._weights: tf.Variable | None = None  # set by to_variables()
         total_weight = sum(t.weight for t in style_targets) or 1.0
         unmasked = [t for t in style_targets if t.mask is None]
         self.masked_targets = [(t, t.weight / total_weight) for t in style_targets if t.mask is not None]
@@ -142,5 +144,62 @@ class Objective:
         out["content"] = content
         out["style"] = style
         out["tv"] = tv
-        out["total"] = self.content_weight * content + self.style_weight * style + self.tv_weight * tv
+        if self._weights is not None:  # a reusable copy: the weights are variables, not graph constants
+            weights = [self._weights[i] for i in range(3)]
+        else:
+            weights = [self.content_weight, self.style_weight, self.tv_weight]
+        out["total"] = weights[0] * content + weights[1] * style + weights[2] * tv
         return out
+
+    # ------------------------------------------------------------- one traced graph for many runs
+    def signature(self, image_shape: tuple[int, int]) -> tuple:
+        """Everything a traced graph of :meth:`parts` depends on apart from the values of the targets and the
+        three loss weights: extractor, layers and layer weights, which terms are on, blend shares, shapes.
+        Objectives with equal signatures can share one graph (see :meth:`to_variables`)."""
+
+        def shapes(mapping):
+            return tuple((k, tuple(v.shape)) for k, v in sorted(mapping.items()))
+
+        return (
+            self.extractor.graph_key,
+            tuple(image_shape),
+            tuple(sorted(self.content_layer_weights.items())),
+            tuple(sorted(self.style_layer_weights.items())),
+            (self.content_weight > 0, self.style_weight > 0, self.tv_weight > 0),
+            shapes(self.content_targets),
+            None if self.blended_grams is None else (shapes(self.blended_grams), self.unmasked_share),
+            tuple((shapes(t.grams), tuple(t.mask.shape), share) for t, share in self.masked_targets),
+        )
+
+    def to_variables(self) -> "Objective":
+        """A copy whose targets and loss weights live in ``tf.Variable``s: a graph traced for it serves any
+        objective with the same :meth:`signature` after :meth:`assign` (no retracing between runs)."""
+
+        def var(t):
+            return tf.Variable(t, trainable=False, dtype=tf.float32)
+
+        new = copy.copy(self)
+        new.content_targets = {k: var(v) for k, v in self.content_targets.items()}
+        if self.blended_grams is not None:
+            new.blended_grams = {k: var(v) for k, v in self.blended_grams.items()}
+        new.masked_targets = [
+            (StyleTarget({k: var(v) for k, v in t.grams.items()}, t.weight, var(t.mask)), share)
+            for t, share in self.masked_targets
+        ]
+        new._weights = var([self.content_weight, self.style_weight, self.tv_weight])
+        return new
+
+    def assign(self, other: "Objective") -> None:
+        """Load ``other``'s targets and weights into this copy made by :meth:`to_variables`."""
+        if self._weights is None:
+            raise ValueError("assign() needs an objective made by to_variables()")
+        for mine, theirs in ((self.content_targets, other.content_targets),
+                             (self.blended_grams or {}, other.blended_grams or {})):
+            for k, v in mine.items():
+                v.assign(theirs[k])
+        for (mine_t, _), (their_t, _) in zip(self.masked_targets, other.masked_targets):
+            for k, v in mine_t.grams.items():
+                v.assign(their_t.grams[k])
+            mine_t.mask.assign(their_t.mask)
+        self.content_weight, self.style_weight, self.tv_weight = other.content_weight, other.style_weight, other.tv_weight
+        self._weights.assign([other.content_weight, other.style_weight, other.tv_weight])

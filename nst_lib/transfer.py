@@ -10,7 +10,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
@@ -205,19 +207,20 @@ def stylize(
             if cfg.optimizer == "lbfgs"
             else {"learning_rate": cfg.learning_rate, "beta_1": cfg.adam_beta_1, "epsilon": cfg.adam_epsilon}
         )
-        outcome = runner(
-            make_value_and_grad(objective),
-            init,
-            steps=steps,
-            time_budget=budget,
-            callback=callback,
-            start=start,
-            iteration_offset=iterations,
-            scale=index,
-            scales=len(shapes),
-            history=history,
-            **extra,
-        )
+        with _reusable_value_and_grad(objective, (h, w)) as value_and_grad:
+            outcome = runner(
+                value_and_grad,
+                init,
+                steps=steps,
+                time_budget=budget,
+                callback=callback,
+                start=start,
+                iteration_offset=iterations,
+                scale=index,
+                scales=len(shapes),
+                history=history,
+                **extra,
+            )
         iterations += outcome.iterations
         current = outcome.image
         reason, message = outcome.stop_reason, outcome.message
@@ -242,6 +245,41 @@ def stylize(
         weights_source=extractor.weights_info.source,
         scale_shapes=list(shapes),
     )
+
+
+#: traced value-and-gradient graphs kept for later runs: signature → free (objective copy, function) pairs
+_GRAPHS: dict[tuple, list] = {}
+_GRAPHS_LOCK = threading.Lock()
+_MAX_GRAPHS = 8
+
+
+@contextmanager
+def _reusable_value_and_grad(objective, shape: tuple[int, int]):
+    """The value-and-gradient function for ``objective``, reusing a graph traced by an earlier run with the
+    same :meth:`~nst_lib.losses.Objective.signature` (tracing costs seconds; a notebook or the web page runs
+    stylize() again and again with new images or weights). A graph serves one run at a time: concurrent
+    runs (threads) get their own."""
+    key = objective.signature(shape)
+    with _GRAPHS_LOCK:
+        free = _GRAPHS.pop(key, [])
+        entry = free.pop() if free else None
+        if free:
+            _GRAPHS[key] = free
+    if entry is None:
+        reusable = objective.to_variables()
+        entry = (reusable, make_value_and_grad(reusable))
+    else:
+        entry[0].assign(objective)
+    try:
+        yield entry[1]
+    finally:
+        with _GRAPHS_LOCK:
+            free = _GRAPHS.pop(key, [])  # re-insert: the dict's order is least recently used first
+            if len(free) < 2:
+                free.append(entry)
+            _GRAPHS[key] = free
+            while len(_GRAPHS) > _MAX_GRAPHS:
+                del _GRAPHS[next(iter(_GRAPHS))]
 
 
 def _make_config(config: StyleConfig | None, options: dict[str, Any]) -> StyleConfig:

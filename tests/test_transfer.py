@@ -272,3 +272,59 @@ def test_scale_schedule_helpers():
     assert transfer.split_budget(None, [(1, 1)] * 2) == [None, None]
     coarse, fine = transfer.split_budget(10.0, [(64, 64), (128, 128)])
     assert coarse == pytest.approx(1.5) and fine is None  # coarse scales get 15 % (benchmarks/README.md)
+
+
+# ------------------------------------------------------------------------------ one graph, many runs
+def _fresh(content, style, **options):
+    transfer._GRAPHS.clear()
+    return nst.stylize(content, style, **SMALL, **options)
+
+
+@pytest.mark.slow
+def test_later_runs_reuse_the_traced_graph_and_give_the_same_images(offline_weights, quiet_substitution):
+    content, style = make_content(), make_style()
+    references = {cw: _fresh(content, style, content_weight=cw) for cw in (1e4, 1e2)}
+    transfer._GRAPHS.clear()
+    first = nst.stylize(content, style, **SMALL, content_weight=1e4)
+    (key, free), = transfer._GRAPHS.items()
+    function = free[0][1]
+    second = nst.stylize(content, style, **SMALL, content_weight=1e2)  # new weight: same graph, new value
+    assert len(transfer._GRAPHS) == 1 and transfer._GRAPHS[key][0][1] is function
+    np.testing.assert_allclose(first.image, references[1e4].image, atol=1e-6)
+    np.testing.assert_allclose(second.image, references[1e2].image, atol=1e-6)
+    assert second.history[-1]["total"] == pytest.approx(references[1e2].history[-1]["total"], rel=1e-6)
+    nst.stylize(content, style, **SMALL, tv_weight=1.0)  # a term switched on: another graph
+    assert len(transfer._GRAPHS) == 2
+
+
+@pytest.mark.slow
+def test_a_run_started_during_another_gets_its_own_graph(offline_weights, quiet_substitution):
+    """Widgets and the web page can overlap runs; a graph (and its target variables) serves one at a time."""
+    content, style, other = make_content(), make_style(), make_second_style()
+    reference = _fresh(content, style)
+    inner_reference = _fresh(content, other)
+    transfer._GRAPHS.clear()
+    inner = []
+
+    def start_another(event):
+        if not inner:  # same settings, different style, while the outer run holds its graph
+            inner.append(nst.stylize(content, other, **SMALL))
+
+    outer = nst.stylize(content, style, **SMALL, callback=start_another)
+    np.testing.assert_allclose(outer.image, reference.image, atol=1e-6)
+    np.testing.assert_allclose(inner[0].image, inner_reference.image, atol=1e-6)
+    assert [len(free) for free in transfer._GRAPHS.values()] == [2]  # both graphs kept for later runs
+
+
+def test_assign_needs_a_variable_copy(offline_weights, quiet_substitution):
+    objective = transfer._build_objective(
+        nst.FeatureExtractor(["block1_conv1", "block2_conv1"]), make_content(), [make_style()], (1.0,), None,
+        (48, 48), nst.StyleConfig(content_layers=("block2_conv1",), style_layers=("block1_conv1",)),
+        {"block2_conv1": 1.0}, {"block1_conv1": 1.0})
+    with pytest.raises(ValueError, match="to_variables"):
+        objective.assign(objective)
+    copy = objective.to_variables()
+    assert copy.signature((48, 48)) == objective.signature((48, 48))
+    assert copy.signature((48, 48)) != objective.signature((64, 48))
+    image = make_content()[np.newaxis]
+    assert float(copy.parts(image)["total"]) == pytest.approx(float(objective.parts(image)["total"]), rel=1e-6)
