@@ -196,6 +196,16 @@ def run_adam(
     return _finish(tracker, reason, init)
 
 
+#: most memory L-BFGS-B's history may take (2 · corrections · pixels · 3 float64 values): above it,
+#: fewer corrections are kept. 50 corrections fit up to ~360×360 px; a 1024 px run keeps 9.
+LBFGS_HISTORY_BYTES = 400 * 2**20
+
+
+def lbfgs_corrections_for(corrections: int, n_values: int) -> int:
+    """``corrections``, lowered so that the history (2 · m · n float64) stays under :data:`LBFGS_HISTORY_BYTES`."""
+    return max(3, min(int(corrections), LBFGS_HISTORY_BYTES // (16 * max(1, int(n_values)))))
+
+
 def run_lbfgs(
     value_and_grad: Callable,
     init: np.ndarray,
@@ -213,6 +223,8 @@ def run_lbfgs(
     """L-BFGS-B (SciPy) on the pixels with bounds [0, 1]: no clipping needed, the bounds are exact.
 
     ``steps`` counts L-BFGS iterations; each may evaluate the objective more than once (line search).
+    ``corrections`` is capped by :func:`lbfgs_corrections_for` (SciPy fills its history as it goes, so
+    without a cap a 1024 px run with 50 corrections would grow by 2.1 GB over its first 50 iterations).
     """
     from scipy.optimize import Bounds, minimize
 
@@ -248,7 +260,7 @@ def run_lbfgs(
             method="L-BFGS-B",
             bounds=Bounds(0.0, 1.0),
             callback=on_iteration,
-            options={"maxiter": steps, "maxcor": corrections, "maxfun": steps * 3 + 20, "ftol": 0, "gtol": 0},
+            options={"maxiter": steps, "maxcor": lbfgs_corrections_for(corrections, init.size), "maxfun": steps * 3 + 20, "ftol": 0, "gtol": 0},
         )
         if tracker.iterations < steps and result.status != 1:
             reason = "converged"

@@ -199,3 +199,27 @@ def test_nan_gradient_with_a_finite_loss_is_caught(name):
     assert result.stop_reason == "nonfinite", result.stop_reason
     assert np.all(np.isfinite(result.image))
     assert Synthetic(_target()).value(result.image) < Synthetic(_target()).value(init)
+
+
+def test_lbfgs_history_is_capped_for_large_images(monkeypatch):
+    from nst_lib import optimize
+
+    assert optimize.lbfgs_corrections_for(50, 256 * 218 * 3) == 50  # small images keep all of them
+    assert optimize.lbfgs_corrections_for(50, 1024 * 874 * 3) == 9  # 2·9·n·8 bytes ≈ 370 MB
+    assert 16 * 9 * 1024 * 874 * 3 <= optimize.LBFGS_HISTORY_BYTES
+    assert optimize.lbfgs_corrections_for(50, 10**9) == 3  # never fewer than 3
+    assert optimize.lbfgs_corrections_for(7, 100) == 7  # never more than asked
+
+    seen = {}
+    import scipy.optimize
+
+    real = scipy.optimize.minimize
+
+    def spy(*args, **kwargs):
+        seen["maxcor"] = kwargs["options"]["maxcor"]
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(scipy.optimize, "minimize", spy)
+    monkeypatch.setattr(optimize, "LBFGS_HISTORY_BYTES", 16 * 4 * 8 * 8 * 3)  # room for 4 at 8×8 px
+    _run("lbfgs", Synthetic(_target()), _init(), steps=2, corrections=50)
+    assert seen["maxcor"] == 4
