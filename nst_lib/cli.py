@@ -141,22 +141,34 @@ def _checkpoint_path(output: Path, iteration: int) -> Path:
 class _Progress:
     """tqdm bar + checkpoints: the CLI's callback (the core never prints)."""
 
-    def __init__(self, total: int, quiet: bool, save_every: int | None, output: Path):
+    def __init__(self, total: int | None, quiet: bool, save_every: int | None, output: Path,
+                 budget: float | None = None):
         # the bar appears with the first iteration: an error before it (bad weights, a bad mask…) must
         # leave exactly one "error: …" line on stderr, not a half-drawn bar in front of it
         self.bar = None
         self.total, self.quiet = total, quiet
+        self.budget = budget if total is None else None  # no step limit: the bar counts seconds of the budget
         self.save_every, self.output = save_every, output
 
     def __call__(self, event) -> None:
         if self.bar is None and not self.quiet:
             from tqdm import tqdm
 
-            self.bar = tqdm(total=self.total, unit="it", file=sys.stderr, dynamic_ncols=True, leave=False)
+            if self.budget:
+                self.bar = tqdm(total=round(self.budget), unit="s", file=sys.stderr, dynamic_ncols=True,
+                                leave=False, bar_format="{l_bar}{bar}| {n:.0f}/{total} s{postfix}")
+            else:
+                self.bar = tqdm(total=self.total, unit="it", file=sys.stderr, dynamic_ncols=True, leave=False)
         if self.bar is not None:
-            self.bar.update(event.iteration - self.bar.n)
             h, w = event.shape
-            self.bar.set_postfix_str(f"{w}×{h} loss {event.losses['total']:.4g}", refresh=False)
+            loss = f"{w}×{h} loss {event.losses['total']:.4g}"
+            if self.budget:
+                self.bar.n = min(float(event.elapsed), float(self.bar.total))
+                self.bar.set_postfix_str(f"iteration {event.iteration}, {loss}", refresh=False)
+                self.bar.refresh()
+            else:
+                self.bar.update(event.iteration - self.bar.n)
+                self.bar.set_postfix_str(loss, refresh=False)
         if self.save_every and event.iteration % self.save_every == 0:
             from .images import save_image
 
@@ -194,7 +206,7 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
     _import_tensorflow_quietly()
     from .transfer import stylize
 
-    progress = _Progress(config.steps, args.quiet, args.save_every, output)
+    progress = _Progress(config.steps, args.quiet, args.save_every, output, budget=config.time_budget)
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")

@@ -351,3 +351,25 @@ def test_sigkill_never_leaves_a_partial_output(tmp_path, offline_weights):
         with Image.open(path) as im:
             im.load()
             assert im.size == (64, 64)
+
+
+def test_progress_bar_counts_seconds_when_only_a_budget_is_given(tmp_path, capsys):
+    from types import SimpleNamespace
+
+    from nst_lib.cli import _Progress
+
+    def event(iteration, elapsed):
+        return SimpleNamespace(iteration=iteration, elapsed=elapsed, shape=(40, 48), losses={"total": 1234.5})
+
+    bar = _Progress(None, quiet=False, save_every=None, output=tmp_path / "o.png", budget=30.0)
+    bar(event(1, 4.0))
+    bar(event(7, 12.5))
+    assert bar.bar.total == 30 and bar.bar.n == 12.5
+    bar.close()
+    err = capsys.readouterr().err
+    assert "/30 s" in err and "iteration 7" in err and "48×40 loss 1234" in err, err
+
+    steps = _Progress(100, quiet=False, save_every=None, output=tmp_path / "o.png", budget=30.0)
+    steps(event(7, 12.5))  # a step limit as well: the bar counts iterations
+    assert steps.bar.total == 100 and steps.bar.n == 7
+    steps.close()
