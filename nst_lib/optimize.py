@@ -260,7 +260,13 @@ def run_lbfgs(
             method="L-BFGS-B",
             bounds=Bounds(0.0, 1.0),
             callback=on_iteration,
-            options={"maxiter": steps, "maxcor": lbfgs_corrections_for(corrections, init.size), "maxfun": steps * 3 + 20, "ftol": 0, "gtol": 0},
+            options={
+                "maxiter": steps,
+                "maxcor": lbfgs_corrections_for(corrections, init.size),
+                "maxfun": steps * 3 + 20,
+                "ftol": 0,
+                "gtol": 0,
+            },
         )
         if tracker.iterations < steps and result.status != 1:
             reason = "converged"

@@ -228,40 +228,37 @@ def test_quiet_prints_nothing_on_success(files, capsys, offline_weights):
         assert im.size == (48, 48) and im.format == "JPEG"
 
 
-@pytest.mark.slow
-def test_time_budget_stops_early_and_still_writes_the_image(files, capsys, offline_weights):
-    output = files["out"] / "budget.png"
+def _budget_run(files, capsys, name, *extra, steps=TINY_STEPS):
+    """Run a budgeted stylization; check it succeeded and wrote a whole 48×48 image. Returns (wrote line
+    match, that line, seconds taken)."""
+    output = files["out"] / name
     started = time.perf_counter()
-    code = main(_stylize_args(files, "--steps", "500", "--time-budget", "3", output=output))
-    took = time.perf_counter() - started
-    captured = capsys.readouterr()
-    assert code == 0, captured.err
-    last = captured.out.strip().splitlines()[-1]
-    match = WROTE.match(last)
-    assert match and int(match["it"]) < 500 and "time budget" in last, last
-    assert took < 60
-    with Image.open(output) as im:
-        im.load()
-        assert im.size == (48, 48)
-
-
-@pytest.mark.slow
-def test_a_time_budget_alone_uses_the_whole_budget(files, capsys, offline_weights):
-    """`--time-budget` without `--steps`: the best image reachable in that time, not 300 steps and out."""
-    output = files["out"] / "whole_budget.png"
-    started = time.perf_counter()
-    code = main(_stylize_args(files, "--time-budget", "4", output=output, steps=None))
+    code = main(_stylize_args(files, *extra, output=output, steps=steps))
     took = time.perf_counter() - started
     captured = capsys.readouterr()
     assert code == 0, captured.err
     last = captured.out.strip().splitlines()[-1]
     match = WROTE.match(last)
     assert match and "time budget" in last, last
-    assert 3.0 < float(match["secs"]) < 30, last  # ran until about the budget, then stopped
-    assert took < 60
     with Image.open(output) as im:
         im.load()
         assert im.size == (48, 48)
+    return match, last, took
+
+
+@pytest.mark.slow
+def test_time_budget_stops_early_and_still_writes_the_image(files, capsys, offline_weights):
+    match, last, took = _budget_run(files, capsys, "budget.png", "--steps", "500", "--time-budget", "3")
+    assert int(match["it"]) < 500, last
+    assert took < 60
+
+
+@pytest.mark.slow
+def test_a_time_budget_alone_uses_the_whole_budget(files, capsys, offline_weights):
+    """`--time-budget` without `--steps`: the best image reachable in that time, not 300 steps and out."""
+    match, last, took = _budget_run(files, capsys, "whole_budget.png", "--time-budget", "4", steps=None)
+    assert 3.0 < float(match["secs"]) < 30, last  # ran until about the budget, then stopped
+    assert took < 60
 
 
 # ------------------------------------------------------------------------------- real processes
