@@ -20,8 +20,8 @@ test: install  ## the whole test suite, offline, in fast mode (also what CI runs
 	@bash scripts/ensure_chromium.sh
 	NST_FAST=1 NST_OFFLINE=1 $(PY) -m pytest
 
-lab: install  ## open the course in JupyterLab
-	$(VENV)/bin/jupyter lab notebooks/
+lab: install  ## open the course in JupyterLab (as root, e.g. in a container, with --allow-root)
+	$(VENV)/bin/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root)
 
 demo: install  ## stylize a bundled example pair with the CLI into outputs/
 	@mkdir -p outputs
