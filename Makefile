@@ -5,7 +5,7 @@ PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.nst-installed
 EXTRAS ?= dev,offline,app
 
-.PHONY: install test lab demo web figures toc strip benchmark benchmark-512 clean
+.PHONY: install test lab demo web figures toc strip sync benchmark benchmark-512 clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ toc: install  ## regenerate the notebook contents table in the README
 	$(PY) scripts/make_toc.py
 
 strip: install  ## strip outputs from the notebooks
+	$(VENV)/bin/nbstripout notebooks/*.ipynb
+
+sync: install  ## after editing a notebook or its .py twin outside JupyterLab: copy the newer one's cells into the other
+	cd notebooks && ../$(VENV)/bin/jupytext --sync [0-9][0-9]_*.ipynb
 	$(VENV)/bin/nbstripout notebooks/*.ipynb
 
 benchmark: install  ## speed: tutorial recipe vs ours at 256 px

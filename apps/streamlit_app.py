@@ -1,7 +1,7 @@
 """The web page of nst_lib: neural style transfer (Gatys et al.) in the browser.
 
 Start it with ``make web`` (or ``streamlit run apps/streamlit_app.py``). The page only wires widgets:
-validation, defaults, progress text and encoding live in :mod:`nst_lib.app_logic` (tested), and the
+validation, defaults, progress text and encoding live in `apps/app_logic.py` (tested), and the
 transfer itself is :func:`nst_lib.stylize` — the same call as the notebooks and the ``nst`` CLI.
 
 Shareable links preselect settings and can run once on load, for example
@@ -18,7 +18,7 @@ import streamlit as st
 from streamlit.logger import get_logger
 
 import nst_lib as nst
-from nst_lib import app_logic as logic
+import app_logic as logic
 from nst_lib import data
 from nst_lib.images import to_uint8
 

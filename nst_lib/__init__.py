@@ -55,7 +55,7 @@ def __getattr__(name: str) -> Any:
     if name in _EXPORTS:
         return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
     if name in {"config", "errors", "images", "backbone", "gram", "losses", "optimize", "transfer", "color",
-                "viz", "widgets", "data", "procedural", "checks", "cli", "experiments", "app_logic"}:
+                "data", "cli", "course"}:
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'nst_lib' has no attribute {name!r}")
 

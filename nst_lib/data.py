@@ -4,9 +4,9 @@ Three sources, from most to least available:
 
 * **Content photos** from packages that are installed anyway (Matplotlib and scikit-image), read at
   run time and never copied into this repository: :data:`CONTENT_IMAGES`, :func:`content_image`.
-* **Style images** painted by code (:mod:`nst_lib.procedural`) and stored as PNGs in
-  ``images/styles/`` of a checkout; without that folder (a non-editable install) they are generated
-  on the fly, so :func:`style_image` always works: :func:`list_style_images`, :func:`style_image`.
+* **Style images** painted by code (``scripts/procedural.py``, run by ``scripts/make_style_images.py``)
+  and shipped as package data in ``nst_lib/styles/``, read with :mod:`importlib.resources` so that a
+  non-editable install finds them too: :data:`STYLE_IMAGES`, :func:`list_style_images`, :func:`style_image`.
 * **Real paintings** (public-domain reproductions on Wikimedia Commons) for users with internet,
   downloaded once into the Keras cache: :data:`PAINTINGS`, :func:`download_painting`.
 
@@ -22,13 +22,12 @@ from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
-from . import procedural
 from .errors import InvalidImageError, InvalidSettingError, NSTError
 
 __all__ = [
     "CONTENT_IMAGES",
     "PAINTINGS",
-    "STYLE_IMAGE_DIR",
+    "STYLE_IMAGES",
     "ExampleImage",
     "Painting",
     "content_image",
@@ -42,14 +41,16 @@ __all__ = [
     "style_image_path",
 ]
 
-#: Where the generated style PNGs live in a checkout (``<repo>/images/styles``). A non-editable install
-#: has no such folder next to the package, and :func:`style_image` then generates the image instead.
-STYLE_IMAGE_DIR: Path = Path(__file__).resolve().parents[1] / "images" / "styles"
-
-#: Size and seed of the PNGs written by ``scripts/make_style_images.py`` (the generator fallback uses
-#: the same, so both paths give the same pixels).
-STYLE_IMAGE_SIZE = 512
-STYLE_IMAGE_SEED = 0
+#: The style images shipped in ``nst_lib/styles/`` (512 × 512 px PNGs painted by ``scripts/procedural.py``
+#: with seed 0): name → one-line description.
+STYLE_IMAGES: dict[str, str] = {
+    "swirls": "Van Gogh: thick, short impasto brush strokes swirling along a smooth flow field.",
+    "stained_glass": "Stained glass: a Voronoi mosaic of saturated jewel colours held by dark lead lines.",
+    "composition": "Kandinsky: a geometric abstract composition on a warm, mottled ground.",
+    "woodcut_waves": "Hokusai woodcut: rows of curling waves cut with parallel lines, in a few flat inks.",
+    "pointillism": "Seurat: a sunny park scene built only from small dots of pure, unmixed colour.",
+    "cubist": "Analytic cubism: an image shattered into shaded, overlapping facets in earthy tones.",
+}
 
 
 class ExampleImage(NamedTuple):
@@ -172,8 +173,8 @@ def list_content_images() -> list[str]:
 
 
 def list_style_images() -> list[str]:
-    """Names of the procedural style images (notebooks 00, 03 and 06)."""
-    return list(procedural.STYLE_GENERATORS)
+    """Names of the bundled style images (notebooks 00, 03 and 06)."""
+    return list(STYLE_IMAGES)
 
 
 def list_paintings() -> list[str]:
@@ -200,18 +201,18 @@ def content_image(name: str, size: int | None = None) -> np.ndarray:
     return load_image(CONTENT_IMAGES[name].loader(), size=size)
 
 
-def style_image_path(name: str) -> Path | None:
-    """The stored PNG of style image ``name``, or ``None`` when it is not available (non-editable install)."""
+def style_image_path(name: str) -> Path:
+    """The bundled PNG of style image ``name`` (package data, found with :mod:`importlib.resources`)."""
+    import importlib.resources
+
     _check_name("style image", name, list_style_images())
-    path = Path(STYLE_IMAGE_DIR) / f"{name}.png"
-    return path if path.is_file() else None
+    return Path(str(importlib.resources.files("nst_lib") / "styles" / f"{name}.png"))
 
 
 def style_image(name: str, size: int | None = None) -> np.ndarray:
-    """Load a procedural style image (notebooks 00, 03 and 06).
+    """Load a bundled style image (notebooks 00, 03 and 06).
 
-    Reads ``images/styles/<name>.png`` of the checkout; when that file is missing, generates the same
-    image with :func:`nst_lib.procedural.generate_style` (512 px, seed 0).
+    Reads ``nst_lib/styles/<name>.png``, shipped with the package.
 
     Args:
         name: one of :func:`list_style_images`, e.g. ``"swirls"``.
@@ -225,10 +226,7 @@ def style_image(name: str, size: int | None = None) -> np.ndarray:
     """
     from .images import load_image
 
-    path = style_image_path(name)
-    if path is not None:
-        return load_image(path, size=size)
-    return load_image(procedural.generate_style(name, size=STYLE_IMAGE_SIZE, seed=STYLE_IMAGE_SEED), size=size)
+    return load_image(style_image_path(name), size=size)
 
 
 def example_pair(content: str = "grace_hopper", style: str = "swirls",
@@ -248,9 +246,8 @@ def describe_examples() -> str:
     rows = [("kind", "name", "description", "credit / licence")]
     for name, item in CONTENT_IMAGES.items():
         rows.append(("content", name, item.description, item.credit))
-    for name, generator in procedural.STYLE_GENERATORS.items():
-        summary = (generator.__doc__ or "").strip().splitlines()[0]
-        rows.append(("style", name, summary, "generated by nst_lib.procedural (project licence)"))
+    for name, summary in STYLE_IMAGES.items():
+        rows.append(("style", name, summary, "painted by code in scripts/procedural.py (project licence)"))
     for name, painting in PAINTINGS.items():
         rows.append(("painting", name, f"{painting.title}, {painting.artist}, {painting.year} (download)",
                      "public domain; Wikimedia Commons"))

@@ -36,7 +36,7 @@ def demo(result_path: str, out_path: str, content: str = "grace_hopper", style: 
 
 
 def styles(out_path: str, side: int = 200) -> None:
-    from nst_lib.viz import show_images
+    from nst_lib.course.viz import show_images
 
     names = data.list_style_images()
     fig = show_images([_square(data.style_image(n), side) for n in names], names, ncols=len(names), size=2.2)
@@ -47,7 +47,7 @@ def styles(out_path: str, side: int = 200) -> None:
 
 def features(out_path: str, layer: str = "block3_conv1", size: int = 256) -> None:
     from nst_lib.backbone import FeatureExtractor
-    from nst_lib.viz import feature_map_grid
+    from nst_lib.course.viz import feature_map_grid
 
     extractor = FeatureExtractor([layer])
     maps = extractor(data.content_image("grace_hopper", size)[np.newaxis])[layer]

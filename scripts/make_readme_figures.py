@@ -6,7 +6,7 @@ Usage (from the repository root)::
     python scripts/make_readme_figures.py --fast     # 64 px, a few steps: checks that everything runs
     python scripts/make_readme_figures.py --only ratio_grid init_comparison
 
-Every figure comes from a function of :mod:`nst_lib.experiments` (the same ones notebooks 04–06 call)
+Every figure comes from a function of :mod:`nst_lib.course.experiments` (the same ones notebooks 04–06 call)
 and is written to ``docs/figures/<name>.png``. ``docs/figures/FIGURES.md`` records the settings, the
 network used and the time each figure took, so the README can quote them.
 """
@@ -29,7 +29,8 @@ if str(REPO) not in sys.path:  # run from a checkout without installing the pack
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from nst_lib import data, experiments  # noqa: E402
+from nst_lib import data
+from nst_lib.course import experiments  # noqa: E402
 
 OUT_DIR = REPO / "docs" / "figures"
 CONTENT = "grace_hopper"
@@ -47,7 +48,7 @@ FIGURES = {
 
 
 def make(name: str, content, style, *, size: int, steps: int, transfer_steps: int, scales: int, progress):
-    """Run one experiment and return its :class:`~nst_lib.experiments.Panel`."""
+    """Run one experiment and return its :class:`~nst_lib.course.experiments.Panel`."""
     common = dict(size=size, scales=scales, progress=progress)
     if name == "content_reconstructions":
         return experiments.content_reconstructions(content, steps=steps, **common)
@@ -68,7 +69,7 @@ def figures_markdown(records: dict) -> str:
         "# README figures",
         "",
         "Written by `python scripts/make_readme_figures.py` (`make figures`) from the functions of",
-        "`nst_lib.experiments`; do not edit by hand. Content `grace_hopper`, style `swirls`, L-BFGS.",
+        "`nst_lib.course.experiments`; do not edit by hand. Content `grace_hopper`, style `swirls`, L-BFGS.",
         "",
         "Seconds are wall-clock time on the machine named in the last column, which may have been shared with",
         "other jobs; CPU seconds are the work itself (user + system time of all threads). An otherwise idle",

@@ -18,7 +18,7 @@ import pytest
 from PIL import Image
 
 from image_fixtures import encode, noise_rgb, png_declaring, quadrant_image
-from nst_lib import app_logic as logic
+import app_logic as logic
 from nst_lib import data
 from nst_lib.config import GATYS_STYLE_LAYERS, StyleConfig
 from nst_lib.errors import InvalidImageError, InvalidSettingError, NSTError, WeightsError

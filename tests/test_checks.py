@@ -1,4 +1,4 @@
-"""nst_lib.checks: each check accepts nst_lib's own implementation and explains typical mistakes."""
+"""nst_lib.course.checks: each check accepts nst_lib's own implementation and explains typical mistakes."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,9 +7,9 @@ import pytest
 tf = pytest.importorskip("tensorflow")
 
 import nst_lib as nst  # noqa: E402
-from nst_lib import checks  # noqa: E402
+from nst_lib.course import checks  # noqa: E402
 from nst_lib.backbone import CAFFE_MEANS_BGR, FeatureExtractor, layer_catalogue  # noqa: E402
-from nst_lib.checks import ExerciseError  # noqa: E402
+from nst_lib.course.checks import ExerciseError  # noqa: E402
 
 MEANS = tf.constant(CAFFE_MEANS_BGR, tf.float32)
 
@@ -280,7 +280,7 @@ def test_check_adam_step(capsys):
 
 # ------------------------------------------------------------------------------ the paper's α/β
 def test_check_paper_to_ours(capsys):
-    from nst_lib.experiments import normalisation_factor
+    from nst_lib.course.experiments import normalisation_factor
 
     _passes(checks.check_paper_to_ours, lambda r, h, w: r * normalisation_factor(h, w, "conv4_2"), capsys, "conv4_2")
     _passes(checks.check_paper_to_ours, lambda r, h, w: 2 * 512 * (h // 8) * (w // 8) * r, capsys)

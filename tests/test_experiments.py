@@ -1,4 +1,4 @@
-"""nst_lib.experiments: the Gatys et al. figures as functions.
+"""nst_lib.course.experiments: the Gatys et al. figures as functions.
 
 Most tests replace ``stylize`` with a recorder, so they check *which* runs each figure asks for (the
 paper's settings) in milliseconds; two tests run the real pipeline on tiny images, with real weights.
@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from conftest import make_content, make_style
-from nst_lib import experiments
-from nst_lib.viz import figure_to_array
+from nst_lib.course import experiments
+from nst_lib.course.viz import figure_to_array
 
 
 class Recorder:

@@ -54,6 +54,31 @@ def _has_heading(nb, pattern: str) -> bool:
     return any(regex.search(text) for text in _markdown(nb))
 
 
+# ------------------------------------------------------------------------------ the text twins
+def _cells(nb) -> list[tuple[str, str, tuple[str, ...]]]:
+    return [(c.cell_type, _source(c).strip(), tuple(c.metadata.get("tags", []))) for c in nb.cells]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids)
+def test_notebook_and_its_text_twin_agree(path: Path):
+    """The .ipynb and its percent-format .py twin (notebooks/jupytext.toml) hold the same cells and tags.
+
+    Editing in JupyterLab with the jupytext extension saves both; after editing one by hand, run
+    `make sync`, which copies the newer file's cells into the other."""
+    jupytext = pytest.importorskip("jupytext")
+    twin = path.with_suffix(".py")
+    assert twin.is_file(), f"{path.name} has no text twin {twin.name}; run: make sync"
+    ours, theirs = _cells(_read(path)), _cells(jupytext.read(twin))
+    for index, (a, b) in enumerate(zip(ours, theirs)):
+        assert a == b, f"{path.name} cell {index} differs from {twin.name}; run: make sync"
+    assert len(ours) == len(theirs), f"{path.name} has {len(ours)} cells, {twin.name} {len(theirs)}; run: make sync"
+
+
+def test_every_text_twin_has_its_notebook():
+    orphans = [p.name for p in NOTEBOOK_DIR.glob("[0-9][0-9]_*.py") if not p.with_suffix(".ipynb").is_file()]
+    assert not orphans, f"text twins without a notebook: {orphans}; run: make sync"
+
+
 # -------------------------------------------------------------------------------------- execution
 @pytest.mark.notebooks
 @pytest.mark.timeout(TIMEOUT + 60)
@@ -133,8 +158,8 @@ def test_notebook_follows_the_course_structure(path: Path):
     assert _has_heading(nb, "Summary"), f"{name}: needs a '## Summary' section"
     assert _has_heading(nb, "Exercises"), f"{name}: needs a '## Exercises' section"
     code = _code(nb)
-    assert any(re.search(r"\bnst_lib\.checks\b|\bnst\.checks\b", c) for c in code), (
-        f"{name}: exercises should use a self-check from nst_lib.checks"
+    assert any(re.search(r"\bnst_lib\.course\.checks\b|\bnst\.course\.checks\b", c) for c in code), (
+        f"{name}: exercises should use a self-check from nst_lib.course.checks"
     )
 
     assert any(re.search(r"^\s*(import nst_lib\b|from nst_lib\b)", c, re.MULTILINE) for c in code), (
@@ -145,8 +170,8 @@ def test_notebook_follows_the_course_structure(path: Path):
 
     last = nb.cells[-1]
     assert last.cell_type == "code", f"{name}: the notebook must end with the interactive demo cell"
-    assert re.search(r"nst_lib\.widgets|nst\.widgets", _source(last)) and "_demo(" in _source(last), (
-        f"{name}: the last cell must build a demo from nst_lib.widgets (…_demo())"
+    assert re.search(r"nst_lib\.course\.widgets|nst\.course\.widgets", _source(last)) and "_demo(" in _source(last), (
+        f"{name}: the last cell must build a demo from nst_lib.course.widgets (…_demo())"
     )
 
     for index, cell in enumerate(nb.cells):

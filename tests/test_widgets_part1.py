@@ -13,7 +13,7 @@ tf = pytest.importorskip("tensorflow")
 
 import nst_lib as nst  # noqa: E402
 from nst_lib.backbone import CAFFE_MEANS_BGR  # noqa: E402
-from nst_lib.widgets import common, features, gram, images  # noqa: E402
+from nst_lib.course.widgets import common, features, gram, images  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

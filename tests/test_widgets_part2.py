@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from conftest import make_content, make_style
-from nst_lib.widgets.common import png_size
+from nst_lib.course.widgets.common import png_size
 
 pytestmark = pytest.mark.usefixtures("offline_weights", "quiet_substitution")
 
@@ -35,7 +35,7 @@ def upload_value(name: str, image: np.ndarray) -> tuple[dict, ...]:
 # --------------------------------------------------------------------------------- notebook 04: losses
 @pytest.fixture(scope="module")
 def loss_demo():
-    from nst_lib.widgets.losses import loss_weights_demo
+    from nst_lib.course.widgets.losses import loss_weights_demo
 
     return loss_weights_demo(size=48)
 
@@ -45,8 +45,8 @@ def test_loss_parts_match_the_library_objective(loss_demo):
     import tensorflow as tf
 
     from nst_lib.losses import Objective, StyleTarget
-    from nst_lib.widgets.common import feature_extractor
-    from nst_lib.widgets.losses import compute_loss_parts
+    from nst_lib.course.widgets.common import feature_extractor
+    from nst_lib.course.widgets.losses import compute_loss_parts
 
     features = loss_demo.features
     weights = dict(content_weight=1e4, style_weight=1e-2, tv_weight=1e2)
@@ -93,7 +93,7 @@ def test_loss_demo_says_what_is_wrong_when_all_weights_are_zero(loss_demo):
 
 # ----------------------------------------------------------------------------- notebook 05: optimisers
 def test_optimization_settings_and_labels():
-    from nst_lib.widgets.optimization import run_label, run_settings
+    from nst_lib.course.widgets.optimization import run_label, run_settings
 
     adam = run_settings(optimizer="adam", learning_rate=0.05, steps=10, init="noise", size=64)
     assert adam == dict(optimizer="adam", steps=10, init="noise", size=64, scales=1, learning_rate=0.05)
@@ -104,7 +104,7 @@ def test_optimization_settings_and_labels():
 
 
 def test_optimization_demo_runs_and_draws_live():
-    from nst_lib.widgets.optimization import optimization_demo
+    from nst_lib.course.widgets.optimization import optimization_demo
 
     demo = optimization_demo()
     demo.size_slider.value = 64
@@ -135,7 +135,7 @@ def test_optimization_demo_runs_and_draws_live():
 
 # --------------------------------------------------------------------------------- notebook 06: studio
 def test_decode_upload_and_download_round_trip():
-    from nst_lib.widgets.studio import decode_download, decode_upload, download_html
+    from nst_lib.course.widgets.studio import decode_download, decode_upload, download_html
 
     photo = make_content(40, 56)
     image, name = decode_upload(upload_value("photo.png", photo))
@@ -148,7 +148,7 @@ def test_decode_upload_and_download_round_trip():
 
 def test_studio_settings_are_validated():
     from nst_lib.errors import InvalidSettingError
-    from nst_lib.widgets.studio import studio_settings
+    from nst_lib.course.widgets.studio import studio_settings
 
     from nst_lib.config import StyleConfig
 
@@ -160,7 +160,7 @@ def test_studio_settings_are_validated():
 
 
 def test_studio_runs_uploaded_images_and_offers_the_result():
-    from nst_lib.widgets.studio import UPLOADED, decode_download, studio_demo
+    from nst_lib.course.widgets.studio import UPLOADED, decode_download, studio_demo
 
     demo = studio_demo(background=False)
     demo.content_upload.value = upload_value("mine.png", make_content(60, 80))
@@ -180,7 +180,7 @@ def test_studio_runs_uploaded_images_and_offers_the_result():
 
 
 def test_studio_reports_a_missing_upload():
-    from nst_lib.widgets.studio import UPLOADED, studio_demo
+    from nst_lib.course.widgets.studio import UPLOADED, studio_demo
 
     demo = studio_demo(background=False)
     demo.style_picker.value = UPLOADED
@@ -191,7 +191,7 @@ def test_studio_reports_a_missing_upload():
 
 def test_studio_stop_keeps_the_best_image():
     """Run in a background thread as in Jupyter; Stop ends it early and the best image is kept."""
-    from nst_lib.widgets.studio import decode_download, studio_demo
+    from nst_lib.course.widgets.studio import decode_download, studio_demo
 
     demo = studio_demo(background=True)
     demo.size_slider.value = 64
@@ -216,7 +216,7 @@ def test_studio_stop_keeps_the_best_image():
 # -------------------------------------------------------------------------------- notebook 07: controls
 def test_masks_and_control_settings():
     from nst_lib.errors import InvalidSettingError
-    from nst_lib.widgets.controls import MASKS, control_settings, make_mask
+    from nst_lib.course.widgets.controls import MASKS, control_settings, make_mask
 
     assert make_mask("none", 20, 30) is None
     left = make_mask("left half", 20, 30)
@@ -236,7 +236,7 @@ def test_masks_and_control_settings():
 
 
 def test_controls_demo_runs_every_toggle():
-    from nst_lib.widgets.controls import controls_demo
+    from nst_lib.course.widgets.controls import controls_demo
 
     demo = controls_demo()
     demo.size_slider.value = 64

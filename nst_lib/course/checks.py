@@ -7,7 +7,7 @@ wrong — the wrong shape, a forgotten division, a transposed matrix, a wrong si
 
 Typical use in a notebook::
 
-    from nst_lib.checks import check_gram_matrix
+    from nst_lib.course.checks import check_gram_matrix
 
     def my_gram(features):
         ...
@@ -164,7 +164,7 @@ def _tf():
 @functools.lru_cache(maxsize=1)
 def _preprocessor():
     """A weightless FeatureExtractor: only its ``preprocess`` (nst_lib's own) is used."""
-    from .backbone import FeatureExtractor
+    from ..backbone import FeatureExtractor
 
     return FeatureExtractor(["block1_conv1"], weights=None)
 
@@ -174,7 +174,7 @@ def _reference_preprocess(images: np.ndarray) -> np.ndarray:
 
 
 def _means() -> np.ndarray:
-    from .backbone import CAFFE_MEANS_BGR
+    from ..backbone import CAFFE_MEANS_BGR
 
     return np.asarray(CAFFE_MEANS_BGR, np.float64)
 
@@ -186,7 +186,7 @@ def check_to_float_image(fn: Callable[[np.ndarray], np.ndarray]) -> None:
     Compared with :func:`nst_lib.load_image`, which turns 8-bit pixels into the library's image contract.
     """
     __tracebackhide__ = True
-    from .images import load_image
+    from ..images import load_image
 
     rng = np.random.default_rng(0)
     pixels = rng.integers(0, 256, size=(32, 40, 3), dtype=np.uint8)
@@ -338,7 +338,7 @@ def check_feature_map_shape(fn: Callable[[str, int, int], tuple]) -> None:
     Compared with the shapes a real (weightless) VGG19 :class:`~nst_lib.FeatureExtractor` produces.
     """
     __tracebackhide__ = True
-    from .backbone import FeatureExtractor
+    from ..backbone import FeatureExtractor
 
     height, width = 100, 75  # odd sizes: the pools must round down
     extractor = FeatureExtractor(list(_SHAPE_LAYERS), backbone="vgg19", weights=None)
@@ -380,7 +380,7 @@ def check_receptive_field(fn: Callable[[str], int]) -> None:
     step on each side; a 2×2 pooling with stride 2 widens it by one step and doubles the step.
     """
     __tracebackhide__ = True
-    from .backbone import layer_catalogue
+    from ..backbone import layer_catalogue
 
     catalogue = layer_catalogue("vgg19")
     convs_only = {info.keras_name: 1 + 2 * (k + 1) for k, info in enumerate(catalogue)}
@@ -432,7 +432,7 @@ def check_gram_matrix(fn: Callable) -> None:
     Compared with :func:`nst_lib.gram_matrix` (notebook 03).
     """
     __tracebackhide__ = True
-    from .gram import gram_matrix
+    from ..gram import gram_matrix
 
     h, w, c = 3, 4, 5
     feats = _features((1, h, w, c), seed=3)
@@ -484,7 +484,7 @@ def check_guided_gram_matrix(fn: Callable) -> None:
     (C, C) or (1, C, C). Compared with :func:`nst_lib.gram_matrix` called with a mask (Gatys et al. 2017).
     """
     __tracebackhide__ = True
-    from .gram import gram_matrix
+    from ..gram import gram_matrix
 
     h, w, c = 6, 5, 4
     feats = _features((1, h, w, c), seed=8)
@@ -544,7 +544,7 @@ def check_content_loss(fn: Callable) -> None:
       ``Σ_l c_l · mean((F_l − P_l)²)``. Returning ``(loss, parts)`` like nst_lib is fine.
     """
     __tracebackhide__ = True
-    from .losses import content_loss
+    from ..losses import content_loss
 
     tf = _tf()
     feats, targets = _layer_pair(seed=20)
@@ -610,8 +610,8 @@ def check_style_loss(fn: Callable) -> None:
       ``Σ_l w_l · mean((G_l − A_l)²)``. Returning ``(loss, parts)`` like nst_lib is fine.
     """
     __tracebackhide__ = True
-    from .gram import gram_matrix
-    from .losses import style_loss
+    from ..gram import gram_matrix
+    from ..losses import style_loss
 
     tf = _tf()
     feats, other = _layer_pair(seed=40)
@@ -687,7 +687,7 @@ def check_total_variation(fn: Callable) -> None:
     mean((x[i+1, j] − x[i, j])²) + mean((x[i, j+1] − x[i, j])²) (notebook 04).
     """
     __tracebackhide__ = True
-    from .losses import total_variation_loss
+    from ..losses import total_variation_loss
 
     tf = _tf()
     rng = np.random.default_rng(5)
@@ -740,7 +740,7 @@ def _adam_problem() -> tuple[np.ndarray, np.ndarray]:
 @functools.lru_cache(maxsize=1)
 def _adam_reference() -> tuple[np.ndarray, ...]:
     """The images after each of the first steps of nst_lib's own :func:`~nst_lib.optimize.run_adam`."""
-    from .optimize import run_adam
+    from ..optimize import run_adam
 
     tf = _tf()
     init, target = _adam_problem()
@@ -852,7 +852,7 @@ def check_paper_to_ours(fn: Callable[[float, int, int], float]) -> None:
     """Check ``fn(alpha_over_beta, height, width)``: the paper's α/β as our ``content_weight / style_weight``
     from the normalisation alone, ``2 · N · M · α/β`` for ``conv4_2`` (N = 512 channels, M = the positions of
     its feature map, after three 2×2 max-pools that round down). See
-    :func:`nst_lib.experiments.normalisation_factor`.
+    :func:`nst_lib.course.experiments.normalisation_factor`.
     """
     __tracebackhide__ = True
     from .experiments import normalisation_factor

@@ -3,7 +3,7 @@
 Each function runs :func:`nst_lib.stylize` a few times with different settings and returns a
 :class:`Panel`: the result images, one label per image, the :class:`~nst_lib.transfer.Result` of every
 run (loss histories, timings), and the inputs. ``panel.figure()`` draws it with
-:func:`nst_lib.viz.image_table`. No function here defines a loss or an optimisation loop of its own.
+:func:`nst_lib.course.viz.image_table`. No function here defines a loss or an optimisation loop of its own.
 
 | function                       | paper figure (Gatys, Ecker & Bethge, CVPR 2016)                         |
 | ------------------------------ | ----------------------------------------------------------------------- |
@@ -51,7 +51,7 @@ Progress = Callable[[str, Any], Optional[bool]]
 
 @dataclass
 class Panel:
-    """Images of one experiment, ready for :func:`nst_lib.viz.image_table`.
+    """Images of one experiment, ready for :func:`nst_lib.course.viz.image_table`.
 
     ``images`` are in reading order (row by row); ``labels`` has one short label per image. A panel
     unpacks as ``images, labels = panel``.
@@ -84,8 +84,8 @@ class Panel:
         return [self.images[i : i + ncols] for i in range(0, len(self.images), ncols)]
 
     def figure(self, *, with_inputs: bool = False, size: float = 2.5):
-        """Draw the panel: :func:`nst_lib.viz.image_table`, or with ``with_inputs`` the inputs in a first
-        row above the results (:func:`nst_lib.viz.titled_image_rows`)."""
+        """Draw the panel: :func:`nst_lib.course.viz.image_table`, or with ``with_inputs`` the inputs in a first
+        row above the results (:func:`nst_lib.course.viz.titled_image_rows`)."""
         from .viz import image_table, titled_image_rows
 
         rows = self.rows()
@@ -122,7 +122,7 @@ def paper_ratio_to_weights(alpha_over_beta: float, *, style_weight: float = RATI
     conversion needs a calibration constant.
     """
     if not alpha_over_beta > 0:
-        from .errors import InvalidSettingError
+        from ..errors import InvalidSettingError
 
         raise InvalidSettingError(f"alpha_over_beta must be > 0, got {alpha_over_beta!r}")
     return {"content_weight": float(style_weight * RATIO_CALIBRATION * alpha_over_beta),
@@ -132,7 +132,7 @@ def paper_ratio_to_weights(alpha_over_beta: float, *, style_weight: float = RATI
 def normalisation_factor(height: int, width: int, layer: str = "conv4_2", backbone: str = "vgg19") -> float:
     """``2 · N · M`` of ``layer`` for an image of height × width: the part of the α/β conversion due to
     the paper's sums against our means (N channels, M = h·w positions of the layer's feature map)."""
-    from .backbone import layer_catalogue, to_keras_name
+    from ..backbone import layer_catalogue, to_keras_name
 
     keras_name = to_keras_name(layer, backbone)
     info = next(i for i in layer_catalogue(backbone) if i.keras_name == keras_name)
@@ -151,14 +151,14 @@ def _format_ratio(value: float) -> str:
 
 def _run(content, style, progress: Progress | None, label: str, **options):
     """One ``stylize`` call; ``progress(label, event)`` sees its Iterate events."""
-    from .transfer import stylize
+    from ..transfer import stylize
 
     callback = None if progress is None else (lambda event: progress(label, event))
     return stylize(content, style, callback=callback, **options)
 
 
 def _load(image, size: int) -> np.ndarray:
-    from .images import load_image
+    from ..images import load_image
 
     return load_image(image, size)
 

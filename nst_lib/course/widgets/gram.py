@@ -12,7 +12,7 @@ import ipywidgets as widgets
 import numpy as np
 from matplotlib.figure import Figure
 
-from ..config import GATYS_STYLE_LAYERS
+from ...config import GATYS_STYLE_LAYERS
 from ..viz import gram_heatmap
 from .common import (
     Demo,
@@ -31,7 +31,7 @@ __all__ = ["gram_matrices", "style_distance", "render_gram_comparison", "gram_de
 
 def gram_matrices(features: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Gram matrices (:func:`nst_lib.gram_matrix`) of feature maps: ``{layer: (h, w, C)}`` → ``{layer: (C, C)}``."""
-    from ..gram import gram_matrix
+    from ...gram import gram_matrix
 
     return {layer: gram_matrix(value).numpy() for layer, value in features.items()}
 
@@ -45,7 +45,7 @@ def style_distance(features_a: np.ndarray, gram_b: np.ndarray) -> float:
     """
     import tensorflow as tf
 
-    from ..losses import style_loss
+    from ...losses import style_loss
 
     loss, _ = style_loss({"layer": tf.constant(features_a[np.newaxis])}, {"layer": tf.constant(gram_b)},
                          {"layer": 1.0})

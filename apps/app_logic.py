@@ -23,9 +23,9 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from .config import BACKBONES, COLOR_MODES, INITS, MIN_SIZE, OPTIMIZERS, StyleConfig, config_fields, fast_mode
-from .errors import InvalidImageError, InvalidSettingError, NSTError
-from .images import MAX_INPUT_PIXELS, image_to_png_bytes, load_image, resize_long_side
+from nst_lib.config import BACKBONES, COLOR_MODES, INITS, MIN_SIZE, OPTIMIZERS, StyleConfig, config_fields, fast_mode
+from nst_lib.errors import InvalidImageError, InvalidSettingError, NSTError
+from nst_lib.images import MAX_INPUT_PIXELS, image_to_png_bytes, load_image, resize_long_side
 
 __all__ = [
     "InputImage",
@@ -178,7 +178,7 @@ def _shrink(image: np.ndarray, long_side: int) -> np.ndarray:
 
 def example_image(kind: str, name: str, *, preview_size: int = PREVIEW_SIZE) -> InputImage:
     """A bundled example of :mod:`nst_lib.data` as an :class:`InputImage` (``kind``: content or style)."""
-    from . import data
+    from nst_lib import data
 
     if kind == "content":
         image = data.content_image(name)
@@ -244,7 +244,7 @@ def form_defaults(fast: bool | None = None) -> dict[str, Any]:
 
 def layer_options(backbone: str) -> list[str]:
     """Keras names of the convolution layers of ``backbone`` (the options of the layer pickers)."""
-    from .backbone import layer_names
+    from nst_lib.backbone import layer_names
 
     return layer_names(backbone)
 
@@ -315,7 +315,7 @@ def summarize_weights(backbone: str = "vgg19") -> WeightsSummary:
     Same text as :func:`nst_lib.backbone.resolved_weights_description`, plus the backbone actually used,
     so the layer pickers list the layers that really exist (VGG16 has no ``block5_conv4``).
     """
-    from .backbone import BackboneSubstitutionWarning, resolve_weights
+    from nst_lib.backbone import BackboneSubstitutionWarning, resolve_weights
 
     try:
         with warnings.catch_warnings():

@@ -23,8 +23,8 @@ from typing import Any, Mapping
 import ipywidgets as widgets
 import numpy as np
 
-from ..config import StyleConfig, pick
-from ..images import image_to_png_bytes, load_image
+from ...config import StyleConfig, pick
+from ...images import image_to_png_bytes, load_image
 from .common import Demo, error_html, example_options, load_example
 
 __all__ = [
@@ -223,7 +223,7 @@ class StudioDemo(Demo):
         return callback
 
     def _run(self) -> None:
-        from ..transfer import stylize
+        from ...transfer import stylize
 
         self.run_button.disabled, self.stop_button.disabled = True, False
         self.previews = 0

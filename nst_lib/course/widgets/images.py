@@ -14,8 +14,8 @@ import ipywidgets as widgets
 import numpy as np
 from matplotlib.figure import Figure
 
-from ..config import pick
-from ..images import describe_image, image_to_png_bytes, load_image
+from ...config import pick
+from ...images import describe_image, image_to_png_bytes, load_image
 from ..viz import show_images
 from .common import Demo, demo_size, error_html, example_options, figure_to_png, load_example, stats_table_html
 
@@ -39,7 +39,7 @@ def render_pair(content: np.ndarray, style: np.ndarray, titles: tuple[str, str] 
 def preview_stylize(content: np.ndarray, style: np.ndarray, *, size: int, steps: int,
                     callback: Callable | None = None):
     """A short single-scale :func:`nst_lib.stylize` run (L-BFGS, default weights) for a quick look."""
-    from ..transfer import stylize
+    from ...transfer import stylize
 
     return stylize(content, style, size=size, steps=steps, scales=1, callback=callback)
 
@@ -128,7 +128,7 @@ def render_channels(image: np.ndarray, title: str | None = None) -> Figure:
 
 @functools.lru_cache(maxsize=1)
 def _preprocessor():
-    from ..backbone import FeatureExtractor
+    from ...backbone import FeatureExtractor
 
     return FeatureExtractor(["block1_conv1"], weights=None)  # only its preprocess() is used: no weights needed
 

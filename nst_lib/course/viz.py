@@ -62,7 +62,7 @@ def titled_image_rows(
     size: float = 2.5,
 ) -> Figure:
     """Rows of images of different lengths, each image with its own title (e.g. the inputs above a
-    row of results, as in the figures of ``nst_lib.experiments``)."""
+    row of results, as in the figures of ``nst_lib.course.experiments``)."""
     return _image_rows(rows, titles, row_labels, size, height_factor=1.08)
 
 

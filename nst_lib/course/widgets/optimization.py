@@ -13,8 +13,8 @@ import ipywidgets as widgets
 import numpy as np
 from matplotlib.figure import Figure
 
-from ..config import INITS, OPTIMIZERS, pick
-from ..images import image_to_png_bytes
+from ...config import INITS, OPTIMIZERS, pick
+from ...images import image_to_png_bytes
 from ..viz import loss_curves
 from .common import Demo, example_options, figure_to_png, load_example
 
@@ -36,7 +36,7 @@ def run_label(settings: Mapping[str, Any]) -> str:
 
 
 def render_curves(histories: Mapping[str, Sequence[Mapping[str, float]]], x: str = "iteration") -> Figure:
-    """Total loss of every run so far (:func:`nst_lib.viz.loss_curves`), by iteration or by seconds."""
+    """Total loss of every run so far (:func:`nst_lib.course.viz.loss_curves`), by iteration or by seconds."""
     shown = {label: history for label, history in histories.items() if history}
     if not shown:
         fig = Figure(figsize=(6.4, 3.6), layout="constrained")
@@ -50,7 +50,7 @@ def render_curves(histories: Mapping[str, Sequence[Mapping[str, float]]], x: str
 def optimize_once(content: np.ndarray, style: np.ndarray, settings: Mapping[str, Any],
                   callback: Callable | None = None):
     """One :func:`nst_lib.stylize` run with the demo's settings (``callback`` sees every Iterate)."""
-    from ..transfer import stylize
+    from ...transfer import stylize
 
     return stylize(content, style, callback=callback, **settings)
 

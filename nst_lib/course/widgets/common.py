@@ -18,8 +18,8 @@ import numpy as np
 from matplotlib.figure import Figure
 from PIL import Image
 
-from ..config import pick
-from ..errors import NSTError
+from ...config import pick
+from ...errors import NSTError
 
 __all__ = [
     "Demo",
@@ -47,7 +47,7 @@ def demo_size() -> int:
 # ---------------------------------------------------------------------------------------- examples
 def example_options(kinds: Sequence[str] = ("content", "style")) -> list[tuple[str, str]]:
     """Dropdown options ``(label, key)`` for the bundled examples; keys look like ``"content:astronaut"``."""
-    from .. import data
+    from ... import data
 
     options: list[tuple[str, str]] = []
     if "content" in kinds:
@@ -59,7 +59,7 @@ def example_options(kinds: Sequence[str] = ("content", "style")) -> list[tuple[s
 
 @functools.lru_cache(maxsize=32)
 def _load_example_cached(key: str, size: int | None) -> np.ndarray:
-    from .. import data
+    from ... import data
 
     kind, _, name = key.partition(":")
     if kind == "content":
@@ -126,7 +126,7 @@ def feature_extractor():
     Offline without VGG19 weights this is the ImageNet VGG16 (13 layers); with VGG19 weights, all 16.
     The substitution notice is not repeated here: :func:`weights_note` says it in the demo.
     """
-    from ..backbone import BackboneSubstitutionWarning, FeatureExtractor, layer_names, resolve_weights
+    from ...backbone import BackboneSubstitutionWarning, FeatureExtractor, layer_names, resolve_weights
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", BackboneSubstitutionWarning)

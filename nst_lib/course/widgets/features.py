@@ -12,7 +12,7 @@ import ipywidgets as widgets
 import numpy as np
 from matplotlib.figure import Figure
 
-from ..backbone import layer_catalogue
+from ...backbone import layer_catalogue
 from ..viz import feature_map_grid, select_channels
 from .common import Demo, demo_size, example_options, feature_extractor, figure_to_png, load_example, weights_note
 
@@ -26,7 +26,7 @@ __all__ = [
     "feature_maps_demo",
 ]
 
-#: Channel selection modes shown in the demo → the ``how`` argument of :func:`nst_lib.viz.select_channels`.
+#: Channel selection modes shown in the demo → the ``how`` argument of :func:`nst_lib.course.viz.select_channels`.
 CHANNEL_MODES = {"most active": "most_active", "first": "first", "chosen": None}
 
 
@@ -71,7 +71,7 @@ def parse_channels(text: str, channels: int) -> list[int]:
 
 def render_feature_maps(features: np.ndarray, layer: str, how: str | Sequence[int] = "most_active",
                         n: int = 16) -> Figure:
-    """A grid of one layer's feature maps (:func:`nst_lib.viz.feature_map_grid`) titled with the layer."""
+    """A grid of one layer's feature maps (:func:`nst_lib.course.viz.feature_map_grid`) titled with the layer."""
     return feature_map_grid(features, how, n, title=f"{layer}: {_label(how, n)}")
 
 

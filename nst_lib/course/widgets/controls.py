@@ -15,9 +15,9 @@ import ipywidgets as widgets
 import numpy as np
 from matplotlib.figure import Figure
 
-from ..config import COLOR_MODES, pick
-from ..errors import InvalidSettingError
-from ..images import image_to_png_bytes
+from ...config import COLOR_MODES, pick
+from ...errors import InvalidSettingError
+from ...images import image_to_png_bytes
 from ..viz import show_images
 from .common import Demo, example_options, figure_to_png, load_example
 
@@ -139,7 +139,7 @@ def controls_demo(content: str = "grace_hopper", style: str = "swirls", second_s
 
     def run(_: Any = None) -> None:
         def go() -> None:
-            from ..transfer import stylize
+            from ...transfer import stylize
 
             size = size_slider.value
             two = second_style_picker.value != NO_STYLE

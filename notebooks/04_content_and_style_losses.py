@@ -1,0 +1,368 @@
+# %% [markdown]
+# # Content and style losses
+#
+# Turn "looks like this photo" and "painted like this picture" into numbers, and see what each layer of VGG remembers.
+#
+# **What you'll build:** the content, style and total-variation losses checked against the library, one weighted objective, and Gatys et al.'s Figure 1: images rebuilt from single layers and textures from growing layer sets.
+
+# %% [markdown]
+# ## What you will learn
+#
+# - the **content loss** `Σ_l c_l · mean((F_l − P_l)²)`: how far the feature maps of an image are from
+#   those of the photo, at one or more layers;
+# - the **style loss** `Σ_l w_l · mean((G_l − A_l)²)`: how far its Gram matrices are from the style
+#   image's, with one weight per layer — and why equal weights do not mean equal contributions;
+# - the **total variation** loss, a smoothness penalty on the pixels;
+# - how `nst.Objective` adds them up with `content_weight`, `style_weight` and `tv_weight`;
+# - what a single layer remembers of a photo, and what growing sets of layers remember of a style
+#   (Gatys, Ecker & Bethge, *Image Style Transfer Using Convolutional Neural Networks*, CVPR 2016, Fig. 1).
+#
+# You need the feature maps of notebook 02 and the Gram matrices of notebook 03.
+
+# %%
+# %matplotlib inline
+import warnings
+
+import matplotlib.pyplot as plt
+import numpy as np
+import tensorflow as tf
+
+import nst_lib as nst
+from nst_lib import data
+from nst_lib.course import experiments, viz
+from nst_lib.backbone import BackboneSubstitutionWarning
+from nst_lib.config import GATYS_STYLE_LAYERS
+
+warnings.filterwarnings("once", category=BackboneSubstitutionWarning)  # say it once, not at every run
+tf.get_logger().setLevel("ERROR")  # every stylize call compiles its own graph; skip TensorFlow's notes on that
+SIZE = nst.pick(256, 64)  # long side of the images in this notebook
+content, style = data.example_pair("grace_hopper", "swirls", size=SIZE)
+extractor = nst.FeatureExtractor(("block4_conv2", "block5_conv2", *GATYS_STYLE_LAYERS))
+print(extractor.weights_info.describe())
+viz.show_images([content, style], ["content: grace_hopper", "style: swirls"])
+
+
+# %% [markdown]
+# ## 1. The content loss
+#
+# Call the photo `p` and the image we are judging `x`. At a layer `l`, VGG turns them into feature maps
+# `P_l` and `F_l` of the same shape `(h, w, C)`. The content loss at that layer is the mean squared
+# difference of the two:
+#
+# `L_content(x) = mean((F_l − P_l)²)`
+#
+# Gatys et al. write `½ Σ (F − P)²`, a sum. We take the mean, so the number does not grow with the image
+# or the layer size and the same weights work at 256 px and at 1024 px. Written out for one layer, and
+# compared with the library:
+
+# %%
+def content_loss_one_layer(features, target):
+    return tf.reduce_mean(tf.square(features - target))
+
+
+rng = np.random.default_rng(0)
+noisy = np.clip(content + rng.normal(0.0, 0.1, content.shape), 0, 1).astype(np.float32)
+P = extractor(content[np.newaxis])  # the photo's features: the targets
+F = extractor(noisy[np.newaxis])    # the image being judged: the photo with some noise
+
+ours = content_loss_one_layer(F["block5_conv2"], P["block5_conv2"])
+library, parts = nst.content_loss(F, P, {"block5_conv2": 1.0})
+np.testing.assert_allclose(float(ours), float(library), rtol=1e-6)
+print(f"✓ content loss at conv5_2 = {float(ours):.4g}, the same as nst.content_loss")
+
+# %% [markdown]
+# `nst.content_loss` takes a dictionary of **layer weights** `c_l` and returns the weighted sum *and*
+# the weighted part of each layer, so you can see where the loss comes from. The library normalises the
+# weights to sum to one (`stylize` does that for you; here we pass them already normalised).
+
+# %%
+loss, parts = nst.content_loss(F, P, {"block4_conv2": 0.5, "block5_conv2": 0.5})
+print(f"total {float(loss):.4g} =", " + ".join(f"{float(v):.4g} ({k})" for k, v in parts.items()))
+
+# %% [markdown]
+# What does the content loss notice? Compare three changes to the photo — a little noise, a shift by a
+# few pixels, and a completely different picture — at a middle and a deep layer. Each bar is the loss
+# divided by the loss of the different picture at that layer, so 1.0 means "as different as another
+# image".
+
+# %%
+candidates = {
+    "photo + noise": noisy,
+    f"photo shifted {SIZE // 32} px": np.roll(content, SIZE // 32, axis=1),
+    "the style image": np.asarray(nst.images.resize_to(style, *content.shape[:2])),
+}
+layers = ("block4_conv2", "block5_conv2")
+losses = {name: {layer: float(nst.content_loss(extractor(image[np.newaxis]), P, {layer: 1.0})[0])
+                 for layer in layers} for name, image in candidates.items()}
+fig, ax = plt.subplots(figsize=(7, 2.8))
+for i, layer in enumerate(layers):
+    values = [losses[name][layer] / losses["the style image"][layer] for name in candidates]
+    ax.barh(np.arange(len(candidates)) + 0.4 * i, values, height=0.4, label=layer)
+ax.set_yticks(np.arange(len(candidates)) + 0.2, list(candidates))
+ax.invert_yaxis()
+ax.set_xlabel("content loss / content loss of the style image")
+ax.legend()
+plt.show()
+
+
+# %% [markdown]
+# Pixel noise and a small shift cost far less than a different picture, and the deep layer `conv5_2` is
+# the more forgiving: its units see large windows (notebook 02), so it records *which objects are
+# roughly where*, not exact pixels. That is why style transfer matches content at a deep layer: the style
+# is free to repaint the surfaces as long as the objects stay in place.
+#
+# ## 2. The style loss, layer by layer
+#
+# The style of the painting `a` is described by its Gram matrices `A_l` (notebook 03). The style loss of
+# `x` compares its Gram matrices `G_l` with them, at several layers, with a weight `w_l` per layer:
+#
+# `L_style(x) = Σ_l w_l · mean((G_l − A_l)²)`,  with `G = Fᵀ F / (H·W)`
+#
+# One layer, by hand and by the library:
+
+# %%
+def style_loss_one_layer(features, target_gram):
+    return tf.reduce_mean(tf.square(nst.gram_matrix(features) - target_gram))
+
+
+S = extractor(style[np.newaxis])
+A = {layer: nst.gram_matrix(S[layer])[0] for layer in GATYS_STYLE_LAYERS}  # the style's Gram matrices
+
+ours = style_loss_one_layer(F["block1_conv1"], A["block1_conv1"])
+library, _ = nst.style_loss(F, A, {"block1_conv1": 1.0})
+np.testing.assert_allclose(float(ours), float(library), rtol=1e-5)
+print(f"✓ style loss at conv1_1 = {float(ours):.4g}, the same as nst.style_loss")
+
+
+# %% [markdown]
+# Gatys et al. use the five layers `conv1_1 … conv5_1` with equal weights `w_l = 1/5`. Here is what each
+# of them adds to the style loss of our noisy photo:
+
+# %%
+def layer_bars(parts, title, log=True):
+    fig, ax = plt.subplots(figsize=(7, 2.6))
+    ax.barh(list(parts), [float(v) for v in parts.values()], color="tab:orange")
+    if log:
+        ax.set_xscale("log")
+    ax.invert_yaxis()
+    ax.set_title(title)
+    plt.show()
+
+
+equal = {layer: 1 / len(GATYS_STYLE_LAYERS) for layer in GATYS_STYLE_LAYERS}
+loss, parts = nst.style_loss(F, A, equal)
+layer_bars(parts, f"equal weights: style loss {float(loss):.3g}, parts by layer (log scale)")
+
+# %% [markdown]
+# Equal weights are far from equal contributions: the middle layers outweigh `conv1_1` and `conv5_1` by
+# three to four orders of magnitude. The reason is the size of the activations. Keras' VGG is not rescaled,
+# and its middle layers fire hundreds of times more strongly than the first; a Gram matrix is a product of
+# two activations and the loss squares it again, so the loss grows with the fourth power of the activation
+# scale. (Gatys et al. rescaled their network so every filter has mean activation 1, which makes their
+# equal weights closer to equal contributions.)
+#
+# If you want every layer to count equally *for this image*, divide each weight by that layer's part and
+# normalise — the per-layer weights are exactly the knob for that:
+
+# %%
+inverse = {layer: 1.0 / float(parts[layer]) for layer in GATYS_STYLE_LAYERS}
+balanced = {layer: value / sum(inverse.values()) for layer, value in inverse.items()}
+loss, balanced_parts = nst.style_loss(F, A, balanced)
+layer_bars(balanced_parts, f"balanced weights: every layer adds {float(loss) / 5:.3g}", log=False)
+print({layer.replace("block", "b"): f"{w:.2g}" for layer, w in balanced.items()})
+
+# %% [markdown]
+# `nst.stylize(..., style_layer_weights=...)` takes such weights (one per style layer, in the order of
+# `style_layers`). Balanced weights hand most of the weight to `conv1_1` and `conv5_1`, the layers that
+# equal weights almost ignore; Exercise 4 shows what that does to a transfer, and the demo at the end lets
+# you move every weight yourself.
+#
+# ## 3. Total variation
+#
+# Optimised images tend to collect high-frequency noise. The **total-variation** (TV) loss penalises
+# differences between neighbouring pixels, down and across:
+#
+# `L_tv(x) = mean((x[i+1, j] − x[i, j])²) + mean((x[i, j+1] − x[i, j])²)`
+#
+# It looks at pixels only, not at VGG features. A smooth photo has a small TV, noise a large one:
+
+# %%
+smooth_to_rough = {"photo": content, "photo + noise": noisy,
+                   "white noise": rng.uniform(0, 1, content.shape).astype(np.float32)}
+tv = {name: float(nst.total_variation_loss(tf.constant(image[np.newaxis]))) for name, image in smooth_to_rough.items()}
+viz.show_images(list(smooth_to_rough.values()), [f"{name}: TV = {value:.3g}" for name, value in tv.items()])
+
+# %% [markdown]
+# The original paper has no TV term; most implementations add a small one (`tv_weight`). The library's
+# default is `tv_weight=0`, like the TensorFlow tutorial. You will write this loss yourself in Exercise 3.
+#
+# ## 4. One objective
+#
+# `nst.Objective` adds the three parts with their weights:
+#
+# `total = content_weight · L_content + style_weight · L_style + tv_weight · L_tv`
+#
+# With the content at `conv5_2`, the five Gatys style layers, `content_weight = 1e4`, `style_weight = 1e-2`
+# and no TV, this is exactly the objective of the TensorFlow tutorial; these are the library's defaults.
+# `stylize` builds this object for you; here we build it by hand and check its arithmetic.
+
+# %%
+from nst_lib.losses import Objective, StyleTarget
+
+objective = Objective(extractor, {"block5_conv2": P["block5_conv2"]}, [StyleTarget(grams=A)],
+                      content_layer_weights={"block5_conv2": 1.0}, style_layer_weights=equal,
+                      content_weight=1e4, style_weight=1e-2, tv_weight=0.0)
+all_parts = objective.parts(tf.constant(noisy[np.newaxis]))
+expected = 1e4 * float(content_loss_one_layer(F["block5_conv2"], P["block5_conv2"])) \
+    + 1e-2 * float(nst.style_loss(F, A, equal)[0])
+np.testing.assert_allclose(float(all_parts["total"]), expected, rtol=1e-4)
+print("✓ total = 1e4 · content + 1e-2 · style; parts:", ", ".join(sorted(all_parts)))
+
+# %% [markdown]
+# The widget module of this notebook has a small drawing function for these parts: each bar is what one
+# layer adds to the total, *after* multiplying by its loss weight.
+
+# %%
+from nst_lib.course.widgets.losses import render_loss_parts
+
+render_loss_parts({k: float(v) for k, v in all_parts.items()}, content_weight=1e4, style_weight=1e-2,
+                  tv_weight=0.0, image=noisy, title="photo + noise")
+
+# %% [markdown]
+# ## 5. What each layer remembers (Gatys et al. 2016, Figure 1)
+#
+# A loss is a question: "how different are these features?" Ask it with a single content layer, start
+# from white noise, and change the pixels until the answer is as small as possible: the image you get is
+# everything that layer remembers about the photo. `experiments.content_reconstructions` does this for
+# `conv1_2 … conv5_2`; each image is one `nst.stylize` call with `content_weight=1`, `style_weight=0` and
+# `init="noise"`.
+#
+# ⏱ At the real settings (256 px, 100 L-BFGS iterations over 2 scales) this cell takes about
+# **3–5 minutes** on a 2-core CPU; in fast mode a few seconds.
+
+# %%
+RECON_STEPS = nst.pick(100, 3)  # L-BFGS iterations per image
+RECON_SCALES = nst.pick(2, 1)   # coarse-to-fine: 128 px first, then 256 px (notebook 07)
+content_panel = experiments.content_reconstructions(content, size=SIZE, steps=RECON_STEPS, scales=RECON_SCALES)
+print(f"{len(content_panel)} reconstructions in {content_panel.elapsed:.0f} s")
+content_panel.figure(with_inputs=True)
+
+# %% [markdown]
+# From the lower layers the photo comes back almost exactly. From `conv4_2` and `conv5_2` the objects and
+# their arrangement survive — face, cap, uniform — but the exact pixels, colours and fine detail are
+# free: the deep layers keep the *content* and let go of the *appearance*. That freedom is what the style
+# loss will fill. The loss curves show how hard each question is to answer:
+
+# %%
+viz.loss_curves({label: r.history for label, r in zip(content_panel.labels, content_panel.results)},
+                parts=("content",), title="content loss of each reconstruction")
+
+# %% [markdown]
+# The style side of Figure 1 asks the style loss alone, with growing sets of layers: `conv1_1`, then
+# `conv1_1 + conv2_1`, and so on up to all five. `experiments.style_reconstructions` runs
+# `nst.stylize` with `content_weight=0` and no content layer, from noise.
+#
+# ⏱ Real settings: about **3–6 minutes**.
+
+# %%
+style_panel = experiments.style_reconstructions(style, size=SIZE, steps=RECON_STEPS, scales=RECON_SCALES)
+print(f"{len(style_panel)} textures in {style_panel.elapsed:.0f} s")
+style_panel.figure(with_inputs=True)
+
+# %% [markdown]
+# With `conv1_1` alone only the colours and the finest grain come back. Each added layer brings larger
+# structures: short strokes, then swirls and halos. The arrangement of the painting never comes back —
+# Gram matrices do not store it (notebook 03). Put the two rows together and you have style transfer:
+# the layout of a deep content layer, the textures of all the style layers.
+#
+# ## Summary
+#
+# - Content loss: `Σ_l c_l · mean((F_l − P_l)²)` (`nst.content_loss`); deep layers keep the objects and
+#   their arrangement but not the exact pixels, which is why the content is matched at `conv4_2`/`conv5_2`.
+# - Style loss: `Σ_l w_l · mean((G_l − A_l)²)` (`nst.style_loss`); with Keras' VGG, equal weights give
+#   very unequal contributions — the per-layer weights `style_layer_weights` rebalance them.
+# - Total variation: mean squared differences of neighbouring pixels (`nst.total_variation_loss`).
+# - `nst.Objective`: `content_weight · content + style_weight · style + tv_weight · tv`, with every
+#   part reported by layer; the defaults reproduce the TensorFlow tutorial.
+# - Means instead of sums make the losses independent of the image size.
+# - Figure 1 of Gatys et al.: single content layers rebuild the photo more loosely the deeper they are;
+#   growing style layer sets rebuild the texture at growing scales.
+
+# %% [markdown]
+# ## Exercises
+#
+# **Exercise 1 — content loss over several layers (self-checked).** Write
+# `my_content_loss(features, targets, layer_weights)`: the arguments are dictionaries keyed by layer
+# name, and the result is `Σ_l c_l · mean((F_l − P_l)²)` (returning `(loss, parts)` like the library is
+# fine). The starter forgets something.
+
+# %%
+from nst_lib.course.checks import check_content_loss, check_style_loss, check_total_variation
+
+
+def my_content_loss(features, targets, layer_weights):
+    total = 0.0
+    for layer in layer_weights:
+        total += tf.reduce_mean(tf.square(features[layer] - targets[layer]))
+    return total
+
+
+# %% tags=["raises-exception"]
+check_content_loss(my_content_loss)
+
+
+# %% [markdown]
+# **Exercise 2 — style loss over several layers (self-checked).** Write
+# `my_style_loss(features, target_grams, layer_weights)` = `Σ_l w_l · mean((G_l − A_l)²)`, computing the
+# Gram matrices `G_l` of `features` yourself (notebook 03). The starter's Gram matrix is not quite right.
+
+# %%
+def my_style_loss(features, target_grams, layer_weights):
+    total = 0.0
+    for layer, weight in layer_weights.items():
+        f = features[layer]
+        gram = tf.einsum("bhwc,bhwd->cd", f, f)
+        total += weight * tf.reduce_mean(tf.square(gram - target_grams[layer]))
+    return total
+
+
+# %% tags=["raises-exception"]
+check_style_loss(my_style_loss)
+
+
+# %% [markdown]
+# **Exercise 3 — total variation (self-checked).** Write `my_total_variation(image)` for a
+# `(1, H, W, 3)` image, following the formula of section 3. The starter uses TensorFlow's built-in
+# `tf.image.total_variation`, which measures something else.
+
+# %%
+def my_total_variation(image):
+    return tf.reduce_sum(tf.image.total_variation(image))
+
+
+# %% tags=["raises-exception"]
+check_total_variation(my_total_variation)
+
+# %% [markdown]
+# **Exercise 4 — balanced style weights.** Stylise the photo twice with
+# `nst.stylize(content, style, size=SIZE, steps=nst.pick(100, 3))`, once with the default equal weights
+# and once with `style_layer_weights=tuple(balanced.values())` from section 2. Which details change?
+# Then try weights that favour only the deepest layer, e.g. `(0, 0, 0, 0, 1)`.
+#
+# **Exercise 5 — another photo.** Run `experiments.content_reconstructions` on
+# `data.content_image("coffee", size=SIZE)`. At which layer do the cup's edges become blurry? Does the
+# answer depend on the photo?
+
+# %% [markdown]
+# ## Interactive demo
+#
+# Move the per-layer weights and the three loss weights and watch every part of the loss change. The
+# VGG features of the images are computed once when the demo starts; a slider move only redoes the cheap
+# arithmetic of `nst.content_loss`, `nst.style_loss` and `nst.total_variation_loss`. Score different
+# images with the first menu: the photo has zero content loss, the style image zero style loss, and the
+# white noise a huge TV.
+
+# %%
+from nst_lib.course.widgets.losses import loss_weights_demo
+
+loss_weights_demo()

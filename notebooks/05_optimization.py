@@ -1,0 +1,314 @@
+# %% [markdown]
+# # Optimisation: painting with gradients
+#
+# The image itself is what we train: compute the gradient of the loss with respect to every pixel, then follow it with Adam or L-BFGS.
+#
+# **What you'll build:** a gradient image, one Adam step written out and checked against the library, Adam and L-BFGS runs compared by iteration and by seconds, and Gatys et al.'s Figure 6 on starting points.
+
+# %% [markdown]
+# ## What you will learn
+#
+# - how `tf.GradientTape` gives the gradient of the loss with respect to the **pixels**, and what that
+#   gradient looks like;
+# - one step of **Adam** written out, then the library's loop `run_adam` watched one step at a time;
+# - **L-BFGS** (`run_lbfgs`): why it needs fewer iterations, and why an iteration costs more;
+# - the effect of the **learning rate**, and of the **starting image** — the content, the style, or white
+#   noise with different seeds (Gatys et al. 2016, Fig. 6);
+# - how to compare optimisers fairly: loss curves **by iteration** and **by seconds**.
+
+# %%
+# %matplotlib inline
+import warnings
+
+import matplotlib.pyplot as plt
+import numpy as np
+import tensorflow as tf
+
+import nst_lib as nst
+from nst_lib import data
+from nst_lib.course import experiments, viz
+from nst_lib.backbone import BackboneSubstitutionWarning
+from nst_lib.config import GATYS_STYLE_LAYERS
+from nst_lib.losses import Objective, StyleTarget
+from nst_lib.optimize import make_value_and_grad, run_adam, run_lbfgs
+
+warnings.filterwarnings("once", category=BackboneSubstitutionWarning)  # say it once, not at every run
+tf.get_logger().setLevel("ERROR")  # every stylize call compiles its own graph; skip TensorFlow's notes on that
+
+SIZE = nst.pick(256, 64)   # long side of the images
+STEPS = nst.pick(100, 4)   # iterations of the Adam and L-BFGS runs below
+content, style = data.example_pair("grace_hopper", "swirls", size=SIZE)
+
+# %% [markdown]
+# ## 1. The objective, as a function of the pixels
+#
+# We use the objective of notebook 04 with the library's defaults: content at `conv5_2`, the five Gatys
+# style layers with equal weights, `content_weight = 1e4`, `style_weight = 1e-2`. Once the targets are
+# computed, the objective is a function of one thing only: the image.
+
+# %%
+extractor = nst.FeatureExtractor(("block5_conv2", *GATYS_STYLE_LAYERS))
+style_features = extractor(style[np.newaxis])
+objective = Objective(
+    extractor,
+    content_targets={"block5_conv2": extractor(content[np.newaxis])["block5_conv2"]},
+    style_targets=[StyleTarget(grams={l: nst.gram_matrix(style_features[l])[0] for l in GATYS_STYLE_LAYERS})],
+    content_layer_weights={"block5_conv2": 1.0},
+    style_layer_weights={l: 1 / len(GATYS_STYLE_LAYERS) for l in GATYS_STYLE_LAYERS},
+    content_weight=1e4, style_weight=1e-2, tv_weight=0.0,
+)
+print(extractor.weights_info.describe())
+
+# %% [markdown]
+# ## 2. Gradients with respect to pixels
+#
+# Training a network changes its weights; style transfer keeps VGG fixed and changes the *input*.
+# `tf.GradientTape` records the computation from the pixels to the loss and gives back `∂loss/∂pixel`:
+# an array of the same shape as the image, one number per pixel and colour channel.
+
+# %%
+image = tf.constant(content[np.newaxis])
+with tf.GradientTape() as tape:
+    tape.watch(image)  # pixels are not variables, so ask the tape to watch them
+    total = objective.parts(image)["total"]
+grad = tape.gradient(total, image)[0].numpy()
+
+value_and_grad = make_value_and_grad(objective)  # the library's compiled version of the same thing
+_, library_grad = value_and_grad(image)
+np.testing.assert_allclose(grad, library_grad[0].numpy(), rtol=1e-3, atol=1e-3 * np.abs(grad).max())
+print(f"✓ same gradient as nst_lib.optimize.make_value_and_grad; shape {grad.shape}, "
+      f"largest |∂loss/∂pixel| = {np.abs(grad).max():.3g}")
+
+# %% [markdown]
+# To see it, map the signed gradient to colours (grey = 0; the colour shows which way each channel wants
+# to move) and its size to brightness:
+
+# %%
+signed = 0.5 + 0.5 * grad / np.abs(grad).max()
+size = np.abs(grad).sum(axis=-1)
+viz.show_images([content, signed, size / size.max()],
+                ["the image (start: the photo)", "gradient (grey = 0)", "|gradient| (white = large)"])
+
+# %% [markdown]
+# At the start the content loss is zero (the image *is* the photo), so the whole gradient comes from the
+# style loss. It is largest on edges and textured areas (the flag, the cap, the medals), where VGG's
+# style layers respond most strongly. A step *against* the gradient changes those pixels first.
+#
+# ## 3. One Adam step, written out
+#
+# Plain gradient descent, `x ← x − lr · g`, is hard to tune here: the gradient's size changes by orders
+# of magnitude across pixels and over time. **Adam** keeps running averages of the gradient `m` and of
+# its square `v`, and divides one by the root of the other. The library uses Keras' form of the update,
+# then clips the pixels to `[0, 1]` (β₁ = 0.99 and ε = 0.1 are the TensorFlow tutorial's choices):
+#
+# ```
+# m ← β₁·m + (1 − β₁)·g
+# v ← β₂·v + (1 − β₂)·g²
+# x ← clip(x − lr · √(1 − β₂ᵗ)/(1 − β₁ᵗ) · m / (√v + ε), 0, 1)        (t = 1, 2, …)
+# ```
+
+# %%
+lr, beta_1, beta_2, epsilon = 0.02, 0.99, 0.999, 0.1
+m, v, t = np.zeros_like(grad), np.zeros_like(grad), 1
+m = beta_1 * m + (1 - beta_1) * grad
+v = beta_2 * v + (1 - beta_2) * grad**2
+step = lr * np.sqrt(1 - beta_2**t) / (1 - beta_1**t) * m / (np.sqrt(v) + epsilon)
+one_step = np.clip(content - step, 0.0, 1.0)
+
+after = []  # run_adam reports every step to a callback; event.image() is the image after the step
+run_adam(value_and_grad, content, steps=1, learning_rate=lr, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon,
+         callback=lambda event: after.append(event.image()))
+np.testing.assert_allclose(one_step, after[0], atol=1e-4)  # float64 here, float32 in TensorFlow
+print(f"✓ our step equals run_adam's; pixels moved by {np.abs(one_step - content).mean():.4f} on average, "
+      f"at most {np.abs(one_step - content).max():.4f}")
+
+# %% [markdown]
+# In the first step the bias corrections cancel the small start of `m` and `v`, and `m/√v` is just the
+# sign of the gradient wherever it is much larger than ε: almost every pixel moves by about the learning
+# rate, 0.02 — five grey levels out of 255 — whatever the size of its gradient. That is why the learning
+# rate is in *pixel units* here and carries over between images.
+#
+# ## 4. The Adam loop, step by step
+#
+# `run_adam` repeats that step, keeps the best image seen, and sends an `Iterate` event to a callback
+# after every step: the iteration, the loss parts, the elapsed time, and `image()` to fetch the current
+# image only when you want it. Here the callback keeps a few snapshots.
+#
+# ⏱ Real settings (256 px, 100 steps): about **2 minutes**.
+
+# %%
+SHOW_AT = sorted({1, max(1, STEPS // 10), max(1, STEPS // 3), STEPS})
+snapshots = {}
+
+
+def keep_snapshots(event):
+    if event.iteration in SHOW_AT:
+        snapshots[event.iteration] = event.image()
+
+
+adam = run_adam(value_and_grad, content, steps=STEPS, callback=keep_snapshots)
+print(f"Adam: {adam.iterations} steps, best total loss {adam.best_loss:.4g} ({adam.message})")
+viz.show_images(list(snapshots.values()), [f"after step {i}" for i in snapshots], ncols=len(snapshots))
+
+# %% [markdown]
+# `nst.stylize(..., optimizer="adam", init="content")` builds this same objective and runs this same loop
+# (`init="content"` because the library's default start is a recoloured photo, see section 8). A
+# three-step check that our hand-built version and the library agree:
+
+# %%
+ours = run_adam(value_and_grad, content, steps=3)
+library = nst.stylize(content, style, optimizer="adam", init="content", steps=3, scales=1, size=SIZE)
+np.testing.assert_allclose(ours.image, library.image, atol=2e-3)
+print("✓ run_adam on our objective = nst.stylize(optimizer='adam', init='content')")
+
+# %% [markdown]
+# ## 5. L-BFGS
+#
+# **L-BFGS** (limited-memory Broyden–Fletcher–Goldfarb–Shanno) is what Gatys et al. used. From the last
+# few gradients (10 here; `stylize` keeps 50) it estimates how the loss *curves*, which gives both a
+# direction and a step size;
+# a line search then tries points along that direction until the loss falls enough. The library calls
+# SciPy's L-BFGS-B, whose **B** means *bounds*: pixels stay in `[0, 1]` exactly, with no clipping. There
+# is no learning rate to tune. One iteration may evaluate the loss and gradient more than once.
+#
+# ⏱ Real settings (256 px, 100 iterations): about **2–3 minutes**.
+
+# %%
+lbfgs = run_lbfgs(value_and_grad, content, steps=STEPS)
+print(f"L-BFGS: {lbfgs.iterations} iterations with {lbfgs.evaluations} evaluations of the loss and gradient, "
+      f"best total loss {lbfgs.best_loss:.4g}")
+viz.show_images([adam.image, lbfgs.image], [f"Adam, {adam.iterations} steps", f"L-BFGS, {lbfgs.iterations} iterations"])
+
+# %% [markdown]
+# ## 6. Adam against L-BFGS, fairly
+#
+# Both runs started from the photo and optimised the same objective, so their loss curves can be compared
+# directly. By iteration, L-BFGS is far ahead. But an iteration is not a unit of cost: compare by seconds
+# too (the first Adam step also includes compiling its graph).
+
+# %%
+histories = {"Adam (lr 0.02)": adam.history, "L-BFGS": lbfgs.history}
+viz.loss_curves(histories, title="total loss by iteration")
+
+# %%
+viz.loss_curves(histories, x="elapsed", title="total loss by seconds")
+
+# %% [markdown]
+# L-BFGS reaches in about 30 iterations the loss that Adam reaches after 100 steps, and it stays ahead
+# when measured in seconds — which is why `stylize` uses it by default. Adam's strengths are
+# elsewhere: each step is cheap and predictable, it works with any differentiable pipeline, and it is
+# what the TensorFlow tutorial uses (`nst.TF_TUTORIAL`).
+#
+# The lead does not last forever. In the project's benchmark (256 px, `benchmarks/README.md`) L-BFGS reaches
+# the loss of Adam's 150th step in a quarter of Adam's time, but the loss of Adam's 1000th step only after
+# about as many iterations as Adam, and a little later in seconds: near the end L-BFGS settles on one
+# arrangement of the large texture elements, while Adam's momentum keeps moving them and finds a slightly
+# lower loss. For the few-minute runs of this course, L-BFGS is the better choice.
+#
+# ## 7. The learning rate
+#
+# Adam's one important setting. Three runs at a smaller size (the effect is the same):
+#
+# ⏱ Real settings (128 px, 100 steps each): about **1–2 minutes**.
+
+# %%
+LR_SIZE = nst.pick(128, 64)
+LR_STEPS = nst.pick(100, 3)
+rates = (0.002, 0.02, 0.2)
+lr_runs = {lr: nst.stylize(content, style, optimizer="adam", learning_rate=lr, size=LR_SIZE,
+                           steps=LR_STEPS, scales=1) for lr in rates}
+viz.show_images([r.image for r in lr_runs.values()], [f"learning rate {lr:g}" for lr in lr_runs])
+
+# %%
+viz.loss_curves({f"lr {lr:g}": r.history for lr, r in lr_runs.items()}, title="Adam with three learning rates")
+
+# %% [markdown]
+# At 0.002 every pixel moves about half a grey level per step: after 100 steps the image has only begun
+# to leave the photo. At 0.2 the steps overshoot: the loss even rises during the first steps, then falls
+# more slowly than at 0.02, and the image gets noisy and pale. 0.02 (the tutorial's value) is a good
+# compromise at this size.
+#
+# ## 8. Where to start (Gatys et al. 2016, Figure 6)
+#
+# The objective has many good solutions; the starting image decides which one the optimiser finds.
+# `experiments.init_comparison` runs the same transfer from the photo, from the style image, and from white
+# noise with different seeds, as in the paper; we add the library's default start, `init="recolored"`:
+# the photo with the style's colour mean and covariance (`nst_lib.color.match_color_histogram`).
+#
+# ⏱ Real settings (256 px, 80 L-BFGS iterations over 2 scales, 5 runs): about **3–5 minutes**.
+
+# %%
+INIT_STEPS = nst.pick(80, 3)
+init_panel = experiments.init_comparison(content, style, seeds=(0, 1), starts=("content", "recolored", "style"),
+                                         size=SIZE, steps=INIT_STEPS, scales=nst.pick(2, 1))
+init_panel.figure(with_inputs=True)
+
+# %%
+viz.loss_curves({label: r.history for label, r in zip(init_panel.labels, init_panel.results)},
+                title="the same objective from five starting images")
+
+# %% [markdown]
+# Starting from the photo keeps the most of it (the optimiser only travels as far as the loss asks);
+# starting from the style image leaves traces of the painting's layout; the noise starts give images that
+# differ in their details but not in their overall look — Gatys et al. report the same. The library
+# starts from the recoloured photo by default: it keeps the photo's layout, and its colours are already
+# the style's, so the optimiser has less to change (the project's benchmarks measured it reaching a given
+# loss fastest; compare the curves above).
+#
+# ## Summary
+#
+# - Style transfer optimises the pixels: `tf.GradientTape` (or `make_value_and_grad`) gives
+#   `∂loss/∂pixel`, largest where textures and edges are.
+# - Adam divides a running mean of the gradient by the root of a running mean of its square; in the first
+#   steps every pixel moves by about the learning rate, which is therefore in pixel units.
+# - `run_adam` and `run_lbfgs` keep the best image, stop on a time budget or a NaN, and report every step
+#   to a callback with an `Iterate` event.
+# - L-BFGS-B needs no learning rate, keeps pixels in `[0, 1]` exactly, and beats Adam by iteration and by
+#   seconds on this problem for the first few hundred iterations (its lead shrinks in very long runs);
+#   compare optimisers by seconds, not only by iterations.
+# - The start matters: from the content you keep the most of the photo; from noise, different seeds give
+#   different details; the library's default, the photo recoloured in the style's palette, gets there
+#   fastest.
+
+# %% [markdown]
+# ## Exercises
+#
+# **Exercise 1 — one Adam step (self-checked).** Write
+# `my_adam_step(image, grad, m, v, t, *, learning_rate, beta_1, beta_2, epsilon)` returning
+# `(new_image, new_m, new_v)`, with `t = 1` for the first step, following the update of section 3. The
+# starter forgets one part of the update.
+
+# %%
+from nst_lib.course.checks import check_adam_step
+
+
+def my_adam_step(image, grad, m, v, t, *, learning_rate, beta_1, beta_2, epsilon):
+    m = beta_1 * m + (1 - beta_1) * grad
+    v = beta_2 * v + (1 - beta_2) * grad**2
+    new_image = np.clip(image - learning_rate * m / (np.sqrt(v) + epsilon), 0.0, 1.0)
+    return new_image, m, v
+
+
+# %% tags=["raises-exception"]
+check_adam_step(my_adam_step)
+
+# %% [markdown]
+# **Exercise 2 — from noise with Adam.** Run `nst.stylize(content, style, optimizer="adam", init="noise",
+# size=LR_SIZE, steps=LR_STEPS, scales=1)` with learning rates 0.02 and 0.05. Why does a noise start
+# want a larger learning rate than a content start?
+#
+# **Exercise 3 — equal time, not equal steps.** Give both optimisers the same budget:
+# `nst.stylize(content, style, size=SIZE, steps=10_000, time_budget=30, optimizer=...)`. Compare
+# `result.iterations`, the final `result.history[-1]["total"]` and the pictures.
+
+# %% [markdown]
+# ## Interactive demo
+#
+# Choose the optimiser, Adam's learning rate, the start and the number of steps, then press **Run**: the
+# image and the loss curves redraw every few steps. Every run is added to the curves, so run Adam and
+# L-BFGS one after the other and compare them by iteration and by seconds.
+
+# %%
+from nst_lib.course.widgets.optimization import optimization_demo
+
+optimization_demo()
