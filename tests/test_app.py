@@ -368,6 +368,19 @@ def errors(at) -> list[str]:
     return [e.value for e in at.error]
 
 
+def finish_run(at, timeout: float = 120.0):
+    """Rerun the page (as its polling fragment does in a browser) until the session's run is over."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while "ticket" in at.session_state:
+        assert time.monotonic() < deadline, "the run did not finish"
+        time.sleep(0.1)
+        at.run()
+        assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
 def test_page_opens_with_title_explanation_examples_and_sidebar(page):
     at = page.start()
     assert at.title[0].value == "Neural style transfer"
@@ -395,7 +408,7 @@ def test_run_with_bundled_examples_shows_the_result_and_a_png_download(page):
     at.number_input(key="size").set_value(48)
     at.number_input(key="steps").set_value(3)
     at.button(key="run").click()
-    at.run()
+    finish_run(at.run())
     assert not at.exception and errors(at) == []
     assert len(at.get("image")) == 3  # content, style, result
     download = at.get("download_button")
@@ -431,7 +444,7 @@ def test_run_with_the_controls_set(page):
     at.number_input(key="size").set_value(64)
     at.number_input(key="steps").set_value(2)
     at.button(key="run").click()
-    at.run()
+    finish_run(at.run())
     assert not at.exception and errors(at) == []
     assert at.multiselect(key="content_layers").options[:2] == ["block1_conv1", "block1_conv2"]  # Keras names
     command = at.code[0].value
@@ -485,7 +498,7 @@ def test_an_nst_error_from_stylize_is_shown_as_one_sentence(page):
     at.multiselect(key="style_examples").set_value(["swirls", "cubist", "pointillism"])
     at.selectbox(key="mask_kind").set_value("top half")  # one mask for three styles: stylize refuses
     at.button(key="run").click()
-    at.run()
+    finish_run(at.run())
     assert not at.exception
     assert errors(at) == ["Got 1 mask(s) for 3 style(s); give one mask per style, or one mask for one or two styles."]
     assert "result" not in at.session_state
@@ -503,7 +516,7 @@ def test_bad_settings_are_shown_as_one_sentence(page):
 
 @pytest.mark.slow
 def test_a_demo_link_preselects_and_runs_once(page):
-    at = page.start(demo="1", content="coffee", style="woodcut_waves", size="48", steps="2", seed="4")
+    at = finish_run(page.start(demo="1", content="coffee", style="woodcut_waves", size="48", steps="2", seed="4"))
     assert errors(at) == []
     assert at.selectbox(key="content_example").value == "coffee"
     assert at.multiselect(key="style_examples").value == ["woodcut_waves"]
