@@ -70,6 +70,7 @@ __all__ = [
     "result_view",
     "run_admission",
     "run_shape",
+    "execute_run",
     "style_transfer_job",
     "summarize_weights",
 ]
@@ -742,29 +743,47 @@ def result_view(result: Any, content: InputImage, styles: Sequence[InputImage], 
     }
 
 
-def style_transfer_job(
-    content: InputImage, styles: Sequence[InputImage], mask: Any, mask_name: str | None, config: StyleConfig
-) -> Callable[[Any], dict[str, Any]]:
-    """The job a queued run executes: :func:`nst_lib.stylize` reporting on its ticket.
+def execute_run(
+    content: InputImage,
+    styles: Sequence[InputImage],
+    mask: Any,
+    mask_name: str | None,
+    config: StyleConfig,
+    report: Callable[[str, Any], None],
+    should_stop: Callable[[], bool],
+) -> dict[str, Any]:
+    """Run :func:`nst_lib.stylize` for the page and return :func:`result_view` of its result.
 
-    The job sets ``ticket.progress`` (a :class:`Progress`) after every iteration and ``ticket.preview``
-    (``(uint8 image, iteration)``) about 15 times per run, stops when ``ticket.stop_requested`` (stylize
-    then returns the best image so far), and returns :func:`result_view` of the result.
+    Reports ``report("progress", Progress)`` after every iteration and ``report("preview", (uint8 image,
+    iteration))`` about 15 times per run; stops (keeping the best image so far) once ``should_stop()``.
+    Executed in a worker process (``apps/run_worker.py``).
     """
     import nst_lib
     from nst_lib.images import to_uint8
 
-    every = preview_every(config.steps or 1)
+    steps = config.steps or 1
+    every = preview_every(steps)
 
-    def job(ticket: Any) -> dict[str, Any]:
-        def on_iterate(event: Any) -> bool:
-            ticket.progress = format_progress(event, config)
-            if preview_due(event.iteration, config.steps or 1, every):
-                ticket.preview = (to_uint8(event.image()), int(event.iteration))
-            return ticket.stop_requested
+    def on_iterate(event: Any) -> bool:
+        report("progress", format_progress(event, config))
+        if preview_due(event.iteration, steps, every):
+            report("preview", (to_uint8(event.image()), int(event.iteration)))
+        return should_stop()
 
-        result = nst_lib.stylize(content.source, [s.source for s in styles], config=config, mask=mask,
-                                 callback=on_iterate)
-        return result_view(result, content, styles, mask_name)
+    result = nst_lib.stylize(content.source, [s.source for s in styles], config=config, mask=mask,
+                             callback=on_iterate)
+    return result_view(result, content, styles, mask_name)
+
+
+def style_transfer_job(
+    content: InputImage, styles: Sequence[InputImage], mask: Any, mask_name: str | None, config: StyleConfig,
+    pool: Any,
+) -> Callable[[Any], dict[str, Any] | None]:
+    """The job a queued run executes: :func:`execute_run` in a worker of ``pool`` (a ``run_worker.WorkerPool``),
+    which copies the progress and previews onto the ticket and stops the run when the ticket is cancelled."""
+    run = {"content": content, "styles": list(styles), "mask": mask, "mask_name": mask_name, "config": config}
+
+    def job(ticket: Any) -> dict[str, Any] | None:
+        return pool.run(ticket, run)
 
     return job

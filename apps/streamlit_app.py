@@ -30,6 +30,7 @@ import app_logic as logic
 from nst_lib import data
 from nst_lib.images import to_uint8
 from run_queue import RunQueue, State, Ticket, heartbeat_liveness
+from run_worker import WorkerPool, shared_pool
 
 LOG = get_logger("nst_lib.app")  # Streamlit's console handler: tracebacks go to the server log
 
@@ -128,6 +129,11 @@ def server_queue(max_running: int, memory_budget: int, max_waiting: int, grace: 
 def get_queue(settings: logic.ServerSettings) -> RunQueue:
     return server_queue(settings.max_running, settings.memory_budget, settings.max_waiting,
                         settings.disconnect_grace)
+
+
+def get_pool(settings: logic.ServerSettings) -> WorkerPool:
+    """The worker processes that execute the runs (one per concurrent run; see apps/run_worker.py)."""
+    return shared_pool(settings.max_running)
 
 
 def session_id() -> str:
@@ -332,19 +338,21 @@ def mask_input(content: logic.InputImage | None) -> tuple[Any, str | None]:
 
 
 # ------------------------------------------------------------------------------------------- running
-def queue_run(queue: RunQueue, content: logic.InputImage, styles: list[logic.InputImage], mask: Any,
-              mask_name: str | None, config: nst.StyleConfig) -> None:
+def queue_run(settings: logic.ServerSettings, content: logic.InputImage, styles: list[logic.InputImage],
+              mask: Any, mask_name: str | None, config: nst.StyleConfig) -> None:
     """Put this session's run in the server's queue (refused at once if it cannot fit in memory)."""
     request = logic.RunRequest(config, content.shape, len(styles))
-    job = logic.style_transfer_job(content, styles, mask, mask_name, config)
-    st.session_state["ticket"] = queue.submit(session_id(), job, request)
+    job = logic.style_transfer_job(content, styles, mask, mask_name, config, get_pool(settings))
+    st.session_state["ticket"] = get_queue(settings).submit(session_id(), job, request)
 
 
 def collect(ticket: Ticket) -> None:
     """Move a finished ticket's outcome into this session's state."""
     state = st.session_state
     state.pop("ticket", None)
-    if ticket.state is State.DONE:
+    if ticket.state is State.DONE and ticket.outcome is None:
+        state["run_notice"] = "Stopped before the first image was ready; nothing to show."
+    elif ticket.state is State.DONE:
         state["result"] = ticket.outcome
         if ticket.queue_wait and ticket.queue_wait >= 1:
             state["result"]["summary"] += f" It waited {ticket.queue_wait:.0f} s in the queue."
@@ -374,7 +382,8 @@ def run_status(queue: RunQueue) -> None:
                 st.info(logic.queue_message(position, status.running, status.max_running, waited), icon="⏳")
             leave = st.button("✖ Leave the queue", key="cancel", width="stretch")
         else:
-            shown = ticket.progress or logic.Progress(0.0, "Preparing: loading the images and the VGG network…")
+            preparing = f"Preparing: loading the images and the VGG network… ({queue.clock() - ticket.started_at:.0f} s)"
+            shown = ticket.progress or logic.Progress(0.0, preparing)
             st.progress(shown.fraction, text=shown.text)
             preview = ticket.preview
             if preview is not None:
@@ -441,6 +450,8 @@ def main() -> None:
         except nst.NSTError as exc:
             settings = None
             show_error(exc)
+        if settings is not None:
+            get_pool(settings).warm_up()  # the first run need not wait for TensorFlow to load
         ready = content is not None and bool(styles) and not summary.error and settings is not None
         state = st.session_state
         busy = "ticket" in state
@@ -452,7 +463,7 @@ def main() -> None:
                 state.pop(key, None)
             try:
                 config = logic.make_config(form_values(len(styles)), n_styles=len(styles))
-                queue_run(get_queue(settings), content, styles, mask, mask_name, config)
+                queue_run(settings, content, styles, mask, mask_name, config)
             except Exception as exc:  # noqa: BLE001 - the page shows one sentence, never a traceback
                 show_error(exc)
         if "ticket" in state and settings is not None:
