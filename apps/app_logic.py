@@ -21,6 +21,7 @@ that session's own ``st.session_state``.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import os
 import re
@@ -130,6 +131,8 @@ def _extension(name: str) -> str:
 
 
 def _size_text(n_bytes: int) -> str:
+    if n_bytes < 1024:
+        return f"{n_bytes} bytes"
     return f"{n_bytes / 1024 / 1024:.1f} MB" if n_bytes >= 1024 * 1024 else f"{n_bytes / 1024:.0f} KB"
 
 
@@ -275,12 +278,14 @@ def layer_label(keras_name: str, naming: str = "gatys") -> str:
     The Gatys names come from the library's layer catalogue (:func:`nst_lib.backbone.layer_catalogue`;
     VGG19's catalogue holds every VGG16 layer too).
     """
-    if naming != "gatys":
-        return keras_name
+    return _gatys_names().get(keras_name, keras_name) if naming == "gatys" else keras_name
+
+
+@functools.lru_cache(maxsize=1)
+def _gatys_names() -> dict[str, str]:
     from nst_lib.backbone import layer_catalogue
 
-    gatys = {layer.keras_name: layer.gatys_name for layer in layer_catalogue("vgg19")}
-    return gatys.get(keras_name, keras_name)
+    return {layer.keras_name: layer.gatys_name for layer in layer_catalogue("vgg19")}
 
 
 def make_config(values: Mapping[str, Any], n_styles: int = 1) -> StyleConfig:

@@ -167,6 +167,9 @@ class RunQueue:
         grace: seconds an owner may be missing before its ticket is abandoned (a reload reconnects).
         poll: seconds between owner checks of the monitor thread.
         clock: monotonic seconds (tests pass a fake one).
+        on_event: ``on_event(ticket, event)`` for a server log, with event one of ``"queued"``,
+            ``"started"``, ``"done"``, ``"stopped"`` (done after a cancel: the best so far), ``"failed"``,
+            ``"cancelled"`` and ``"abandoned"``.
     """
 
     def __init__(
@@ -180,6 +183,7 @@ class RunQueue:
         grace: float = 10.0,
         poll: float = 0.5,
         clock: Callable[[], float] = time.monotonic,
+        on_event: Callable[[Ticket, str], None] | None = None,
     ):
         if int(max_running) < 1:
             raise ValueError(f"max_running must be at least 1, got {max_running}")
@@ -191,6 +195,7 @@ class RunQueue:
         self.grace = float(grace)
         self.poll = float(poll)
         self.clock = clock
+        self.on_event = on_event
         self._lock = threading.RLock()
         self._waiting: list[Ticket] = []
         self._running: list[Ticket] = []
@@ -219,6 +224,7 @@ class RunQueue:
                 )
             ticket = Ticket(self, next(self._numbers), owner, job, int(admission.cost_bytes), self.clock())
             self._waiting.append(ticket)
+            self._event(ticket, "queued")
             self._dispatch()
         self._start_monitor()
         return ticket
@@ -295,6 +301,7 @@ class RunQueue:
             head.state = State.RUNNING
             head.started_at = self.clock()
             self._running.append(head)
+            self._event(head, "started")
             threading.Thread(target=self._work, args=(head,), name=f"nst-run-{head.number}", daemon=True).start()
 
     def _work(self, ticket: Ticket) -> None:
@@ -315,7 +322,20 @@ class RunQueue:
         ticket.state = state
         ticket.finished_at = self.clock()
         ticket._job = None  # drop the job's references (images, settings) as soon as possible
+        if state is State.DONE:
+            self._event(ticket, "stopped" if ticket.end_reason else "done")
+        elif state is State.FAILED:
+            self._event(ticket, "failed")
+        else:
+            self._event(ticket, ticket.end_reason or "cancelled")
         ticket._finished.set()
+
+    def _event(self, ticket: Ticket, event: str) -> None:
+        if self.on_event is not None:
+            try:
+                self.on_event(ticket, event)
+            except Exception:  # noqa: BLE001,S110 - a failing log must not break the queue
+                pass
 
     def _start_monitor(self) -> None:
         if self.is_alive is None or (self._monitor is not None and self._monitor.is_alive()):

@@ -34,6 +34,10 @@ from nst_lib.errors import NSTError
 __all__ = ["RunEndedError", "WorkerPool", "shared_pool"]
 
 
+#: Scheduling priority of the workers relative to the server (higher = yields more; see ``man nice``).
+NICENESS = 10
+
+
 class RunEndedError(NSTError, RuntimeError):
     """A worker process ended during a run (killed, or out of memory) or was ended because it did not stop."""
 
@@ -47,6 +51,10 @@ def _serve(conn: Connection, threads: int, idle_timeout: float) -> None:
     ``("failed", error)``.
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        os.nice(NICENESS)  # the pages of every session stay responsive while a run takes the cores
+    except (AttributeError, OSError):
+        pass
     saved = os.dup(2)  # TensorFlow's C++ start-up lines ignore TF_CPP_MIN_LOG_LEVEL: not for the server log
     try:
         with open(os.devnull, "w") as devnull:

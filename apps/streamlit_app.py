@@ -107,7 +107,9 @@ def uploaded(widget_key: str, files: list[Any], role: str) -> list[logic.InputIm
 
 # ------------------------------------------------------------------------------------ the server queue
 #: Seconds between two looks of a session's page at its ticket (queue position, progress, preview).
-POLL_SECONDS = 0.5 if nst.config.fast_mode() else 1.0
+#: Every look is a script run on the server, for every waiting or running tab: once a second is prompt
+#: for a person and cheap for the server.
+POLL_SECONDS = 1.0
 #: Without Streamlit's runtime (AppTest), an owner is alive while its page polled in the last minute.
 _HEARTBEAT = heartbeat_liveness(60.0)
 
@@ -119,11 +121,24 @@ def session_alive(ticket: Ticket) -> bool:
     return _HEARTBEAT(ticket)
 
 
+def log_queue_event(ticket: Ticket, event: str) -> None:
+    """One line per queue event in the server's log (no file names or settings: only numbers)."""
+    if event == "started":
+        detail = f" after {ticket.queue_wait:.1f} s in the queue"
+    elif event in ("done", "stopped", "failed") and ticket.started_at is not None:
+        detail = f" after {ticket.finished_at - ticket.started_at:.1f} s"
+    elif event == "queued":
+        detail = f" at position {ticket.position}" if ticket.position else ""
+    else:
+        detail = ""
+    LOG.info("run #%d of session %s: %s%s", ticket.number, ticket.owner[:8], event, detail)
+
+
 @st.cache_resource(show_spinner=False)
 def server_queue(max_running: int, memory_budget: int, max_waiting: int, grace: float) -> RunQueue:
     """The one queue of this server process, shared by every session (created on first use)."""
     return RunQueue(max_running, memory_budget=memory_budget, admission=logic.run_admission,
-                    max_waiting=max_waiting, is_alive=session_alive, grace=grace)
+                    max_waiting=max_waiting, is_alive=session_alive, grace=grace, on_event=log_queue_event)
 
 
 def get_queue(settings: logic.ServerSettings) -> RunQueue:

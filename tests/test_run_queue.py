@@ -65,7 +65,8 @@ def queue():
 
 
 def test_one_run_at_a_time_in_submission_order_with_positions(queue):
-    q, jobs = queue(), Jobs()
+    events = []
+    q, jobs = queue(on_event=lambda ticket, event: events.append((ticket.owner, event))), Jobs()
     tickets = {name: q.submit(name, jobs(name)) for name in "abcd"}
     wait_until(lambda: jobs.started == ["a"])
     assert [tickets[n].position for n in "abcd"] == [0, 1, 2, 3]
@@ -82,6 +83,9 @@ def test_one_run_at_a_time_in_submission_order_with_positions(queue):
     starts = [tickets[n].started_at for n in "abcd"]
     assert starts == sorted(starts) and all(tickets[n].queue_wait >= 0 for n in "abcd")
     assert q.status().running == q.status().waiting == 0
+    assert events[:5] == [("a", "queued"), ("a", "started"), ("b", "queued"), ("c", "queued"), ("d", "queued")]
+    assert events[5:] == [("a", "done"), ("b", "started"), ("b", "done"), ("c", "started"), ("c", "done"),
+                          ("d", "started"), ("d", "done")]
 
 
 def test_the_limit_allows_several_runs_at_once(queue):
@@ -97,11 +101,13 @@ def test_the_limit_allows_several_runs_at_once(queue):
 
 
 def test_cancel_leaves_the_queue_and_the_others_move_up(queue):
-    q, jobs = queue(), Jobs()
+    events = []
+    q, jobs = queue(on_event=lambda ticket, event: events.append((ticket.owner, event))), Jobs()
     a, b, c = (q.submit(n, jobs(n)) for n in "abc")
     wait_until(lambda: jobs.started == ["a"])
     b.cancel()
     assert b.state is State.CANCELLED and b.end_reason == "cancelled" and b.position == 0 and b.wait(0)
+    assert events == [("a", "queued"), ("a", "started"), ("b", "queued"), ("c", "queued"), ("b", "cancelled")]
     assert c.position == 1
     jobs.finish("a", a)
     jobs.finish("c", c)
@@ -109,12 +115,14 @@ def test_cancel_leaves_the_queue_and_the_others_move_up(queue):
 
 
 def test_cancel_while_running_stops_the_job_and_keeps_its_outcome(queue):
-    q, jobs = queue(), Jobs()
+    events = []
+    q, jobs = queue(on_event=lambda ticket, event: events.append((ticket.owner, event))), Jobs()
     a, b = q.submit("a", jobs("a")), q.submit("b", jobs("b"))
     wait_until(lambda: jobs.started == ["a"])
     a.cancel()
     assert a.wait(TIMEOUT)
     assert a.state is State.DONE and a.outcome == "a stopped" and a.end_reason == "cancelled"
+    assert events[-2:] == [("a", "stopped"), ("b", "started")]
     wait_until(lambda: jobs.started == ["a", "b"])  # the place is released
     jobs.finish("b", b)
     a.cancel()  # no effect once finished
