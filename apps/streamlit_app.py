@@ -481,6 +481,8 @@ def main() -> None:
                 queue_run(settings, content, styles, mask, mask_name, config)
             except Exception as exc:  # noqa: BLE001 - the page shows one sentence, never a traceback
                 show_error(exc)
+            else:
+                st.rerun()  # draw the page again with Run disabled and the run's status
         if "ticket" in state and settings is not None:
             run_status(get_queue(settings))
         if "run_error" in state:

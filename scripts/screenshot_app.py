@@ -93,15 +93,21 @@ def _stop(process: subprocess.Popen) -> None:
 
 @contextlib.contextmanager
 def streamlit_server(env: dict[str, str] | None = None, log: Path | None = None,
-                     timeout: float = 60.0) -> Iterator[str]:
-    """Run the page headless on a free localhost port; yield its base URL once /_stcore/health answers."""
+                     timeout: float = 60.0, address: str | None = "127.0.0.1") -> Iterator[str]:
+    """Run the page headless on a free localhost port; yield its base URL once /_stcore/health answers.
+
+    ``address=None`` leaves the listening address to the project's ``.streamlit/config.toml`` (as
+    ``make web`` does).
+    """
     port = free_port()
     command = [
         sys.executable, "-m", "streamlit", "run", str(APP),
-        "--server.headless", "true", "--server.address", "127.0.0.1", "--server.port", str(port),
+        "--server.headless", "true", "--server.port", str(port),
         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
         "--global.developmentMode", "false", "--client.toolbarMode", "viewer",
     ]
+    if address is not None:
+        command += ["--server.address", address]
     environment = {**os.environ, **(env or {})}
     output = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115 - closed below
     process = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=output, stderr=subprocess.STDOUT,

@@ -548,3 +548,42 @@ def test_missing_weights_are_explained_and_disable_run(page, monkeypatch, tmp_pa
     at = page.start()
     assert len(errors(at)) == 1 and "vgg19.h5" in errors(at)[0] and "does not exist" in errors(at)[0]
     assert at.button(key="run").disabled
+
+
+@pytest.mark.slow
+def test_a_second_session_waits_its_turn_and_can_leave_and_a_running_one_can_stop(page):
+    """Two sessions of one server share its queue: the second sees its place and a Leave button; the
+    first's Stop keeps the best image so far."""
+    import time
+
+    from streamlit.testing.v1 import AppTest
+
+    first = page.start(size="48", steps="5000")
+    first.button(key="run").click()
+    first.run()
+    assert "ticket" in first.session_state and first.button(key="run").disabled
+    second = AppTest.from_file(str(APP), default_timeout=180)
+    second.run()
+    second.button(key="run").click()
+    second.run()
+    waiting = [i.value for i in second.info]
+    assert any("you are 1st in the queue" in text and "1 run in progress" in text for text in waiting), waiting
+    assert second.button(key="run").disabled and second.button(key="cancel").label == "✖ Leave the queue"
+    second.button(key="cancel").click()
+    second.run()
+    assert "ticket" not in second.session_state and "result" not in second.session_state
+    assert any("You left the queue" in i.value for i in second.info)
+    assert not second.button(key="run").disabled
+
+    deadline = time.monotonic() + 120
+    while first.session_state["ticket"].progress is None:  # wait until the run iterates
+        assert time.monotonic() < deadline, "the first run did not start iterating"
+        time.sleep(0.2)
+    first.run()
+    assert first.button(key="cancel").label.startswith("■ Stop")
+    first.button(key="cancel").click()
+    finish_run(first.run())
+    assert errors(first) == []
+    result = first.session_state["result"]
+    assert result["summary"].startswith("Stopped on request:"), result["summary"]
+    assert max(Image.open(io.BytesIO(result["png"])).size) == 48

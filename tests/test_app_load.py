@@ -1,6 +1,10 @@
-"""Load test of the web page: six browser tabs against one server that this test starts on 127.0.0.1.
+"""The served web page: private by default, and fair under load (six tabs against one local server).
 
-Real HTTP and websocket clients (``scripts/web_client.py``), not AppTest: only a real server has real
+The first test starts the page with the project's own settings (as ``make web`` does) and checks that it
+answers on localhost and not on this machine's network address, and prints no "Network URL".
+
+The load test starts a server on 127.0.0.1 and drives six browser tabs against it with real HTTP and
+websocket clients (``scripts/web_client.py``), not AppTest: only a real server has real
 sessions, so only this way does closing a tab disconnect a session, and only this way do the tabs share
 the server's queue and worker process exactly as people's browsers would. Each tab speaks Streamlit's
 own protocol (protobuf messages over ``/_stcore/stream``, uploads over HTTP with the XSRF cookie,
@@ -79,6 +83,37 @@ def positions(tab) -> list[int]:
     seen = [int(m.group(1)) for s in tab.seen("alert", "in the queue")
             if (m := re.search(r"you are (\d+)(?:st|nd|rd|th) in the queue", s.text))]
     return [p for i, p in enumerate(seen) if i == 0 or p != seen[i - 1]]
+
+
+def _this_machines_network_address() -> str | None:
+    """The address other machines would use to reach this one (no packet is sent), or None."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))  # TEST-NET-1: only the routing table is consulted
+            address = probe.getsockname()[0]
+        except OSError:
+            return None
+    return None if address.startswith("127.") else address
+
+
+def test_the_page_serves_only_this_machine_by_default(tmp_path):
+    """With the project's settings (what ``make web`` runs), the page answers on localhost only."""
+    import socket
+    import urllib.error
+
+    shots, _ = _scripts()
+    log = tmp_path / "streamlit.log"
+    with shots.streamlit_server(env={"NST_FAST": "1", "NST_OFFLINE": "1"}, log=log, address=None) as base:
+        port = int(base.rsplit(":", 1)[1])
+        assert shots._get(f"http://localhost:{port}/_stcore/health").strip() == "ok"
+        other = _this_machines_network_address()
+        if other is not None:  # a machine with a network: the page must not answer there
+            with pytest.raises((urllib.error.URLError, ConnectionError, socket.timeout)):
+                shots._get(f"http://{other}:{port}/_stcore/health")
+    printed = log.read_text(errors="replace")
+    assert f"URL: http://localhost:{port}" in printed and "Network URL" not in printed, printed
 
 
 def test_six_tabs_share_the_server_fairly_and_each_gets_its_own_result(tmp_path):
