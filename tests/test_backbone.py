@@ -344,6 +344,28 @@ def test_a_keras3_weights_file_saved_from_a_vgg_model_loads_by_position(tmp_path
         FeatureExtractor(["conv5_4"], backbone="vgg19", weights=str(path))
 
 
+def test_weights_are_loaded_once_per_backbone_and_sub_models_share_one_network(tmp_path, monkeypatch):
+    """Notebook 04 makes extractors for several depths: they must not hold one copy of VGG each."""
+    arrays = random_vgg_arrays("block3_conv1", seed=5)
+    path = write_legacy_h5(tmp_path / "shared.h5", arrays)
+    loaded: list[str] = []
+    real_load = backbone._load_into
+
+    def counting(model, info, names):
+        loaded.extend(names)
+        return real_load(model, info, names)
+
+    monkeypatch.setattr(backbone, "_load_into", counting)
+    shallow = FeatureExtractor(["conv1_1"], weights=str(path))
+    deep = FeatureExtractor(["conv3_1", "conv2_1"], weights=str(path))
+    again = FeatureExtractor(["conv2_1", "conv1_1"], weights=str(path))
+    assert sorted(loaded) == sorted(set(loaded)) == sorted(arrays)  # every layer read once, only those needed
+    layer = shallow.model.get_layer("block1_conv1")
+    assert deep.model.get_layer("block1_conv1") is layer and again.model.get_layer("block1_conv1") is layer
+    assert_kernels_equal(deep, arrays)
+    assert _conv_layers(shallow.model) == ["block1_conv1"]  # each sub-model is still cut after its deepest layer
+
+
 # ------------------------------------------------------------------------------------ real weights
 @pytest.mark.slow
 def test_real_offline_weights_give_finite_post_relu_features(offline_weights, quiet_substitution, content_image):
