@@ -287,7 +287,7 @@ def _cmd_layers(args: argparse.Namespace) -> int:
 
 
 def _cmd_weights(args: argparse.Namespace) -> int:
-    from .backbone import resolved_weights_description
+    from .weights import resolved_weights_description
 
     print(resolved_weights_description())
     return EXIT_OK
