@@ -36,7 +36,9 @@ def luminance(image: np.ndarray) -> np.ndarray:
 
 def gray_to_rgb(gray: np.ndarray) -> np.ndarray:
     """(H, W) luminance → (H, W, 3) grey RGB image, clipped to [0, 1]."""
-    return np.repeat(np.clip(gray, 0.0, 1.0)[..., None], 3, axis=-1).astype(np.float32)
+    from skimage.color import gray2rgb
+
+    return gray2rgb(np.clip(np.asarray(gray, np.float32), 0.0, 1.0))
 
 
 def match_luminance(style: np.ndarray, content: np.ndarray) -> np.ndarray:

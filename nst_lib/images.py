@@ -24,6 +24,7 @@ from typing import Any, BinaryIO, Iterator, Union
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
+from skimage.util import img_as_float32
 
 from .config import MAX_SIZE
 from .errors import ImageNotFoundError, InvalidImageError, InvalidSettingError, OutputError
@@ -44,6 +45,8 @@ __all__ = [
     "atomic_write",
     "load_mask",
     "read_mask",
+    "MASK_PRESETS",
+    "preset_mask",
     "describe_image",
 ]
 
@@ -226,13 +229,16 @@ def _upright(image: Image.Image) -> Image.Image:
 
 # --------------------------------------------------------------------------------- conversion to float
 def _composite_over_white(rgba: np.ndarray) -> np.ndarray:
-    """(H, W, 4) float in [0, 1] -> (H, W, 3): transparent pixels become white."""
-    alpha = rgba[..., 3:4]
-    return rgba[..., :3] * alpha + (1.0 - alpha)
+    """(H, W, 4) float in [0, 1] -> (H, W, 3) float32: transparent pixels become white."""
+    from skimage.color import rgba2rgb
+
+    return rgba2rgb(rgba, background=(1.0, 1.0, 1.0)).astype(np.float32, copy=False)
 
 
 def _grey_to_rgb(grey: np.ndarray) -> np.ndarray:
-    return np.repeat(grey[..., np.newaxis], 3, axis=2)
+    from skimage.color import gray2rgb
+
+    return gray2rgb(grey)
 
 
 def _integer_bit_depth(image: Image.Image, values: np.ndarray) -> int:
@@ -276,7 +282,7 @@ def _pil_to_float(image: Image.Image, label: str) -> np.ndarray:
                 values = values / np.float32(255)
         return _grey_to_rgb(values)
     if mode == "1":
-        return _grey_to_rgb(np.asarray(image.convert("L"), dtype=np.float32) / np.float32(255))
+        return _grey_to_rgb(img_as_float32(np.asarray(image.convert("L"))))
     has_alpha = mode in _ALPHA_MODES or (
         image.info.get("transparency") is not None and mode in ("P", "L", "RGB")
     )
@@ -284,9 +290,8 @@ def _pil_to_float(image: Image.Image, label: str) -> np.ndarray:
         if has_alpha:
             if mode == "La":  # premultiplied grey: Pillow converts it to LA only
                 image = image.convert("LA")
-            rgba = np.asarray(image.convert("RGBA"), dtype=np.float32) / np.float32(255)
-            return _composite_over_white(rgba)
-        return np.asarray(image.convert("RGB"), dtype=np.float32) / np.float32(255)
+            return _composite_over_white(img_as_float32(np.asarray(image.convert("RGBA"))))
+        return img_as_float32(np.asarray(image.convert("RGB")))
     except ValueError as exc:  # a mode Pillow cannot convert to RGB
         raise InvalidImageError(f"{label} has colour mode {mode}, which cannot be converted to RGB") from exc
 
@@ -298,12 +303,8 @@ def _array_to_float(array: np.ndarray, label: str = "the given array") -> np.nda
             f"{label} has shape {array.shape}; allowed are (H, W), (H, W, 1), (H, W, 3) and (H, W, 4)"
         )
     kind, itemsize = array.dtype.kind, array.dtype.itemsize
-    if kind == "b":
-        values = array.astype(np.float32)
-    elif kind == "u" and itemsize == 1:
-        values = array.astype(np.float32) / np.float32(255)
-    elif kind == "u" and itemsize == 2:
-        values = (array.astype(np.float64) / 65535.0).astype(np.float32)
+    if kind == "b" or (kind == "u" and itemsize in (1, 2)):
+        values = img_as_float32(array)  # full range of the type → [0, 1]
     elif kind == "f":
         if array.size:
             low, high = np.min(array), np.max(array)  # NaN propagates through min/max
@@ -315,13 +316,12 @@ def _array_to_float(array: np.ndarray, label: str = "the given array") -> np.nda
         values = array.astype(np.float32)
     else:
         raise InvalidImageError(f"{label} has dtype {array.dtype}; allowed dtypes are {_ALLOWED_DTYPES}")
+    if values.ndim == 3 and values.shape[2] == 1:
+        values = values[..., 0]
     if values.ndim == 2:
-        values = values[..., np.newaxis]
-    channels = values.shape[2]
-    if channels == 1:
-        values = np.repeat(values, 3, axis=2)
-    elif channels == 4:
-        values = _composite_over_white(values)
+        return _grey_to_rgb(values)
+    if values.shape[2] == 4:
+        return _composite_over_white(values)
     return values
 
 
@@ -560,6 +560,44 @@ def read_mask(source: ImageSource, height: int, width: int) -> tuple[np.ndarray,
             )
         luminance = _resize_array(luminance, height, width)
     return np.ascontiguousarray(luminance, dtype=np.float32), note
+
+
+#: The mask shapes :func:`preset_mask` draws (white = where the first style goes).
+MASK_PRESETS = ("left half", "right half", "top half", "bottom half", "centre disc", "centre ellipse")
+
+
+def preset_mask(kind: str, height: int, width: int) -> np.ndarray:
+    """A ready-made mask for spatial style control: float32 (height, width) in [0, 1], white = first style.
+
+    Taught in notebook 07 (the widgets and the web page offer these shapes). The halves split the image
+    in the middle; ``"centre disc"`` has a radius of 30 % of the short side; ``"centre ellipse"`` spans 80 %
+    of the width and of the height. Edges are softened over 3 % of the long side (at least 2 px), so two
+    styles blend instead of meeting at a seam.
+
+    Raises:
+        InvalidSettingError: ``kind`` is not one of :data:`MASK_PRESETS`, or a size is not a positive whole number.
+    """
+    if kind not in MASK_PRESETS:
+        raise InvalidSettingError(f"mask must be one of {', '.join(MASK_PRESETS)}; got {kind!r}")
+    height = _check_int_setting("height", height, 1)
+    width = _check_int_setting("width", width, 1)
+    _check_output_pixels(height, width)
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32) + np.float32(0.5)  # pixel centres
+    soft = max(2.0, 0.03 * max(height, width))
+    if kind == "left half":
+        inside = width / 2 - x  # signed distance to the edge in pixels, positive inside
+    elif kind == "right half":
+        inside = x - width / 2
+    elif kind == "top half":
+        inside = height / 2 - y
+    elif kind == "bottom half":
+        inside = y - height / 2
+    elif kind == "centre disc":
+        inside = 0.3 * min(height, width) - np.hypot(y - height / 2, x - width / 2)
+    else:  # centre ellipse: (1 − normalised radius) × the shorter semi-axis approximates the distance
+        a, b = 0.4 * width, 0.4 * height
+        inside = (1.0 - np.hypot((x - width / 2) / a, (y - height / 2) / b)) * min(a, b)
+    return np.clip(0.5 + inside / soft, 0.0, 1.0).astype(np.float32)
 
 
 # ------------------------------------------------------------------------------------------ converting
