@@ -183,39 +183,10 @@ def stylize(
     """
     start = time.perf_counter()
     cfg = _make_config(config, options)
-    styles_in = _as_list(style)
-    if not styles_in:
-        raise InvalidSettingError("at least one style image is needed")
-    blend = normalize_weights("style_blend", cfg.style_blend, len(styles_in))
-    notes: list[str] = []
-
-    content_full = load_image(content, cfg.size)
+    run = _prepare(content, style, cfg, mask)
+    extractor, notes, content_full, styles_full = run.extractor, run.notes, run.content, run.styles
     height, width = content_full.shape[:2]
-    # each style is decoded straight to the largest size it is used at (the finest scale's); the colour
-    # statistics below are computed on that copy, once
-    style_side = round(cfg.size * cfg.style_scale)
-    styles_full = [load_image(s, style_side, min_side=MIN_SOURCE_SIDE) for s in styles_in]
-    if cfg.preserve_colors == "histogram":
-        content_colors = color.color_statistics(content_full)
-        styles_full = [color.match_color_statistics(s, color.color_statistics(s), content_colors) for s in styles_full]
-    elif cfg.preserve_colors == "luminance":
-        styles_full = [color.match_luminance(s, content_full) for s in styles_full]
     style_colors = color.color_statistics(styles_full[0]) if cfg.init == "recolored" else None
-    target_content = color.gray_to_rgb(color.luminance(content_full)) if cfg.preserve_colors == "luminance" else content_full
-    masks_full = _load_masks(mask, len(styles_in), height, width, notes)
-
-    from .backbone import layer_catalogue, shared_extractor, to_keras_names
-
-    # shared by runs asking for the same layers: its traced graph serves them all
-    extractor = shared_extractor(cfg.content_layers + cfg.style_layers, cfg.backbone, cfg.weights, warn=False)
-    if extractor.weights_info.notice:
-        notes.insert(0, extractor.weights_info.notice)
-    content_layers = to_keras_names(cfg.content_layers, extractor.backbone)
-    style_layers = to_keras_names(cfg.style_layers, extractor.backbone)
-    content_lw = dict(zip(content_layers, normalize_weights("content_layer_weights", cfg.content_layer_weights, len(content_layers)))) if content_layers else {}
-    style_lw = dict(zip(style_layers, normalize_weights("style_layer_weights", cfg.style_layer_weights, len(style_layers)))) if style_layers else {}
-    if masks_full is not None and cfg.style_weight > 0:
-        notes.extend(mask_notes(masks_full, style_layers, {i.keras_name: i.stride for i in layer_catalogue(extractor.backbone)}))
 
     shapes = scale_shapes(height, width, cfg.scales)
     steps_per_scale = split_steps(cfg.steps, shapes)
@@ -228,10 +199,11 @@ def stylize(
     for index, ((h, w), steps, deadline) in enumerate(zip(shapes, steps_per_scale, deadlines)):
         if steps == 0:  # fewer steps than scales: this coarse scale gets none
             continue
-        content_s = resize_to(target_content, h, w)
+        content_s = resize_to(run.target_content, h, w)
         init = _initial_image(cfg.init, current, content_s, styles_full[0], style_colors, rng, (h, w))
-        masks_s = None if masks_full is None else [m if m.shape == (h, w) else resize_to(m, h, w) for m in masks_full]
-        objective = _build_objective(extractor, content_s, styles_full, blend, masks_s, (h, w), cfg, content_lw, style_lw)
+        masks_s = None if run.masks is None else [m if m.shape == (h, w) else resize_to(m, h, w) for m in run.masks]
+        objective = _build_objective(extractor, content_s, styles_full, run.blend, masks_s, (h, w), cfg,
+                                     run.content_layer_weights, run.style_layer_weights)
         runner = run_lbfgs if cfg.optimizer == "lbfgs" else run_adam
         extra = (
             {"corrections": cfg.lbfgs_corrections}
@@ -276,6 +248,74 @@ def stylize(
         scale_shapes=list(shapes),
         notes=notes,
     )
+
+
+def make_objective(content: Any, style: Any, *, config: StyleConfig | None = None, mask: Any = None,
+                   **options: Any):
+    """The :class:`~nst_lib.losses.Objective` :func:`stylize` optimises for these inputs at the output size.
+
+    The images, masks and settings are prepared exactly as :func:`stylize` prepares them (same sizes,
+    colour handling, shared extractor, targets), for benchmarks and notebooks that drive an optimiser
+    themselves: ``run_lbfgs(make_value_and_grad(objective), init, steps=…)``.
+    """
+    cfg = _make_config(config, options)
+    run = _prepare(content, style, cfg, mask)
+    h, w = run.content.shape[:2]
+    return _build_objective(run.extractor, run.target_content, run.styles, run.blend, run.masks, (h, w), cfg,
+                            run.content_layer_weights, run.style_layer_weights)
+
+
+@dataclass
+class _Prepared:
+    """Everything a run needs before its scales: images at their sizes, extractor, weights, masks, notes."""
+
+    content: np.ndarray  # at the output size
+    target_content: np.ndarray  # the content the content loss compares with (grey in luminance mode)
+    styles: list[np.ndarray]  # at size × style_scale, colour-matched if asked
+    blend: tuple[float, ...]
+    masks: list[np.ndarray] | None  # at the output size, one per style
+    extractor: Any
+    content_layer_weights: dict[str, float]
+    style_layer_weights: dict[str, float]
+    notes: list[str]
+
+
+def _prepare(content: Any, style: Any, cfg: StyleConfig, mask: Any) -> _Prepared:
+    styles_in = _as_list(style)
+    if not styles_in:
+        raise InvalidSettingError("at least one style image is needed")
+    blend = normalize_weights("style_blend", cfg.style_blend, len(styles_in))
+    notes: list[str] = []
+
+    content_full = load_image(content, cfg.size)
+    height, width = content_full.shape[:2]
+    # each style is decoded straight to the largest size it is used at (the finest scale's); the colour
+    # statistics below are computed on that copy, once
+    style_side = round(cfg.size * cfg.style_scale)
+    styles_full = [load_image(s, style_side, min_side=MIN_SOURCE_SIDE) for s in styles_in]
+    if cfg.preserve_colors == "histogram":
+        content_colors = color.color_statistics(content_full)
+        styles_full = [color.match_color_statistics(s, color.color_statistics(s), content_colors) for s in styles_full]
+    elif cfg.preserve_colors == "luminance":
+        styles_full = [color.match_luminance(s, content_full) for s in styles_full]
+    target_content = color.gray_to_rgb(color.luminance(content_full)) if cfg.preserve_colors == "luminance" else content_full
+    masks_full = _load_masks(mask, len(styles_in), height, width, notes)
+
+    from .backbone import layer_catalogue, shared_extractor, to_keras_names
+
+    # shared by runs asking for the same layers: its traced graph serves them all
+    extractor = shared_extractor(cfg.content_layers + cfg.style_layers, cfg.backbone, cfg.weights, warn=False)
+    if extractor.weights_info.notice:
+        notes.insert(0, extractor.weights_info.notice)
+    content_layers = to_keras_names(cfg.content_layers, extractor.backbone)
+    style_layers = to_keras_names(cfg.style_layers, extractor.backbone)
+    content_lw = dict(zip(content_layers, normalize_weights("content_layer_weights", cfg.content_layer_weights, len(content_layers)))) if content_layers else {}
+    style_lw = dict(zip(style_layers, normalize_weights("style_layer_weights", cfg.style_layer_weights, len(style_layers)))) if style_layers else {}
+    if masks_full is not None and cfg.style_weight > 0:
+        strides = {info.keras_name: info.stride for info in layer_catalogue(extractor.backbone)}
+        notes.extend(mask_notes(masks_full, style_layers, strides))
+    return _Prepared(content_full, target_content, styles_full, blend, masks_full, extractor, content_lw, style_lw,
+                     notes)
 
 
 def _make_config(config: StyleConfig | None, options: dict[str, Any]) -> StyleConfig:

@@ -4,8 +4,6 @@ from __future__ import annotations
 import io
 import os
 import stat
-import subprocess
-import sys
 import warnings
 from pathlib import Path
 
@@ -689,13 +687,6 @@ def test_load_mask_missing_file(tmp_path):
 
 
 # ------------------------------------------------------------------------------------------- module
-def test_importing_images_does_not_load_tensorflow():
-    code = "import sys, nst_lib.images; sys.exit('tensorflow' in sys.modules or 'keras' in sys.modules)"
-    root = Path(images.__file__).resolve().parent.parent
-    result = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stderr
-
-
 def test_every_error_is_an_nst_error():
     assert MIN_SIDE == 32 and MAX_INPUT_PIXELS == 100_000_000
     for error in (ImageNotFoundError, InvalidImageError, InvalidSettingError, OutputError):
