@@ -499,3 +499,16 @@ def test_save_history_failures_are_output_errors(tmp_path, monkeypatch):
     with pytest.raises(OutputError, match="No space left on device"):
         result.save_history(tmp_path / "h2.json")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["folder.json", "h.json"]  # no partial or temporary file
+
+
+@pytest.mark.slow
+def test_make_objective_is_the_objective_stylize_optimises(plain48, quiet_substitution, content_image, style_image):
+    from nst_lib import color
+    from nst_lib.optimize import make_value_and_grad, run_lbfgs
+
+    objective = transfer.make_objective(content_image, style_image, **SMALL)
+    content = nst.resize_long_side(content_image, 48)
+    style = nst.resize_long_side(style_image, 48)
+    start = color.match_color_statistics(content, color.color_statistics(content), color.color_statistics(style))
+    ours = run_lbfgs(make_value_and_grad(objective), start, steps=SMALL["steps"], corrections=50)
+    np.testing.assert_allclose(ours.image, plain48.image, atol=1e-5)
