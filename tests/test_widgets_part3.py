@@ -191,3 +191,102 @@ def test_image_slots_start_with_a_valid_placeholder():
     assert _decodes(boxed.value) == (20, 10) and common.has_picture(boxed)
     common.show_png(boxed, None)
     assert boxed.value == common.placeholder_png(120, 120, "result") and not common.has_picture(boxed)
+
+
+# ---------------------------------------------------------------------- notebook 04: weights → image
+def test_preview_settings_and_keys():
+    from nst_lib.errors import InvalidSettingError
+    from nst_lib.course.widgets.weights_preview import preview_settings, ratio_weights, settings_key
+
+    assert ratio_weights(1e6) == pytest.approx((1e4, 1e-2))
+    settings = preview_settings(ratio=1e4, style_layer_weights=[1, 0, 0, 0, 1], size=64, steps=3)
+    assert settings["content_weight"] == pytest.approx(100.0) and settings["scales"] == 1
+    assert settings["style_layer_weights"] == (1.0, 0.0, 0.0, 0.0, 1.0)
+    again = preview_settings(ratio=1e4 * (1 + 1e-9), style_layer_weights=[1, 0, 0, 0, 1], size=64, steps=3)
+    assert settings_key("a", "b", settings) == settings_key("a", "b", again)  # slider round-off
+    assert settings_key("a", "b", settings) != settings_key("a", "c", settings)
+    with pytest.raises(InvalidSettingError, match="must not be all zero"):
+        preview_settings(ratio=1e4, style_layer_weights=[0] * 5, size=64, steps=3)
+
+
+@pytest.fixture(scope="module")
+def counted_traces():
+    """How many times the objective was traced into a graph (its Python body runs only while tracing)."""
+    from nst_lib import losses
+
+    original = losses.Objective.parts
+    counter = {"traces": 0}
+
+    def parts(self, image):
+        import tensorflow as tf
+
+        if not tf.executing_eagerly():
+            counter["traces"] += 1
+        return original(self, image)
+
+    losses.Objective.parts = parts
+    yield counter
+    losses.Objective.parts = original
+
+
+@pytest.mark.usefixtures("offline_weights", "quiet_substitution")
+def test_weights_preview_answers_a_slider_with_a_picture_and_caches_it(counted_traces):
+    from nst_lib.course.widgets.weights_preview import weights_preview_demo
+
+    demo = weights_preview_demo(background=False)  # the first preview runs at once
+    assert demo.result is not None, demo.status.value
+    height, width = demo.result.image.shape[:2]
+    assert max(height, width) == 64 and common.png_size(demo.image_view.value) == (width, height)
+    assert common.has_picture(demo.chart_view) and demo.progress.value == 3
+    first_picture, first_key = demo.image_view.value, demo.key()
+    traces = counted_traces["traces"]
+
+    demo.ratio_slider.value = 1e3  # much more style: a different picture
+    assert "⚠" not in demo.status.value, demo.status.value
+    assert demo.image_view.value != first_picture and len(demo.cache) == 2
+    assert demo.background_run.current.first_preview_seconds is not None
+    assert counted_traces["traces"] == traces, "a ratio change must reuse the traced graph"
+
+    runs = demo.background_run.runs_started
+    started = time.perf_counter()
+    demo.ratio_slider.value = 1e6  # back to the first setting: from the cache, no run
+    assert time.perf_counter() - started < 0.2
+    assert demo.background_run.runs_started == runs and demo.shown_from_cache
+    assert demo.image_view.value == first_picture and demo.key() == first_key
+    assert "from the cache" in demo.status.value
+
+    for slider in demo.style_sliders.values():
+        slider.value = 0.0
+    assert demo.status.value.count("⚠") == 1 and "must not be all zero" in demo.status.value
+    demo.style_sliders["block5_conv1"].value = 1.0  # a new setting runs again
+    assert "⚠" not in demo.status.value and demo.result.config.style_layer_weights == (0, 0, 0, 0, 1.0)
+
+
+@pytest.mark.usefixtures("offline_weights", "quiet_substitution")
+def test_weights_preview_newer_change_cancels_the_older_run_and_stop_keeps_the_best():
+    from nst_lib.course.widgets.weights_preview import WeightsPreviewDemo
+
+    demo = WeightsPreviewDemo(steps=400, background=True)
+    older = demo.background_run.current
+
+    def wait_for(condition, what):
+        deadline = time.monotonic() + WAIT
+        while not condition() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert condition(), f"timed out waiting for {what}: {demo.status.value}"
+
+    wait_for(lambda: older.previews >= 1, "the first picture")
+    assert common.has_picture(demo.image_view) and demo.running
+    demo.ratio_slider.value = 1e8
+    newer = demo.background_run.current
+    assert newer is not older and older.cancelled.is_set()
+    wait_for(lambda: newer.iterations >= 2, "the newer run")
+    assert older.done.is_set() and older.result.iterations < 400  # it let go at its next iteration
+    demo.stop_button.click()
+    assert demo.wait(WAIT)
+    assert newer.stopped and demo.result is newer.result and demo.result.stop_reason == "callback"
+    assert demo.result.iterations < 400 and "best image so far is kept" in demo.status.value
+    height, width = demo.result.image.shape[:2]
+    assert common.png_size(demo.image_view.value) == (width, height)
+    assert demo.cache == {}  # neither the cancelled nor the stopped run is a finished preview
+    assert demo.stop_button.disabled
