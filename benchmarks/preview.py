@@ -51,20 +51,21 @@ def machine() -> dict:
 
 
 def count_traces() -> dict:
-    """Count how often the objective is traced into a graph: its Python body runs only while tracing."""
+    """Count how often the objective is traced: the traced body (``nst_lib.losses.objective_parts``) runs in
+    Python only while tracing."""
     import tensorflow as tf
 
     from nst_lib import losses
 
     counter = {"traces": 0}
-    original = losses.Objective.parts
+    original = losses.objective_parts
 
-    def parts(self, image):
+    def parts(*args, **kwargs):
         if not tf.executing_eagerly():
             counter["traces"] += 1
-        return original(self, image)
+        return original(*args, **kwargs)
 
-    losses.Objective.parts = parts
+    losses.objective_parts = parts
     return counter
 
 
