@@ -19,7 +19,6 @@ import html
 import io
 import threading
 import time
-import warnings
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import ipywidgets as widgets
@@ -348,14 +347,13 @@ def feature_extractor():
     """One extractor for every convolution layer of the backbone that ``weights='imagenet'`` resolves to.
 
     Offline without VGG19 weights this is the ImageNet VGG16 (13 layers); with VGG19 weights, all 16.
-    The substitution notice is not repeated here: :func:`weights_note` says it in the demo.
+    The weights are resolved once; nst_lib gives its substitution notice once per process, and
+    :func:`weights_note` says which network is used in every demo's status line.
     """
-    from ...backbone import BackboneSubstitutionWarning, FeatureExtractor, layer_names, resolve_weights
+    from ...backbone import FeatureExtractor, layer_names, resolve_weights
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", BackboneSubstitutionWarning)
-        backbone = resolve_weights("vgg19").backbone
-        return FeatureExtractor(layer_names(backbone), backbone="vgg19")
+    info = resolve_weights("vgg19")
+    return FeatureExtractor(layer_names(info.backbone), backbone="vgg19", weights=info)
 
 
 def weights_note() -> str:
