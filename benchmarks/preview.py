@@ -7,8 +7,8 @@ after warm-up).
 The demo (``nst_lib.course.widgets.weights_preview``) is driven headlessly, exactly as a learner drives it:
 a slider's ``.value`` is set, the demo starts ``nst_lib.stylize`` in its background thread, and the time
 from the assignment to the first preview image placed in the demo's image view is recorded
-(``Run.started − t0 + Run.first_preview_seconds``). Scenarios, after one warm-up run (which traces the
-graph; its time is reported separately as ``cold``):
+(``Run.first_preview_seconds``, counted from the ``start`` call, plus the microseconds before it).
+Scenarios, after one warm-up run (which traces the graph; its time is reported separately as ``cold``):
 
 * ``ratio``: the content/style ratio slider moves to a new value after the previous run finished;
 * ``layer``: one style layer weight moves (a new combination of layer weights);
@@ -87,7 +87,7 @@ def first_preview_after(demo, change) -> tuple[float, object]:
     wait_for(lambda: run.first_preview_seconds is not None or run.done.is_set())
     if run.first_preview_seconds is None:
         raise RuntimeError(f"the run ended without a preview: {demo.status.value}")
-    return run.started - t0 + run.first_preview_seconds, run
+    return run.requested - t0 + run.first_preview_seconds, run
 
 
 def main() -> None:

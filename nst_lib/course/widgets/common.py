@@ -398,8 +398,10 @@ class Run:
         context: the keyword arguments given to :meth:`BackgroundRun.start` (e.g. the settings, a cache key).
         stop_requested: set by Stop; the job's callback then returns ``True`` and the core keeps its best image.
         cancelled: set when a newer start replaced this run; its results are not shown.
+        requested: ``time.perf_counter()`` when :meth:`BackgroundRun.start` was called (the slider moved).
         started: ``time.perf_counter()`` when the job itself began (after any older run let go).
-        first_preview_seconds: seconds from ``started`` to the first preview image (``None`` before it).
+        first_preview_seconds: seconds from ``requested`` to the first preview image (``None`` before it):
+            what the learner waits for after a change.
         previews: preview images sent to the demo.
         iterations: progress events seen.
         result: what the job returned (``None`` while running, after an error or when cancelled first).
@@ -414,6 +416,7 @@ class Run:
         self.cancelled = threading.Event()
         self.done = threading.Event()
         self.thread: threading.Thread | None = None
+        self.requested = time.perf_counter()
         self.started: float | None = None
         self.first_preview_seconds: float | None = None
         self.previews = 0
@@ -562,7 +565,7 @@ class BackgroundRun:
                 run._last_preview = now
                 run.previews += 1
                 if run.first_preview_seconds is None:
-                    run.first_preview_seconds = time.perf_counter() - run.started
+                    run.first_preview_seconds = time.perf_counter() - run.requested
             self._report(run, self.on_progress, event, image)
             return run.should_stop
 
@@ -570,8 +573,9 @@ class BackgroundRun:
 
     def _execute(self, run: Run, previous: Run | None, job: Callable, preview_every: int) -> None:
         try:
-            if previous is not None and previous.thread is not None and previous.thread is not threading.current_thread():
-                previous.thread.join()  # it stops at its next iteration: it was cancelled above
+            older = previous.thread if previous is not None else None
+            if older is not None and older is not threading.current_thread():
+                older.join()  # it stops at its next iteration: it was cancelled above
             if run.cancelled.is_set():  # an even newer start came while we waited
                 return
             run.started = time.perf_counter()

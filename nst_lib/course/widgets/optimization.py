@@ -134,7 +134,8 @@ def optimization_demo(content: str = "grace_hopper", style: str = "swirls", *, b
         show_png(image_view, result.image)
         draw_curves()
         best = f", best total loss {min(h['total'] for h in history):.4g}" if history else ""
-        stopped = " Stopped: the best image so far is kept." if run.stopped else " The image shown is the best one seen."
+        stopped = (" Stopped: the best image so far is kept." if run.stopped
+                   else " The image shown is the best one seen.")
         demo.status.value = (f"{label}: {result.iterations} iterations in {result.elapsed:.1f} s{best} "
                              f"({result.message}).{stopped}")
 
