@@ -325,6 +325,7 @@ class WeightsSummary:
     description: str  # resolved_weights_description(): network, source, file, substitution
     error: str | None = None
     path: str | None = None
+    notice: str | None = None  # the library's one-line notice when VGG16 replaces VGG19 (also on Result.notes)
 
     @property
     def short(self) -> str:
@@ -336,17 +337,17 @@ def summarize_weights(backbone: str = "vgg19") -> WeightsSummary:
     """Resolve the weights once (no download with ``NST_OFFLINE=1``); errors become ``error``.
 
     Same text as :func:`nst_lib.backbone.resolved_weights_description`, plus the backbone actually used,
-    so the layer pickers list the layers that really exist (VGG16 has no ``block5_conv4``). No warning is
-    captured or silenced here: the page shows the substitution in its "Feature network" line, and
-    filtering warnings (a process-wide setting) would hide notices of runs in other sessions.
+    so the layer pickers list the layers that really exist (VGG16 has no ``block5_conv4``). Resolved with
+    ``warn=False``: the substitution notice is returned on ``notice`` (the page shows it in its "Feature
+    network" line) rather than issued as a warning, which a page could only catch process-wide.
     """
-    from nst_lib.backbone import resolve_weights
+    from nst_lib.weights import resolve_weights
 
     try:
-        info = resolve_weights(backbone)
+        info = resolve_weights(backbone, warn=False)
     except NSTError as exc:
         return WeightsSummary(backbone, "no ImageNet weights available", error=str(exc))
-    return WeightsSummary(info.backbone, info.describe(), path=info.path)
+    return WeightsSummary(info.backbone, info.describe(), path=info.path, notice=info.notice)
 
 
 # ------------------------------------------------------------------------------------------ query string
@@ -736,7 +737,7 @@ def result_view(result: Any, content: InputImage, styles: Sequence[InputImage], 
         + (" The jump is where the run moves from the coarse scale to the full size."
            if len(result.scale_shapes) > 1 else ""),
         "cli": cli_command(result.config, content, styles, file_name, mask=mask_name),
-        "notes": list(getattr(result, "notes", [])),
+        "notes": list(result.notes),
     }
 
 

