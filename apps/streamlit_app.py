@@ -151,6 +151,11 @@ def get_pool(settings: logic.ServerSettings) -> WorkerPool:
     return shared_pool(settings.max_running)
 
 
+def serves_only_this_machine() -> bool:
+    """True when the server listens on the loopback address only (the project's default settings)."""
+    return str(st.get_option("server.address")) in ("localhost", "127.0.0.1", "::1")
+
+
 def session_id() -> str:
     ctx = get_script_run_ctx()
     return ctx.session_id if ctx is not None else "no-session"
@@ -464,7 +469,9 @@ def main() -> None:
         if summary.error:
             st.error(logic.error_sentence(nst.WeightsError(summary.error)))
         else:
-            st.caption(f"Feature network: {summary.short}.", help=summary.description)
+            # the weights file's path only for the machine's own user, not for a shared page's visitors
+            st.caption(f"Feature network: {summary.short}.", help=summary.description if serves_only_this_machine()
+                       else None)
         try:
             settings = logic.ServerSettings.from_env()
         except nst.NSTError as exc:
