@@ -643,7 +643,10 @@ class ServerSettings:
             return value
 
         memory_text = environ.get(ENV_MAX_MEMORY, "").strip()
-        memory = parse_size(memory_text, ENV_MAX_MEMORY) if memory_text else int(DEFAULT_MEMORY_SHARE * machine_memory())
+        if memory_text:
+            memory = parse_size(memory_text, ENV_MAX_MEMORY)
+        else:
+            memory = int(DEFAULT_MEMORY_SHARE * machine_memory())
         if memory <= 0:
             raise InvalidSettingError(f"{ENV_MAX_MEMORY} must be more than 0 bytes; got {memory_text!r}")
         return cls(
@@ -655,8 +658,10 @@ class ServerSettings:
 
     def describe(self) -> str:
         """One sentence for the page, e.g. "This server runs one style transfer at a time, with 6.0 GB."""
-        runs = "one style transfer at a time" if self.max_running == 1 else f"up to {self.max_running} style transfers at once"
-        return f"This server runs {runs}, within {format_bytes(self.memory_budget)} of memory; later runs wait in a queue."
+        runs = ("one style transfer at a time" if self.max_running == 1
+                else f"up to {self.max_running} style transfers at once")
+        return (f"This server runs {runs}, within {format_bytes(self.memory_budget)} of memory; "
+                "later runs wait in a queue.")
 
 
 def format_bytes(n_bytes: float) -> str:
@@ -713,7 +718,9 @@ def queue_message(position: int, running: int, max_running: int, waited: float) 
 
 
 # ------------------------------------------------------------------------------------------ running
-def result_view(result: Any, content: InputImage, styles: Sequence[InputImage], mask_name: str | None) -> dict[str, Any]:
+def result_view(
+    result: Any, content: InputImage, styles: Sequence[InputImage], mask_name: str | None
+) -> dict[str, Any]:
     """Everything the page shows about a finished run (stored in the session's own state)."""
     from nst_lib.images import to_uint8
 

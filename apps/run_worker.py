@@ -10,8 +10,8 @@ runs out of memory, gets a fair share of the cores (its TensorFlow thread pool i
 tab is closed. The server process itself never imports TensorFlow.
 
 A :class:`WorkerPool` keeps up to ``size`` processes (fresh interpreters running this file, talking
-pickled messages over a socket pair). Each imports TensorFlow once when it starts and keeps the VGG network that ``nst_lib`` caches,
-so only the first run after a start pays for building it; an idle worker exits after ``idle_timeout``
+pickled messages over a socket pair). Each imports TensorFlow once when it starts and keeps the VGG
+network that ``nst_lib`` caches, so only the first run after a start pays for building it; an idle worker exits after ``idle_timeout``
 seconds. :meth:`WorkerPool.run` is what a :class:`run_queue.RunQueue` job calls: it sends the run to a
 worker, copies its progress and previews onto the ticket, and asks it to stop (then ends it, if it does
 not stop within ``stop_timeout`` seconds) when the ticket is cancelled.

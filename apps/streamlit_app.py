@@ -399,16 +399,19 @@ def run_status(queue: RunQueue) -> None:
             waited = queue.clock() - ticket.submitted_at
             position = ticket.position
             if position:
-                st.info(logic.queue_message(position, status.running, status.max_running, waited), icon="⏳")
+                st.info(logic.queue_message(position, status.running, status.max_running, waited),
+                        icon=":material/hourglass_top:")
             leave = st.button("✖ Leave the queue", key="cancel", width="stretch")
         else:
-            preparing = f"Preparing: loading the images and the VGG network… ({queue.clock() - ticket.started_at:.0f} s)"
+            since = queue.clock() - ticket.started_at
+            preparing = f"Preparing: loading the images and the VGG network… ({since:.0f} s)"
             shown = ticket.progress or logic.Progress(0.0, preparing)
             st.progress(shown.fraction, text=shown.text)
             preview = ticket.preview
             if preview is not None:
                 st.image(preview[0], caption=f"Live preview, iteration {preview[1]}", width="stretch")
-            label = "Stopping at the next iteration…" if ticket.stop_requested else "■ Stop (keep the best image so far)"
+            label = ("Stopping at the next iteration…" if ticket.stop_requested
+                     else "■ Stop (keep the best image so far)")
             leave = st.button(label, key="cancel", width="stretch", disabled=ticket.stop_requested)
         if leave:
             ticket.cancel()  # a waiting ticket leaves at once; a running job stops at its next iteration

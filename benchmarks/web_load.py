@@ -128,7 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=100, help="optimiser steps (the page's default 100)")
     parser.add_argument("--max-runs", type=int, default=1, help="NST_WEB_MAX_RUNS for the server (default 1)")
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds to wait for all results")
-    parser.add_argument("--out", type=Path, default=None, help="JSON file (default benchmarks/results/web_load_SIZE.json)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="JSON file (default benchmarks/results/web_load_SIZE.json)")
     args = parser.parse_args(argv)
     out = args.out or ROOT / "benchmarks" / "results" / f"web_load_{args.size}.json"
 
@@ -223,7 +224,8 @@ def main(argv: list[str] | None = None) -> int:
           f"95th percentile {refresh['p95']:.0f} ms, max {refresh['max']:.0f} ms")
     rerun = report["waiting_tab_full_rerun_s"]
     if rerun["count"]:
-        print(f"full rerun of a waiting tab (n={rerun['count']}): median {rerun['median']:.2f} s, max {rerun['max']:.2f} s")
+        print(f"full rerun of a waiting tab (n={rerun['count']}): median {rerun['median']:.2f} s, "
+              f"max {rerun['max']:.2f} s")
     peak = report["peak_rss_mb"]
     idle = report["idle_rss_mb_before_runs"]
     print(f"peak RSS: server {peak['server']} MB (idle {idle['server']} MB), worker {peak['workers']} MB "

@@ -8,11 +8,12 @@
     result_png = tab.get(tab.download_url())
     tab.close()                                        # = closing the tab
 
-A :class:`PageSession` does what the browser's Streamlit client does, no more: it fetches the
-XSRF cookie (from ``/_stcore/health``, as the browser does), opens ``/_stcore/stream``, sends ``BackMsg`` protobufs (script reruns with widget states,
-file-URL requests), uploads files with ``PUT /_stcore/upload_file/…``, re-sends a fragment's rerun every
-``run_every`` interval the server asks for (as the browser's timers do) and rebuilds the page from the
-``ForwardMsg`` deltas, dropping the elements a run did not send again. It records a timeline of what
+A :class:`PageSession` does what the browser's Streamlit client does, no more: it fetches the XSRF
+cookie (from ``/_stcore/health``, as the browser does), opens ``/_stcore/stream``, sends ``BackMsg``
+protobufs (script reruns with widget states, file-URL requests), uploads files with
+``PUT /_stcore/upload_file/…``, re-sends a fragment's rerun every ``run_every`` interval the server asks
+for (as the browser's timers do) and rebuilds the page from the ``ForwardMsg`` deltas, dropping the
+elements a run did not send again. It records a timeline of what
 appeared (alerts, progress texts) so tests can check what a person would have seen, and when.
 
 Used by ``tests/test_app_load.py`` (several tabs against one server) and ``benchmarks/web_load.py``.
@@ -291,7 +292,8 @@ class PageSession:
 
     def _drop_stale(self) -> None:
         if self._run_fragments:
-            stale = [p for p, e in self._elements.items() if e.fragment_id in self._run_fragments and e.run != self._run]
+            stale = [p for p, e in self._elements.items()
+                     if e.fragment_id in self._run_fragments and e.run != self._run]
         else:
             stale = [p for p, e in self._elements.items() if e.run != self._run]
         for path in stale:
