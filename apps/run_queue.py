@@ -338,13 +338,20 @@ class RunQueue:
                 pass
 
     def _start_monitor(self) -> None:
-        if self.is_alive is None or (self._monitor is not None and self._monitor.is_alive()):
+        """Watch the owners while there are tickets (the watcher ends itself when the queue is empty)."""
+        if self.is_alive is None:
             return
         with self._lock:
-            if self._monitor is None or not self._monitor.is_alive():
+            if self._monitor is None:
                 self._monitor = threading.Thread(target=self._watch, name="nst-run-queue-monitor", daemon=True)
                 self._monitor.start()
 
     def _watch(self) -> None:
         while not self._closed.wait(self.poll):
+            with self._lock:
+                if not self._waiting and not self._running:
+                    self._monitor = None  # a later submit starts a new watcher
+                    return
             self.check_owners()
+        with self._lock:
+            self._monitor = None

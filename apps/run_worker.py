@@ -11,8 +11,8 @@ tab is closed. The server process itself never imports TensorFlow.
 
 A :class:`WorkerPool` keeps up to ``size`` processes (fresh interpreters running this file, talking
 pickled messages over a socket pair). Each imports TensorFlow once when it starts and keeps the VGG
-network that ``nst_lib`` caches, so only the first run after a start pays for building it; an idle worker exits after ``idle_timeout``
-seconds. :meth:`WorkerPool.run` is what a :class:`run_queue.RunQueue` job calls: it sends the run to a
+network that ``nst_lib`` caches, so only the first run after a start pays for building it; an idle
+worker exits after ``idle_timeout`` seconds. :meth:`WorkerPool.run` is what a :class:`run_queue.RunQueue` job calls: it sends the run to a
 worker, copies its progress and previews onto the ticket, and asks it to stop (then ends it, if it does
 not stop within ``stop_timeout`` seconds) when the ticket is cancelled.
 """
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import queue
 import socket
 import subprocess
 import sys
@@ -156,13 +157,13 @@ class WorkerPool:
         self.idle_timeout = idle_timeout
         self.stop_timeout = stop_timeout
         self._idle: list[_Worker] = []
-        self._busy = 0
+        self._running: list[_Worker] = []
         self._lock = threading.Lock()
 
     def warm_up(self) -> None:
         """Start one worker now (importing TensorFlow takes seconds), so the first run does not wait for it."""
         with self._lock:
-            if not self._idle and self._busy == 0:
+            if not self._idle and not self._running:
                 self._idle.append(self._spawn())
 
     def run(self, ticket: Any, job: dict[str, Any]) -> dict[str, Any] | None:
@@ -175,6 +176,8 @@ class WorkerPool:
             the run's own error (an :class:`~nst_lib.errors.NSTError` for bad input), or
             RunEndedError: the worker process died during the run.
         """
+        if ticket.stop_requested:  # cancelled between its start and now: no need for a worker
+            return None
         worker = self._acquire()
         kind, value = "ended", None
         try:
@@ -184,6 +187,11 @@ class WorkerPool:
         if kind == "failed":
             raise value  # the run's own error (bad input, a bug): the worker itself is fine
         return value
+
+    def pids(self) -> list[int]:
+        """Process ids of the workers, idle or running."""
+        with self._lock:
+            return sorted(w.process.pid for w in [*self._idle, *self._running] if w.alive)
 
     def close(self) -> None:
         """End the idle workers (running ones end with their run)."""
@@ -201,35 +209,58 @@ class WorkerPool:
             while self._idle:
                 worker = self._idle.pop()
                 if worker.alive:
-                    self._busy += 1
+                    self._running.append(worker)
                     return worker
                 worker.end()  # it timed out idle, or died
-            self._busy += 1
-        try:
-            return self._spawn()
-        except BaseException:
-            with self._lock:
-                self._busy -= 1
-            raise
+            worker = self._spawn()
+            self._running.append(worker)
+            return worker
 
     def _release(self, worker: _Worker, reuse: bool) -> None:
         with self._lock:
-            self._busy -= 1
+            self._running.remove(worker)
             if reuse and len(self._idle) < self.size:
                 self._idle.append(worker)
                 return
         worker.end()
 
     def _drive(self, worker: _Worker, ticket: Any, job: dict[str, Any]) -> tuple[str, Any]:
-        """Send the job and relay its reports; returns ("done", view), ("failed", error) or ("ended", None)."""
-        worker.conn.send(job)
+        """Send the job and relay its reports; returns ("done", view), ("failed", error) or ("ended", None).
+
+        Messages to the worker go through a sender thread: a job's images take megabytes, and a worker
+        that is still importing TensorFlow reads nothing, so a send could block this loop (and with it
+        the reaction to a cancel) for seconds.
+        """
+        outbox: queue.SimpleQueue = queue.SimpleQueue()
+        threading.Thread(target=_send_all, args=(worker.conn, outbox), name="nst-worker-sender", daemon=True).start()
+        outbox.put(job)
+        try:
+            return self._relay(worker, ticket, outbox)
+        finally:
+            outbox.put(_END)
+
+    @staticmethod
+    def _gone(worker: _Worker, stop_asked_at: float | None) -> tuple[str, Any]:
+        """The worker process ended: fine after a stop request, an error otherwise."""
+        if stop_asked_at is not None:
+            return "ended", None
+        code = worker.process.returncode
+        hint = " (it was probably out of memory)" if code in (-9, 137) else ""
+        raise RunEndedError(f"the process running the style transfer ended with code {code}{hint}; "
+                            "try a smaller size or fewer styles")
+
+    def _relay(self, worker: _Worker, ticket: Any, outbox: queue.SimpleQueue) -> tuple[str, Any]:
         stop_asked_at: float | None = None
         while True:
             if worker.conn.poll(0.05):
                 try:
                     kind, value = worker.conn.recv()
-                except (EOFError, OSError):
-                    continue  # the process is gone: reported below
+                except (EOFError, OSError):  # the process is gone, or going
+                    try:
+                        worker.process.wait(5)
+                    except subprocess.TimeoutExpired:
+                        worker.end()
+                    return self._gone(worker, stop_asked_at)
                 if kind == "progress":
                     ticket.progress = value
                 elif kind == "preview":
@@ -238,19 +269,27 @@ class WorkerPool:
                     return kind, value
                 continue
             if not worker.alive:
-                if stop_asked_at is not None:
-                    return "ended", None
-                code = worker.process.exitcode
-                hint = " (it was probably out of memory)" if code in (-9, 137) else ""
-                raise RunEndedError(f"the process running the style transfer ended with code {code}{hint}; "
-                                    "try a smaller size or fewer styles")
+                return self._gone(worker, stop_asked_at)
             if ticket.stop_requested:
                 if stop_asked_at is None:
                     stop_asked_at = time.monotonic()
-                    worker.conn.send("stop")
+                    outbox.put("stop")
                 elif time.monotonic() - stop_asked_at > self.stop_timeout:
                     worker.end()  # it is still loading, or in a long iteration: free the cores now
                     return "ended", None
+
+
+
+_END = object()
+
+
+def _send_all(conn: Connection, outbox: queue.SimpleQueue) -> None:
+    """Send the outbox's messages in order until :data:`_END` (or until the worker is gone)."""
+    while (message := outbox.get()) is not _END:
+        try:
+            conn.send(message)
+        except Exception:  # noqa: BLE001 - the worker was ended: its socket is broken or already closed
+            return
 
 
 _POOLS: dict[int, WorkerPool] = {}

@@ -1,8 +1,10 @@
-"""Tests of apps/run_queue.py: the web page's server-wide queue, with jobs that are plain Python functions.
+"""Tests of apps/run_queue.py (the web page's server-wide queue) and apps/run_worker.py (its workers).
 
-Each job blocks on an event the test controls, so order, positions, limits, cancelling and abandoned
-owners are checked deterministically and in milliseconds (no TensorFlow here; the page-level and
-load tests are test_app.py and test_app_load.py).
+The queue's jobs are plain Python functions that block on an event the test controls, so order,
+positions, limits, cancelling and abandoned owners are checked deterministically and in milliseconds.
+The worker test ends a real worker process twice before it has even loaded TensorFlow (a run that does
+not stop in time; a worker killed as by the out-of-memory killer). Page-level and load tests are
+test_app.py and test_app_load.py.
 """
 from __future__ import annotations
 
@@ -173,6 +175,10 @@ def test_the_monitor_thread_abandons_tickets_of_closed_sessions_by_itself(queue)
     wait_until(lambda: jobs.started == ["a"])
     connected["a"] = False
     assert a.wait(TIMEOUT) and a.state is State.CANCELLED and a.end_reason == "abandoned"
+    wait_until(lambda: q._monitor is None)  # an empty queue needs no watcher …
+    connected["b"] = False
+    b = q.submit("b", jobs("b"))  # … and a new ticket gets one again
+    assert b.wait(TIMEOUT) and b.end_reason == "abandoned"
 
 
 def test_heartbeat_liveness():
@@ -235,3 +241,58 @@ def test_close_cancels_everything_and_refuses_new_work():
         q.submit("c", jobs("c"))
     with pytest.raises(ValueError, match="at least 1"):
         RunQueue(max_running=0)
+
+
+# ================================================================== worker processes (apps/run_worker.py)
+class FakeTicket:
+    """What WorkerPool.run needs of a run_queue.Ticket."""
+
+    def __init__(self):
+        self.stop_requested = False
+        self.progress = self.preview = None
+
+
+def _tiny_job():
+    import app_logic as logic
+    from nst_lib.config import StyleConfig
+
+    return {"content": logic.example_image("content", "chelsea"), "styles": [logic.example_image("style", "swirls")],
+            "mask": None, "mask_name": None, "config": StyleConfig(size=48, steps=2000)}
+
+
+def test_a_worker_that_does_not_stop_in_time_is_ended_and_a_killed_one_is_reported():
+    import os
+    import signal
+
+    from run_worker import RunEndedError, WorkerPool
+
+    pool = WorkerPool(1, stop_timeout=0.5)
+    try:
+        # cancelled while the fresh worker still imports TensorFlow: it cannot stop itself, so it is ended
+        ticket, outcome = FakeTicket(), []
+        runner = threading.Thread(target=lambda: outcome.append(pool.run(ticket, _tiny_job())))
+        runner.start()
+        wait_until(lambda: pool.pids())
+        ticket.stop_requested = True
+        runner.join(TIMEOUT)
+        assert not runner.is_alive() and outcome == [None] and pool.pids() == []
+
+        # killed during a run (as the kernel's out-of-memory killer does): one sentence, and a fresh worker next
+        ticket, errors = FakeTicket(), []
+
+        def run() -> None:
+            try:
+                pool.run(ticket, _tiny_job())
+            except RunEndedError as exc:
+                errors.append(str(exc))
+
+        runner = threading.Thread(target=run)
+        runner.start()
+        wait_until(lambda: pool.pids())
+        os.kill(pool.pids()[0], signal.SIGKILL)
+        runner.join(TIMEOUT)
+        assert not runner.is_alive() and len(errors) == 1
+        assert "ended with code -9 (it was probably out of memory)" in errors[0] and "smaller size" in errors[0]
+        assert pool.pids() == []
+    finally:
+        pool.close()
