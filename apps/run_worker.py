@@ -1,4 +1,5 @@
-"""Worker processes that execute the web page's style transfers (tested through tests/test_app*.py).
+"""Worker processes that execute the web page's style transfers (tested in tests/test_run_queue.py and
+through tests/test_app*.py).
 
 Why processes and not threads of the server: Streamlit resets Keras' process-wide state
 (``keras.backend.clear_session()``: TensorFlow's kernel cache, Keras' name and state trackers) and runs a
@@ -6,15 +7,15 @@ full garbage collection after *every* script run of *every* session, so a page t
 position would pull the rug from under an optimisation running on a thread of the same process (measured:
 the network build never finished). In its own process a run also cannot take the server down when it
 runs out of memory, gets a fair share of the cores (its TensorFlow thread pool is sized for
-``max_running`` runs at once), gives its memory back when it ends, and can be stopped at once when its
-tab is closed. The server process itself never imports TensorFlow.
+``max_running`` runs at once), gives its memory back when its worker exits, and can be stopped at once
+when its tab is closed. The server process imports TensorFlow only to download missing VGG weights.
 
 A :class:`WorkerPool` keeps up to ``size`` processes (fresh interpreters running this file, talking
 pickled messages over a socket pair). Each imports TensorFlow once when it starts and keeps the VGG
 network that ``nst_lib`` caches, so only the first run after a start pays for building it; an idle
-worker exits after ``idle_timeout`` seconds. :meth:`WorkerPool.run` is what a :class:`run_queue.RunQueue` job calls: it sends the run to a
-worker, copies its progress and previews onto the ticket, and asks it to stop (then ends it, if it does
-not stop within ``stop_timeout`` seconds) when the ticket is cancelled.
+worker exits after ``idle_timeout`` seconds. :meth:`WorkerPool.run` is what a :class:`run_queue.RunQueue`
+job calls: it sends the run to a worker, copies its progress and previews onto the ticket, and asks it
+to stop (then ends it, if it does not stop within ``stop_timeout`` seconds) when the ticket is cancelled.
 """
 from __future__ import annotations
 
