@@ -72,8 +72,8 @@ def _resolved_weights(backbone: str) -> logic.WeightsSummary:
 
 
 def weights_summary(backbone: str) -> logic.WeightsSummary:
-    """Resolved once per server process (nst_lib itself caches the built network per process, so only the
-    first run of a server pays for building VGG and loading its weights)."""
+    """Resolved once per server process, for the "Feature network" line and the layer pickers (the runs
+    resolve them again in their worker process, which builds VGG once and keeps it)."""
     try:
         return _resolved_weights(backbone)
     except nst.WeightsError as exc:
