@@ -134,10 +134,12 @@ def optimization_demo(content: str = "grace_hopper", style: str = "swirls", *, b
         show_png(image_view, result.image)
         draw_curves()
         best = f", best total loss {min(h['total'] for h in history):.4g}" if history else ""
-        stopped = (" Stopped: the best image so far is kept." if run.stopped
-                   else " The image shown is the best one seen.")
-        demo.status.value = (f"{label}: {result.iterations} iterations in {result.elapsed:.1f} s{best} "
-                             f"({result.message}).{stopped}")
+        if run.stopped:
+            demo.status.value = (f"{label}: stopped after {result.iterations} iterations in {result.elapsed:.1f} s"
+                                 f"{best}; the best image so far is kept.")
+        else:
+            demo.status.value = (f"{label}: {result.iterations} iterations in {result.elapsed:.1f} s{best} "
+                                 f"({result.message}); the image shown is the best one seen.")
 
     def on_end(run: Run) -> None:
         run_button.disabled, stop_button.disabled = False, True
