@@ -18,6 +18,7 @@ from matplotlib.figure import Figure
 
 from ...config import COLOR_MODES, pick
 from ...errors import InvalidSettingError
+from ...images import preset_mask
 from ..viz import show_images
 from .common import (
     BackgroundRun,
@@ -41,30 +42,12 @@ NO_STYLE = "none"
 
 
 def make_mask(kind: str, height: int, width: int) -> np.ndarray | None:
-    """A (height, width) float32 mask in [0, 1] of one of the :data:`MASKS` shapes (``None`` for "none").
-
-    The edges are softened over a few pixels, so the two regions blend instead of meeting at a seam.
-    """
+    """A (height, width) float32 mask in [0, 1] of one of the :data:`MASKS` shapes (``None`` for "none"),
+    drawn by :func:`nst_lib.images.preset_mask` (soft edges, so the two regions blend instead of meeting
+    at a seam)."""
     if kind not in MASKS:
         raise InvalidSettingError(f"mask must be one of {', '.join(MASKS)}; got {kind!r}")
-    if kind == "none":
-        return None
-    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
-    soft = max(2.0, 0.03 * max(height, width))  # width of the soft edge in pixels
-
-    def ramp(distance: np.ndarray) -> np.ndarray:
-        return np.clip(0.5 + distance / soft, 0.0, 1.0)
-
-    if kind == "left half":
-        mask = ramp(width / 2 - xx)
-    elif kind == "right half":
-        mask = ramp(xx - width / 2)
-    elif kind == "top half":
-        mask = ramp(height / 2 - yy)
-    else:  # centre disc
-        radius = 0.3 * min(height, width)
-        mask = ramp(radius - np.hypot(yy - height / 2, xx - width / 2))
-    return mask.astype(np.float32)
+    return None if kind == "none" else preset_mask(kind, height, width)
 
 
 def control_settings(*, preserve_colors: str = "none", second_style: bool = False, blend: float = 0.5,
