@@ -29,6 +29,7 @@ from .common import (
     figure_to_png,
     image_slot,
     load_example,
+    notes_html,
     show_png,
 )
 
@@ -199,7 +200,7 @@ def controls_demo(content: str = "grace_hopper", style: str = "swirls", second_s
         figure_view.value = figure_to_png(render_controlled(context["photo"], context["styles"], context["mask"],
                                                             result.image, context["labels"]))
         shown = html.escape(", ".join(f"{k}={v}" for k, v in context["settings"].items()))
-        notes = "".join(f" Note: {html.escape(n)}." for n in context["notes"])
+        notes = "".join(f" Note: {html.escape(n)}." for n in context["notes"]) + notes_html(result)
         if run.stopped:
             status.value = (f"Stopped after {result.iterations} iterations in {result.elapsed:.1f} s with {shown}; "
                             f"the best image so far is kept.{notes}")

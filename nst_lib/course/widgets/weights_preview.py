@@ -33,6 +33,7 @@ from .common import (
     figure_to_png,
     image_slot,
     load_example,
+    notes_html,
     show_png,
 )
 from .losses import render_loss_parts
@@ -243,9 +244,9 @@ class WeightsPreviewDemo(Demo):
         how = (f"{result.iterations} iterations in {result.elapsed:.1f} s ({result.backbone.upper()}, "
                f"{self.size} px){first}")
         if run.stopped:
-            self.status.value = f"Stopped after {how}; the best image so far is kept (not cached)."
+            self.status.value = f"Stopped after {how}; the best image so far is kept (not cached).{notes_html(result)}"
             return
-        summary = f"{html.escape(result.message.capitalize())}: {how}."
+        summary = f"{html.escape(result.message.capitalize())}: {how}.{notes_html(result)}"
         self.status.value = summary
         self.cache[run.context["key"]] = CachedPreview(image_png, chart, summary, result.image)
         while len(self.cache) > CACHE_SIZE:
