@@ -472,15 +472,15 @@ STATISTICS: dict[str, StyleStatistic] = {
     ),
     "mean_std": StyleStatistic(
         "mean_std", "per-channel mean and standard deviation (AdaIN's statistics)",
-        mean_std_target, mean_std_distance, mean_std_blend, default_style_weight=1.0,
+        mean_std_target, mean_std_distance, mean_std_blend, default_style_weight=1e3,
     ),
     "wasserstein": StyleStatistic(
         "wasserstein", "Wasserstein-2 distance between Gaussian fits (mean and covariance)",
-        gaussian_target, wasserstein_distance, gaussian_blend, default_style_weight=1.0,
+        gaussian_target, wasserstein_distance, gaussian_blend, default_style_weight=8e2,
     ),
     "sliced_wasserstein": StyleStatistic(
         "sliced_wasserstein", "sliced Wasserstein: the whole distribution, random 1-D projections (Heitz et al. 2021)",
-        sliced_target, sliced_wasserstein_distance, sliced_blend, default_style_weight=1.0, random=True,
+        sliced_target, sliced_wasserstein_distance, sliced_blend, default_style_weight=2e3, random=True,
     ),
 }
 
