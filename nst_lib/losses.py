@@ -180,12 +180,14 @@ def style_loss(
     stat = style_statistic(statistic)
     seed = tf.zeros((2,), tf.int64) if seed is None else seed
     parts = {}
-    for layer, weight in layer_weights.items():
+    for index, (layer, weight) in enumerate(layer_weights.items()):
         feats = features[layer]
         target = targets[layer]
         target = tuple(target) if isinstance(target, (tuple, list)) else (target,)
         layer_mask = None if mask is None else resize_mask(mask, tf.shape(feats)[1:3])
-        parts[layer] = weight * stat.distance(feats, target, layer_mask, seed)
+        # each layer draws its own random numbers (two layers with as many channels must not share them)
+        layer_seed = tf.random.experimental.stateless_fold_in(seed, index)
+        parts[layer] = weight * stat.distance(feats, target, layer_mask, layer_seed)
     return tf.add_n(list(parts.values())), parts
 
 

@@ -23,8 +23,13 @@ between Gaussian fits) and W₂² in one dimension the mean squared difference o
 Gaussians (channels treated as independent), ``wasserstein`` is W₂²/C between the full Gaussians, and for
 random unit directions E_θ[(θᵀΔμ)²] = ‖Δμ‖²/C, so ``sliced_wasserstein`` is on the same per-channel
 scale. All three are averages over positions, so they do not grow with the image size: one default
-``style_weight`` per statistic works at any size (:data:`STATISTICS`, measured by
+``style_weight`` per statistic works at any size (:data:`nst_lib.config.DEFAULT_STYLE_WEIGHTS`: the weight
+at which the style term has the share of the initial objective that Gram's has at 1e-2; measured by
 ``benchmarks/calibrate_statistics.py``).
+
+Importing this module registers the three statistics with :func:`nst_lib.losses.register_style_statistic`
+under the names above, the values of ``StyleConfig.style_loss`` (``nst stylize --style-loss NAME``);
+:mod:`nst_lib.losses` imports it when a name is asked for.
 
 **Masks** (guided statistics, Gatys et al. 2017) work with every statistic: a mask ``m`` in [0, 1] at the
 layer's resolution makes the positions a *weighted* cloud with weights p_i = m_i / Σ m — weighted mean,
@@ -33,13 +38,14 @@ matched with the style's quantile at the middle of its share of the cumulative w
 mask this is the statistic of the masked region alone; the guided Gram matrix of :mod:`nst_lib.gram`
 weights positions by m² instead (it masks the features, as in the paper), which agrees for binary masks.
 
-**Several styles** blend as a *mixture* of their feature distributions (:attr:`StyleStatistic.blend`): the
+**Several styles** blend as a *mixture* of their feature distributions (the ``*_blend`` functions): the
 Gram matrix and the mean/second moment mix linearly, so the mixture's mean, standard deviation and
 covariance are exact; the sliced target keeps every style's features with their mixture weights.
 
 Every distance accepts ``seed`` (an int or an int tensor of shape (2,)); only ``sliced_wasserstein``
-uses it, to draw its random directions. Pass a new seed at every evaluation (Heitz et al. redraw the
-directions at every step) and a different one per layer.
+uses it, to draw its random directions. :func:`nst_lib.losses.style_loss` folds the layer's index into
+the seed the optimiser passes (the run's seed and the evaluation number), so layers draw different
+directions and every evaluation new ones.
 """
 from __future__ import annotations
 
@@ -49,17 +55,14 @@ from typing import Callable, Sequence
 import numpy as np
 import tensorflow as tf
 
-from .errors import InvalidSettingError
-from .gram import gram_matrix
+from .config import DEFAULT_STYLE_WEIGHTS, STYLE_LOSSES
+from .losses import register_style_statistic, style_statistic
 
 __all__ = [
-    "STATISTICS",
-    "StyleStatistic",
-    "get_statistic",
-    "statistic_names",
-    "gram_target",
-    "gram_distance",
-    "gram_blend",
+    "DEFAULT_STYLE_WEIGHTS",
+    "RANDOM_STATISTICS",
+    "STYLE_LOSSES",
+    "style_statistic",
     "mean_std_target",
     "mean_std_distance",
     "mean_std_blend",
@@ -126,29 +129,6 @@ def _normalised_blend_weights(weights: Sequence[float], count: int) -> list[floa
         raise ValueError(f"blend needs {count} non-negative weights that are not all zero; got {weights}")
     total = sum(weights)
     return [w / total for w in weights]
-
-
-# ------------------------------------------------------------------------------------------ Gram
-def gram_target(features) -> tuple[tf.Tensor]:
-    """``(G*,)``: the Gram matrix FᵀF/N of the style's features (:func:`nst_lib.gram.gram_matrix`)."""
-    cloud = _target_cloud(features)
-    return (tf.matmul(cloud, cloud, transpose_a=True) / tf.cast(tf.shape(cloud)[0], cloud.dtype),)
-
-
-def gram_distance(features, target: Sequence[tf.Tensor], mask=None, seed=None) -> tf.Tensor:
-    """mean((G − G*)²), G the (optionally guided) Gram matrix; averaged over a batch. ``seed`` is unused."""
-    del seed
-    features = tf.convert_to_tensor(features)
-    if features.shape.rank == 3:
-        features = features[tf.newaxis]
-    gram = gram_matrix(features, mask)
-    return tf.reduce_mean(tf.square(gram - target[0]))
-
-
-def gram_blend(targets: Sequence[Sequence[tf.Tensor]], weights: Sequence[float]) -> tuple[tf.Tensor]:
-    """Σ_i b_i G*_i: the Gram matrix (second raw moment) of the mixture of the styles."""
-    b = _normalised_blend_weights(weights, len(targets))
-    return (tf.add_n([w * t[0] for w, t in zip(b, targets)]),)
 
 
 # ------------------------------------------------------------------------------------ mean / std
@@ -445,56 +425,18 @@ def sliced_blend(targets: Sequence[Sequence[tf.Tensor]], weights: Sequence[float
 
 
 # -------------------------------------------------------------------------------------- registry
-@dataclass(frozen=True)
-class StyleStatistic:
-    """One style statistic: how to summarise a style layer, how far an image is from it, and its weight.
+#: Statistics whose distance draws random numbers from its ``seed`` (new directions at every evaluation).
+RANDOM_STATISTICS = frozenset({"sliced_wasserstein"})
 
-    ``target(features) → tuple of tensors``; ``distance(features, target, mask=None, seed=None) → scalar``;
-    ``blend(targets, weights) → tuple`` (the mixture of several styles); ``default_style_weight`` is the
-    ``style_weight`` that gives this statistic's style term the share of the initial objective that
-    Gram's has at 1e-2 (measured by ``benchmarks/calibrate_statistics.py``); ``random`` says whether the
-    distance uses its ``seed``; ``summary`` is one line for menus and help texts.
-    """
-
-    name: str
-    summary: str
-    target: Callable[..., tuple]
-    distance: Callable[..., tf.Tensor]
-    blend: Callable[..., tuple]
-    default_style_weight: float
-    random: bool = False
-
-
-STATISTICS: dict[str, StyleStatistic] = {
-    "gram": StyleStatistic(
-        "gram", "Gram matrix: channel correlations (Gatys et al. 2015)",
-        gram_target, gram_distance, gram_blend, default_style_weight=1e-2,
-    ),
-    "mean_std": StyleStatistic(
-        "mean_std", "per-channel mean and standard deviation (AdaIN's statistics)",
-        mean_std_target, mean_std_distance, mean_std_blend, default_style_weight=1e3,
-    ),
-    "wasserstein": StyleStatistic(
-        "wasserstein", "Wasserstein-2 distance between Gaussian fits (mean and covariance)",
-        gaussian_target, wasserstein_distance, gaussian_blend, default_style_weight=8e2,
-    ),
-    "sliced_wasserstein": StyleStatistic(
-        "sliced_wasserstein", "sliced Wasserstein: the whole distribution, random 1-D projections (Heitz et al. 2021)",
-        sliced_target, sliced_wasserstein_distance, sliced_blend, default_style_weight=2e3, random=True,
-    ),
-}
-
-
-def statistic_names() -> tuple[str, ...]:
-    """The registered statistics' names, Gram first."""
-    return tuple(STATISTICS)
-
-
-def get_statistic(name: str) -> StyleStatistic:
-    """The statistic called ``name``; an unknown name raises :class:`InvalidSettingError` listing the valid ones."""
-    try:
-        return STATISTICS[name]
-    except (KeyError, TypeError):
-        raise InvalidSettingError(
-            f"style_loss must be one of {', '.join(STATISTICS)}; got {name!r}"
-        ) from None
+register_style_statistic(
+    "mean_std", mean_std_target, mean_std_distance, blend=mean_std_blend,
+    description="per-channel mean and standard deviation (AdaIN's statistics): (‖μ − μ*‖² + ‖σ − σ*‖²) / C",
+)
+register_style_statistic(
+    "wasserstein", gaussian_target, wasserstein_distance, blend=gaussian_blend,
+    description="Wasserstein-2 distance between Gaussian fits (mean and covariance), over C",
+)
+register_style_statistic(
+    "sliced_wasserstein", sliced_target, sliced_wasserstein_distance, blend=sliced_blend,
+    description="sliced Wasserstein (Heitz et al. 2021): the whole feature distribution along random directions",
+)
