@@ -348,3 +348,47 @@ def test_style_weight_defaults_follow_the_statistic():
     assert switched.replace(style_loss="gram").style_weight == 1e-2
     by_hand = StyleConfig(style_weight=0.5).replace(style_loss="mean_std")
     assert by_hand.style_weight == 0.5  # set by hand: kept
+
+
+# ------------------------------------------------------------------------- notebook 09's self-checks
+def test_exercise_checks_accept_the_reference_solutions_and_name_typical_mistakes(capsys):
+    from nst_lib.course import checks_statistics as cs
+    from nst_lib.course import solutions_statistics as sol
+
+    cs.check_mean_std_distance(sol.mean_std_distance)
+    cs.check_sliced_wasserstein_distance(sol.sliced_wasserstein_distance)
+    assert capsys.readouterr().out.count("✓") == 2
+
+    def variances(f, s):
+        def stats(x):
+            points = tf.reshape(x, (-1, x.shape[-1]))
+            return tf.reduce_mean(points, 0), tf.math.reduce_variance(points, 0)
+        (m, v), (ms, vs) = stats(f), stats(s)
+        return tf.reduce_mean(tf.square(m - ms) + tf.square(v - vs))
+
+    def summed(f, s):
+        return 4 * sol.mean_std_distance(f, s)
+
+    def unsorted(f, s, d):
+        c = f.shape[-1]
+        return tf.reduce_mean(tf.square(tf.reshape(f, (-1, c)) @ d - tf.reshape(s, (-1, c)) @ d))
+
+    def rows_sorted(f, s, d):
+        c = f.shape[-1]
+        return tf.reduce_mean(tf.square(tf.sort(tf.reshape(f, (-1, c)) @ d, axis=1)
+                                        - tf.sort(tf.reshape(s, (-1, c)) @ d, axis=1)))
+
+    def empty(*args):
+        raise NotImplementedError
+
+    for check, fn, words in [
+        (cs.check_mean_std_distance, variances, "variances, not standard deviations"),
+        (cs.check_mean_std_distance, summed, "divide by the number of channels"),
+        (cs.check_mean_std_distance, empty, "NotImplementedError"),
+        (cs.check_sliced_wasserstein_distance, unsorted, "did not sort"),
+        (cs.check_sliced_wasserstein_distance, rows_sorted, "instead of along the positions"),
+        (cs.check_sliced_wasserstein_distance, lambda f, s, d: None, "return"),
+    ]:
+        with pytest.raises(cs.ExerciseError) as err:
+            check(fn)
+        assert str(err.value).startswith("✗ ") and words in str(err.value), (fn, str(err.value))
