@@ -392,3 +392,48 @@ def test_exercise_checks_accept_the_reference_solutions_and_name_typical_mistake
         with pytest.raises(cs.ExerciseError) as err:
             check(fn)
         assert str(err.value).startswith("✗ ") and words in str(err.value), (fn, str(err.value))
+
+
+# --------------------------------------------------------------------------------- notebook 09's demo
+def test_demo_settings_and_errors():
+    from nst_lib.course.widgets.statistics import statistics_settings
+
+    texture = statistics_settings("wasserstein", ["block1_conv1"], kind="texture", size=64, steps=2)
+    assert texture["content_weight"] == 0.0 and texture["init"] == "noise"
+    assert texture["style_weight"] == DEFAULT_STYLE_WEIGHTS["wasserstein"]
+    assert "content_weight" not in statistics_settings("gram", ["block1_conv1"], kind="transfer", size=64, steps=2)
+    with pytest.raises(InvalidSettingError, match="style_layers is empty"):
+        statistics_settings("gram", [], kind="texture", size=64, steps=2)
+    with pytest.raises(InvalidSettingError, match="style_loss must be one of"):
+        statistics_settings("histogram", ["block1_conv1"], kind="transfer", size=64, steps=2)
+
+
+@pytest.mark.slow
+def test_demo_runs_texture_and_transfer_and_stop_keeps_the_texture():
+    from nst_lib.course.widgets.common import has_picture, png_size
+    from nst_lib.course.widgets.statistics import statistics_demo, synthesise_and_transfer
+
+    demo = statistics_demo("sliced_wasserstein", background=False)
+    assert has_picture(demo.style_view) and not has_picture(demo.texture_view)
+    demo.layer_boxes["block5_conv1"].value = False
+    demo.run_button.click()  # runs in this thread (background=False)
+    assert demo.pair.texture.iterations == demo.texture_steps and demo.pair.transfer.iterations == demo.transfer_steps
+    assert demo.pair.texture.config.style_layers == GATYS[:4]
+    assert has_picture(demo.texture_view) and has_picture(demo.transfer_view)
+    assert max(png_size(demo.texture_view.value)) == demo.size
+    assert "texture: 3 iterations" in demo.status.value and "transfer: 3 iterations" in demo.status.value
+    assert not demo.run_button.disabled and demo.stop_button.disabled
+
+    for box in demo.layer_boxes.values():
+        box.value = False
+    demo.run_button.click()
+    assert "style_layers is empty" in demo.status.value
+
+    style = np.full((64, 64, 3), 0.5, np.float32)
+    style[::4] = 0.9
+    pair = synthesise_and_transfer(style, style, "mean_std", ["block1_conv1"], size=64, texture_steps=5,
+                                   transfer_steps=5, callback=lambda event: True)
+    assert pair.stopped and pair.texture.stop_reason == "callback" and pair.transfer is None
+
+
+GATYS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
