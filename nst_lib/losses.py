@@ -58,6 +58,8 @@ class StyleStatistic:
         blend: ``blend(targets, weights) -> tuple``: one target from the targets of several style images
             (weights sum to 1). Default: the weighted sum of each element.
         description: one line for documentation and the CLI.
+        stochastic: the distance draws random numbers from ``seed``, so the loss changes between
+            evaluations (L-BFGS then redraws them per block of iterations: ``optimize.run_lbfgs_redrawing``).
     """
 
     name: str
@@ -65,6 +67,7 @@ class StyleStatistic:
     distance: Callable[[tf.Tensor, StyleStatistics, "tf.Tensor | None", tf.Tensor], tf.Tensor]
     blend: Callable[[Sequence[StyleStatistics], Sequence[Any]], StyleStatistics] | None = None
     description: str = ""
+    stochastic: bool = False
 
     def blend_targets(self, targets: Sequence[StyleStatistics], weights: Sequence[Any]) -> StyleStatistics:
         """Blend the targets of several style images (weights summing to 1)."""
@@ -84,13 +87,14 @@ def register_style_statistic(
     *,
     blend: Callable[[Sequence[StyleStatistics], Sequence[Any]], StyleStatistics] | None = None,
     description: str = "",
+    stochastic: bool = False,
 ) -> StyleStatistic:
     """Register a style statistic under ``name`` (see :class:`StyleStatistic`); returns it.
 
     Registering the same name again replaces the earlier entry (useful while developing in a notebook).
     The name must also be listed in :data:`nst_lib.config.STYLE_LOSSES` to be accepted by ``StyleConfig``.
     """
-    statistic = StyleStatistic(name, targets, distance, blend, description)
+    statistic = StyleStatistic(name, targets, distance, blend, description, stochastic)
     with _STATISTICS_LOCK:
         _STATISTICS[name] = statistic
     return statistic

@@ -60,15 +60,16 @@ class _Stop(Exception):
         self.reason = reason
 
 
-def make_value_and_grad(objective, jit_compile: bool = False) -> Callable:
+def make_value_and_grad(objective, jit_compile: bool = False, *, draw: int | None = None) -> Callable:
     """A function mapping a (1, H, W, 3) image to (loss parts, d total / d image), run as a traced graph.
 
     For a :class:`~nst_lib.losses.Objective`, the graph is the extractor's one ``tf.function``
     (:func:`~nst_lib.losses.traced_value_and_grad`) called with this objective's tensors: objectives on the
     same extractor with the same structure and shapes share one trace, and concurrent runs share nothing
     mutable. Each call passes the seed (the objective's seed, the evaluation number) on, so statistics
-    that draw random numbers redraw them at every evaluation, reproducibly. Any other object with a
-    ``parts(image)`` method gets a graph of its own.
+    that draw random numbers redraw them at every evaluation, reproducibly; with ``draw`` set, every call
+    passes (seed, ``draw``) instead, so the loss is one fixed function (what L-BFGS needs:
+    :func:`run_lbfgs_redrawing`). Any other object with a ``parts(image)`` method gets a graph of its own.
     """
     if getattr(objective, "structure", None) is None or getattr(objective, "inputs", None) is None:
 
@@ -85,7 +86,7 @@ def make_value_and_grad(objective, jit_compile: bool = False) -> Callable:
 
     traced = traced_value_and_grad(objective.extractor, jit_compile)
     inputs, structure, run_seed = objective.inputs, objective.structure, int(objective.seed)
-    evaluations = itertools.count()
+    evaluations = itertools.count() if draw is None else itertools.repeat(int(draw))
 
     def value_and_grad(image):
         seed = tf.constant([run_seed, next(evaluations)], tf.int64)
@@ -292,6 +293,66 @@ def run_lbfgs(
     except KeyboardInterrupt:
         reason = "interrupted"
     return _finish(tracker, reason, init)
+
+
+#: L-BFGS iterations per draw of a random loss's numbers (the sliced Wasserstein distance's directions):
+#: benchmarks/sliced_optimizers.py compared redrawing at every evaluation or iteration (L-BFGS-B's line
+#: search then fails within a few iterations), one draw per run, and blocks of 10 and 30 iterations.
+SLICED_LBFGS_BLOCK = 10
+
+
+def run_lbfgs_redrawing(
+    value_and_grad_for: Callable[[int], Callable],
+    init: np.ndarray,
+    *,
+    steps: int,
+    block: int = SLICED_LBFGS_BLOCK,
+    time_budget: float | None = None,
+    callback: Callable[[Iterate], Optional[bool]] | None = None,
+    start: float | None = None,
+    iteration_offset: int = 0,
+    history: list | None = None,
+    **options,
+) -> OptimizeResult:
+    """L-BFGS-B for a loss that draws random numbers (the sliced Wasserstein distance's directions).
+
+    L-BFGS assumes one fixed function: its line search compares the values, and its memory the gradients,
+    of successive evaluations. So the random numbers are drawn once per block of ``block`` iterations
+    (``value_and_grad_for(draw)`` is the loss with draw number ``draw``), and each block is a fresh
+    :func:`run_lbfgs` (history cleared) starting where the previous one ended. Draw numbers are the global
+    iteration number at the block's start, so they differ between blocks and between scales. A block that
+    converges early hands over to the next draw; the run ends after ``steps`` iterations in all, on the time
+    budget, on Stop, or when two blocks in a row make no progress.
+
+    Returns the last block's :class:`OptimizeResult` with ``iterations`` and ``evaluations`` of the whole run.
+    """
+    start = time.perf_counter() if start is None else start
+    deadline = None if time_budget is None else time.perf_counter() + time_budget
+    history = [] if history is None else history
+    image, done, evaluations, idle = init, 0, 0, 0
+    while True:
+        remaining = None if deadline is None else deadline - time.perf_counter()
+        outcome = run_lbfgs(
+            value_and_grad_for(iteration_offset + done),
+            image,
+            steps=min(block, steps - done),
+            time_budget=None if remaining is None else max(remaining, 1e-6),
+            callback=callback,
+            start=start,
+            iteration_offset=iteration_offset + done,
+            history=history,
+            **options,
+        )
+        done += outcome.iterations
+        evaluations += outcome.evaluations
+        image = outcome.image
+        idle = idle + 1 if outcome.iterations == 0 else 0
+        if outcome.stop_reason not in ("steps", "converged") or done >= steps or idle >= 2:
+            break
+    outcome.iterations, outcome.evaluations, outcome.history = done, evaluations, history
+    if outcome.stop_reason == "converged" and done >= steps:
+        outcome.stop_reason, outcome.message = "steps", STOP_REASONS["steps"]
+    return outcome
 
 
 def _finish(tracker: _Tracker, reason: str, init: np.ndarray) -> OptimizeResult:

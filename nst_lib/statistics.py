@@ -425,7 +425,7 @@ def sliced_blend(targets: Sequence[Sequence[tf.Tensor]], weights: Sequence[float
 
 
 # -------------------------------------------------------------------------------------- registry
-#: Statistics whose distance draws random numbers from its ``seed`` (new directions at every evaluation).
+#: Statistics whose distance draws random numbers from its ``seed`` (registered as ``stochastic``).
 RANDOM_STATISTICS = frozenset({"sliced_wasserstein"})
 
 register_style_statistic(
@@ -437,6 +437,6 @@ register_style_statistic(
     description="Wasserstein-2 distance between Gaussian fits (mean and covariance), over C",
 )
 register_style_statistic(
-    "sliced_wasserstein", sliced_target, sliced_wasserstein_distance, blend=sliced_blend,
+    "sliced_wasserstein", sliced_target, sliced_wasserstein_distance, blend=sliced_blend, stochastic=True,
     description="sliced Wasserstein (Heitz et al. 2021): the whole feature distribution along random directions",
 )

@@ -21,7 +21,7 @@ from . import color
 from .config import StyleConfig, normalize_weights
 from .errors import InvalidSettingError
 from .images import MIN_SIDE, load_image, load_mask, resize_long_side, resize_to, save_image
-from .optimize import STOP_REASONS, Iterate, make_value_and_grad, run_adam, run_lbfgs
+from .optimize import STOP_REASONS, Iterate, make_value_and_grad, run_adam, run_lbfgs, run_lbfgs_redrawing
 
 
 @dataclass
@@ -206,8 +206,13 @@ def stylize(
             if cfg.optimizer == "lbfgs"
             else {"learning_rate": cfg.learning_rate, "beta_1": cfg.adam_beta_1, "epsilon": cfg.adam_epsilon}
         )
+        value_and_grad = make_value_and_grad(objective)
+        if cfg.optimizer == "lbfgs" and objective.statistic.stochastic:
+            # L-BFGS needs a fixed function: one draw of the random directions per block of iterations
+            runner = run_lbfgs_redrawing
+            value_and_grad = _fixed_draws(objective)
         outcome = runner(
-            make_value_and_grad(objective),
+            value_and_grad,
             init,
             steps=steps,
             time_budget=budget,
@@ -243,6 +248,11 @@ def stylize(
         weights_source=extractor.weights_info.source,
         scale_shapes=list(shapes),
     )
+
+
+def _fixed_draws(objective) -> Callable[[int], Callable]:
+    """draw number → the value-and-gradient function of ``objective`` with that one draw of random numbers."""
+    return lambda draw: make_value_and_grad(objective, draw=draw)
 
 
 def _make_config(config: StyleConfig | None, options: dict[str, Any]) -> StyleConfig:

@@ -437,3 +437,47 @@ def test_demo_runs_texture_and_transfer_and_stop_keeps_the_texture():
 
 
 GATYS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
+
+
+# ------------------------------------------------------------------- random directions and the optimisers
+def test_lbfgs_redrawing_runs_blocks_with_one_draw_each():
+    from nst_lib.optimize import run_lbfgs_redrawing
+
+    draws, seen = [], []
+
+    def value_and_grad_for(draw):
+        draws.append(draw)
+        centre = np.random.default_rng(draw).uniform(0.2, 0.8, size=(1, 4, 4, 3)).astype(np.float32)
+
+        def value_and_grad(image):
+            seen.append(draw)
+            diff = tf.convert_to_tensor(image) - centre
+            total = tf.reduce_sum(diff**2) + 0.1 * tf.reduce_sum(tf.cos(7.0 * tf.convert_to_tensor(image)))
+            return {"total": total}, 2 * diff - 0.7 * tf.sin(7.0 * tf.convert_to_tensor(image))
+        return value_and_grad
+
+    events = []
+    init = np.full((4, 4, 3), 0.5, np.float32)
+    out = run_lbfgs_redrawing(value_and_grad_for, init, steps=7, block=3, callback=events.append,
+                              iteration_offset=100)
+    assert draws[:3] == [100, 103, 106] and out.iterations == len(events) <= 7
+    assert [e.iteration for e in events] == list(range(101, 101 + len(events)))
+    assert out.evaluations == len(seen) and out.stop_reason in ("steps", "converged")
+
+
+@pytest.mark.slow
+def test_stylize_with_sliced_wasserstein_is_reproducible_with_both_optimisers():
+    import nst_lib as nst
+
+    content = np.linspace(0, 1, 64 * 64 * 3, dtype=np.float32).reshape(64, 64, 3)
+    style = np.random.default_rng(0).uniform(size=(64, 64, 3)).astype(np.float32)
+    settings = dict(size=64, steps=12, style_loss="sliced_wasserstein", style_layers=("block1_conv1", "block2_conv1"))
+    first, again = (nst.stylize(content, style, **settings) for _ in range(2))
+    other = nst.stylize(content, style, seed=1, **settings)
+    assert first.iterations == 12 and [h["iteration"] for h in first.history] == list(range(1, 13))
+    np.testing.assert_array_equal(first.image, again.image)
+    assert np.abs(first.image - other.image).max() > 1e-3
+    assert first.history[-1]["style"] < 0.5 * first.history[0]["style"]
+    adam = nst.stylize(content, style, optimizer="adam", **settings)
+    np.testing.assert_array_equal(adam.image, nst.stylize(content, style, optimizer="adam", **settings).image)
+    assert adam.history[-1]["style"] < adam.history[0]["style"]

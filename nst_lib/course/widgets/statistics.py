@@ -64,7 +64,7 @@ def statistics_settings(statistic: str, layers: Sequence[str], *, kind: str, siz
     settings: dict[str, Any] = dict(style_loss=statistic, style_layers=tuple(layers), size=int(size),
                                     steps=int(steps), scales=1)
     if kind == "texture":
-        settings.update(content_weight=0.0, init="noise")
+        settings.update(content_weight=0.0, content_layers=(), init="noise")
     config = StyleConfig(**settings)  # validates: unknown statistic, no layers, …
     settings["style_weight"] = config.style_weight  # the statistic's default, shown in the status line
     return settings
