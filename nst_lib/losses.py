@@ -29,7 +29,7 @@ runs on several threads share nothing mutable.
 from __future__ import annotations
 
 import threading
-from dataclasses import InitVar, dataclass, field
+from dataclasses import InitVar, dataclass
 from typing import Any, Callable, Mapping, NamedTuple, Sequence
 
 import tensorflow as tf
@@ -337,6 +337,18 @@ class Objective:
     @property
     def style_layer_weights(self) -> dict[str, float]:
         return {k: float(v) for k, v in self.inputs["style_layer_weights"].items()}
+
+    @property
+    def blended_targets(self) -> dict[str, StyleStatistics]:
+        """layer → the blended target of the unmasked styles (a tuple; empty without unmasked styles)."""
+        return dict(self.inputs["blended"])
+
+    @property
+    def blended_grams(self) -> dict[str, tf.Tensor] | None:
+        """layer → blended Gram target Σ_i b_i A_i (Gram statistic only; ``None`` without unmasked styles)."""
+        if self.statistic.name != "gram" or not self.inputs["blended"]:
+            return None
+        return {k: v[0] for k, v in self.inputs["blended"].items()}
 
     def parts(self, image: tf.Tensor, seed: tf.Tensor | None = None) -> dict[str, tf.Tensor]:
         """Every loss term for ``image`` (see the class docstring); runs eagerly (or inside a trace)."""

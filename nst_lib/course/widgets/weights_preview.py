@@ -54,6 +54,8 @@ PREVIEW_SIZE_REAL = 128
 PREVIEW_STEPS_REAL = 30
 #: Finished previews kept (PNG bytes: a few tens of KB each).
 CACHE_SIZE = 64
+#: Display width of the loss chart, in pixels.
+CHART_WIDTH = 360
 
 
 def ratio_weights(ratio: float, style_weight: float = StyleConfig().style_weight) -> tuple[float, float]:
@@ -134,12 +136,12 @@ class WeightsPreviewDemo(Demo):
         self.progress = widgets.IntProgress(value=0, min=0, max=self.steps, description="progress")
         display = max(256, self.size)
         self.image_view = image_slot(display, text="the picture appears here")
-        self.chart_view = image_slot()
+        self.chart_view = image_slot(CHART_WIDTH, round(CHART_WIDTH * 272 / 448), text="loss per layer of the result")
         controls = widgets.VBox([widgets.HTML("<b>style layer weights w<sub>l</sub></b> (normalised to sum 1)"),
                                  *self.style_sliders.values()])
         super().__init__("Weights → picture: move a slider, watch the stylization change", [
-            [self.content_picker, self.style_picker], self.ratio_slider, [controls, self.image_view],
-            [self.stop_button, self.progress], self.chart_view])
+            [self.content_picker, self.style_picker], self.ratio_slider, [controls, self.image_view, self.chart_view],
+            [self.stop_button, self.progress]])
         self.cache: OrderedDict[tuple, CachedPreview] = OrderedDict()
         self.result = None  # the last finished nst_lib.Result
         self.shown_from_cache = False  # whether the picture shown came from the cache
@@ -190,7 +192,8 @@ class WeightsPreviewDemo(Demo):
             self.background_run.cancel()  # an older run must not overwrite what is shown now
             self.stop_button.disabled = True
             self.cache.move_to_end(key)
-            self.image_view.value, self.chart_view.value = cached.image_png, cached.chart_png
+            show_png(self.image_view, cached.image_png)
+            show_png(self.chart_view, cached.chart_png or None)
             self.progress.value = self.progress.max
             self.shown_from_cache = True
             self.status.value = f"{cached.summary} <i>(from the cache: these settings ran before)</i>"
@@ -207,8 +210,10 @@ class WeightsPreviewDemo(Demo):
 
     def _on_start(self, run: Run) -> None:
         self.stop_button.disabled = False
+        show_png(self.chart_view, None)  # the chart of the previous settings would mislead
         self.progress.max, self.progress.value = self.steps, 0
-        content_weight, style_weight = run.context["settings"]["content_weight"], run.context["settings"]["style_weight"]
+        settings = run.context["settings"]
+        content_weight, style_weight = settings["content_weight"], settings["style_weight"]
         self.status.value = (f"Optimising at {self.size} px with content_weight {content_weight:.3g}, "
                              f"style_weight {style_weight:.3g}…")
 
@@ -218,12 +223,13 @@ class WeightsPreviewDemo(Demo):
             show_png(self.image_view, image)
             self.shown_from_cache = False
         self.status.value = (f"iteration {event.iteration}/{self.steps}, total loss {event.losses['total']:.4g}, "
-                             f"{event.elapsed:.1f} s (first picture {run.first_preview_seconds:.1f} s after the change)")
+                             f"{event.elapsed:.1f} s (first picture {run.first_preview_seconds:.1f} s after the "
+                             "change)")
 
     def _on_result(self, run: Run, result) -> None:
         settings = run.context["settings"]
         self.result = result
-        parts = {k: v for k, v in result.history[-1].items()} if result.history else {}
+        parts = dict(result.history[-1]) if result.history else {}
         chart = b""
         if parts:
             chart = figure_to_png(render_loss_parts(parts, content_weight=settings["content_weight"],
@@ -232,7 +238,8 @@ class WeightsPreviewDemo(Demo):
         show_png(self.image_view, image_png)
         show_png(self.chart_view, chart or None)
         self.shown_from_cache = False
-        first = "" if run.first_preview_seconds is None else f"; first picture {run.first_preview_seconds:.1f} s after the change"
+        first = ("" if run.first_preview_seconds is None
+                 else f"; first picture {run.first_preview_seconds:.1f} s after the change")
         summary = (f"{html.escape(result.message.capitalize())}: {result.iterations} iterations in "
                    f"{result.elapsed:.1f} s ({result.backbone.upper()}, {self.size} px){first}.")
         if run.stopped:
