@@ -481,3 +481,38 @@ def test_stylize_with_sliced_wasserstein_is_reproducible_with_both_optimisers():
     adam = nst.stylize(content, style, optimizer="adam", **settings)
     np.testing.assert_array_equal(adam.image, nst.stylize(content, style, optimizer="adam", **settings).image)
     assert adam.history[-1]["style"] < adam.history[0]["style"]
+
+
+# ------------------------------------------------------------------------------------ the command line
+@pytest.mark.slow
+def test_cli_stylize_works_with_every_style_loss(tmp_path, capsys):
+    import json
+
+    from PIL import Image
+
+    from nst_lib.cli import main
+
+    for name in STYLE_LOSSES:
+        out = tmp_path / f"{name}.png"
+        code = main(["stylize", "example:grace_hopper", "example:swirls", "-o", str(out), "--size", "48",
+                     "--steps", "2", "--style-loss", name, "--quiet", "--history", str(tmp_path / f"{name}.json")])
+        assert code == 0, capsys.readouterr().err
+        assert Image.open(out).size[0] == 48 or Image.open(out).size[1] == 48
+        saved = json.loads((tmp_path / f"{name}.json").read_text())["config"]
+        assert saved["style_loss"] == name and saved["style_weight"] == DEFAULT_STYLE_WEIGHTS[name]
+
+
+def test_cli_refuses_an_unknown_style_loss_in_one_line(tmp_path, capsys):
+    from nst_lib.cli import main
+
+    out = tmp_path / "out.png"
+    code = main(["stylize", "example:grace_hopper", "example:swirls", "-o", str(out), "--style-loss", "histogram"])
+    err = capsys.readouterr().err
+    assert code == 2 and not out.exists()
+    assert err.count("\n") == 1 and err.startswith("error: ") and "histogram" in err
+    assert "gram" in err and "sliced_wasserstein" in err
+    from nst_lib.cli import build_parser
+
+    sub = build_parser()._subparsers._group_actions[0].choices["stylize"].format_help()
+    assert "--style-loss {gram,mean_std,wasserstein,sliced_wasserstein}" in sub
+    assert "mean_std 1000" in " ".join(sub.split())
