@@ -7,7 +7,8 @@ its seed changes, so each schedule below is a different answer to "when does the
 * ``lbfgs_every_evaluation`` — a new seed at every evaluation (line-search trials included);
 * ``lbfgs_every_iteration`` — a new seed after every accepted iteration (the line search sees one function);
 * ``lbfgs_fixed`` — one seed for the whole run (a deterministic loss with K = C fixed directions per layer);
-* ``lbfgs_restart_R`` — one seed for R iterations, then new directions and a fresh L-BFGS (history cleared);
+* ``lbfgs_restart_R`` — one seed for R iterations, then new directions and a fresh L-BFGS (memory cleared):
+  :func:`nst_lib.optimize.run_lbfgs_redrawing` with ``block=R``, what ``stylize`` does;
 * ``adam`` — a new seed at every step (Heitz et al.'s setting), the library's Adam recipe.
 
 Fair measure (not the optimised loss): the objective with the style term measured by **held-out**
@@ -45,6 +46,7 @@ def main() -> None:
     parser.add_argument("--styles", nargs="+", default=["swirls", "stained_glass"])
     parser.add_argument("--every", type=int, default=20, help="measure the held-out objective every N evaluations")
     parser.add_argument("--restarts", type=int, nargs="+", default=[10, 30])
+    parser.add_argument("--skip", nargs="*", default=[], help="schedules to leave out")
     parser.add_argument("--out", type=Path, default=RESULTS / "sliced_optimizers.json")
     args = parser.parse_args()
 
@@ -55,7 +57,7 @@ def main() -> None:
     from nst_lib.config import StyleConfig, normalize_weights
     from nst_lib.images import resize_long_side
     from nst_lib.losses import Objective, StyleTarget, style_loss, style_statistic, traced_value_and_grad
-    from nst_lib.optimize import run_adam, run_lbfgs
+    from nst_lib.optimize import run_adam, run_lbfgs, run_lbfgs_redrawing
 
     sys_info = {"cpu": _cpu(), "load_before": os.getloadavg()}
     cfg = StyleConfig(style_loss="sliced_wasserstein", size=args.size)
@@ -71,6 +73,7 @@ def main() -> None:
 
     schedules = ["lbfgs_every_evaluation", "lbfgs_every_iteration", "lbfgs_fixed"]
     schedules += [f"lbfgs_restart_{r}" for r in args.restarts] + ["adam"]
+    schedules = [name for name in schedules if name not in args.skip]
     runs = []
     for style_name in args.styles:
         style = resize_long_side(data.style_image(style_name), max(content.shape[:2]))
@@ -124,15 +127,15 @@ def main() -> None:
                 outcome = run_adam(value_and_grad, image, steps=args.evaluations, callback=callback,
                                    learning_rate=cfg.learning_rate, beta_1=cfg.adam_beta_1, epsilon=cfg.adam_epsilon)
                 image = outcome.image
-            elif schedule.startswith("lbfgs_restart_"):
-                block = int(schedule.rsplit("_", 1)[1])
-                while state["evaluations"] < args.evaluations:
-                    outcome = run_lbfgs(value_and_grad, image, steps=block, callback=callback,
-                                        corrections=cfg.lbfgs_corrections)
-                    image = outcome.image
-                    state["seed"] += 1
-                    if outcome.stop_reason == "callback":
-                        break
+            elif schedule.startswith("lbfgs_restart_"):  # what stylize ships: one draw per block of R iterations
+                def value_and_grad_for(draw):
+                    state["seed"] = draw
+                    return value_and_grad
+
+                outcome = run_lbfgs_redrawing(value_and_grad_for, image, steps=10 * args.evaluations,
+                                              block=int(schedule.rsplit("_", 1)[1]), callback=callback,
+                                              corrections=cfg.lbfgs_corrections)
+                image = outcome.image
             else:
                 outcome = run_lbfgs(value_and_grad, image, steps=10 * args.evaluations, callback=callback,
                                     corrections=cfg.lbfgs_corrections)
@@ -147,7 +150,8 @@ def main() -> None:
 
     payload = {
         "command": f"benchmarks/sliced_optimizers.py --size {args.size} --evaluations {args.evaluations} "
-                   f"--styles {' '.join(args.styles)}",
+                   f"--styles {' '.join(args.styles)} --restarts {' '.join(map(str, args.restarts))}"
+                   + (f" --skip {' '.join(args.skip)}" if args.skip else ""),
         "content": args.content, "size": args.size, "backbone": extractor.backbone,
         "held_out_seeds": list(HELD_OUT_SEEDS), "style_weight": cfg.style_weight,
         "machine": {**sys_info, "load_after": os.getloadavg()},

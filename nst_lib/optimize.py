@@ -330,7 +330,7 @@ def lbfgs_stop_reason(status: int, iterations: int, steps: int) -> str:
 #: L-BFGS iterations per draw of a random loss's numbers (the sliced Wasserstein distance's directions):
 #: benchmarks/sliced_optimizers.py compared redrawing at every evaluation or iteration (L-BFGS-B's line
 #: search then gives up within a few iterations), one draw per run, and blocks of 10 and 30 iterations.
-SLICED_LBFGS_BLOCK = 10
+SLICED_LBFGS_BLOCK = 30
 
 #: how a block of :func:`run_lbfgs_redrawing` may end and still hand over to the next draw
 _BLOCK_ENDS = ("steps", "converged", "line_search", "evaluations")
