@@ -59,7 +59,7 @@ CACHE_SIZE = 64
 CHART_WIDTH = 360
 
 
-def ratio_weights(ratio: float, style_weight: float = StyleConfig.style_weight) -> tuple[float, float]:
+def ratio_weights(ratio: float, style_weight: float = StyleConfig().style_weight) -> tuple[float, float]:
     """``(content_weight, style_weight)`` for a content/style ratio α/β, keeping the library's style weight.
 
     Only the ratio shapes the picture (L-BFGS is barely affected by scaling the whole objective), so the
