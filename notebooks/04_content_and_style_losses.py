@@ -401,11 +401,12 @@ checks.check_total_variation(total_variation)
 # viz.show_images([r.image for r in runs.values()], list(runs))
 # ```
 #
-# Balanced weights give `conv1_1` and `conv5_1` the say that equal weights deny them: more of the style's
-# colours and finest grain (`conv1_1`) and more of its large-scale arrangement (`conv5_1`). With
-# `conv5_1` alone, the colours and fine texture of the style are no longer asked for: expect the
-# photo's own colours to stay and only coarse, blotchy structures of the style to appear. The printed
-# `result.history[-1]` entries show each run's style parts.
+# In our run (160 px, 60 L-BFGS iterations, offline VGG16) the equal-weight result was painted all
+# over with swirls, while the balanced and the `(0, 0, 0, 0, 1)` results stayed close to the start — the
+# photo recoloured in the style's palette (the default `init="recolored"`) — with only faint texture. The
+# reason is in section 2: with balanced weights every layer adds the same small amount, of the order of
+# what `conv1_1` added before, so the style loss as a whole is orders of magnitude smaller and, at the same
+# `style_weight`, the content term wins. Raise `style_weight` (by the factor the two style losses differ) to compare the *looks* fairly.
 # </details>
 #
 # **Exercise 5 — another photo.** Run `experiments.content_reconstructions` on
@@ -414,11 +415,12 @@ checks.check_total_variation(total_variation)
 #
 # <details><summary><b>What you should see</b></summary>
 #
-# As for the portrait: near-perfect copies from `conv1_2` to `conv3_2`, then a looser picture from
-# `conv4_2` (each unit sees a window of about 70–90 px, notebook 02) and an even looser one from `conv5_2`.
-# The layer where edges blur depends on the size of the details relative to those windows: the cup's
-# large smooth rim survives deeper than the fine pattern of the table or the foam. Compare the loss curves
-# too: deeper layers are harder to match.
+# In our run (160 px, 60 L-BFGS iterations per image, offline VGG16): near-perfect copies from `conv1_2`
+# and `conv2_2`, a grainier copy with paler colours from `conv3_2`; from `conv4_2` the cup, the saucer and
+# the spoon keep their outlines but their colours give way to a coloured grain, and from `conv5_2` only a
+# faint outline of the cup survives the noise. The same progression as the portrait: depth decides most.
+# The size of a detail relative to the receptive fields decides the rest — the cup's large round rim
+# outlives the fine grain of the wooden table.
 # </details>
 
 # %% [markdown]
