@@ -298,7 +298,8 @@ viz.loss_curves({label: r.history for label, r in zip(init_panel.labels, init_pa
                 title="the same objective from five starting images")
 
 # %% [markdown]
-# Starting from the photo keeps the most of it (the optimiser only travels as far as the loss asks);
+# At the real settings (`docs/figures/init_comparison.png` is such a run, without the recoloured start),
+# starting from the photo keeps the most of it (the optimiser only travels as far as the loss asks);
 # starting from the style image leaves traces of the painting's layout; the noise starts give images that
 # differ in their details but not in their overall look — Gatys et al. report the same. The library
 # starts from the recoloured photo by default: it keeps the photo's layout, and its colours are already
