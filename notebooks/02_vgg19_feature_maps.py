@@ -241,7 +241,7 @@ plt.show()
 from nst_lib.course import checks
 
 vgg = checks.vgg_network()
-print(f"{vgg.name}: input {vgg.input.shape} (batch, height, width, BGR), {len(vgg.layers)} layers:",
+print(f"vgg: input {vgg.input.shape} (batch, height, width, BGR), {len(vgg.layers)} layers:",
       ", ".join(layer.name for layer in vgg.layers[1:6]), "…")
 print("block3_conv1's output tensor:", vgg.get_layer("block3_conv1").output.shape)
 

@@ -53,7 +53,9 @@ CONTENT_WEIGHT, STYLE_WEIGHT = nst.TF_TUTORIAL["content_weight"], nst.TF_TUTORIA
 LEARNING_RATE, BETA_1, EPSILON = (nst.TF_TUTORIAL[k] for k in ("learning_rate", "adam_beta_1", "adam_epsilon"))
 
 vgg = checks.vgg_network()  # VGG's convolution stack with ImageNet weights; its input is preprocessed
-print(f"network: {vgg.name}")
+convolutions = [layer.name for layer in vgg.layers if "conv" in layer.name]
+print(f"vgg: {len(convolutions)} convolution layers, {convolutions[0]} … {convolutions[-1]} "
+      f"({'VGG19' if len(convolutions) == 16 else 'VGG16'})")
 
 # %% [markdown]
 # The library supplies only that network (`vgg`, as in notebook 02) and the images. Everything else is

@@ -334,7 +334,7 @@ def test_yours_or_reference_keeps_what_passes_and_replaces_what_does_not(capsys)
     chosen = checks.yours_or_reference(gram_matrix=gram_matrix, total_variation=nst.total_variation_loss)
     out = capsys.readouterr().out
     assert chosen[0] is checks.reference("gram_matrix") and chosen[1] is nst.total_variation_loss
-    assert "✗ gram_matrix: not yet" in out and "checks.solution('gram_matrix')" in out
+    assert "✗ gram_matrix: still empty" in out and "checks.solution('gram_matrix')" in out
     assert "✓ total_variation: yours" in out
 
 

@@ -1393,7 +1393,10 @@ def yours_or_reference(**functions: Callable) -> Callable | tuple[Callable, ...]
             with contextlib.redirect_stdout(io.StringIO()):
                 check(fn)
         except ExerciseError as err:
-            print(f"✗ {name}: not yet — {str(err).removeprefix('✗ ')}\n"
+            reason = str(err).removeprefix("✗ ").split(" Stuck? ")[0]
+            if "is still empty" in reason:
+                reason = "still empty"
+            print(f"✗ {name}: {reason}\n"
                   f"  → the next cells use the reference solution instead (checks.solution({name!r}) shows it)")
             chosen.append(reference(name))
         else:
