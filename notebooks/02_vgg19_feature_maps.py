@@ -3,7 +3,7 @@
 #
 # What a pretrained convolutional network sees in an image, layer by layer, and how far each layer looks.
 #
-# **What you'll build:** a feature-map viewer for any image and layer, and the arithmetic of strides and receptive fields.
+# **What you'll build:** your own VGG feature extractor (a `keras.Model`), a feature-map viewer for any image — bundled or uploaded — and any layer, and the arithmetic of strides and receptive fields.
 
 # %% [markdown]
 # ## What you will learn

@@ -164,8 +164,8 @@ checks.check_objective(make_objective)
 # (`**nst.TF_TUTORIAL`). Your train step returns the loss *before* each step, so your 10 losses belong to
 # steps 0 … 9: the first, the loss of the content image, must agree to 1e-5 with the tutorial's objective
 # computed from the library's features, and each later one to 2e-3 with the loss `stylize` records after
-# the same number of steps (section 6 says why these tolerances and why 10 steps). When they differ, the check says where;
-# passing `make_objective` too lets it name the term and the layer. (Solution:
+# the same number of steps (section 6 says why these tolerances and why 10 steps). When they differ, the
+# check says where; passing `make_objective` too lets it name the term and the layer. (Solution:
 # `checks.solution("style_transfer")`.)
 
 # %%
