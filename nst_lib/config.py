@@ -57,7 +57,7 @@ class StyleConfig:
             "None = no limit, run until time_budget is spent"
         ),
     )
-    optimizer: str = field(default="lbfgs", metadata=_doc("lbfgs (fast, bounded) or adam (the original report's)"))
+    optimizer: str = field(default="lbfgs", metadata=_doc("lbfgs (L-BFGS-B; Gatys et al. used L-BFGS) or adam (the TensorFlow tutorial's choice)"))
     time_budget: float | None = field(
         default=None,
         metadata=_doc(
@@ -151,7 +151,10 @@ class StyleConfig:
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in dataclasses.asdict(self).items()}
 
 
-#: The objective of the TensorFlow tutorial "Neural style transfer" (no TV term), with its Adam recipe.
+#: The objective of the TensorFlow tutorial "Neural style transfer" in its first optimisation loop (no TV
+#: term), with its Adam recipe. The tutorial's final loop adds ``total_variation_weight = 30`` times
+#: ``tf.image.total_variation`` (a sum of absolute differences), which this library's squared-mean TV does not
+#: reproduce.
 TF_TUTORIAL = dict(
     content_layers=("block5_conv2",),
     style_layers=GATYS_STYLE_LAYERS,
