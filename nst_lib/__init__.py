@@ -60,7 +60,7 @@ __all__ = sorted(_EXPORTS)
 def __getattr__(name: str) -> Any:
     if name in _EXPORTS:
         return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
-    if name in {"config", "errors", "images", "backbone", "weights", "gram", "losses", "optimize", "transfer",
+    if name in {"config", "errors", "images", "backbone", "weights", "gram", "statistics", "losses", "optimize", "transfer",
                 "color", "data", "cli", "course"}:
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'nst_lib' has no attribute {name!r}")
