@@ -305,6 +305,50 @@ def style_targets_for(extractor, style_image: np.ndarray, style_layers) -> dict[
     return {layer: gram_matrix(features[layer])[0] for layer in style_layers}
 
 
+def evaluate_stylization(image: Any, content: Any, style: Any, settings: TrainSettings | None = None) -> dict[str, float]:
+    """The losses of ``stylize``'s objective for ``image`` as a stylization of ``content`` with ``style``.
+
+    This is how a network's output and a ``stylize`` result are compared on equal terms (notebook 10 and
+    ``benchmarks/fast.py``): the objective (layers and weights) of ``settings``, through
+    :class:`nst_lib.losses.Objective`, the class ``stylize`` optimises. The content is resized to the
+    image; the style to ``settings.style_size`` (as in training; ``stylize`` at that size does the same).
+
+    Returns:
+        ``{"total", "content", "style", "tv", "content/<layer>", "style/<layer>"}`` as floats.
+    """
+    from .backbone import BackboneSubstitutionWarning, FeatureExtractor, to_keras_names
+    from .gram import gram_matrix
+    from .images import load_image, resize_to
+    from .losses import Objective, StyleTarget
+
+    settings = settings or TrainSettings()
+    picture = load_image(image)
+    photo = load_image(content)
+    if photo.shape[:2] != picture.shape[:2]:
+        photo = resize_to(photo, *picture.shape[:2])
+    style_image = load_image(style, settings.style_size)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", BackboneSubstitutionWarning)  # train_fast reports it in its notes
+        extractor = FeatureExtractor(settings.content_layers + settings.style_layers, settings.backbone, settings.weights)
+    content_layers = to_keras_names(settings.content_layers, extractor.backbone)
+    style_layers = to_keras_names(settings.style_layers, extractor.backbone)
+    content_lw = dict(zip(content_layers, normalize_weights("content_layers", None, len(content_layers))))
+    style_lw = dict(zip(style_layers, normalize_weights("style_layers", None, len(style_layers))))
+    content_features = extractor(photo[np.newaxis])
+    style_features = extractor(style_image[np.newaxis])
+    objective = Objective(
+        extractor,
+        {k: content_features[k] for k in content_layers},
+        [StyleTarget(grams={k: gram_matrix(style_features[k])[0] for k in style_layers})],
+        content_lw,
+        style_lw,
+        settings.content_weight,
+        settings.style_weight,
+        settings.tv_weight,
+    )
+    return {k: float(v) for k, v in objective.parts(tf.constant(picture[np.newaxis])).items()}
+
+
 # ------------------------------------------------------------------------------------------ training
 @dataclass
 class TrainProgress:
