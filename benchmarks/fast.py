@@ -35,6 +35,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 RESULTS = HERE / "results"
 MODEL = ROOT / "outputs" / "fast" / "swirls.keras"
+FIGURE = ROOT / "docs" / "figures" / "fast_transfer.png"
 STYLE = "swirls"
 
 
@@ -105,15 +106,152 @@ def main(argv=None) -> None:
     train = sub.add_parser("train")
     train.add_argument("--time-budget", type=float, default=1800.0)
     train.add_argument("--resume", action="store_true")
-    sub.add_parser("measure")
+    measure = sub.add_parser("measure")
+    measure.add_argument("--size", type=int, default=512, help="inference and speed-up comparison size (long side)")
+    measure.add_argument("--quality-size", type=int, default=256, help="size of the quality comparison")
+    measure.add_argument("--stylize-cap", type=int, default=150,
+                         help="most stylize iterations when chasing the model's style loss")
     args = parser.parse_args(argv)
     if args.quick and args.model == MODEL:
         args.model = ROOT / "outputs" / "fast" / "swirls_quick.keras"
     {"train": cmd_train, "measure": cmd_measure}[args.command](args)
 
 
+def _median_seconds(function, repeats: int) -> tuple[float, list[float]]:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return sorted(times)[len(times) // 2], times
+
+
 def cmd_measure(args) -> None:
-    raise SystemExit("measure: not written yet")
+    import warnings
+
+    import numpy as np
+
+    from nst_lib import data
+    from nst_lib.fast import FastModel, evaluate_stylization
+    from nst_lib.fast_data import HELD_OUT_PHOTOS, held_out_photo
+    from nst_lib.transfer import stylize
+
+    warnings.simplefilter("ignore")  # the VGG16-for-VGG19 notice is recorded in the result instead
+    quick = args.quick
+    recorder = LoadRecorder(interval=15.0)
+    recorder.start()
+    style = data.style_image_path(STYLE)
+    start = time.perf_counter()
+    model = FastModel.load(args.model)
+    load_seconds = time.perf_counter() - start
+    settings = model.settings
+    config = settings.style_config()
+    size = 128 if quick else args.size
+
+    # ---- inference at `size` px (long side), model loaded, after one warm-up
+    photo = held_out_photo(HELD_OUT_PHOTOS[0], size)
+    first_start = time.perf_counter()
+    output = model.stylize(photo)
+    first_call = time.perf_counter() - first_start
+    inference, inference_runs = _median_seconds(lambda: model.stylize(photo), 3 if quick else 7)
+    model_losses = evaluate_stylization(output, photo, style, settings.replace(style_size=size))
+
+    # ---- stylize with the same objective at the same size until its style loss reaches the model's
+    trace = []
+
+    def until_model_style(event):
+        trace.append({"iteration": event.iteration, "elapsed": event.elapsed, **event.losses})
+        return event.losses["style"] <= model_losses["style"]
+
+    cap = 5 if quick else args.stylize_cap
+    stylize_start = time.perf_counter()
+    result = stylize(photo, style, config=config.replace(size=size, steps=cap), callback=until_model_style)
+    stylize_seconds = time.perf_counter() - stylize_start
+    reached = result.stop_reason == "callback"
+
+    # ---- quality on the held-out photos at `quality_size` px: the model against 100 L-BFGS iterations
+    quality_size = 96 if quick else args.quality_size
+    steps = 3 if quick else 100
+    quality = []
+    panels = []
+    for name in HELD_OUT_PHOTOS:
+        photo_q = held_out_photo(name, quality_size)
+        t0 = time.perf_counter()
+        ours = model.stylize(photo_q)
+        ours_seconds = time.perf_counter() - t0
+        reference = stylize(photo_q, style, config=config.replace(size=quality_size, steps=steps))
+        q_settings = settings.replace(style_size=quality_size)
+        ours_losses = evaluate_stylization(ours, photo_q, style, q_settings)
+        ref_losses = evaluate_stylization(reference.image, photo_q, style, q_settings)
+        quality.append({
+            "photo": name, "size": list(photo_q.shape[:2]),
+            "model": {"style": ours_losses["style"], "content": ours_losses["content"], "total": ours_losses["total"],
+                      "seconds": ours_seconds},
+            "stylize": {"style": ref_losses["style"], "content": ref_losses["content"], "total": ref_losses["total"],
+                        "seconds": reference.elapsed, "iterations": reference.iterations},
+            "style_ratio": ours_losses["style"] / ref_losses["style"],
+            "content_ratio": ours_losses["content"] / ref_losses["content"],
+        })
+        panels.append((name, photo_q, ours, reference.image, quality[-1]))
+    recorder.stop.set()
+    loads = [s[1] for s in recorder.samples]
+    payload = {
+        "command": "python benchmarks/fast.py " + ("--quick " if quick else "") + "measure",
+        "model": {"path": str(args.model), "steps": model.steps, "train_seconds": model.train_seconds,
+                  "settings": settings.to_dict(), "backbone": model.metadata.get("backbone"),
+                  "held_out_photos": model.metadata.get("held_out_photos")},
+        "load_seconds": load_seconds,
+        "inference": {"size": list(photo.shape[:2]), "median_seconds": inference, "runs": inference_runs,
+                      "first_call_seconds": first_call, "model_losses": model_losses},
+        "stylize_to_model_style": {
+            "reached": reached, "iterations": result.iterations, "seconds": stylize_seconds,
+            "style": trace[-1]["style"] if trace else None, "content": trace[-1]["content"] if trace else None,
+            "cap": cap, "trace": trace,
+        },
+        "speedup": stylize_seconds / inference,
+        "quality": quality,
+        "quality_goal_met": all(q["style_ratio"] <= 2.0 for q in quality),
+        "machine": machine(),
+        "load_1min_mean": sum(loads) / max(1, len(loads)),
+        "load_1min_max": max(loads, default=0.0),
+    }
+    out = RESULTS / f"fast_{'quick' if quick else size}.json"
+    out.write_text(json.dumps(payload, indent=1))
+    print(json.dumps({k: payload[k] for k in ("load_seconds", "speedup", "quality_goal_met")}
+                     | {"inference_s": inference, "stylize_s": stylize_seconds, "reached": reached,
+                        "style_ratios": [q["style_ratio"] for q in quality],
+                        "content_ratios": [q["content_ratio"] for q in quality]}, indent=1))
+    print(f"wrote {out}")
+    if not quick:
+        write_figure(panels, payload, FIGURE)
+
+
+def write_figure(panels, payload, path: Path) -> None:
+    """Held-out photos: the photo, the network's output, 100 L-BFGS iterations of stylize (with losses)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(len(panels), 3, figsize=(11, 3.8 * len(panels)), squeeze=False)
+    for row, (name, photo, ours, reference, q) in zip(axes, panels):
+        row[0].imshow(photo)
+        row[0].set_title(f"{name} (held out)")
+        row[1].imshow(ours)
+        row[1].set_title(f"network: {q['model']['seconds']:.2f} s\nstyle {q['model']['style']:.3g}, "
+                         f"content {q['model']['content']:.3g}", fontsize=9)
+        row[2].imshow(reference)
+        row[2].set_title(f"stylize, {q['stylize']['iterations']} L-BFGS its: {q['stylize']['seconds']:.0f} s\n"
+                         f"style {q['stylize']['style']:.3g}, content {q['stylize']['content']:.3g}", fontsize=9)
+        for ax in row:
+            ax.axis("off")
+    model = payload["model"]
+    fig.suptitle(f"Fast style transfer: a network trained {model['steps']} steps ({model['train_seconds'] / 60:.0f} min, "
+                 f"{payload['machine']['cores']} shared cores) vs optimisation, same objective", fontsize=11)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=80)
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

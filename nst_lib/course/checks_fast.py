@@ -21,7 +21,7 @@ import numpy as np
 from . import checks
 from .checks import ExerciseError, _call, _close, _fail, _name, _ok, _to_array
 
-__all__ = ["ExerciseError", "check_instance_norm", "check_batch_style_loss"]
+__all__ = ["ExerciseError", "check_instance_norm", "check_batch_style_loss", "solution"]
 
 NOTEBOOK = "10"
 
@@ -155,6 +155,24 @@ def check_batch_style_loss(fn: Callable) -> None:
                     "Σ_l w_l · mean((G_l − A_l)²), with G_l that image's own Gram matrix")
     _ok(f"{_name(fn)} gives {got:.5g}: the mean over the batch of each image's style loss, as "
         "nst_lib.fast.perceptual_losses computes it.")
+
+
+# --------------------------------------------------------------------------------- solutions
+def solution(name: str) -> None:
+    """Print the reference solution of notebook 10's exercise ``name`` (``instance_norm``, ``batch_style_loss``).
+
+    Never shown by default: try first, read the check's message, then reveal it on purpose.
+    """
+    import inspect
+    import textwrap
+
+    from . import solutions_fast
+
+    names = ("instance_norm", "batch_style_loss")
+    if name not in names:
+        raise _fail(f"there is no notebook 10 exercise called {name!r}; they are: {', '.join(names)}")
+    print(f"# Reference solution of '{name}' (notebook 10).\n")
+    print(textwrap.dedent(inspect.getsource(getattr(solutions_fast, name))))
 
 
 # --------------------------------------------------------------------------------- registration
