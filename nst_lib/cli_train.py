@@ -22,13 +22,13 @@ from typing import Any
 
 from .cli import (EXIT_INTERRUPTED, EXIT_OK, UsageError, _import_tensorflow_quietly, _load_source, _name_list,
                   _number)
-from .config import BACKBONES, StyleConfig, config_fields
+from .config import BACKBONES, STYLE_LOSSES, StyleConfig, config_fields
 from .fast_settings import TrainSettings, train_fields
 
 _METAVARS = {"size": "PX", "steps": "N", "time_budget": "SECONDS", "batch_size": "N", "seed": "N",
              "style_size": "PX", "checkpoint_every": "N", "weights": "PATH", "width": "N", "residual_blocks": "N",
              "learning_rate": "LR"}
-_CHOICES = {"backbone": BACKBONES}
+_CHOICES = {"backbone": BACKBONES, "style_loss": STYLE_LOSSES}
 
 
 # ------------------------------------------------------------------------------------------- parsers

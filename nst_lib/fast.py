@@ -248,6 +248,9 @@ def perceptual_losses(
     content_layer_weights: Mapping[str, float],
     style_layer_weights: Mapping[str, float],
     loss_weights: tuple[float, float, float],
+    *,
+    style_loss_name: str = "gram",
+    seed: tf.Tensor | None = None,
 ) -> dict[str, tf.Tensor]:
     """The perceptual loss of a batch of network outputs: ``stylize``'s objective, averaged over the batch.
 
@@ -259,9 +262,12 @@ def perceptual_losses(
         extractor: the :class:`~nst_lib.backbone.FeatureExtractor` (content and style layers).
         outputs: (B, H, W, 3) network outputs in [0, 1].
         content_features: layer → (B, h, w, C) features of the input photos at the content layers.
-        style_targets: layer → the style's target at that layer (its Gram matrix).
+        style_targets: layer → the style's target at that layer: a tuple of tensors of the registered
+            statistic (for Gram: ``(gram,)``; see :mod:`nst_lib.losses`).
         content_layer_weights, style_layer_weights: layer → weight (each set summing to 1).
         loss_weights: (content_weight, style_weight, tv_weight).
+        style_loss_name: the registered style statistic (``TrainSettings.style_loss``).
+        seed: int64 (2,) tensor for statistics that draw random numbers (each image gets its own stream).
 
     Returns:
         ``{"total", "content", "style", "tv", "content/<layer>", "style/<layer>"}`` as scalars.
@@ -277,8 +283,10 @@ def perceptual_losses(
     style = zero
     if style_weight > 0 and style_layer_weights:
         batch = outputs.shape[0]
-        per_image = [
-            style_loss({k: features[k][i:i + 1] for k in style_layer_weights}, style_targets, style_layer_weights)
+        seed = tf.zeros((2,), tf.int64) if seed is None else seed
+        per_image = [  # each image its own statistics: one Gram matrix per image, not one for the batch
+            style_loss({k: features[k][i:i + 1] for k in style_layer_weights}, style_targets, style_layer_weights,
+                       statistic=style_loss_name, seed=tf.random.experimental.stateless_fold_in(seed, i))
             for i in range(batch)
         ]
         style = tf.add_n([loss for loss, _ in per_image]) / batch
@@ -297,12 +305,14 @@ def style_fingerprint(style_image: np.ndarray) -> str:
     return digest.hexdigest()
 
 
-def style_targets_for(extractor, style_image: np.ndarray, style_layers) -> dict[str, Any]:
-    """The style's target at each style layer (its Gram matrix), computed once per training run."""
-    from .gram import gram_matrix
+def style_targets_for(extractor, style_image: np.ndarray, style_layers, style_loss_name: str = "gram") -> dict[str, Any]:
+    """The style's target at each style layer (a tuple of tensors of the registered statistic; for Gram
+    ``(gram,)``), computed once per training run."""
+    from .losses import style_statistic
 
+    statistic = style_statistic(style_loss_name)
     features = extractor(style_image[np.newaxis])
-    return {layer: gram_matrix(features[layer])[0] for layer in style_layers}
+    return {layer: tuple(statistic.targets(features[layer])) for layer in style_layers}
 
 
 def evaluate_stylization(image: Any, content: Any, style: Any, settings: TrainSettings | None = None) -> dict[str, float]:
@@ -316,8 +326,7 @@ def evaluate_stylization(image: Any, content: Any, style: Any, settings: TrainSe
     Returns:
         ``{"total", "content", "style", "tv", "content/<layer>", "style/<layer>"}`` as floats.
     """
-    from .backbone import BackboneSubstitutionWarning, FeatureExtractor, to_keras_names
-    from .gram import gram_matrix
+    from .backbone import shared_extractor, to_keras_names
     from .images import load_image, resize_to
     from .losses import Objective, StyleTarget
 
@@ -327,24 +336,25 @@ def evaluate_stylization(image: Any, content: Any, style: Any, settings: TrainSe
     if photo.shape[:2] != picture.shape[:2]:
         photo = resize_to(photo, *picture.shape[:2])
     style_image = load_image(style, settings.style_size)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", BackboneSubstitutionWarning)  # train_fast reports it in its notes
-        extractor = FeatureExtractor(settings.content_layers + settings.style_layers, settings.backbone, settings.weights)
+    # the substitution notice is not repeated here: train_fast puts it on its notes
+    extractor = shared_extractor(settings.content_layers + settings.style_layers, settings.backbone, settings.weights,
+                                 warn=False)
     content_layers = to_keras_names(settings.content_layers, extractor.backbone)
     style_layers = to_keras_names(settings.style_layers, extractor.backbone)
     content_lw = dict(zip(content_layers, normalize_weights("content_layers", None, len(content_layers))))
     style_lw = dict(zip(style_layers, normalize_weights("style_layers", None, len(style_layers))))
     content_features = extractor(photo[np.newaxis])
-    style_features = extractor(style_image[np.newaxis])
     objective = Objective(
         extractor,
         {k: content_features[k] for k in content_layers},
-        [StyleTarget(grams={k: gram_matrix(style_features[k])[0] for k in style_layers})],
+        [StyleTarget(targets=style_targets_for(extractor, style_image, style_layers, settings.style_loss))],
         content_lw,
         style_lw,
         settings.content_weight,
         settings.style_weight,
         settings.tv_weight,
+        style_loss=settings.style_loss,
+        seed=settings.seed,
     )
     return {k: float(v) for k, v in objective.parts(tf.constant(picture[np.newaxis])).items()}
 
@@ -564,7 +574,7 @@ def train_fast(
         ModelFileError: bad input, before any training.
     """
     start = time.perf_counter()
-    from .backbone import BackboneSubstitutionWarning, FeatureExtractor, to_keras_names
+    from .backbone import shared_extractor, to_keras_names
     from .images import load_image
 
     previous = None
@@ -582,16 +592,14 @@ def train_fast(
     steps_done = previous.steps if previous is not None else 0
     sampler = PhotoSampler(settings.size, images, seed=settings.seed * 1_000_003 + steps_done)
 
-    notes: list[str] = []
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", BackboneSubstitutionWarning)
-        extractor = FeatureExtractor(settings.content_layers + settings.style_layers, settings.backbone, settings.weights)
-    notes += [str(w.message) for w in caught if issubclass(w.category, BackboneSubstitutionWarning)]
+    extractor = shared_extractor(settings.content_layers + settings.style_layers, settings.backbone, settings.weights,
+                                 warn=False)
+    notes = [extractor.weights_info.notice] if extractor.weights_info.notice else []
     content_layers = to_keras_names(settings.content_layers, extractor.backbone)
     style_layers = to_keras_names(settings.style_layers, extractor.backbone)
     content_lw = dict(zip(content_layers, normalize_weights("content_layers", None, len(content_layers)))) if content_layers else {}
     style_lw = dict(zip(style_layers, normalize_weights("style_layers", None, len(style_layers)))) if style_layers else {}
-    targets = style_targets_for(extractor, style_image, style_layers) if style_layers else {}
+    targets = style_targets_for(extractor, style_image, style_layers, settings.style_loss) if style_layers else {}
     loss_weights = (settings.content_weight, settings.style_weight, settings.tv_weight)
 
     if previous is not None:
@@ -619,12 +627,13 @@ def train_fast(
     variables = network.trainable_variables
 
     @tf.function(reduce_retracing=True)
-    def train_step(photos):
+    def train_step(photos, seed):
         content_features = extractor(photos)
         content_features = {k: content_features[k] for k in content_lw}
         with tf.GradientTape() as tape:
             outputs = network(photos, training=True)
-            parts = perceptual_losses(extractor, outputs, content_features, targets, content_lw, style_lw, loss_weights)
+            parts = perceptual_losses(extractor, outputs, content_features, targets, content_lw, style_lw, loss_weights,
+                                      style_loss_name=settings.style_loss, seed=seed)
         gradients = tape.gradient(parts["total"], variables)
         finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(g)) for g in gradients] + [tf.math.is_finite(parts["total"])])
         if finite:  # a NaN step leaves the weights and the optimizer as they were
@@ -666,7 +675,7 @@ def train_fast(
                     break
                 step_start = time.perf_counter()
                 photos = tf.constant(sampler.batch(settings.batch_size))
-                parts, finite = train_step(photos)
+                parts, finite = train_step(photos, tf.constant([settings.seed, step], tf.int64))
                 values = {k: float(v) for k, v in parts.items() if "/" not in k}
                 last_step_seconds = time.perf_counter() - step_start
                 run_seconds += last_step_seconds

@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .config import BACKBONES, GATYS_STYLE_LAYERS, StyleConfig, config_fields
+from . import config as _config
+from .config import BACKBONES, GATYS_STYLE_LAYERS, STYLE_LOSSES, StyleConfig, config_fields
 from .errors import InvalidSettingError, NSTError, OutputError
 
 #: Written into every saved model; :func:`check_model_file` refuses files without it.
@@ -56,7 +57,10 @@ class TrainSettings:
         metadata=_doc("crops per training step (Johnson et al. use 4; on 2 CPU cores 2 gives twice the steps per hour)"),
     )
     content_weight: float = field(default=1e3, metadata=_doc("weight of the content loss"))
-    style_weight: float = field(default=1e-2, metadata=_doc("weight of the style loss (as in stylize)"))
+    style_weight: float | None = field(
+        default=None,
+        metadata=_doc("weight of the style loss; default: stylize's default for the style_loss (gram: 1e-2)"),
+    )
     tv_weight: float = field(default=0.0, metadata=_doc("weight of the total-variation loss (as in stylize)"))
     content_layers: tuple[str, ...] = field(
         default=("block4_conv2",),
@@ -66,6 +70,9 @@ class TrainSettings:
         ),
     )
     style_layers: tuple[str, ...] = field(default=GATYS_STYLE_LAYERS, metadata=_doc("style layers, Keras or Gatys names"))
+    style_loss: str = field(
+        default="gram", metadata=_doc("style statistic (as stylize's --style-loss): " + ", ".join(STYLE_LOSSES))
+    )
     style_size: int = field(
         default=256,
         metadata=_doc(
@@ -84,10 +91,17 @@ class TrainSettings:
     weights: str = field(default="imagenet", metadata=_doc("'imagenet' or a path to a Keras weights file"))
 
     def __post_init__(self) -> None:
+        if self.style_weight is None:  # each style statistic has its own scale, hence its own default
+            object.__setattr__(self, "style_weight", default_style_weight(self.style_loss))
         validate_settings(self)
 
     def replace(self, **changes: Any) -> "TrainSettings":
-        """A copy with some fields changed (validated again)."""
+        """A copy with some fields changed (validated again). Changing ``style_loss`` without a ``style_weight``
+        moves a weight that is still the old statistic's default to the new statistic's default."""
+        new_loss = changes.get("style_loss", self.style_loss)
+        if (new_loss != self.style_loss and "style_weight" not in changes
+                and self.style_weight == default_style_weight(self.style_loss)):
+            changes["style_weight"] = None
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
@@ -106,6 +120,14 @@ class TrainSettings:
         shared = {f.name for f in config_fields()} & {f.name for f in dataclasses.fields(self)}
         shared -= {"size", "steps", "time_budget"}
         return StyleConfig(**{name: getattr(self, name) for name in shared})
+
+
+def default_style_weight(style_loss: str) -> float:
+    """``stylize``'s default style weight for a style statistic (1e-2 for Gram)."""
+    defaults = getattr(_config, "DEFAULT_STYLE_WEIGHTS", {"gram": 1e-2})
+    if style_loss not in defaults:
+        raise InvalidSettingError(f"style_loss must be one of {', '.join(STYLE_LOSSES)}; got {style_loss!r}")
+    return float(defaults[style_loss])
 
 
 def train_fields() -> list[dataclasses.Field]:

@@ -8,7 +8,7 @@ def gram_matrix(features: tf.Tensor, mask: tf.Tensor | None = None) -> tf.Tensor
     """Channel-by-channel correlations of feature maps, normalised by the number of positions.
 
     ``G = Fᵀ F / (H·W)`` with ``F`` the features reshaped to (H·W, C). The normalisation makes the
-    statistics independent of image size, so loss weights carry over between sizes (DESIGN.md).
+    statistics independent of image size, so loss weights carry over between sizes (docs/architecture.md).
 
     Args:
         features: (H, W, C) or (batch, H, W, C) feature maps.

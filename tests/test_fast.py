@@ -380,3 +380,47 @@ def test_ctrl_c_during_training_exits_130_with_the_checkpoint(tmp_path, style_fi
 
     assert FastModel.load(model).steps == int(match.group(1)) >= 2
     assert [p.name for p in tmp_path.iterdir() if p.suffix == ".keras"] == ["model.keras"]
+
+
+# ------------------------------------------------------------------------------------------ notebook 10 widgets
+def test_blend_mixes_the_photo_and_the_output():
+    from nst_lib.course.widgets.fast import blend
+
+    photo, stylized = np.zeros((4, 5, 3), np.float32), np.ones((4, 5, 3), np.float32)
+    np.testing.assert_allclose(blend(stylized, photo, 0.0), photo)
+    np.testing.assert_allclose(blend(stylized, photo, 1.0), stylized)
+    np.testing.assert_allclose(blend(stylized, photo, 0.25), 0.25)
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        blend(stylized, photo, 1.5)
+
+
+def test_fast_demo_answers_the_slider_with_a_picture(trained, monkeypatch):
+    monkeypatch.setenv("NST_FAST", "1")
+    from nst_lib.course.widgets.common import png_size
+    from nst_lib.course.widgets.fast import fast_demo
+    from nst_lib.images import load_image
+
+    demo = fast_demo(trained[1], photo="chelsea")
+    assert "stylized in" in demo.status.value and "⚠" not in demo.status.value
+    full = load_image(bytes(demo.view.value))
+    assert max(png_size(demo.view.value)) == demo.size_picker.value
+    demo.blend_slider.value = 0.0  # the photo itself
+    photo = load_image(bytes(demo.view.value))
+    assert not np.allclose(full, photo, atol=0.02)
+    demo.photo_picker.value = "upload"  # nothing uploaded yet: one friendly line
+    assert "upload a photo first" in demo.status.value
+
+
+def test_training_run_records_snapshots_and_stops_on_request(style_file):
+    from nst_lib.course.widgets.fast import TrainingRun
+
+    photo = make_content(32, 32)
+    run = TrainingRun(style_file, photos=[photo], snapshot_steps=[1], background=False,
+                      options=dict(steps=3, **TINY))
+    run.start()
+    model = run.result()
+    assert model.steps == 3 and [s for s, _ in run.snapshots] == [1, 3]
+    assert run.gallery.value and run.curve.value and "3 steps" in run.label.value
+    stopped = TrainingRun(style_file, background=False, options=dict(steps=50, **TINY))
+    stopped.stop()  # Stop pressed before the first step ends: training ends after it, the network kept
+    assert stopped.start().result().steps == 1 and stopped.model.stop_reason == "callback"

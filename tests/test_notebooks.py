@@ -120,23 +120,10 @@ def test_notebook_runs_top_to_bottom_in_fast_mode(path: Path, monkeypatch):
 
 # ------------------------------------------------------------------------------------- committed
 @needs_notebooks
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids)
-def test_committed_notebook_has_no_outputs(path: Path):
-    nb = _read(path)
-    dirty = [
-        index
-        for index, cell in enumerate(nb.cells)
-        if cell.cell_type == "code" and (cell.get("outputs") or cell.get("execution_count") is not None)
-    ]
-    assert not dirty, f"{path.name}: cells {dirty} have outputs or execution counts; run: make strip"
-    assert "widgets" not in nb.metadata, f"{path.name} stores widget state; run: make strip"
-
-
-@needs_notebooks
-def test_notebooks_pass_nbstripout_verify():
+def test_committed_notebooks_have_no_outputs():
+    """nbstripout (a dev dependency) checks outputs, execution counts and widget state in one go."""
     tool = shutil.which("nbstripout") or str(Path(sys.executable).with_name("nbstripout"))
-    if not Path(tool).exists():
-        pytest.skip("nbstripout is not installed")
+    assert Path(tool).exists(), "nbstripout is not installed; run: make install"
     run = subprocess.run([tool, "--verify", *map(str, NOTEBOOKS)], capture_output=True, text=True)
     assert run.returncode == 0, f"nbstripout would change: {run.stdout or run.stderr}; run: make strip"
 

@@ -14,7 +14,7 @@ Typical use in a notebook::
 
     check_gram_matrix(my_gram)
 
-The contracts checked here are those of :mod:`nst_lib.losses` and DESIGN.md:
+The contracts checked here are those of :mod:`nst_lib.losses` and docs/architecture.md:
 
 * image: float32 (H, W, 3) in [0, 1];
 * preprocess: ``x`` in [0, 1] RGB → ``255·x`` in BGR order minus the Caffe means

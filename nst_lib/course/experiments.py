@@ -19,7 +19,7 @@ backward passes; at 256 px one pass takes about 1 s on a 2-core CPU (shallow lay
 
 **α/β in our terms.** The paper's losses are sums (``½ Σ (F − P)²`` and ``Σ (G − A)² / (4 N² M²)`` with
 an unnormalised Gram matrix ``G = FᵀF``) on a VGG whose filters were rescaled to a mean activation of
-one. Ours are means with ``G = FᵀF / M`` on the unscaled Keras VGG (DESIGN.md). The normalisation
+one. Ours are means with ``G = FᵀF / M`` on the unscaled Keras VGG (docs/architecture.md). The normalisation
 alone gives ``content_weight / style_weight = (α/β) · 2 · N · M`` (N channels and M positions of the
 content layer); the rescaled network adds a factor that depends on the images and layers, so there is
 no exact conversion. :func:`paper_ratio_to_weights` therefore uses one calibration constant,

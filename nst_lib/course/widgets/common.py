@@ -1,17 +1,25 @@
-"""Shared pieces of the course demos (notebooks 00–03): the demo container, example pickers, figures
-shown as PNG images, friendly error lines and a cached VGG feature extractor.
+"""Shared pieces of the course demos (notebooks 00–08): the demo container, example pickers, uploads,
+figures shown as PNG images, image slots with a neutral placeholder, friendly error lines, a cached VGG
+feature extractor, and :class:`BackgroundRun`, which runs an optimisation in a thread.
 
 Demos show figures as PNG bytes in an :class:`ipywidgets.Image` instead of printing into an
 ``Output`` widget: the same picture appears in JupyterLab, in VS Code and in a headless test, where
-``demo.some_view.value`` can be decoded and measured.
+``demo.some_view.value`` can be decoded and measured. An ``Image`` whose value is empty bytes draws a
+broken-image icon in the browser, so every image slot starts with :func:`placeholder_png` instead.
+
+Long runs never block the kernel: a button click or a slider move is only handled while the kernel is
+free, so :class:`BackgroundRun` calls :func:`nst_lib.stylize` in a daemon thread, forwards its progress to
+the demo (with throttled preview images), turns Stop into the callback's ``True`` (``stylize`` then
+returns its best image), lets a newer start cancel an older run, and shows an exception as one line.
 """
 from __future__ import annotations
 
 import functools
 import html
 import io
-import warnings
-from typing import Any, Callable, Iterable, Sequence
+import threading
+import time
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import ipywidgets as widgets
 import numpy as np
@@ -23,6 +31,14 @@ from ...errors import NSTError
 
 __all__ = [
     "Demo",
+    "BackgroundRun",
+    "Run",
+    "placeholder_png",
+    "image_slot",
+    "show_png",
+    "decode_upload",
+    "ImageSource",
+    "UPLOADED",
     "example_options",
     "load_example",
     "figure_to_png",
@@ -32,6 +48,8 @@ __all__ = [
     "feature_extractor",
     "weights_note",
     "demo_size",
+    "has_picture",
+    "upload_files",
 ]
 
 #: Default long side of the images the demos work on (tiny in fast mode, so tests stay quick).
@@ -91,6 +109,211 @@ def png_size(png: bytes) -> tuple[int, int]:
         return image.size
 
 
+# ------------------------------------------------------------------------------------- image slots
+@functools.lru_cache(maxsize=32)
+def placeholder_png(width: int = 1, height: int = 1, text: str = "") -> bytes:
+    """A neutral placeholder for an image slot that has no picture yet.
+
+    ``placeholder_png()`` is one transparent pixel (the slot shows nothing); with a size it is a light grey
+    box with a thin border and an optional grey caption (e.g. "the result appears here").
+    """
+    from PIL import ImageDraw
+
+    if width <= 1 and height <= 1:
+        image = Image.new("RGBA", (1, 1), (255, 255, 255, 0))
+    else:
+        image = Image.new("RGB", (int(width), int(height)), (243, 243, 243))
+        draw = ImageDraw.Draw(image)
+        draw.rectangle((0, 0, width - 1, height - 1), outline=(205, 205, 205))
+        if text:
+            left, top, right, bottom = draw.textbbox((0, 0), text)
+            draw.text(((width - (right - left)) / 2, (height - (bottom - top)) / 2), text, fill=(140, 140, 140))
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def image_slot(width: int | None = None, height: int | None = None, text: str = "") -> widgets.Image:
+    """An ``ipywidgets.Image`` for PNG bytes that starts with a placeholder, never with empty bytes.
+
+    Args:
+        width: display width in pixels; with it the slot shows a grey box of ``width × (height or width)``
+            until a picture arrives, without it the slot shows nothing (one transparent pixel).
+        text: the grey box's caption.
+    """
+    placeholder = placeholder_png(width or 1, (height or width or 1), text if width else "")
+    layout = widgets.Layout(width=f"{width}px") if width else widgets.Layout()
+    view = widgets.Image(value=placeholder, format="png", layout=layout)
+    view.placeholder = placeholder  # show_png(view, None) goes back to it
+    return view
+
+
+def show_png(view: widgets.Image, image: np.ndarray | bytes | None) -> None:
+    """Show an (H, W, 3) [0, 1] image or PNG bytes in ``view``; ``None`` puts the placeholder back."""
+    from ...images import image_to_png_bytes
+
+    if image is None or (isinstance(image, (bytes, bytearray)) and not image):
+        view.value = getattr(view, "placeholder", None) or placeholder_png()
+    elif isinstance(image, (bytes, bytearray)):
+        view.value = bytes(image)
+    else:
+        view.value = image_to_png_bytes(image)
+
+
+def has_picture(view: widgets.Image) -> bool:
+    """True when ``view`` shows a picture rather than its placeholder."""
+    return bool(view.value) and view.value != getattr(view, "placeholder", placeholder_png())
+
+
+# ----------------------------------------------------------------------------------------- uploads
+def upload_files(value: Any) -> list[tuple[str, bytes]]:
+    """``(name, bytes)`` of every file in a ``FileUpload`` value (ipywidgets 8: a tuple of dicts; 7: a dict)."""
+    if not value:
+        return []
+    files = value if isinstance(value, (tuple, list)) else list(value.values())
+    return [(str(f.get("name", "upload")), bytes(f["content"])) for f in files]
+
+
+def decode_upload(value: Any, size: int | None = None) -> tuple[np.ndarray, str] | None:
+    """The first file of a ``FileUpload`` value as ``(image, file name)``, or ``None`` if it is empty.
+
+    The bytes go through :func:`nst_lib.load_image` (long side ``size`` if given), which refuses a
+    non-image with a one-line message; the message here starts with the file's name.
+
+    Raises:
+        InvalidImageError: the file is not an image nst_lib can read (the message says why).
+    """
+    from ...errors import InvalidImageError
+    from ...images import load_image
+
+    files = upload_files(value)
+    if not files:
+        return None
+    name, content = files[0]
+    try:
+        return load_image(content, size), name
+    except InvalidImageError as exc:
+        raise InvalidImageError(f"{name}: {exc}") from None
+
+
+#: The picker value meaning "use the uploaded file".
+UPLOADED = "upload"
+
+
+class ImageSource:
+    """A picker of bundled examples (or other choices) with an "uploaded file" entry and a FileUpload.
+
+    An upload is checked at once (by ``validate``, default :func:`nst_lib.load_image`): a bad file gives
+    one line in ``status`` and changes nothing; a good one selects "uploaded file", which calls the
+    observers like any other choice. Observers registered with :meth:`observe` are called on every change.
+
+    Args:
+        description: the picker's label, e.g. ``"content"``; the upload button says ``"<description> file"``.
+        options: ``(label, value)`` pairs of the other choices (e.g. from :func:`example_options`).
+        value: the initial choice.
+        status: the demo's status line (for upload errors and "uploaded …" notes).
+        validate: called with the file's bytes; raises for a file the demo cannot use.
+    """
+
+    def __init__(self, description: str, options: Sequence[tuple[str, str]], value: str, status: widgets.HTML,
+                 *, validate: Callable[[bytes], Any] | None = None, upload_label: str = "uploaded file"):
+        self.description = description
+        self.picker = widgets.Dropdown(options=[*options, (upload_label, UPLOADED)], value=value,
+                                       description=description)
+        self.upload = widgets.FileUpload(accept="image/*", multiple=False, description=f"{description} file")
+        self.status = status
+        self.validate = validate or _validate_image
+        self.file_name: str | None = None
+        self.content: bytes | None = None
+        self.digest: str | None = None
+        self._images: dict[int | None, np.ndarray] = {}
+        self._observers: list[Callable[[Any], None]] = []
+        self.upload.observe(self._on_upload, names="value")
+        self.picker.observe(self._changed, names="value")
+
+    def observe(self, callback: Callable[[Any], None]) -> None:
+        """Call ``callback(change)`` whenever the choice or the uploaded file changes."""
+        self._observers.append(callback)
+
+    def _changed(self, change: Any = None) -> None:
+        for callback in self._observers:
+            callback(change)
+
+    def _on_upload(self, change: Mapping[str, Any]) -> None:
+        files = upload_files(change["new"])
+        if not files:
+            return
+        name, content = files[0]
+        try:
+            self.validate(content)
+        except Exception as exc:  # noqa: BLE001 - any unusable file is one line; the old choice stays
+            self.status.value = error_html(_named(exc, name))
+            return
+        import hashlib
+
+        self.file_name, self.content = name, content
+        self.digest = hashlib.sha1(content).hexdigest()[:12]
+        self._images.clear()
+        self.status.value = f"Uploaded {html.escape(name)} as the {html.escape(self.description)}."
+        if self.picker.value == UPLOADED:
+            self._changed()  # a new file under the same choice
+        else:
+            self.picker.value = UPLOADED
+
+    @property
+    def uploaded(self) -> bool:
+        """True when the uploaded file is the current choice."""
+        return self.picker.value == UPLOADED
+
+    @property
+    def value(self) -> str:
+        """The current choice: an option's value, or ``"upload:<digest>"`` for the uploaded file."""
+        return f"{UPLOADED}:{self.digest}" if self.uploaded else self.picker.value
+
+    @property
+    def label(self) -> str:
+        """A short name: the example's name or the uploaded file's name."""
+        if self.uploaded:
+            return self.file_name or "no file yet"
+        return str(self.picker.value).split(":", 1)[-1]
+
+    def uploaded_bytes(self) -> bytes:
+        """The uploaded file's bytes.
+
+        Raises:
+            ValueError: nothing was uploaded yet (the message says which button to use).
+        """
+        if self.content is None:
+            raise ValueError(f"no {self.description} file uploaded yet; use the '{self.upload.description}' "
+                             "button or pick another entry")
+        return self.content
+
+    def image(self, size: int | None = None) -> np.ndarray:
+        """The chosen image (long side ``size``): a bundled example (``kind:name`` values) or the upload."""
+        if not self.uploaded:
+            return load_example(self.picker.value, size)
+        if size not in self._images:
+            from ...images import load_image
+
+            self._images[size] = load_image(self.uploaded_bytes(), size)
+            self._images[size].setflags(write=False)
+        return self._images[size]
+
+
+def _validate_image(content: bytes) -> None:
+    from ...images import load_image
+
+    load_image(content)
+
+
+def _named(exc: BaseException, name: str) -> BaseException:
+    """``exc`` with the file's name in front of its message (same type, so error_html keeps it short)."""
+    try:
+        return type(exc)(f"{name}: {exc}")
+    except Exception:  # noqa: BLE001 - an exception type with another signature
+        return exc
+
+
 # -------------------------------------------------------------------------------------------- text
 def error_html(exc: BaseException) -> str:
     """One friendly line for an error; nst_lib's own errors already say what was wrong."""
@@ -124,14 +347,13 @@ def feature_extractor():
     """One extractor for every convolution layer of the backbone that ``weights='imagenet'`` resolves to.
 
     Offline without VGG19 weights this is the ImageNet VGG16 (13 layers); with VGG19 weights, all 16.
-    The substitution notice is not repeated here: :func:`weights_note` says it in the demo.
+    The weights are resolved once; nst_lib gives its substitution notice once per process, and
+    :func:`weights_note` says which network is used in every demo's status line.
     """
-    from ...backbone import BackboneSubstitutionWarning, FeatureExtractor, layer_names, resolve_weights
+    from ...backbone import FeatureExtractor, layer_names, resolve_weights
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", BackboneSubstitutionWarning)
-        backbone = resolve_weights("vgg19").backbone
-        return FeatureExtractor(layer_names(backbone), backbone="vgg19")
+    info = resolve_weights("vgg19")
+    return FeatureExtractor(layer_names(info.backbone), backbone="vgg19", weights=info)
 
 
 def weights_note() -> str:
@@ -142,15 +364,17 @@ def weights_note() -> str:
 
 # ------------------------------------------------------------------------------------------- demo
 class Demo(widgets.VBox):
-    """A demo: a title, rows of controls and views, and a status line.
+    """A demo: a title, rows of controls and views, and a status line (made here, or passed in when
+    controls built before the demo, such as an :class:`ImageSource`, report to it).
 
     Controls and views are also attributes of the demo (``demo.size_slider``, ``demo.preview``), so a
     test can drive it headlessly: set ``.value`` or call ``.click()``, then read what it shows.
     """
 
-    def __init__(self, title: str, rows: Sequence[Sequence[widgets.Widget] | widgets.Widget], **kwargs: Any):
+    def __init__(self, title: str, rows: Sequence[Sequence[widgets.Widget] | widgets.Widget],
+                 status: widgets.HTML | None = None, **kwargs: Any):
         self.title = widgets.HTML(f"<b>{html.escape(title)}</b>")
-        self.status = widgets.HTML("")
+        self.status = status if status is not None else widgets.HTML("")
         children: list[widgets.Widget] = [self.title]
         for row in rows:
             children.append(widgets.HBox(list(row)) if isinstance(row, (list, tuple)) else row)
@@ -164,3 +388,210 @@ class Demo(widgets.VBox):
         except Exception as exc:  # noqa: BLE001 - a demo shows every failure as one line, never a traceback
             self.status.value = error_html(exc)
             return None
+
+
+# ------------------------------------------------------------------------------- background runs
+class Run:
+    """One job started by :class:`BackgroundRun`: its flags, timings and outcome (read by demos and tests).
+
+    Attributes:
+        context: the keyword arguments given to :meth:`BackgroundRun.start` (e.g. the settings, a cache key).
+        stop_requested: set by Stop; the job's callback then returns ``True`` and the core keeps its best image.
+        cancelled: set when a newer start replaced this run; its results are not shown.
+        requested: ``time.perf_counter()`` when :meth:`BackgroundRun.start` was called (the slider moved).
+        started: ``time.perf_counter()`` when the job itself began (after any older run let go).
+        first_preview_seconds: seconds from ``requested`` to the first preview image (``None`` before it):
+            what the learner waits for after a change.
+        previews: preview images sent to the demo.
+        iterations: progress events seen.
+        result: what the job returned (``None`` while running, after an error or when cancelled first).
+        error: the exception the job raised, if any.
+        done: set when the job has ended, however it ended.
+    """
+
+    def __init__(self, number: int, context: Mapping[str, Any]):
+        self.number = number
+        self.context = dict(context)
+        self.stop_requested = threading.Event()
+        self.cancelled = threading.Event()
+        self.done = threading.Event()
+        self.thread: threading.Thread | None = None
+        self.requested = time.perf_counter()
+        self.started: float | None = None
+        self.first_preview_seconds: float | None = None
+        self.previews = 0
+        self.iterations = 0
+        self.result: Any = None
+        self.error: BaseException | None = None
+        self._last_preview = -float("inf")
+
+    @property
+    def should_stop(self) -> bool:
+        """True once Stop was pressed or a newer run replaced this one."""
+        return self.stop_requested.is_set() or self.cancelled.is_set()
+
+    @property
+    def stopped(self) -> bool:
+        """True if the run ended because Stop was pressed (its result is the best image so far)."""
+        return self.stop_requested.is_set() and not self.cancelled.is_set()
+
+
+ProgressHandler = Callable[[Run, Any, "np.ndarray | None"], None]
+
+
+class BackgroundRun:
+    """Runs one optimisation at a time for a demo, in a daemon thread, and reports to the demo.
+
+    A *job* is a function ``job(callback) -> result`` that calls :func:`nst_lib.stylize` (or anything that
+    calls ``callback(event)`` with an :class:`nst_lib.optimize.Iterate` after every iteration and stops
+    when it returns ``True``). The handlers below are called from the run's thread, only while that run
+    is the current one (a cancelled run never touches the demo again), one at a time:
+
+    * ``on_start(run)``: the job is about to start (disable Run, enable Stop, say "loading VGG…");
+    * ``on_progress(run, event, image)``: after every iteration; ``image`` is the current (H, W, 3) image
+      when a preview is due (the first iteration, then at most every ``preview_interval`` seconds and
+      every ``preview_every`` iterations), else ``None``;
+    * ``on_result(run, result)``: the job returned (``run.stopped`` says whether Stop ended it);
+    * ``on_error(run, exc)``: the job raised; by default one friendly line in ``status``;
+    * ``on_end(run)``: always last (re-enable Run, disable Stop).
+
+    Stop sets a flag that the callback returns, so the core ends the run and keeps the best image. A newer
+    :meth:`start` cancels the older run; the new thread first waits for the old one to let go (one
+    iteration at most), so two runs never compete for the two cores or for one traced graph.
+
+    Args:
+        status: the demo's status line (errors and "stopping…" go there).
+        preview_interval: least number of seconds between two preview images (PNG encoding and sending
+            an image costs time; the first preview is never delayed).
+        background: ``False`` runs the job in the caller's thread (for tests that want to wait for it).
+    """
+
+    def __init__(
+        self,
+        status: widgets.HTML | None = None,
+        *,
+        on_start: Callable[[Run], None] | None = None,
+        on_progress: ProgressHandler | None = None,
+        on_result: Callable[[Run, Any], None] | None = None,
+        on_error: Callable[[Run, BaseException], None] | None = None,
+        on_end: Callable[[Run], None] | None = None,
+        preview_interval: float = 0.5,
+        background: bool = True,
+        name: str = "nst-demo",
+    ):
+        self.status = status
+        self.on_start, self.on_progress, self.on_result = on_start, on_progress, on_result
+        self.on_error, self.on_end = on_error, on_end
+        self.preview_interval = float(preview_interval)
+        self.background = background
+        self.name = name
+        self.current: Run | None = None
+        self.runs_started = 0
+        self._lock = threading.RLock()
+
+    # ------------------------------------------------------------------------------------ control
+    def start(self, job: Callable[[Callable[[Any], bool]], Any], *, preview_every: int = 1, **context: Any) -> Run:
+        """Start ``job`` (cancelling the run in progress, if any) and return its :class:`Run`."""
+        with self._lock:
+            previous = self.current
+            if previous is not None:
+                previous.cancelled.set()
+            self.runs_started += 1
+            run = Run(self.runs_started, context)
+            self.current = run
+        if self.background:
+            run.thread = threading.Thread(target=self._execute, args=(run, previous, job, max(1, int(preview_every))),
+                                          name=f"{self.name}-{run.number}", daemon=True)
+            run.thread.start()
+        else:
+            self._execute(run, previous, job, max(1, int(preview_every)))
+        return run
+
+    def stop(self) -> bool:
+        """Ask the current run to stop after this iteration (it keeps its best image); False if none runs."""
+        run = self.current
+        if run is None or run.done.is_set():
+            return False
+        run.stop_requested.set()
+        if self.status is not None:
+            self.status.value = "Stopping after this iteration; the best image so far will be kept…"
+        return True
+
+    def cancel(self) -> None:
+        """Cancel the current run without showing anything more from it (e.g. when its settings change)."""
+        with self._lock:
+            if self.current is not None:
+                self.current.cancelled.set()
+
+    @property
+    def running(self) -> bool:
+        """True while the current run has not ended."""
+        run = self.current
+        return run is not None and not run.done.is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for the current run to end; True if it has (or if there is none)."""
+        run = self.current
+        return True if run is None else run.done.wait(timeout)
+
+    # ---------------------------------------------------------------------------------- internals
+    def _is_current(self, run: Run) -> bool:
+        return self.current is run and not run.cancelled.is_set()
+
+    def _report(self, run: Run, handler: Callable | None, *args: Any) -> None:
+        """Call a handler while ``run`` is current; a failing handler becomes the status line."""
+        if handler is None:
+            return
+        with self._lock:
+            if not self._is_current(run):
+                return
+            try:
+                handler(run, *args)
+            except Exception as exc:  # noqa: BLE001 - drawing must not kill the run's thread silently
+                if self.status is not None:
+                    self.status.value = error_html(exc)
+
+    def _callback(self, run: Run, preview_every: int) -> Callable[[Any], bool]:
+        def callback(event: Any) -> bool:
+            if run.should_stop:
+                return True
+            run.iterations += 1
+            image = None
+            now = time.perf_counter()
+            due = run.previews == 0 or (now - run._last_preview >= self.preview_interval
+                                        and event.iteration % preview_every == 0)
+            if due and self.on_progress is not None:
+                image = event.image()
+                run._last_preview = now
+                run.previews += 1
+                if run.first_preview_seconds is None:
+                    run.first_preview_seconds = time.perf_counter() - run.requested
+            self._report(run, self.on_progress, event, image)
+            return run.should_stop
+
+        return callback
+
+    def _execute(self, run: Run, previous: Run | None, job: Callable, preview_every: int) -> None:
+        try:
+            older = previous.thread if previous is not None else None
+            if older is not None and older is not threading.current_thread():
+                older.join()  # it stops at its next iteration: it was cancelled above
+            if run.cancelled.is_set():  # an even newer start came while we waited
+                return
+            run.started = time.perf_counter()
+            self._report(run, self.on_start)
+            try:
+                run.result = job(self._callback(run, preview_every))
+            except Exception as exc:  # noqa: BLE001 - a background thread has nobody else to report to
+                run.error = exc
+                self._report(run, self.on_error or self._show_error, exc)
+            else:
+                self._report(run, self.on_result, run.result)
+            finally:
+                self._report(run, self.on_end)
+        finally:
+            run.done.set()
+
+    def _show_error(self, run: Run, exc: BaseException) -> None:
+        if self.status is not None:
+            self.status.value = error_html(exc)

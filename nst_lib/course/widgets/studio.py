@@ -4,28 +4,39 @@ Upload a content photo and a style image (or pick bundled examples), set the wei
 Run and watch a live preview; Stop keeps the best image so far; Download saves the result as a PNG.
 
 In a real Jupyter kernel a button click is only handled while the kernel is free, so the studio runs
-:func:`nst_lib.stylize` in a background thread: the Stop click then reaches the run's callback, which
-returns ``True`` and makes ``stylize`` return its best image. Tests build the studio with
-``background=False`` (or call :meth:`StudioDemo.wait`) to run synchronously.
+:func:`nst_lib.stylize` in a background thread (:class:`~nst_lib.course.widgets.common.BackgroundRun`):
+the Stop click then reaches the run's callback, which returns ``True`` and makes ``stylize`` return its
+best image. Tests build the studio with ``background=False`` (or call :meth:`StudioDemo.wait`) to run
+synchronously.
 
-Pure functions (:func:`decode_upload`, :func:`studio_settings`, :func:`download_html`,
-:func:`decode_download`) do the work and are tested on their own.
+Pure functions (:func:`~nst_lib.course.widgets.common.decode_upload`, :func:`studio_settings`,
+:func:`download_html`, :func:`decode_download`) do the work and are tested on their own.
 """
 from __future__ import annotations
 
 import base64
 import html
 import re
-import threading
-import time
-from typing import Any, Mapping
+from typing import Any
 
 import ipywidgets as widgets
 import numpy as np
 
 from ...config import StyleConfig, pick
 from ...images import image_to_png_bytes, load_image
-from .common import Demo, error_html, example_options, load_example
+from .common import (
+    UPLOADED,
+    BackgroundRun,
+    Demo,
+    ImageSource,
+    Run,
+    decode_upload,
+    error_html,
+    example_options,
+    image_slot,
+    load_example,
+    show_png,
+)
 
 __all__ = [
     "UPLOADED",
@@ -36,24 +47,6 @@ __all__ = [
     "StudioDemo",
     "studio_demo",
 ]
-
-#: The picker value meaning "use the uploaded file".
-UPLOADED = "upload"
-
-
-def decode_upload(value: Any) -> tuple[np.ndarray, str] | None:
-    """The first file of a ``FileUpload`` value as ``(image, file name)``, or ``None`` if it is empty.
-
-    ipywidgets 8 gives a tuple of dicts with ``name`` and ``content`` (a memoryview); the bytes go
-    through :func:`nst_lib.load_image`, which refuses non-images with a one-line message.
-    """
-    if not value:
-        return None
-    first = value[0] if isinstance(value, (tuple, list)) else next(iter(value.values()))  # ipywidgets 7: a dict
-    content = first["content"]
-    name = first.get("name", "upload")
-    return load_image(bytes(content)), name
-
 
 def studio_settings(*, size: int, steps: int, content_weight: float, style_weight: float, tv_weight: float,
                     optimizer: str = "lbfgs", scales: int | None = None) -> dict[str, Any]:
@@ -94,13 +87,11 @@ class StudioDemo(Demo):
 
     def __init__(self, content: str = "grace_hopper", style: str = "swirls", *, background: bool = True):
         self.background = background
-        content_options = example_options(("content",)) + [("uploaded file", UPLOADED)]
-        style_options = example_options(("style",)) + [("uploaded file", UPLOADED)]
-        self.content_picker = widgets.Dropdown(options=content_options, value=f"content:{content}",
-                                               description="content")
-        self.style_picker = widgets.Dropdown(options=style_options, value=f"style:{style}", description="style")
-        self.content_upload = widgets.FileUpload(accept="image/*", multiple=False, description="content file")
-        self.style_upload = widgets.FileUpload(accept="image/*", multiple=False, description="style file")
+        status = widgets.HTML("")
+        self.content_source = ImageSource("content", example_options(("content",)), f"content:{content}", status)
+        self.style_source = ImageSource("style", example_options(("style",)), f"style:{style}", status)
+        self.content_picker, self.content_upload = self.content_source.picker, self.content_source.upload
+        self.style_picker, self.style_upload = self.style_source.picker, self.style_source.upload
         defaults = StyleConfig()
         wide = {"description_width": "110px"}
         self.size_slider = widgets.IntSlider(value=pick(384, 64), min=64, max=1024, step=32,
@@ -118,138 +109,106 @@ class StudioDemo(Demo):
         self.stop_button = widgets.Button(description="Stop", icon="stop", button_style="warning", disabled=True,
                                           tooltip="stop now and keep the best image so far")
         self.progress = widgets.IntProgress(value=0, min=0, max=1, description="progress")
-        self.inputs_view = widgets.HBox([widgets.Image(format="png", layout=widgets.Layout(width="160px")),
-                                         widgets.Image(format="png", layout=widgets.Layout(width="160px"))])
-        self.preview = widgets.Image(format="png", layout=widgets.Layout(width="384px"))
+        self.inputs_view = widgets.HBox([image_slot(160, text="content"), image_slot(160, text="style")])
+        self.preview = image_slot(384, text="the result appears here")
         self.download = widgets.HTML()
         super().__init__("Style-transfer studio", [
             [self.content_picker, self.content_upload], [self.style_picker, self.style_upload], self.inputs_view,
             [self.size_slider, self.steps_slider], [self.content_weight_slider, self.style_weight_slider],
             [self.tv_weight_slider, self.preview_every_slider], [self.run_button, self.stop_button, self.progress],
-            self.preview, self.download])
+            self.preview, self.download], status=status)
         self.result = None  # the last nst_lib.Result
-        self.previews = 0  # live updates drawn during the last run
-        self.thread: threading.Thread | None = None
-        self._stop = threading.Event()
-        self._uploads: dict[str, tuple[np.ndarray, str]] = {}
-        self.content_upload.observe(lambda change: self._on_upload("content", change), names="value")
-        self.style_upload.observe(lambda change: self._on_upload("style", change), names="value")
-        self.content_picker.observe(self._show_inputs, names="value")
-        self.style_picker.observe(self._show_inputs, names="value")
+        self.background_run = BackgroundRun(self.status, on_start=self._on_start, on_progress=self._on_progress,
+                                            on_result=self._on_result, on_end=self._on_end,
+                                            preview_interval=0.0, background=background, name="nst-studio")
+        self.content_source.observe(self._show_inputs)
+        self.style_source.observe(self._show_inputs)
         self.run_button.on_click(lambda _: self.start())
         self.stop_button.on_click(lambda _: self.stop())
         self._show_inputs()
         self.status.value = "Pick or upload two images, then press <i>Run</i>."
 
     # ------------------------------------------------------------------------------------- inputs
-    def _on_upload(self, kind: str, change: Mapping[str, Any]) -> None:
-        picker = self.content_picker if kind == "content" else self.style_picker
-
-        def read() -> None:
-            decoded = decode_upload(change["new"])
-            if decoded is None:
-                return
-            self._uploads[kind] = decoded
-            picker.value = UPLOADED
-            self._show_inputs()
-            self.status.value = f"Uploaded {html.escape(decoded[1])} as the {kind} image."
-
-        self.run(read)
-
     def images(self) -> tuple[np.ndarray, np.ndarray]:
-        """The current (content, style) pair: examples at the chosen size, or the uploaded files."""
+        """The current (content, style) pair at the chosen size: bundled examples or the uploaded files."""
         size = self.size_slider.value
-        pair = []
-        for kind, picker in (("content", self.content_picker), ("style", self.style_picker)):
-            if picker.value == UPLOADED:
-                if kind not in self._uploads:
-                    raise ValueError(f"no {kind} file uploaded yet; use the '{kind} file' button or pick an example")
-                pair.append(self._uploads[kind][0])
-            else:
-                pair.append(load_example(picker.value, size))
-        return pair[0], pair[1]
+        return self.content_source.image(size), self.style_source.image(size)
 
     def _show_inputs(self, _: Any = None) -> None:
         def draw() -> None:
-            content, style = self.images()
-            for view, image in zip(self.inputs_view.children, (content, style)):
-                view.value = image_to_png_bytes(load_image(image, 160))
+            for view, source in zip(self.inputs_view.children, (self.content_source, self.style_source)):
+                show_png(view, source.image(160))
 
         self.run(draw)
 
     # ---------------------------------------------------------------------------------------- run
     @property
+    def previews(self) -> int:
+        """Live preview images drawn during the last run."""
+        run = self.background_run.current
+        return 0 if run is None else run.previews
+
+    @property
     def running(self) -> bool:
         """True while a run is in progress."""
-        return self.thread is not None and self.thread.is_alive()
+        return self.background_run.running
 
-    def start(self) -> None:
-        """Start a run (in a background thread unless ``background=False``)."""
+    def start(self) -> Run | None:
+        """Start a run (in a background thread unless ``background=False``); ignored while one runs."""
         if self.running:
-            return
-        self._stop.clear()
-        if self.background:
-            self.thread = threading.Thread(target=self._run, name="nst-studio", daemon=True)
-            self.thread.start()
-        else:
-            self._run()
-
-    def stop(self) -> None:
-        """Ask the run to stop after the current iteration; it keeps the best image so far."""
-        self._stop.set()
-        if self.running:
-            self.status.value = "Stopping after this iteration…"
-
-    def wait(self, timeout: float | None = None) -> bool:
-        """Wait for a background run to finish; True if none is running any more."""
-        if self.thread is not None:
-            self.thread.join(timeout)
-        return not self.running
-
-    def _callback(self, steps: int, started: float):
-        every = max(1, self.preview_every_slider.value)
-
-        def callback(event) -> bool:
-            self.progress.value = min(event.iteration, steps)
-            if event.iteration % every == 0:
-                self.preview.value = image_to_png_bytes(event.image())
-                self.previews += 1
-            height, width = event.shape
-            self.status.value = (f"iteration {event.iteration}/{steps} at {width}×{height} px (scale "
-                                 f"{event.scale + 1} of {event.scales}), total loss {event.losses['total']:.4g}, "
-                                 f"{time.perf_counter() - started:.0f} s")
-            return self._stop.is_set()
-
-        return callback
-
-    def _run(self) -> None:
-        from ...transfer import stylize
-
-        self.run_button.disabled, self.stop_button.disabled = True, False
-        self.previews = 0
-        self.download.value = ""
-        started = time.perf_counter()
+            return None
         try:
             settings = studio_settings(size=self.size_slider.value, steps=self.steps_slider.value,
                                        content_weight=self.content_weight_slider.value,
                                        style_weight=self.style_weight_slider.value,
                                        tv_weight=float(self.tv_weight_slider.value))
             content, style = self.images()
-            self.progress.max, self.progress.value = settings["steps"], 0
-            self.status.value = "Loading VGG and computing the style targets…"
-            result = stylize(content, style, callback=self._callback(settings["steps"], started), **settings)
-        except Exception as exc:  # noqa: BLE001 - a background thread has nobody else to report to
+        except Exception as exc:  # noqa: BLE001 - bad settings or a missing upload: one line, no run
             self.status.value = error_html(exc)
-            return
-        finally:
-            self.run_button.disabled, self.stop_button.disabled = False, True
+            return None
+
+        def job(callback):
+            from ...transfer import stylize
+
+            return stylize(content, style, callback=callback, **settings)
+
+        return self.background_run.start(job, preview_every=self.preview_every_slider.value, steps=settings["steps"])
+
+    def stop(self) -> None:
+        """Ask the run to stop after the current iteration; it keeps the best image so far."""
+        self.background_run.stop()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for a background run to finish; True if none is running any more."""
+        return self.background_run.wait(timeout)
+
+    def _on_start(self, run: Run) -> None:
+        self.run_button.disabled, self.stop_button.disabled = True, False
+        self.download.value = ""
+        self.progress.max, self.progress.value = run.context["steps"], 0
+        self.status.value = "Loading VGG and computing the style targets…"
+
+    def _on_progress(self, run: Run, event, image: np.ndarray | None) -> None:
+        steps = run.context["steps"]
+        self.progress.value = min(event.iteration, steps)
+        if image is not None:
+            show_png(self.preview, image)
+        height, width = event.shape
+        self.status.value = (f"iteration {event.iteration}/{steps} at {width}×{height} px (scale "
+                             f"{event.scale + 1} of {event.scales}), total loss {event.losses['total']:.4g}, "
+                             f"{event.elapsed:.0f} s")
+
+    def _on_result(self, run: Run, result) -> None:
         self.result = result
-        self.preview.value = image_to_png_bytes(result.image)
+        show_png(self.preview, result.image)
         self.download.value = download_html(result.image)
         height, width = result.image.shape[:2]
         kept = "the best image so far is kept" if result.stop_reason == "callback" else "best image shown"
         self.status.value = (f"{html.escape(result.message.capitalize())} after {result.iterations} iterations in "
                              f"{result.elapsed:.1f} s ({width}×{height} px, {result.backbone.upper()}); {kept}.")
+
+    def _on_end(self, run: Run) -> None:
+        self.run_button.disabled, self.stop_button.disabled = False, True
 
 
 def studio_demo(content: str = "grace_hopper", style: str = "swirls", *, background: bool = True) -> StudioDemo:
