@@ -2,19 +2,26 @@
 
     python benchmarks/fast.py train --time-budget 1800          # the long run (background it: nohup …)
     python benchmarks/fast.py measure                            # inference time and quality of that model
+    python benchmarks/fast.py train --resume --time-budget 1800 --snapshot-every 100   # continue, keep copies
+    python benchmarks/fast.py curve                              # held-out quality of each kept copy
     python benchmarks/fast.py --quick train && python benchmarks/fast.py --quick measure   # smoke run
 
 ``train`` calls :func:`nst_lib.fast.train_fast` with the default (real) settings on the bundled style
-``swirls`` and writes ``outputs/fast/swirls.keras`` (not committed), a log with one line per step, and the
-machine's load average every 30 s (the machine is shared, so the load is part of the result).
+``swirls`` and writes ``outputs/fast/swirls.keras`` (not committed), a log with one line per step (wall and
+process CPU seconds, losses), the machine's load average every 30 s (the machine is shared, so the load is
+part of the result) and ``benchmarks/results/fast_train.json``.
 
-``measure`` loads that model and writes ``benchmarks/results/fast_<size>.json``:
+``measure`` loads that model and writes ``benchmarks/results/fast_512.json`` and docs/figures/fast_transfer.png:
 
-* inference: the median wall time of stylizing a 512 px image with the model loaded (after one warm-up),
-  and of a ``stylize`` run with the model's objective at the same size, measured in the same process; the
-  speed-up is their ratio;
+* inference: the median wall time of stylizing a 512 px image with the model loaded (after one warm-up);
+* speed-up: a ``stylize`` call with the model's objective on the same image, from the call (start-up and
+  tracing included, as a user waits for them) to the first iteration whose style loss is at most the
+  model's, divided by the inference time; both measured in the same process;
 * quality: on each held-out photo (never used in training) at 256 px, the style and content losses of the
   model's output and of 100 L-BFGS iterations of ``stylize`` with the same objective, and their ratios.
+
+``curve`` scores every copy kept by ``--snapshot-every`` against the stylize references of ``measure``
+(``benchmarks/results/fast_curve.json``, docs/figures/fast_curve.png).
 """
 from __future__ import annotations
 
@@ -22,6 +29,8 @@ import argparse
 import json
 import os
 import platform
+import resource
+import shutil
 import subprocess
 import sys
 import threading
@@ -36,6 +45,7 @@ ROOT = HERE.parent
 RESULTS = HERE / "results"
 MODEL = ROOT / "outputs" / "fast" / "swirls.keras"
 FIGURE = ROOT / "docs" / "figures" / "fast_transfer.png"
+CURVE_FIGURE = ROOT / "docs" / "figures" / "fast_curve.png"
 STYLE = "swirls"
 
 
@@ -72,7 +82,8 @@ def cmd_train(args) -> None:
     from nst_lib.fast import train_fast
 
     args.model.parent.mkdir(parents=True, exist_ok=True)
-    log_path = RESULTS / f"fast_train{'_quick' if args.quick else ''}.log"
+    suffix = "_quick" if args.quick else ("_resumed" if args.resume else "")
+    log_path = RESULTS / f"fast_train{suffix}.log"
     options = dict(time_budget=args.time_budget, steps=None) if not args.quick else dict(
         size=64, batch_size=2, steps=6, style_size=64)
     with open(log_path, "a") as log:
@@ -81,10 +92,18 @@ def cmd_train(args) -> None:
         recorder = LoadRecorder(log=log)
         recorder.start()
 
+        def cpu_seconds() -> float:
+            usage = resource.getrusage(resource.RUSAGE_SELF)
+            return usage.ru_utime + usage.ru_stime
+
+        cpu_start = cpu_seconds()
+
         def progress(event):
             losses = " ".join(f"{k} {v:.5g}" for k, v in event.losses.items())
-            print(f"step {event.step} t={event.elapsed:.1f}s {losses}" + (" [checkpoint]" if event.checkpoint else ""),
-                  file=log, flush=True)
+            print(f"step {event.step} t={event.elapsed:.1f}s cpu={cpu_seconds() - cpu_start:.1f}s {losses}"
+                  + (" [checkpoint]" if event.checkpoint else ""), file=log, flush=True)
+            if event.checkpoint and args.snapshot_every and event.step % args.snapshot_every == 0:
+                shutil.copyfile(event.checkpoint, args.model.with_name(f"{args.model.stem}_step{event.step:05d}.keras"))
 
         model = train_fast(data.style_image_path(STYLE), output=args.model, callback=progress,
                            resume=args.model if args.resume else None, **options)
@@ -92,10 +111,78 @@ def cmd_train(args) -> None:
         loads = [s[1] for s in recorder.samples]
         summary = {"steps": model.steps, "train_seconds": model.train_seconds, "stop_reason": model.stop_reason,
                    "settings": model.settings.to_dict(), "load_1min_mean": sum(loads) / max(1, len(loads)),
-                   "load_1min_max": max(loads, default=0.0), "notes": model.notes}
+                   "load_1min_max": max(loads, default=0.0), "notes": model.notes,
+                   "cpu_seconds_this_run": cpu_seconds() - cpu_start}
         print("# done " + json.dumps(summary), file=log, flush=True)
-        (RESULTS / f"fast_train{'_quick' if args.quick else ''}.json").write_text(json.dumps(
+        (RESULTS / f"fast_train{suffix}.json").write_text(json.dumps(
             {**summary, "machine": machine(), "load_samples": recorder.samples}, indent=1))
+
+
+def cmd_curve(args) -> None:
+    """Held-out quality of every kept snapshot (MODEL_stepNNNNN.keras) against the stylize references
+    measured by ``measure`` (``fast_512.json``): the style and content loss ratios against training time."""
+    import warnings
+
+    from nst_lib import data
+    from nst_lib.fast import FastModel, evaluate_stylization
+    from nst_lib.fast_data import held_out_photo
+
+    warnings.simplefilter("ignore")
+    reference = json.loads((RESULTS / "fast_512.json").read_text())
+    style = data.style_image_path(STYLE)
+    rows = []
+    for path in sorted(args.model.parent.glob(f"{args.model.stem}_step*.keras")):
+        model = FastModel.load(path)
+        row = {"steps": model.steps, "train_seconds": model.train_seconds, "photos": {}}
+        for q in reference["quality"]:
+            photo = held_out_photo(q["photo"], max(q["size"]))
+            losses = evaluate_stylization(model.stylize(photo), photo, style,
+                                          model.settings.replace(style_size=max(q["size"])))
+            row["photos"][q["photo"]] = {"style_ratio": losses["style"] / q["stylize"]["style"],
+                                         "content_ratio": losses["content"] / q["stylize"]["content"],
+                                         "style": losses["style"], "content": losses["content"]}
+        rows.append(row)
+        print(row["steps"], {k: (round(v["style_ratio"], 2), round(v["content_ratio"], 2)) for k, v in row["photos"].items()})
+    (RESULTS / "fast_curve.json").write_text(json.dumps({"command": "python benchmarks/fast.py curve",
+                                                         "machine": machine(), "snapshots": rows}, indent=1))
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8))
+    for log_name in ("fast_train.log", "fast_train_resumed.log"):
+        log_path = RESULTS / log_name
+        if not log_path.exists():
+            continue
+        steps, totals = [], []
+        for line in log_path.read_text().splitlines():
+            if line.startswith("step "):
+                parts = line.split()
+                steps.append(int(parts[1]))
+                totals.append(float(parts[parts.index("total") + 1]))
+        window = 25
+        if len(totals) > window:
+            smooth = np.convolve(totals, np.ones(window) / window, mode="valid")
+            left.plot(steps[window - 1:], smooth, label=log_name.replace(".log", ""))
+    left.set_yscale("log")
+    left.set_xlabel("step")
+    left.set_title("training loss (random crops, mean of 25 steps)", fontsize=10)
+    left.legend(fontsize=8)
+    for name in rows[0]["photos"] if rows else []:
+        minutes = [r["train_seconds"] / 60 for r in rows]
+        right.plot(minutes, [r["photos"][name]["style_ratio"] for r in rows], "o-", label=f"{name}: style")
+        right.plot(minutes, [r["photos"][name]["content_ratio"] for r in rows], "s--", label=f"{name}: content")
+    right.axhline(2.0, color="k", linewidth=0.8)
+    right.axvline(30.0, color="grey", linewidth=0.8, linestyle=":")
+    right.set_yscale("log")
+    right.set_xlabel("training minutes (shared 2-core machine)")
+    right.set_title("held-out loss ÷ 100 L-BFGS iterations of stylize (goal: style ≤ 2)", fontsize=10)
+    right.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(CURVE_FIGURE, dpi=80)
+    print(f"wrote {RESULTS / 'fast_curve.json'} and {CURVE_FIGURE}")
 
 
 def main(argv=None) -> None:
@@ -105,7 +192,10 @@ def main(argv=None) -> None:
     sub = parser.add_subparsers(dest="command", required=True)
     train = sub.add_parser("train")
     train.add_argument("--time-budget", type=float, default=1800.0)
-    train.add_argument("--resume", action="store_true")
+    train.add_argument("--resume", action="store_true", help="continue the model file (log: fast_train_resumed.*)")
+    train.add_argument("--snapshot-every", type=int, default=0,
+                       help="also keep a copy of the model every N steps (MODEL_stepNNNNN.keras, for the curve command)")
+    sub.add_parser("curve", help="held-out quality of the kept snapshots (train --snapshot-every) against time")
     measure = sub.add_parser("measure")
     measure.add_argument("--size", type=int, default=512, help="inference and speed-up comparison size (long side)")
     measure.add_argument("--quality-size", type=int, default=256, help="size of the quality comparison")
@@ -114,7 +204,7 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     if args.quick and args.model == MODEL:
         args.model = ROOT / "outputs" / "fast" / "swirls_quick.keras"
-    {"train": cmd_train, "measure": cmd_measure}[args.command](args)
+    {"train": cmd_train, "measure": cmd_measure, "curve": cmd_curve}[args.command](args)
 
 
 def _median_seconds(function, repeats: int) -> tuple[float, list[float]]:
