@@ -42,7 +42,7 @@ from nst_lib.course import viz
 from nst_lib.course.widgets.fast import TrainingRun, curve_png, snapshots_png
 from nst_lib.fast_data import HELD_OUT_PHOTOS, TRAINING_PHOTOS, EXTRA_TRAINING_PHOTOS, PhotoSampler, held_out_photo
 
-warnings.filterwarnings("once", category=BackboneSubstitutionWarning)  # say it once, not at every run
+warnings.filterwarnings("ignore", category=BackboneSubstitutionWarning)  # the training run's notes say it
 tf.get_logger().setLevel("ERROR")
 
 SIZE = nst.pick(256, 64)  # long side of the held-out photos we stylize and compare
@@ -205,9 +205,11 @@ run.panel
 
 # %%
 model = run.result()
-seconds_per_step = model.train_seconds / max(1, model.steps)
-print(f"{model.message}: {model.steps} steps in {model.train_seconds:.0f} s "
-      f"({seconds_per_step:.2f} s a step, first step's tracing included)")
+history = model.history
+# the first step also traces the graph: time the others
+seconds_per_step = (history[-1]["seconds"] - history[0]["seconds"]) / max(1, len(history) - 1)
+print(f"{model.message}: {model.steps} steps in {model.train_seconds:.0f} s, {seconds_per_step:.2f} s a step "
+      f"after the first (which also builds the graph: {history[0]['seconds']:.0f} s)")
 for note in model.notes:
     print("note:", note)
 
@@ -220,7 +222,8 @@ for note in model.notes:
 # which the network never saw, show the same story:
 
 # %%
-display(PNG(curve_png(model.history, f"training loss, {model.steps} steps")))
+display(PNG(curve_png(model.history, f"training loss, {model.steps} steps", content_weight=settings.content_weight,
+                      style_weight=settings.style_weight)))
 display(PNG(snapshots_png(run.snapshots, photos)))
 
 # %% [markdown]
@@ -296,7 +299,8 @@ else:
 #   then colouring), at five VGG levels, with one decoder per level; it needs no training on styles at all,
 #   only decoders that reconstruct images from VGG features.
 #
-# The feature-space step is one line; here it is at `block4_conv1`, checked:
+# The feature-space step is one line; here it is at `block4_conv1`, checked. (One catch shows up: a channel
+# that is zero everywhere in the photo — VGG's ReLUs make many — has no spread to rescale.)
 
 # %%
 extractor = nst.FeatureExtractor(["block4_conv1"])
@@ -306,9 +310,14 @@ mean_c, var_c = tf.nn.moments(content_features, axes=[1, 2], keepdims=True)
 mean_s, var_s = tf.nn.moments(style_features, axes=[1, 2], keepdims=True)
 adain = tf.sqrt(var_s + 1e-5) * (content_features - mean_c) / tf.sqrt(var_c + 1e-5) + mean_s
 mean_a, var_a = tf.nn.moments(adain, axes=[1, 2], keepdims=True)
-print("largest difference of channel means from the style's:", float(tf.reduce_max(tf.abs(mean_a - mean_s))))
-print("largest difference of channel std from the style's:  ",
-      float(tf.reduce_max(tf.abs(tf.sqrt(var_a) - tf.sqrt(var_s)))))
+varies = (var_c > 1e-3).numpy().ravel()  # post-ReLU channels that are zero all over the photo cannot vary
+print("largest difference of channel means from the style's:",
+      f"{float(tf.reduce_max(tf.abs(mean_a - mean_s))):.2g} (style means up to {float(tf.reduce_max(mean_s)):.3g})")
+std_gap = np.abs(np.sqrt(var_a.numpy()) - np.sqrt(var_s.numpy())).ravel()
+print(f"largest difference of channel std from the style's, over the {varies.sum()} channels that vary in the "
+      f"photo: {std_gap[varies].max():.2g}")
+print(f"{(~varies).sum()} of {varies.size} channels are zero all over the photo: AdaIN can give them the style's "
+      "mean, but no spread")
 
 # %% [markdown]
 # What turns these features back into an image is the expensive part. Huang & Belongie train their decoder

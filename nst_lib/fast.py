@@ -558,9 +558,9 @@ def train_fast(
             :data:`nst_lib.fast_data.HELD_OUT_PHOTOS`).
         output: a ``.keras`` file written every ``checkpoint_every`` steps, at the end and on Ctrl-C
             (atomically: an earlier checkpoint stays intact until the new one is complete).
-        resume: a model file (or :class:`FastModel`) to continue: its weights, optimizer state, step count
-            and history are kept; its settings are the defaults for this run, ``options`` override them
-            (not the architecture). ``steps`` counts the steps of both runs.
+        resume: a model file (or :class:`FastModel`, which is then trained in place) to continue: its weights,
+            optimizer state, step count and history are kept; its settings are the defaults for this run,
+            ``options`` override them (not the architecture). ``steps`` counts the steps of both runs.
         callback: called with a :class:`TrainProgress` after every step; return ``True`` to stop.
         settings: a :class:`~nst_lib.fast_settings.TrainSettings`; keyword ``options`` override its fields.
         **options: any field of :class:`~nst_lib.fast_settings.TrainSettings` (size, steps, batch_size, …).

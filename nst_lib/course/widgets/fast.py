@@ -50,22 +50,27 @@ def render_fast(model, photo: np.ndarray) -> tuple[np.ndarray, float]:
     return out, time.perf_counter() - start
 
 
-def curve_png(history: Sequence[dict], title: str = "training loss") -> bytes:
-    """PNG of the total, style and content losses (weighted) against the step, smoothed over 10 steps."""
+def curve_png(history: Sequence[dict], title: str = "training loss", *, content_weight: float | None = None,
+              style_weight: float | None = None) -> bytes:
+    """PNG of the total loss and its style and content terms against the step (faint: each step's value,
+    bold: the mean of the last 10 steps). With the weights given, the terms are weighted (they add up to
+    the total, without TV); otherwise they are the raw losses."""
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(5.2, 3.0))
     ax = fig.add_subplot()
     if history:
         steps = np.array([h["step"] for h in history])
+        weights = {"total": 1.0, "style": style_weight, "content": content_weight}
         for key, colour in (("total", "k"), ("style", "tab:blue"), ("content", "tab:orange")):
             values = np.array([h[key] for h in history], dtype=float)
-            if key != "total":
-                values = values * history[-1].get(f"{key}_weight", 1.0)
+            weight = weights[key]
+            label = key if key == "total" else (f"{weight:g} × {key}" if weight is not None else f"{key} (unweighted)")
+            values = values * (1.0 if weight is None else weight)
             window = min(10, len(values))
             smooth = np.convolve(values, np.ones(window) / window, mode="valid")
             ax.plot(steps, values, colour, alpha=0.2, linewidth=0.8)
-            ax.plot(steps[window - 1:], smooth, colour, label=key)
+            ax.plot(steps[window - 1:], smooth, colour, label=label)
         ax.set_yscale("log")
         ax.legend(fontsize=8)
     ax.set_xlabel("step")
@@ -146,8 +151,14 @@ class TrainingRun:
         return self._stop.is_set()
 
     def _draw_curve(self) -> None:
+        from ...fast_settings import TrainSettings
+
         self._last_draw = time.perf_counter()
-        self.curve.value = curve_png(self.history)
+        base = self.options.get("settings") or TrainSettings()
+        known = {k: v for k, v in self.options.items() if k in ("content_weight", "style_weight") and v is not None}
+        weights = base.replace(**known) if known else base
+        self.curve.value = curve_png(self.history, content_weight=weights.content_weight,
+                                     style_weight=weights.style_weight)
 
     def _train(self) -> None:
         from ...fast import train_fast
