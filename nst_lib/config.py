@@ -31,7 +31,10 @@ COLOR_MODES = ("none", "luminance", "histogram")
 BACKBONES = ("vgg19", "vgg16")
 #: Style statistics ``StyleConfig.style_loss`` accepts. Each is registered in :mod:`nst_lib.losses` (Gram) or
 #: :mod:`nst_lib.statistics` with :func:`nst_lib.losses.register_style_statistic`; add its name here too.
-STYLE_LOSSES = ("gram",)
+STYLE_LOSSES = ("gram", "mean_std", "wasserstein", "sliced_wasserstein")
+#: The default ``style_weight`` of each style statistic: the weight at which its style term has the share of
+#: the initial objective that Gram's has at 1e-2 (``benchmarks/calibrate_statistics.py``, README).
+DEFAULT_STYLE_WEIGHTS = {"gram": 1e-2, "mean_std": 1e3, "wasserstein": 8e2, "sliced_wasserstein": 2e3}
 
 #: Largest long side accepted for an output (a 4096 px VGG pass needs well over 8 GB).
 MAX_SIZE = 4096
@@ -63,7 +66,13 @@ class StyleConfig:
         ),
     )
     content_weight: float = field(default=1e4, metadata=_doc("weight of the content loss"))
-    style_weight: float = field(default=1e-2, metadata=_doc("weight of the style loss"))
+    style_weight: float | None = field(
+        default=None,  # None → the style statistic's default (set in __post_init__: always a number afterwards)
+        metadata=_doc(
+            "weight of the style loss; default per style_loss: "
+            + ", ".join(f"{name} {weight:g}" for name, weight in DEFAULT_STYLE_WEIGHTS.items())
+        ),
+    )
     tv_weight: float = field(default=0.0, metadata=_doc("weight of the total-variation (smoothness) loss"))
     content_layers: tuple[str, ...] = field(
         default=("block5_conv2",), metadata=_doc("content layer(s), Keras (block5_conv2) or Gatys (conv5_2) names")
@@ -119,10 +128,22 @@ class StyleConfig:
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):  # frozen: normalise through object.__setattr__
             object.__setattr__(self, f.name, _normalise(f.name, getattr(self, f.name)))
+        if self.style_weight is None and isinstance(self.style_loss, str) and self.style_loss in DEFAULT_STYLE_WEIGHTS:
+            # the weights of different statistics differ by 10⁵: each has its own default
+            object.__setattr__(self, "style_weight", DEFAULT_STYLE_WEIGHTS[self.style_loss])
         validate_config(self)
 
     def replace(self, **changes: Any) -> "StyleConfig":
-        """Return a copy with some fields changed (validated again)."""
+        """Return a copy with some fields changed (validated again).
+
+        Changing ``style_loss`` without giving ``style_weight`` moves a weight that is still the old
+        statistic's default to the new statistic's default (a Gram weight means nothing to another
+        statistic); a weight set by hand is kept.
+        """
+        new_loss = changes.get("style_loss", self.style_loss)
+        if (new_loss != self.style_loss and "style_weight" not in changes
+                and self.style_weight == DEFAULT_STYLE_WEIGHTS.get(self.style_loss)):
+            changes["style_weight"] = None
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
@@ -239,6 +260,7 @@ def validate_config(cfg: StyleConfig) -> None:
     _check_choice("optimizer", cfg.optimizer, OPTIMIZERS)
     if cfg.time_budget is not None:
         _check_number("time_budget", cfg.time_budget, minimum=0.0, exclusive=True)
+    _check_choice("style_loss", cfg.style_loss, STYLE_LOSSES)  # before the weights: it sets style_weight's default
     for name in ("content_weight", "style_weight", "tv_weight"):
         _check_number(name, getattr(cfg, name), minimum=0.0)
     if cfg.content_weight == 0 and cfg.style_weight == 0 and cfg.tv_weight == 0:
@@ -261,7 +283,6 @@ def validate_config(cfg: StyleConfig) -> None:
             f"size × style_scale must be at most {MAX_SIZE} px (the style image is used at that size); got "
             f"{cfg.size} × {cfg.style_scale:g} = {round(cfg.size * cfg.style_scale)} px"
         )
-    _check_choice("style_loss", cfg.style_loss, STYLE_LOSSES)
     _check_choice("preserve_colors", cfg.preserve_colors, COLOR_MODES)
     _check_choice("init", cfg.init, INITS)
     _check_int("seed", cfg.seed, minimum=0)

@@ -62,15 +62,16 @@ class _Stop(Exception):
         self.reason = reason
 
 
-def make_value_and_grad(objective, jit_compile: bool = False) -> Callable:
+def make_value_and_grad(objective, jit_compile: bool = False, *, draw: int | None = None) -> Callable:
     """A function mapping a (1, H, W, 3) image to (loss parts, d total / d image), run as a traced graph.
 
     For a :class:`~nst_lib.losses.Objective`, the graph is the extractor's one ``tf.function``
     (:func:`~nst_lib.losses.traced_value_and_grad`) called with this objective's tensors: objectives on the
     same extractor with the same structure and shapes share one trace, and concurrent runs share nothing
     mutable. Each call passes the seed (the objective's seed, the evaluation number) on, so statistics
-    that draw random numbers redraw them at every evaluation, reproducibly. Any other object with a
-    ``parts(image)`` method gets a graph of its own.
+    that draw random numbers redraw them at every evaluation, reproducibly; with ``draw`` set, every call
+    passes (seed, ``draw``) instead, so the loss is one fixed function (what L-BFGS needs:
+    :func:`run_lbfgs_redrawing`). Any other object with a ``parts(image)`` method gets a graph of its own.
     """
     if getattr(objective, "structure", None) is None or getattr(objective, "inputs", None) is None:
 
@@ -87,7 +88,7 @@ def make_value_and_grad(objective, jit_compile: bool = False) -> Callable:
 
     traced = traced_value_and_grad(objective.extractor, jit_compile)
     inputs, structure, run_seed = objective.inputs, objective.structure, int(objective.seed)
-    evaluations = itertools.count()
+    evaluations = itertools.count() if draw is None else itertools.repeat(int(draw))
 
     def value_and_grad(image):
         seed = tf.constant([run_seed, next(evaluations)], tf.int64)
@@ -324,6 +325,73 @@ def lbfgs_stop_reason(status: int, iterations: int, steps: int) -> str:
     if status == 1:
         return "steps" if iterations >= steps else "evaluations"
     return "line_search"
+
+
+#: L-BFGS iterations per draw of a random loss's numbers (the sliced Wasserstein distance's directions):
+#: benchmarks/sliced_optimizers.py compared redrawing at every evaluation or iteration (L-BFGS-B's line
+#: search then gives up within a few iterations), one draw per run, and blocks of 10 and 30 iterations.
+SLICED_LBFGS_BLOCK = 30
+
+#: how a block of :func:`run_lbfgs_redrawing` may end and still hand over to the next draw
+_BLOCK_ENDS = ("steps", "converged", "line_search", "evaluations")
+
+
+def run_lbfgs_redrawing(
+    value_and_grad_for: Callable[[int], Callable],
+    init: np.ndarray,
+    *,
+    steps: int,
+    block: int = SLICED_LBFGS_BLOCK,
+    time_budget: float | None = None,
+    deadline: float | None = None,
+    callback: Callable[[Iterate], Optional[bool]] | None = None,
+    start: float | None = None,
+    iteration_offset: int = 0,
+    history: list | None = None,
+    **options,
+) -> OptimizeResult:
+    """L-BFGS-B for a loss that draws random numbers (the sliced Wasserstein distance's directions).
+
+    L-BFGS assumes one fixed function: its line search compares the values, and its memory the gradients,
+    of successive evaluations. So the random numbers are drawn once per block of ``block`` iterations
+    (``value_and_grad_for(draw)`` is the loss with draw number ``draw``), and each block is a fresh
+    :func:`run_lbfgs` (memory cleared) starting where the previous one ended. Draw numbers are the global
+    iteration number at the block's start, so they differ between blocks and between scales. A block that
+    ends early (converged, or the line search gave up) hands over to the next draw; the run ends after
+    ``steps`` iterations in all, on the time budget or deadline, on Stop, on a NaN, or when two blocks in
+    a row make no iteration. Other keyword arguments go to :func:`run_lbfgs`.
+
+    Returns the last block's :class:`OptimizeResult` (its best image) with the whole run's ``iterations``,
+    ``evaluations`` and ``history``.
+    """
+    start = time.perf_counter() if start is None else start
+    if time_budget is not None:
+        own = time.perf_counter() + time_budget
+        deadline = own if deadline is None else min(deadline, own)
+    history = [] if history is None else history
+    image, done, evaluations, idle = init, 0, 0, 0
+    while True:
+        outcome = run_lbfgs(
+            value_and_grad_for(iteration_offset + done),
+            image,
+            steps=min(block, steps - done),
+            deadline=deadline,
+            callback=callback,
+            start=start,
+            iteration_offset=iteration_offset + done,
+            history=history,
+            **options,
+        )
+        done += outcome.iterations
+        evaluations += outcome.evaluations
+        image = outcome.image
+        idle = idle + 1 if outcome.iterations == 0 else 0
+        if outcome.stop_reason not in _BLOCK_ENDS or done >= steps or idle >= 2:
+            break
+    outcome.iterations, outcome.evaluations, outcome.history = done, evaluations, history
+    if outcome.stop_reason in _BLOCK_ENDS and done >= steps:
+        outcome.stop_reason, outcome.message = "steps", STOP_REASONS["steps"]
+    return outcome
 
 
 def _finish(tracker: _Tracker, reason: str, init: np.ndarray, detail: str = "") -> OptimizeResult:

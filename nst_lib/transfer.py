@@ -27,7 +27,7 @@ from . import color
 from .config import StyleConfig, normalize_weights
 from .errors import InvalidSettingError
 from .images import MIN_SOURCE_SIDE, atomic_write, load_image, read_mask, resize_long_side, resize_to, save_image
-from .optimize import STOP_REASONS, Iterate, make_value_and_grad, run_adam, run_lbfgs
+from .optimize import STOP_REASONS, Iterate, make_value_and_grad, run_adam, run_lbfgs, run_lbfgs_redrawing
 
 
 @dataclass
@@ -210,8 +210,13 @@ def stylize(
             if cfg.optimizer == "lbfgs"
             else {"learning_rate": cfg.learning_rate, "beta_1": cfg.adam_beta_1, "epsilon": cfg.adam_epsilon}
         )
+        if cfg.optimizer == "lbfgs" and objective.statistic.stochastic:
+            # L-BFGS needs a fixed function: one draw of the random directions per block of iterations
+            runner, value_and_grad = run_lbfgs_redrawing, _fixed_draws(objective)
+        else:
+            value_and_grad = make_value_and_grad(objective)
         outcome = runner(
-            make_value_and_grad(objective),
+            value_and_grad,
             init,
             steps=steps,
             deadline=deadline,
@@ -248,6 +253,11 @@ def stylize(
         scale_shapes=list(shapes),
         notes=notes,
     )
+
+
+def _fixed_draws(objective) -> Callable[[int], Callable]:
+    """draw number → the value-and-gradient function of ``objective`` with that one draw of random numbers."""
+    return lambda draw: make_value_and_grad(objective, draw=draw)
 
 
 def make_objective(content: Any, style: Any, *, config: StyleConfig | None = None, mask: Any = None,
