@@ -47,7 +47,10 @@ class TrainSettings:
     size: int = field(default=128, metadata=_doc("side of the square training crops in pixels"))
     steps: int | None = field(
         default=2000,
-        metadata=_doc("training steps in total, counting those of a resumed run; None = until time_budget is spent"),
+        metadata=_doc(
+            "training steps in total, counting those of a resumed run (None, or --time-budget without --steps: "
+            "until the budget is spent)"
+        ),
     )
     time_budget: float | None = field(
         default=None, metadata=_doc("stop after this many seconds of this run (a checkpoint is written)")

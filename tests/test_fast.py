@@ -199,6 +199,21 @@ def test_training_on_an_image_folder(style_file, tmp_path):
     assert model.metadata["held_out_photos"] == []
 
 
+def test_every_registered_style_statistic_trains(style_file):
+    """Any --style-loss of nst stylize trains a network too (the statistics registry of nst_lib.losses)."""
+    from nst_lib.config import STYLE_LOSSES
+    from nst_lib.fast import train_fast
+    from nst_lib.fast_settings import default_style_weight
+
+    for name in STYLE_LOSSES:
+        if name == "gram":
+            continue  # every other test trains with Gram
+        model = train_fast(style_file, steps=1, style_loss=name, **TINY)
+        assert model.steps == 1 and model.stop_reason == "steps", name
+        assert model.settings.style_loss == name and model.settings.style_weight == default_style_weight(name)
+        assert np.isfinite(model.history[-1]["style"]) and model.history[-1]["style"] > 0, name
+
+
 def test_the_held_out_photos_are_never_sampled():
     from nst_lib.fast_data import HELD_OUT_PHOTOS, PhotoSampler
 
