@@ -93,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("stylize", help="stylize CONTENT with one or more STYLE images")
     p.add_argument("content", help="content image: a path, or example:NAME (see 'nst examples')")
-    p.add_argument("styles", nargs="+", metavar="STYLE", help="style image(s): paths or example:NAME")
+    p.add_argument("styles", nargs="*", metavar="STYLE", help="style image(s): paths or example:NAME")
     p.add_argument("-o", "--output", required=True, help="output image (.png, .jpg, .webp, …)")
     _add_config_flags(p)
     p.add_argument("--mask", action="append", metavar="IMAGE", help="where the style applies (white); repeat once per style")
@@ -102,6 +102,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--history", metavar="JSON", help="write the settings and the loss history to this JSON file")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no notes")
     p.add_argument("--debug", action="store_true", help="show Python tracebacks")
+    from .cli_train import add_model_option, add_train_parser  # fast style transfer (nst_lib/cli_train.py)
+
+    add_model_option(p)
+    add_train_parser(sub)
 
     sub.add_parser("examples", help="list the bundled example images (use them as example:NAME)")
     lp = sub.add_parser("layers", help="list the VGG layers with their Gatys names")
@@ -185,6 +189,13 @@ class _Progress:
 
 def _cmd_stylize(args: argparse.Namespace) -> int:
     from .images import check_output_path
+
+    if args.model is not None:  # a trained fast-transfer network (nst_lib/cli_train.py)
+        from .cli_train import cmd_stylize_model
+
+        return cmd_stylize_model(args)
+    if not args.styles:
+        raise UsageError("stylize needs at least one STYLE image after CONTENT (or --model MODEL.keras)")
 
     config = _config_from_args(args)
     if args.save_every is not None and args.save_every < 1:
@@ -293,7 +304,13 @@ def _cmd_weights(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-_COMMANDS = {"stylize": _cmd_stylize, "examples": _cmd_examples, "layers": _cmd_layers, "weights": _cmd_weights}
+def _cmd_train(args: argparse.Namespace) -> int:
+    from .cli_train import cmd_train
+
+    return cmd_train(args)
+
+
+_COMMANDS = {"stylize": _cmd_stylize, "train": _cmd_train, "examples": _cmd_examples, "layers": _cmd_layers, "weights": _cmd_weights}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
