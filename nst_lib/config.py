@@ -109,6 +109,14 @@ class StyleConfig:
         default="imagenet", metadata=_doc("'imagenet' (resolved as in the README) or a path to a Keras weights file")
     )
 
+    max_memory: str | None = field(
+        default=None,
+        metadata=_doc(
+            "memory budget such as 8G or 512M; a run that needs more is done in tiles, or refused if even "
+            "tiles do not fit (default: 0.8 × the memory available when the run starts)"
+        ),
+    )
+
     def __post_init__(self) -> None:
         validate_config(self)
 
@@ -225,6 +233,10 @@ def validate_config(cfg: StyleConfig) -> None:
     _check_number("adam_epsilon", cfg.adam_epsilon, minimum=0.0, exclusive=True)
     _check_int("lbfgs_corrections", cfg.lbfgs_corrections, minimum=1, maximum=100)
     _check_choice("backbone", cfg.backbone, BACKBONES)
+    if cfg.max_memory is not None:
+        from .memory import parse_memory_size
+
+        parse_memory_size(cfg.max_memory)
     if not isinstance(cfg.weights, str) or not cfg.weights:
         raise InvalidSettingError(f"weights must be 'imagenet' or a file path, got {cfg.weights!r}")
 
