@@ -7,9 +7,11 @@ size that fits, upsampled, and refined tile by tile at each larger size (the mul
 jcjohnson/neural-style, with tiles as in crowsonkb's style_transfer). Three things keep the tiles from
 showing:
 
-* **Blended overlaps.** Neighbouring tiles share ``overlap`` pixels. A refined tile is written back with a
-  weight that rises smoothly from 0 at its edge to 1 at ``overlap`` pixels inside (:func:`feather`), so the
-  network's zero padding at a tile's edge never reaches the output and two tiles meet without a step.
+* **Blended overlaps.** Neighbouring tiles share at least ``overlap`` pixels and are refined one after the
+  other, each starting from the image as the tiles before it left it. A refined tile is written back with
+  a weight that rises smoothly from 0 at the edges it shares with earlier tiles to 1 at ``overlap`` pixels
+  inside (:func:`feather`); the edges it shares with later tiles are overwritten by them. So the network's
+  zero padding at a tile's edge never reaches the output, and two tiles meet without a step.
 * **A moving grid.** Every pass draws a random offset for the grid (:func:`tile_boxes`), so a pixel that
   sat at a tile's edge in one pass sits in the middle of a tile in the next; seams cannot accumulate.
 * **One style target for every tile.** The style targets are computed once per size from the style image
@@ -49,32 +51,39 @@ class Box(NamedTuple):
 
 # -------------------------------------------------------------------------------------------- geometry
 def segments(length: int, tile: int, overlap: int, offset: int = 0) -> list[tuple[int, int]]:
-    """1-D tiles ``(start, end)`` covering ``[0, length)``: each ``tile`` long (the image's length if it is
-    shorter), consecutive ones overlapping by at least ``overlap``, the grid shifted by ``offset`` pixels.
+    """1-D tiles ``(start, end)`` covering ``[0, length)`` on a grid of step ``tile − overlap`` shifted by
+    ``offset`` pixels: consecutive tiles overlap by at least ``overlap``, none is longer than ``tile``.
 
-    Every tile has the same length (a tile cut by the image's edge is moved inwards instead), so one traced
-    graph serves them all.
+    The tiles at the two ends are cut by the image's edge (not moved inwards), so where every tile's
+    blending zone lies changes with the offset; a cut tile is kept at least half a tile (and twice the
+    overlap) long, so the network's deep layers still see something.
     """
     if length <= tile:
         return [(0, length)]
     if not 0 <= overlap < tile:
         raise ValueError(f"overlap must be in [0, tile), got overlap={overlap}, tile={tile}")
     step = tile - overlap
-    offset = int(offset) % step
-    starts = []
-    start = -offset
+    shortest = min(tile, max(2 * overlap, tile // 2))
+    start = -(int(offset) % step)
+    found: list[tuple[int, int]] = []
     while True:
-        clipped = min(max(start, 0), length - tile)
-        if not starts or clipped > starts[-1]:
-            starts.append(clipped)
+        lo, hi = max(start, 0), min(start + tile, length)
+        if hi - lo < shortest:  # a thin tile at an end: lengthen it inwards
+            lo, hi = (0, shortest) if lo == 0 else (length - shortest, length)
+        if not found or hi > found[-1][1]:
+            found.append((lo, hi))
         if start + tile >= length:
             break
         start += step
-    return [(s, s + tile) for s in starts]
+    return found
 
 
 def tile_boxes(shape: Sequence[int], tile: int, overlap: int, offset: Sequence[int] = (0, 0)) -> list[Box]:
-    """The tiles of an image of ``shape`` (rows first, raster order), the grid shifted by ``offset``."""
+    """The tiles of an image of ``shape`` (rows first, raster order), the grid shifted by ``offset``.
+
+    Tiles are at most ``tile`` pixels on a side; those at the image's edges may be shorter (see
+    :func:`segments`).
+    """
     height, width = int(shape[0]), int(shape[1])
     rows = segments(height, tile, overlap, offset[0])
     cols = segments(width, tile, overlap, offset[1])
@@ -87,24 +96,27 @@ def random_offset(rng: np.random.Generator, tile: int, overlap: int) -> tuple[in
     return int(rng.integers(0, step)), int(rng.integers(0, step))
 
 
-def _ramp(n: int, width: int, low_edge: bool, high_edge: bool) -> np.ndarray:
-    """1-D weights: a raised-cosine rise over ``width`` pixels at each end that borders another tile."""
+def _ramp(n: int, width: int, rising: bool) -> np.ndarray:
+    """1-D weights: a raised-cosine rise from 0 to 1 over the first ``width`` pixels (if ``rising``)."""
     weights = np.ones(n, np.float32)
-    width = max(1, min(width, n // 2))
-    rise = 0.5 - 0.5 * np.cos(np.pi * (np.arange(width, dtype=np.float32) + 0.5) / width)
-    if low_edge:
-        weights[:width] = np.minimum(weights[:width], rise)
-    if high_edge:
-        weights[-width:] = np.minimum(weights[-width:], rise[::-1])
+    width = max(1, min(width, n))
+    if rising:
+        weights[:width] = 0.5 - 0.5 * np.cos(np.pi * (np.arange(width, dtype=np.float32) + 0.5) / width)
     return weights
 
 
 def feather(box: Box, shape: Sequence[int], overlap: int) -> np.ndarray:
-    """(height, width) write-back weights of a tile: 0 at an edge shared with other tiles, 1 from
-    ``overlap`` pixels inside, 1 everywhere along the image's own border."""
-    height, width = int(shape[0]), int(shape[1])
-    rows = _ramp(box.height, overlap, box.top > 0, box.top + box.height < height)
-    cols = _ramp(box.width, overlap, box.left > 0, box.left + box.width < width)
+    """(height, width) write-back weights of a tile processed in raster order.
+
+    The weight rises smoothly from 0 to 1 over ``overlap`` pixels along the tile's top and left edges when
+    tiles processed earlier lie there, and is 1 elsewhere. The tile started from those tiles' results, so
+    the rise blends two consistent versions; its own bottom and right edges (where the network saw zero
+    padding) are overwritten by the tiles that come next, whose weight is 1 from ``overlap`` pixels past
+    their edge — consecutive tiles overlap by at least that much (:func:`segments`).
+    """
+    del shape  # the image's own edges are never "earlier tiles": top == 0 / left == 0
+    rows = _ramp(box.height, overlap, box.top > 0)
+    cols = _ramp(box.width, overlap, box.left > 0)
     return np.outer(rows, cols)
 
 
