@@ -174,12 +174,20 @@ def weight_count(layers: Sequence[str], backbone: str = "vgg19") -> int:
 
 
 # ----------------------------------------------------------------------------------- estimates
+#: most memory L-BFGS-B's history may take (2 · corrections · pixels · 3 float64 values): above it,
+#: fewer corrections are kept. 50 corrections fit up to ~360×360 px; a 1024 px run keeps 9.
+LBFGS_HISTORY_BYTES = 400 * 2**20
+
+
+def lbfgs_corrections_for(corrections: int, n_values: int) -> int:
+    """``corrections``, lowered so that the history (2 · m · n float64) stays under :data:`LBFGS_HISTORY_BYTES`."""
+    return max(3, min(int(corrections), LBFGS_HISTORY_BYTES // (16 * max(1, int(n_values)))))
+
+
 def optimizer_bytes(optimizer: str, pixels: int, corrections: int = 50) -> int:
     """Memory of the optimiser's state for an image of ``pixels`` pixels (3 values each)."""
     values = 3 * pixels
     if optimizer == "lbfgs":
-        from .optimize import lbfgs_corrections_for
-
         history = 16 * lbfgs_corrections_for(corrections, values) * values
         return int(history + LBFGS_COPIES * 8 * values)
     return int(ADAM_COPIES * 4 * values)
