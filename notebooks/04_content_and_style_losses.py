@@ -366,3 +366,20 @@ check_total_variation(my_total_variation)
 from nst_lib.course.widgets.losses import loss_weights_demo
 
 loss_weights_demo()
+
+# %% [markdown]
+# ## Interactive demo: weights → picture
+#
+# Now see what the weights *do*. The top slider is the content/style ratio α/β = `content_weight /
+# style_weight` (log scale; the library's default is 10⁶); the five sliders below are the style layer
+# weights w_l. Each change starts a short stylization of the photo at low resolution in the background:
+# the picture appears after the first iteration and sharpens as it runs, a newer change cancels the
+# older run, **Stop** keeps the best image so far, and every finished setting is cached, so going back
+# to it is instant. Under the picture, the loss bars of the final image show which layers still
+# disagree with the style. Try α/β = 10³ and 10⁸; then put all the weight on `block1_conv1`, then on
+# `block5_conv1`.
+
+# %%
+from nst_lib.course.widgets.weights_preview import weights_preview_demo
+
+weights_preview_demo()

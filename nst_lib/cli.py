@@ -17,11 +17,12 @@ import warnings
 from pathlib import Path
 from typing import Any, Sequence
 
-from .config import BACKBONES, COLOR_MODES, INITS, OPTIMIZERS, StyleConfig, config_fields, normalize_weights
+from .config import BACKBONES, COLOR_MODES, INITS, OPTIMIZERS, STYLE_LOSSES, StyleConfig, config_fields, normalize_weights
 from .errors import NSTError
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-_CHOICES = {"optimizer": OPTIMIZERS, "init": INITS, "preserve_colors": COLOR_MODES, "backbone": BACKBONES}
+_CHOICES = {"optimizer": OPTIMIZERS, "init": INITS, "preserve_colors": COLOR_MODES, "backbone": BACKBONES,
+            "style_loss": STYLE_LOSSES}
 _METAVARS = {"size": "PX", "steps": "N", "time_budget": "SECONDS", "seed": "N", "weights": "PATH"}
 
 

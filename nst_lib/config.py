@@ -28,6 +28,9 @@ OPTIMIZERS = ("lbfgs", "adam")
 INITS = ("recolored", "content", "noise", "style")
 COLOR_MODES = ("none", "luminance", "histogram")
 BACKBONES = ("vgg19", "vgg16")
+#: Style statistics ``StyleConfig.style_loss`` accepts. Each is registered in :mod:`nst_lib.losses` (Gram) or
+#: :mod:`nst_lib.statistics` with :func:`nst_lib.losses.register_style_statistic`; add its name here too.
+STYLE_LOSSES = ("gram",)
 
 #: Largest long side accepted for an output (a 4096 px VGG pass needs well over 8 GB).
 MAX_SIZE = 4096
@@ -66,6 +69,9 @@ class StyleConfig:
     )
     style_layers: tuple[str, ...] = field(
         default=GATYS_STYLE_LAYERS, metadata=_doc("style layers, Keras or Gatys names")
+    )
+    style_loss: str = field(
+        default="gram", metadata=_doc("style statistic compared between image and style: " + ", ".join(STYLE_LOSSES))
     )
     style_layer_weights: tuple[float, ...] | None = field(
         default=None, metadata=_doc("one weight per style layer (normalised to sum 1); default equal")
@@ -222,6 +228,7 @@ def validate_config(cfg: StyleConfig) -> None:
     _check_number("style_scale", cfg.style_scale, minimum=0.0, exclusive=True)
     if not 0.05 <= cfg.style_scale <= 8:
         raise InvalidSettingError(f"style_scale must be between 0.05 and 8, got {cfg.style_scale}")
+    _check_choice("style_loss", cfg.style_loss, STYLE_LOSSES)
     _check_choice("preserve_colors", cfg.preserve_colors, COLOR_MODES)
     _check_choice("init", cfg.init, INITS)
     _check_int("seed", cfg.seed, minimum=0)

@@ -1,30 +1,153 @@
 """Content, style and total-variation losses, and the weighted objective (taught in notebook 04).
 
-Normalisation (DESIGN.md; size-independent, so weights don't change with image size):
+Normalisation (docs/architecture.md; size-independent, so weights don't change with image size):
 
 * ``gram(F) = Fᵀ F / (H·W)``;
-* style loss   = Σ_l w_l · mean((G_l − A_l)²), layer weights w_l summing to 1;
+* style loss   = Σ_l w_l · d(S(F_l), A_l), layer weights w_l summing to 1; with the default statistic
+  ``"gram"``, S is the Gram matrix and d(G, A) = mean((G − A)²);
 * content loss = Σ_l c_l · mean((F_l − P_l)²), layer weights c_l summing to 1;
 * total variation = mean((x[i+1, j] − x[i, j])²) + mean((x[i, j+1] − x[i, j])²) on the [0, 1] image;
 * total = content_weight · content + style_weight · style + tv_weight · tv.
 
 With content ``block5_conv2``, the five Gatys style layers, content_weight 1e4, style_weight 1e-2 and no
-TV, the total equals the objective of the TensorFlow tutorial (tests/test_losses.py checks this).
+TV, the total equals the objective of the TensorFlow tutorial (tests/test_gram_losses.py checks this).
 Every function returns the loss *and* its parts per layer, so notebooks and widgets can show them.
+
+**Style statistics are pluggable.** The style target of one layer is a *tuple of tensors* (for Gram:
+``(gram,)``). :func:`register_style_statistic` adds a statistic under a name (the value of
+``StyleConfig.style_loss``) with two functions: one that turns a style image's features into the target
+tuple, and one that measures how far an image's features are from a target. Nothing else changes.
+
+**One traced graph per extractor.** :meth:`Objective.inputs` holds every number of an objective — targets,
+masks, blend shares, layer and loss weights — as tensors, and :meth:`Objective.structure` the few Python
+facts that shape the graph (layers, which terms are on, the statistic, how many masked styles). The
+value-and-gradient function of :func:`traced_value_and_grad` takes both plus a ``seed`` as arguments, so
+TensorFlow's own trace cache reuses one graph for every run with the same structure and shapes (no
+retracing when a notebook, widget or the web page runs again with new images or weights), and concurrent
+runs on several threads share nothing mutable.
 """
 from __future__ import annotations
 
-import copy
-from dataclasses import dataclass
-from typing import Mapping, Sequence
+import threading
+from dataclasses import InitVar, dataclass, field
+from typing import Any, Callable, Mapping, NamedTuple, Sequence
 
 import tensorflow as tf
 
+from .errors import InvalidSettingError
 from .gram import gram_matrix
 
+#: A style target at one layer: a tuple of tensors (for Gram: ``(gram,)``).
+StyleStatistics = tuple
 
+
+# --------------------------------------------------------------------------------- style statistics
+@dataclass(frozen=True)
+class StyleStatistic:
+    """One way to summarise the style of a feature map, registered under ``name``.
+
+    Attributes:
+        name: the value of ``StyleConfig.style_loss`` that selects it.
+        targets: ``targets(features) -> tuple of tensors``: the statistics of a style image's (1, h, w, C)
+            features at one layer (for Gram: ``(gram,)``).
+        distance: ``distance(features, target, mask, seed) -> scalar``: how far the (1, h, w, C) features of
+            the image being optimised are from ``target``. ``mask`` is ``None`` or a (1, h, w) weight map in
+            [0, 1] already at the features' resolution (a guided statistic describes only that region);
+            ``seed`` is an int64 tensor of shape (2,) (the run's seed and the evaluation number), for
+            ``tf.random.stateless_*`` ops that must change at every evaluation yet stay reproducible.
+        blend: ``blend(targets, weights) -> tuple``: one target from the targets of several style images
+            (weights sum to 1). Default: the weighted sum of each element.
+        description: one line for documentation and the CLI.
+    """
+
+    name: str
+    targets: Callable[[tf.Tensor], StyleStatistics]
+    distance: Callable[[tf.Tensor, StyleStatistics, "tf.Tensor | None", tf.Tensor], tf.Tensor]
+    blend: Callable[[Sequence[StyleStatistics], Sequence[Any]], StyleStatistics] | None = None
+    description: str = ""
+
+    def blend_targets(self, targets: Sequence[StyleStatistics], weights: Sequence[Any]) -> StyleStatistics:
+        """Blend the targets of several style images (weights summing to 1)."""
+        if self.blend is not None:
+            return tuple(self.blend(targets, weights))
+        return tuple(tf.add_n([w * t[i] for t, w in zip(targets, weights)]) for i in range(len(targets[0])))
+
+
+_STATISTICS: dict[str, StyleStatistic] = {}
+_STATISTICS_LOCK = threading.Lock()
+
+
+def register_style_statistic(
+    name: str,
+    targets: Callable[[tf.Tensor], StyleStatistics],
+    distance: Callable[..., tf.Tensor],
+    *,
+    blend: Callable[[Sequence[StyleStatistics], Sequence[Any]], StyleStatistics] | None = None,
+    description: str = "",
+) -> StyleStatistic:
+    """Register a style statistic under ``name`` (see :class:`StyleStatistic`); returns it.
+
+    Registering the same name again replaces the earlier entry (useful while developing in a notebook).
+    The name must also be listed in :data:`nst_lib.config.STYLE_LOSSES` to be accepted by ``StyleConfig``.
+    """
+    statistic = StyleStatistic(name, targets, distance, blend, description)
+    with _STATISTICS_LOCK:
+        _STATISTICS[name] = statistic
+    return statistic
+
+
+def style_statistic(name: str) -> StyleStatistic:
+    """The registered statistic called ``name``.
+
+    Raises:
+        InvalidSettingError: no statistic has that name (the message lists the registered ones).
+    """
+    if name not in _STATISTICS:
+        _load_optional_statistics()
+    try:
+        return _STATISTICS[name]
+    except KeyError:
+        raise InvalidSettingError(
+            f"unknown style loss {name!r}; registered style losses are {', '.join(style_statistic_names())}"
+        ) from None
+
+
+def style_statistic_names() -> tuple[str, ...]:
+    """Names of the registered style statistics (after loading the optional ones)."""
+    _load_optional_statistics()
+    return tuple(_STATISTICS)
+
+
+def _load_optional_statistics() -> None:
+    """Import ``nst_lib.statistics`` if it exists: it registers the statistics beyond Gram."""
+    import importlib
+    import importlib.util
+
+    if importlib.util.find_spec(f"{__package__}.statistics") is not None:
+        importlib.import_module(f"{__package__}.statistics")
+
+
+def gram_targets(features: tf.Tensor) -> StyleStatistics:
+    """``(gram,)``: the (C, C) Gram matrix of (1, h, w, C) style features."""
+    return (gram_matrix(features)[0],)
+
+
+def gram_distance(features: tf.Tensor, target: StyleStatistics, mask: tf.Tensor | None = None,
+                  seed: tf.Tensor | None = None) -> tf.Tensor:
+    """mean((G − A)²) with G the (optionally mask-guided) Gram matrix of ``features``."""
+    del seed  # deterministic
+    return tf.reduce_mean(tf.square(gram_matrix(features, mask)[0] - target[0]))
+
+
+register_style_statistic(
+    "gram", gram_targets, gram_distance,
+    description="Gram matrices (Gatys et al.): channel correlations, mean((G − A)²)",
+)
+
+
+# ------------------------------------------------------------------------------------------- losses
 def content_loss(
-    features: Mapping[str, tf.Tensor], targets: Mapping[str, tf.Tensor], layer_weights: Mapping[str, float]
+    features: Mapping[str, tf.Tensor], targets: Mapping[str, tf.Tensor], layer_weights: Mapping[str, Any]
 ) -> tuple[tf.Tensor, dict[str, tf.Tensor]]:
     """Σ_l c_l · mean((F_l − P_l)²). Returns (loss, {layer: weighted part})."""
     parts = {
@@ -36,24 +159,33 @@ def content_loss(
 
 def style_loss(
     features: Mapping[str, tf.Tensor],
-    target_grams: Mapping[str, tf.Tensor],
-    layer_weights: Mapping[str, float],
+    targets: Mapping[str, Any],
+    layer_weights: Mapping[str, Any],
     mask: tf.Tensor | None = None,
+    *,
+    statistic: str = "gram",
+    seed: tf.Tensor | None = None,
 ) -> tuple[tf.Tensor, dict[str, tf.Tensor]]:
-    """Σ_l w_l · mean((G_l − A_l)²) with G_l the (optionally mask-guided) Gram of the features.
+    """Σ_l w_l · d(features_l, target_l): with the default ``"gram"``, Σ_l w_l · mean((G_l − A_l)²).
 
     Args:
         features: layer → (1, h, w, C) feature maps of the image being optimised.
-        target_grams: layer → (C, C) target Gram matrices (of the style image, or a blend).
+        targets: layer → target of that layer: a tuple of tensors (see :class:`StyleStatistic`), or for
+            Gram simply the (C, C) target Gram matrix (of the style image, or a blend).
         layer_weights: layer → weight w_l (the losses' normalisation expects them to sum to 1).
         mask: optional (H, W) guidance in [0, 1] at image resolution; it is area-resized to each layer.
+        statistic: the registered style statistic (``StyleConfig.style_loss``).
+        seed: int64 (2,) tensor for statistics that draw random numbers; default (0, 0).
     """
+    stat = style_statistic(statistic)
+    seed = tf.zeros((2,), tf.int64) if seed is None else seed
     parts = {}
     for layer, weight in layer_weights.items():
         feats = features[layer]
+        target = targets[layer]
+        target = tuple(target) if isinstance(target, (tuple, list)) else (target,)
         layer_mask = None if mask is None else resize_mask(mask, tf.shape(feats)[1:3])
-        gram = gram_matrix(feats, layer_mask)[0]
-        parts[layer] = weight * tf.reduce_mean(tf.square(gram - target_grams[layer]))
+        parts[layer] = weight * stat.distance(feats, target, layer_mask, seed)
     return tf.add_n(list(parts.values())), parts
 
 
@@ -70,23 +202,60 @@ def total_variation_loss(image: tf.Tensor) -> tf.Tensor:
     return tf.reduce_mean(tf.square(dy)) + tf.reduce_mean(tf.square(dx))
 
 
+# ----------------------------------------------------------------------------------------- objective
 @dataclass(frozen=True)
 class StyleTarget:
-    """Gram targets of one style image, with its blend weight and optional region mask."""
+    """The style targets of one style image, with its blend weight and optional region mask.
 
-    grams: Mapping[str, tf.Tensor]
+    ``targets`` maps each style layer to its statistics: a tuple of tensors, or (for Gram) one tensor,
+    which becomes a 1-tuple. ``StyleTarget(grams=...)`` is accepted as the older spelling.
+    """
+
+    targets: Mapping[str, Any] | None = None
     weight: float = 1.0
     mask: tf.Tensor | None = None  # (H, W) in [0, 1] at the output resolution; None = everywhere
+    grams: InitVar[Mapping[str, Any] | None] = None
+
+    def __post_init__(self, grams):
+        targets = grams if self.targets is None else self.targets
+        if targets is None:
+            raise InvalidSettingError("StyleTarget needs targets: {layer: statistics}")
+        as_tuples = {k: tuple(v) if isinstance(v, (tuple, list)) else (v,) for k, v in targets.items()}
+        object.__setattr__(self, "targets", as_tuples)
+
+
+class ObjectiveStructure(NamedTuple):
+    """What shapes the graph of an objective (hashable; every number lives in :meth:`Objective.inputs`)."""
+
+    content_layers: tuple[str, ...]
+    style_layers: tuple[str, ...]
+    terms: tuple[bool, bool, bool]  # content, style, tv switched on (weight > 0)
+    style_loss: str
+    blended: bool  # an unmasked (blended) style term exists
+    masked: int  # number of masked style terms
+
+
+def _scalar(value) -> tf.Tensor:
+    return tf.constant(float(value), tf.float32)
 
 
 class Objective:
     """The weighted NST objective for one content image and one or more style targets.
 
-    Style targets without masks are blended into one set of Gram targets (Σ_i b_i A_i, blend weights
+    Style targets without masks are blended into one set of targets (Σ_i b_i A_i for Gram, blend weights
     summing to 1); targets with masks each get their own guided style loss, weighted by b_i.
 
     Call :meth:`parts` with a (1, H, W, 3) [0, 1] image to get a dict with ``total``, ``content``,
     ``style``, ``tv`` and the per-layer parts ``content/<layer>`` and ``style/<layer>``.
+
+    Args:
+        extractor: a :class:`~nst_lib.backbone.FeatureExtractor` (or any callable image → {layer: features}).
+        content_targets: layer → content features P_l.
+        style_targets: one :class:`StyleTarget` per style image.
+        content_layer_weights, style_layer_weights: layer → weight (each set summing to 1).
+        content_weight, style_weight, tv_weight: the weights of the three terms.
+        style_loss: the registered style statistic (default ``"gram"``).
+        seed: the run's seed, handed to statistics that draw random numbers.
     """
 
     def __init__(
@@ -99,107 +268,146 @@ class Objective:
         content_weight: float,
         style_weight: float,
         tv_weight: float,
+        *,
+        style_loss: str = "gram",
+        seed: int = 0,
     ):
         self.extractor = extractor
-        self.content_targets = dict(content_targets)
-        self.content_layer_weights = dict(content_layer_weights)
-        self.style_layer_weights = dict(style_layer_weights)
+        self.statistic = style_statistic(style_loss)
+        self.seed = int(seed)
         self.content_weight = float(content_weight)
         self.style_weight = float(style_weight)
         self.tv_weight = float(tv_weight)
-        self._weights: tf.Variable | None = None  # set by to_variables()
-        total_weight = sum(t.weight for t in style_targets) or 1.0
+        content_on = self.content_weight > 0 and bool(content_layer_weights)
+        style_on = self.style_weight > 0 and bool(style_layer_weights) and bool(style_targets)
+        content_layers = tuple(content_layer_weights) if content_on else ()
+        style_layers = tuple(style_layer_weights) if style_on else ()
+
+        total_weight = sum(float(t.weight) for t in style_targets) or 1.0
         unmasked = [t for t in style_targets if t.mask is None]
-        self.masked_targets = [(t, t.weight / total_weight) for t in style_targets if t.mask is not None]
-        self.blended_grams = None  # Σ_i b_i A_i over the unmasked targets, b_i summing to 1
-        self.unmasked_share = sum(t.weight for t in unmasked) / total_weight
-        if unmasked and self.unmasked_share > 0:
-            unmasked_weight = sum(t.weight for t in unmasked)
-            self.blended_grams = {
-                layer: tf.add_n([(t.weight / unmasked_weight) * t.grams[layer] for t in unmasked])
-                for layer in self.style_layer_weights
+        unmasked_weight = sum(float(t.weight) for t in unmasked)
+        masked = [t for t in style_targets if t.mask is not None]
+        blended = bool(style_layers) and bool(unmasked) and unmasked_weight > 0
+
+        inputs: dict[str, Any] = {
+            "loss_weights": tf.constant([self.content_weight, self.style_weight, self.tv_weight], tf.float32),
+            "content_targets": {k: tf.convert_to_tensor(content_targets[k], tf.float32) for k in content_layers},
+            "content_layer_weights": {k: _scalar(content_layer_weights[k]) for k in content_layers},
+            "style_layer_weights": {k: _scalar(style_layer_weights[k]) for k in style_layers},
+            "blended": {},
+            "blended_share": _scalar(unmasked_weight / total_weight),
+            "masked": [],
+        }
+        if blended:
+            blend_weights = [float(t.weight) / unmasked_weight for t in unmasked]
+            inputs["blended"] = {
+                layer: self.statistic.blend_targets([t.targets[layer] for t in unmasked], blend_weights)
+                for layer in style_layers
             }
-
-    def parts(self, image: tf.Tensor) -> dict[str, tf.Tensor]:
-        """Every loss term for ``image`` (see the class docstring)."""
-        features = self.extractor(image)
-        zero = tf.constant(0.0, tf.float32)
-        out: dict[str, tf.Tensor] = {}
-        content = zero
-        if self.content_weight > 0 and self.content_layer_weights:
-            content, per_layer = content_loss(features, self.content_targets, self.content_layer_weights)
-            out.update({f"content/{k}": v for k, v in per_layer.items()})
-        style = zero
-        if self.style_weight > 0 and self.style_layer_weights:
-            style_parts: dict[str, tf.Tensor] = {}
-            terms = [(self.blended_grams, None, self.unmasked_share)] if self.blended_grams is not None else []
-            terms += [(t.grams, t.mask, share) for t, share in self.masked_targets]
-            for grams, mask, share in terms:
-                loss, per_layer = style_loss(features, grams, self.style_layer_weights, mask)
-                style += share * loss
-                for k, v in per_layer.items():
-                    style_parts[k] = style_parts.get(k, zero) + share * v
-            out.update({f"style/{k}": v for k, v in style_parts.items()})
-        tv = total_variation_loss(image) if self.tv_weight > 0 else zero
-        out["content"] = content
-        out["style"] = style
-        out["tv"] = tv
-        if self._weights is not None:  # a reusable copy: the weights are variables, not graph constants
-            weights = [self._weights[i] for i in range(3)]
-        else:
-            weights = [self.content_weight, self.style_weight, self.tv_weight]
-        out["total"] = weights[0] * content + weights[1] * style + weights[2] * tv
-        return out
-
-    # ------------------------------------------------------------- one traced graph for many runs
-    def signature(self, image_shape: tuple[int, int]) -> tuple:
-        """Everything a traced graph of :meth:`parts` depends on apart from the values of the targets and the
-        three loss weights: extractor, layers and layer weights, which terms are on, blend shares, shapes.
-        Objectives with equal signatures can share one graph (see :meth:`to_variables`)."""
-
-        def shapes(mapping):
-            return tuple((k, tuple(v.shape)) for k, v in sorted(mapping.items()))
-
-        return (
-            self.extractor.graph_key,
-            tuple(image_shape),
-            tuple(sorted(self.content_layer_weights.items())),
-            tuple(sorted(self.style_layer_weights.items())),
-            (self.content_weight > 0, self.style_weight > 0, self.tv_weight > 0),
-            shapes(self.content_targets),
-            None if self.blended_grams is None else (shapes(self.blended_grams), self.unmasked_share),
-            tuple((shapes(t.grams), tuple(t.mask.shape), share) for t, share in self.masked_targets),
+        if style_layers:
+            inputs["masked"] = [
+                {
+                    "targets": {layer: t.targets[layer] for layer in style_layers},
+                    "mask": tf.convert_to_tensor(t.mask, tf.float32),
+                    "share": _scalar(float(t.weight) / total_weight),
+                }
+                for t in masked
+            ]
+        self.inputs = inputs
+        self.structure = ObjectiveStructure(
+            content_layers,
+            style_layers,
+            (content_on, bool(style_layers), self.tv_weight > 0),
+            self.statistic.name,
+            blended,
+            len(inputs["masked"]),
         )
 
-    def to_variables(self) -> "Objective":
-        """A copy whose targets and loss weights live in ``tf.Variable``s: a graph traced for it serves any
-        objective with the same :meth:`signature` after :meth:`assign` (no retracing between runs)."""
+    # Older attribute names, read by notebooks and widgets.
+    @property
+    def content_layer_weights(self) -> dict[str, float]:
+        return {k: float(v) for k, v in self.inputs["content_layer_weights"].items()}
 
-        def var(t):
-            return tf.Variable(t, trainable=False, dtype=tf.float32)
+    @property
+    def style_layer_weights(self) -> dict[str, float]:
+        return {k: float(v) for k, v in self.inputs["style_layer_weights"].items()}
 
-        new = copy.copy(self)
-        new.content_targets = {k: var(v) for k, v in self.content_targets.items()}
-        if self.blended_grams is not None:
-            new.blended_grams = {k: var(v) for k, v in self.blended_grams.items()}
-        new.masked_targets = [
-            (StyleTarget({k: var(v) for k, v in t.grams.items()}, t.weight, var(t.mask)), share)
-            for t, share in self.masked_targets
-        ]
-        new._weights = var([self.content_weight, self.style_weight, self.tv_weight])
-        return new
+    def parts(self, image: tf.Tensor, seed: tf.Tensor | None = None) -> dict[str, tf.Tensor]:
+        """Every loss term for ``image`` (see the class docstring); runs eagerly (or inside a trace)."""
+        if seed is None:
+            seed = tf.constant([self.seed, 0], tf.int64)
+        return objective_parts(self.extractor, self.structure, self.inputs, tf.convert_to_tensor(image), seed)
 
-    def assign(self, other: "Objective") -> None:
-        """Load ``other``'s targets and weights into this copy made by :meth:`to_variables`."""
-        if self._weights is None:
-            raise ValueError("assign() needs an objective made by to_variables()")
-        for mine, theirs in ((self.content_targets, other.content_targets),
-                             (self.blended_grams or {}, other.blended_grams or {})):
-            for k, v in mine.items():
-                v.assign(theirs[k])
-        for (mine_t, _), (their_t, _) in zip(self.masked_targets, other.masked_targets):
-            for k, v in mine_t.grams.items():
-                v.assign(their_t.grams[k])
-            mine_t.mask.assign(their_t.mask)
-        self.content_weight, self.style_weight, self.tv_weight = other.content_weight, other.style_weight, other.tv_weight
-        self._weights.assign([other.content_weight, other.style_weight, other.tv_weight])
+
+def objective_parts(extractor, structure: ObjectiveStructure, inputs: Mapping[str, Any], image: tf.Tensor,
+                    seed: tf.Tensor) -> dict[str, tf.Tensor]:
+    """The loss terms of ``image`` for an objective given as ``structure`` (Python) and ``inputs`` (tensors).
+
+    This is the body of the traced graph; :meth:`Objective.parts` calls it eagerly.
+    """
+    content_on, style_on, tv_on = structure.terms
+    layers = set(structure.content_layers) | set(structure.style_layers)
+    features = extractor(image) if layers else {}
+    zero = tf.constant(0.0, tf.float32)
+    out: dict[str, tf.Tensor] = {}
+    content = zero
+    if content_on:
+        content, per_layer = content_loss(features, inputs["content_targets"], inputs["content_layer_weights"])
+        out.update({f"content/{k}": v for k, v in per_layer.items()})
+    style = zero
+    if style_on:
+        terms = [(inputs["blended"], None, inputs["blended_share"])] if structure.blended else []
+        terms += [(m["targets"], m["mask"], m["share"]) for m in inputs["masked"]]
+        style_parts: dict[str, tf.Tensor] = {}
+        for index, (targets, mask, share) in enumerate(terms):
+            # each masked style draws its own random numbers (statistics that use them)
+            term_seed = seed if index == 0 else tf.random.experimental.stateless_fold_in(seed, index)
+            loss, per_layer = style_loss(features, targets, inputs["style_layer_weights"], mask,
+                                         statistic=structure.style_loss, seed=term_seed)
+            style += share * loss
+            for k, v in per_layer.items():
+                style_parts[k] = style_parts.get(k, zero) + share * v
+        out.update({f"style/{k}": v for k, v in style_parts.items()})
+    tv = total_variation_loss(image) if tv_on else zero
+    weights = inputs["loss_weights"]
+    out["content"] = content
+    out["style"] = style
+    out["tv"] = tv
+    out["total"] = weights[0] * content + weights[1] * style + weights[2] * tv
+    return out
+
+
+# ------------------------------------------------------------------------------ the traced function
+_TRACED_ATTRIBUTE = "_nst_value_and_grad"
+_TRACED_LOCK = threading.Lock()
+
+
+def traced_value_and_grad(extractor, jit_compile: bool = False):
+    """The one ``tf.function`` of ``extractor``: ``(image, inputs, seed, structure) → (parts, d total/d image)``.
+
+    It lives on the extractor object (an extractor without attributes gets a fresh one each call), so every
+    objective built on the same extractor shares its trace cache: a second run with the same structure
+    and shapes does not retrace (``.experimental_get_tracing_count()`` counts traces).
+    """
+    with _TRACED_LOCK:
+        functions = getattr(extractor, _TRACED_ATTRIBUTE, None)
+        if functions is None:
+            functions = {}
+            try:
+                setattr(extractor, _TRACED_ATTRIBUTE, functions)
+            except AttributeError:  # pragma: no cover - an extractor with __slots__
+                pass
+        if jit_compile not in functions:
+            functions[jit_compile] = _make_traced(extractor, jit_compile)
+        return functions[jit_compile]
+
+
+def _make_traced(extractor, jit_compile: bool):
+    @tf.function(jit_compile=jit_compile, reduce_retracing=True)
+    def value_and_grad(image, inputs, seed, structure):
+        with tf.GradientTape() as tape:
+            tape.watch(image)
+            parts = objective_parts(extractor, ObjectiveStructure(*structure), inputs, image, seed)
+        return parts, tape.gradient(parts["total"], image)
+
+    return value_and_grad

@@ -6,6 +6,7 @@ goes to ``callback(event)`` with an :class:`Iterate`; a callback that returns ``
 """
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from dataclasses import dataclass, field
@@ -60,18 +61,37 @@ class _Stop(Exception):
 
 
 def make_value_and_grad(objective, jit_compile: bool = False) -> Callable:
-    """A ``tf.function`` mapping a (1, H, W, 3) image to (loss parts, d total / d image).
+    """A function mapping a (1, H, W, 3) image to (loss parts, d total / d image), run as a traced graph.
 
-    The function is traced once per image shape; later calls run the compiled graph.
+    For a :class:`~nst_lib.losses.Objective`, the graph is the extractor's one ``tf.function``
+    (:func:`~nst_lib.losses.traced_value_and_grad`) called with this objective's tensors: objectives on the
+    same extractor with the same structure and shapes share one trace, and concurrent runs share nothing
+    mutable. Each call passes the seed (the objective's seed, the evaluation number) on, so statistics
+    that draw random numbers redraw them at every evaluation, reproducibly. Any other object with a
+    ``parts(image)`` method gets a graph of its own.
     """
+    if getattr(objective, "structure", None) is None or getattr(objective, "inputs", None) is None:
 
-    @tf.function(jit_compile=jit_compile, reduce_retracing=True)
+        @tf.function(jit_compile=jit_compile, reduce_retracing=True)
+        def own_graph(image):
+            with tf.GradientTape() as tape:
+                tape.watch(image)
+                parts = objective.parts(image)
+            return parts, tape.gradient(parts["total"], image)
+
+        return own_graph
+
+    from .losses import traced_value_and_grad
+
+    traced = traced_value_and_grad(objective.extractor, jit_compile)
+    inputs, structure, run_seed = objective.inputs, objective.structure, int(objective.seed)
+    evaluations = itertools.count()
+
     def value_and_grad(image):
-        with tf.GradientTape() as tape:
-            tape.watch(image)
-            parts = objective.parts(image)
-        return parts, tape.gradient(parts["total"], image)
+        seed = tf.constant([run_seed, next(evaluations)], tf.int64)
+        return traced(tf.convert_to_tensor(image, tf.float32), inputs, seed, structure)
 
+    value_and_grad.function = traced  # for trace counts: value_and_grad.function.experimental_get_tracing_count()
     return value_and_grad
 
 
@@ -166,29 +186,26 @@ def run_adam(
     """
     start = time.perf_counter() if start is None else start
     tracker = _Tracker(callback, time_budget, start, iteration_offset, scale, scales, history, init.shape[:2])
-    image = tf.Variable(init[np.newaxis].astype(np.float32))
-    m = tf.Variable(tf.zeros_like(image))
-    v = tf.Variable(tf.zeros_like(image))
-
-    @tf.function
-    def step(t):
-        parts, grad = value_and_grad(image)
-        m.assign(beta_1 * m + (1 - beta_1) * grad)
-        v.assign(beta_2 * v + (1 - beta_2) * tf.square(grad))
-        alpha = learning_rate * tf.sqrt(1 - beta_2**t) / (1 - beta_1**t)
-        before = tf.identity(image)
-        image.assign(tf.clip_by_value(image - alpha * m / (tf.sqrt(v) + epsilon), 0.0, 1.0))
-        return parts, before
+    image = tf.constant(init[np.newaxis].astype(np.float32))
+    m = tf.zeros_like(image)
+    v = tf.zeros_like(image)
 
     reason = "steps"
     try:
         tracker.check_time()
+        parts, grad = value_and_grad(image)  # the start is evaluated too: every event pairs an image and its loss
+        values = _main_parts(parts)
+        tracker.observe(values["total"], lambda start=image: start[0].numpy())
         for t in range(1, steps + 1):
-            parts, before = step(tf.constant(float(t)))
+            m = beta_1 * m + (1 - beta_1) * grad
+            v = beta_2 * v + (1 - beta_2) * tf.square(grad)
+            alpha = learning_rate * math.sqrt(1 - beta_2**t) / (1 - beta_1**t)
+            image = tf.clip_by_value(image - alpha * m / (tf.sqrt(v) + epsilon), 0.0, 1.0)
+            tracker.check_time()
+            parts, grad = value_and_grad(image)
             values = _main_parts(parts)
-            # the loss belongs to the image *before* this update
-            tracker.observe(values["total"], lambda: before[0].numpy())
-            tracker.iteration_done(values, lambda: image[0].numpy())
+            tracker.observe(values["total"], lambda current=image: current[0].numpy())
+            tracker.iteration_done(values, lambda current=image: current[0].numpy())
     except _Stop as stop:
         reason = stop.reason
     except KeyboardInterrupt:

@@ -10,9 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import threading
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
@@ -174,9 +172,10 @@ def stylize(
     target_content = color.gray_to_rgb(color.luminance(content_full)) if cfg.preserve_colors == "luminance" else content_full
     masks_in = _masks_for(mask, len(styles_in))
 
-    from .backbone import FeatureExtractor, to_keras_names
+    from .backbone import shared_extractor, to_keras_names
 
-    extractor = FeatureExtractor(cfg.content_layers + cfg.style_layers, cfg.backbone, cfg.weights)
+    # shared by runs asking for the same layers: its traced graphs serve them all
+    extractor = shared_extractor(cfg.content_layers + cfg.style_layers, cfg.backbone, cfg.weights)
     content_layers = to_keras_names(cfg.content_layers, extractor.backbone)
     style_layers = to_keras_names(cfg.style_layers, extractor.backbone)
     content_lw = dict(zip(content_layers, normalize_weights("content_layer_weights", cfg.content_layer_weights, len(content_layers)))) if content_layers else {}
@@ -207,20 +206,19 @@ def stylize(
             if cfg.optimizer == "lbfgs"
             else {"learning_rate": cfg.learning_rate, "beta_1": cfg.adam_beta_1, "epsilon": cfg.adam_epsilon}
         )
-        with _reusable_value_and_grad(objective, (h, w)) as value_and_grad:
-            outcome = runner(
-                value_and_grad,
-                init,
-                steps=steps,
-                time_budget=budget,
-                callback=callback,
-                start=start,
-                iteration_offset=iterations,
-                scale=index,
-                scales=len(shapes),
-                history=history,
-                **extra,
-            )
+        outcome = runner(
+            make_value_and_grad(objective),
+            init,
+            steps=steps,
+            time_budget=budget,
+            callback=callback,
+            start=start,
+            iteration_offset=iterations,
+            scale=index,
+            scales=len(shapes),
+            history=history,
+            **extra,
+        )
         iterations += outcome.iterations
         current = outcome.image
         reason, message = outcome.stop_reason, outcome.message
@@ -245,41 +243,6 @@ def stylize(
         weights_source=extractor.weights_info.source,
         scale_shapes=list(shapes),
     )
-
-
-#: traced value-and-gradient graphs kept for later runs: signature → free (objective copy, function) pairs
-_GRAPHS: dict[tuple, list] = {}
-_GRAPHS_LOCK = threading.Lock()
-_MAX_GRAPHS = 8
-
-
-@contextmanager
-def _reusable_value_and_grad(objective, shape: tuple[int, int]):
-    """The value-and-gradient function for ``objective``, reusing a graph traced by an earlier run with the
-    same :meth:`~nst_lib.losses.Objective.signature` (tracing costs seconds; a notebook or the web page runs
-    stylize() again and again with new images or weights). A graph serves one run at a time: concurrent
-    runs (threads) get their own."""
-    key = objective.signature(shape)
-    with _GRAPHS_LOCK:
-        free = _GRAPHS.pop(key, [])
-        entry = free.pop() if free else None
-        if free:
-            _GRAPHS[key] = free
-    if entry is None:
-        reusable = objective.to_variables()
-        entry = (reusable, make_value_and_grad(reusable))
-    else:
-        entry[0].assign(objective)
-    try:
-        yield entry[1]
-    finally:
-        with _GRAPHS_LOCK:
-            free = _GRAPHS.pop(key, [])  # re-insert: the dict's order is least recently used first
-            if len(free) < 2:
-                free.append(entry)
-            _GRAPHS[key] = free
-            while len(_GRAPHS) > _MAX_GRAPHS:
-                del _GRAPHS[next(iter(_GRAPHS))]
 
 
 def _make_config(config: StyleConfig | None, options: dict[str, Any]) -> StyleConfig:
@@ -326,9 +289,9 @@ def _initial_image(init: str, previous, content, style, rng, shape) -> np.ndarra
 def _build_objective(extractor, content, styles, blend, masks, shape, cfg, content_lw, style_lw):
     import tensorflow as tf
 
-    from .gram import gram_matrix
-    from .losses import Objective, StyleTarget
+    from .losses import Objective, StyleTarget, style_statistic
 
+    statistic = style_statistic(cfg.style_loss)
     h, w = shape
     content_feats = extractor(content[np.newaxis])
     content_targets = {k: content_feats[k] for k in content_lw}
@@ -338,7 +301,7 @@ def _build_objective(extractor, content, styles, blend, masks, shape, cfg, conte
     for i, (style_img, weight) in enumerate(zip(styles, blend)):
         style_s = resize_long_side(style_img, long_side)
         feats = extractor(style_s[np.newaxis])
-        grams = {k: gram_matrix(feats[k])[0] for k in style_lw}
+        layer_targets = {k: statistic.targets(feats[k]) for k in style_lw}
         region = None
         if masks is not None:
             if isinstance(masks[i], str) and masks[i] == "__inverse__":
@@ -347,7 +310,7 @@ def _build_objective(extractor, content, styles, blend, masks, shape, cfg, conte
                 region = load_mask(masks[i], h, w)
             loaded_masks.append(region)
             region = tf.constant(region, tf.float32)
-        targets.append(StyleTarget(grams=grams, weight=weight, mask=region))
+        targets.append(StyleTarget(layer_targets, weight=weight, mask=region))
     return Objective(
         extractor,
         content_targets,
@@ -357,4 +320,6 @@ def _build_objective(extractor, content, styles, blend, masks, shape, cfg, conte
         cfg.content_weight,
         cfg.style_weight,
         cfg.tv_weight,
+        style_loss=cfg.style_loss,
+        seed=cfg.seed,
     )

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from nst_lib.errors import InvalidSettingError
 from nst_lib.gram import gram_matrix
 from nst_lib.losses import (
     Objective,
@@ -193,6 +194,53 @@ def test_objective_total_is_the_weighted_sum_of_its_parts():
     np.testing.assert_allclose(parts["tv"], np_tv(x[np.newaxis]), rtol=1e-5)
     np.testing.assert_allclose(parts["content"], parts["content/a"] + parts["content/b"], rtol=1e-5)
     assert {"content/a", "content/b", "style/a", "style/b"} <= set(parts)
+
+
+def test_objective_numbers_are_tensors_and_its_structure_is_what_shapes_the_graph():
+    ext = ToyExtractor()
+    c, s1, s2 = (RNG.uniform(0, 1, size=(8, 8, 3)).astype(np.float32) for _ in range(3))
+    content_targets = ext(tf.constant(c[np.newaxis]))
+
+    def objective(style, content_weight=1.0, tv_weight=0.0):
+        return Objective(ext, content_targets, [StyleTarget(_grams(ext, style))], {"a": 1.0}, {"a": 0.5, "b": 0.5},
+                         content_weight, 5.0, tv_weight)
+
+    base = objective(s1)
+    assert base.structure == objective(s2, content_weight=7.0).structure  # new numbers, same graph
+    assert base.structure != objective(s1, tv_weight=1.0).structure  # a term switched on
+    leaves = tf.nest.flatten(base.inputs)
+    assert leaves and all(isinstance(leaf, tf.Tensor) for leaf in leaves)
+    assert hash(base.structure) == hash(objective(s2).structure)
+
+
+def test_a_new_style_statistic_is_one_registration():
+    """Registering a target function and a distance makes a statistic usable by the Objective."""
+    from nst_lib import losses
+
+    def channel_means(features):
+        return (tf.reduce_mean(features, axis=[0, 1, 2]),)
+
+    def mean_distance(features, target, mask, seed):
+        assert seed.shape == (2,) and seed.dtype == tf.int64
+        return tf.reduce_mean(tf.square(tf.reduce_mean(features, axis=[0, 1, 2]) - target[0]))
+
+    losses.register_style_statistic("test_means", channel_means, mean_distance)
+    try:
+        ext = ToyExtractor()
+        s1, s2, x = (RNG.uniform(0, 1, size=(8, 8, 3)).astype(np.float32) for _ in range(3))
+        stat = losses.style_statistic("test_means")
+        t1, t2 = ({k: stat.targets(v) for k, v in ext(tf.constant(s[np.newaxis])).items()} for s in (s1, s2))
+        obj = Objective(ext, {}, [StyleTarget(t1, 1.0), StyleTarget(t2, 3.0)], {}, {"a": 0.5, "b": 0.5},
+                        0.0, 1.0, 0.0, style_loss="test_means")
+        feats = {k: v.numpy()[0] for k, v in ext(tf.constant(x[np.newaxis])).items()}
+        blended = {k: 0.25 * t1[k][0].numpy() + 0.75 * t2[k][0].numpy() for k in feats}  # the default blend
+        expected = sum(0.5 * np.mean((feats[k].mean(axis=(0, 1)) - blended[k]) ** 2) for k in feats)
+        np.testing.assert_allclose(float(obj.parts(tf.constant(x[np.newaxis]))["style"]), expected, rtol=1e-5)
+        assert "test_means" in losses.style_statistic_names()
+    finally:
+        losses._STATISTICS.pop("test_means")
+    with pytest.raises(InvalidSettingError, match="unknown style loss 'test_means'; registered style losses are gram"):
+        losses.style_statistic("test_means")
 
 
 # ------------------------------------------------------------------------------------- gradients

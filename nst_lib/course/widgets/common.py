@@ -1,17 +1,26 @@
-"""Shared pieces of the course demos (notebooks 00–03): the demo container, example pickers, figures
-shown as PNG images, friendly error lines and a cached VGG feature extractor.
+"""Shared pieces of the course demos (notebooks 00–08): the demo container, example pickers, uploads,
+figures shown as PNG images, image slots with a neutral placeholder, friendly error lines, a cached VGG
+feature extractor, and :class:`BackgroundRun`, which runs an optimisation in a thread.
 
 Demos show figures as PNG bytes in an :class:`ipywidgets.Image` instead of printing into an
 ``Output`` widget: the same picture appears in JupyterLab, in VS Code and in a headless test, where
-``demo.some_view.value`` can be decoded and measured.
+``demo.some_view.value`` can be decoded and measured. An ``Image`` whose value is empty bytes draws a
+broken-image icon in the browser, so every image slot starts with :func:`placeholder_png` instead.
+
+Long runs never block the kernel: a button click or a slider move is only handled while the kernel is
+free, so :class:`BackgroundRun` calls :func:`nst_lib.stylize` in a daemon thread, forwards its progress to
+the demo (with throttled preview images), turns Stop into the callback's ``True`` (``stylize`` then
+returns its best image), lets a newer start cancel an older run, and shows an exception as one line.
 """
 from __future__ import annotations
 
 import functools
 import html
 import io
+import threading
+import time
 import warnings
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import ipywidgets as widgets
 import numpy as np
@@ -23,6 +32,12 @@ from ...errors import NSTError
 
 __all__ = [
     "Demo",
+    "BackgroundRun",
+    "Run",
+    "placeholder_png",
+    "image_slot",
+    "show_png",
+    "decode_upload",
     "example_options",
     "load_example",
     "figure_to_png",
@@ -32,6 +47,8 @@ __all__ = [
     "feature_extractor",
     "weights_note",
     "demo_size",
+    "has_picture",
+    "upload_files",
 ]
 
 #: Default long side of the images the demos work on (tiny in fast mode, so tests stay quick).
@@ -89,6 +106,93 @@ def png_size(png: bytes) -> tuple[int, int]:
     """(width, height) of PNG bytes, e.g. of ``demo.result_view.value`` (used by the tests)."""
     with Image.open(io.BytesIO(png)) as image:
         return image.size
+
+
+# ------------------------------------------------------------------------------------- image slots
+@functools.lru_cache(maxsize=32)
+def placeholder_png(width: int = 1, height: int = 1, text: str = "") -> bytes:
+    """A neutral placeholder for an image slot that has no picture yet.
+
+    ``placeholder_png()`` is one transparent pixel (the slot shows nothing); with a size it is a light grey
+    box with a thin border and an optional grey caption (e.g. "the result appears here").
+    """
+    from PIL import ImageDraw
+
+    if width <= 1 and height <= 1:
+        image = Image.new("RGBA", (1, 1), (255, 255, 255, 0))
+    else:
+        image = Image.new("RGB", (int(width), int(height)), (243, 243, 243))
+        draw = ImageDraw.Draw(image)
+        draw.rectangle((0, 0, width - 1, height - 1), outline=(205, 205, 205))
+        if text:
+            left, top, right, bottom = draw.textbbox((0, 0), text)
+            draw.text(((width - (right - left)) / 2, (height - (bottom - top)) / 2), text, fill=(140, 140, 140))
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def image_slot(width: int | None = None, height: int | None = None, text: str = "") -> widgets.Image:
+    """An ``ipywidgets.Image`` for PNG bytes that starts with a placeholder, never with empty bytes.
+
+    Args:
+        width: display width in pixels; with it the slot shows a grey box of ``width × (height or width)``
+            until a picture arrives, without it the slot shows nothing (one transparent pixel).
+        text: the grey box's caption.
+    """
+    placeholder = placeholder_png(width or 1, (height or width or 1), text if width else "")
+    layout = widgets.Layout(width=f"{width}px") if width else widgets.Layout()
+    view = widgets.Image(value=placeholder, format="png", layout=layout)
+    view.placeholder = placeholder  # show_png(view, None) goes back to it
+    return view
+
+
+def show_png(view: widgets.Image, image: np.ndarray | bytes | None) -> None:
+    """Show an (H, W, 3) [0, 1] image or PNG bytes in ``view``; ``None`` puts the placeholder back."""
+    from ...images import image_to_png_bytes
+
+    if image is None or (isinstance(image, (bytes, bytearray)) and not image):
+        view.value = getattr(view, "placeholder", None) or placeholder_png()
+    elif isinstance(image, (bytes, bytearray)):
+        view.value = bytes(image)
+    else:
+        view.value = image_to_png_bytes(image)
+
+
+def has_picture(view: widgets.Image) -> bool:
+    """True when ``view`` shows a picture rather than its placeholder."""
+    return bool(view.value) and view.value != getattr(view, "placeholder", placeholder_png())
+
+
+# ----------------------------------------------------------------------------------------- uploads
+def upload_files(value: Any) -> list[tuple[str, bytes]]:
+    """``(name, bytes)`` of every file in a ``FileUpload`` value (ipywidgets 8: a tuple of dicts; 7: a dict)."""
+    if not value:
+        return []
+    files = value if isinstance(value, (tuple, list)) else list(value.values())
+    return [(str(f.get("name", "upload")), bytes(f["content"])) for f in files]
+
+
+def decode_upload(value: Any, size: int | None = None) -> tuple[np.ndarray, str] | None:
+    """The first file of a ``FileUpload`` value as ``(image, file name)``, or ``None`` if it is empty.
+
+    The bytes go through :func:`nst_lib.load_image` (long side ``size`` if given), which refuses a
+    non-image with a one-line message; the message here starts with the file's name.
+
+    Raises:
+        InvalidImageError: the file is not an image nst_lib can read (the message says why).
+    """
+    from ...errors import InvalidImageError
+    from ...images import load_image
+
+    files = upload_files(value)
+    if not files:
+        return None
+    name, content = files[0]
+    try:
+        return load_image(content, size), name
+    except InvalidImageError as exc:
+        raise InvalidImageError(f"{name}: {exc}") from None
 
 
 # -------------------------------------------------------------------------------------------- text
@@ -164,3 +268,206 @@ class Demo(widgets.VBox):
         except Exception as exc:  # noqa: BLE001 - a demo shows every failure as one line, never a traceback
             self.status.value = error_html(exc)
             return None
+
+
+# ------------------------------------------------------------------------------- background runs
+class Run:
+    """One job started by :class:`BackgroundRun`: its flags, timings and outcome (read by demos and tests).
+
+    Attributes:
+        context: the keyword arguments given to :meth:`BackgroundRun.start` (e.g. the settings, a cache key).
+        stop_requested: set by Stop; the job's callback then returns ``True`` and the core keeps its best image.
+        cancelled: set when a newer start replaced this run; its results are not shown.
+        started: ``time.perf_counter()`` when the job itself began (after any older run let go).
+        first_preview_seconds: seconds from ``started`` to the first preview image (``None`` before it).
+        previews: preview images sent to the demo.
+        iterations: progress events seen.
+        result: what the job returned (``None`` while running, after an error or when cancelled first).
+        error: the exception the job raised, if any.
+        done: set when the job has ended, however it ended.
+    """
+
+    def __init__(self, number: int, context: Mapping[str, Any]):
+        self.number = number
+        self.context = dict(context)
+        self.stop_requested = threading.Event()
+        self.cancelled = threading.Event()
+        self.done = threading.Event()
+        self.thread: threading.Thread | None = None
+        self.started: float | None = None
+        self.first_preview_seconds: float | None = None
+        self.previews = 0
+        self.iterations = 0
+        self.result: Any = None
+        self.error: BaseException | None = None
+        self._last_preview = -float("inf")
+
+    @property
+    def should_stop(self) -> bool:
+        """True once Stop was pressed or a newer run replaced this one."""
+        return self.stop_requested.is_set() or self.cancelled.is_set()
+
+    @property
+    def stopped(self) -> bool:
+        """True if the run ended because Stop was pressed (its result is the best image so far)."""
+        return self.stop_requested.is_set() and not self.cancelled.is_set()
+
+
+ProgressHandler = Callable[[Run, Any, "np.ndarray | None"], None]
+
+
+class BackgroundRun:
+    """Runs one optimisation at a time for a demo, in a daemon thread, and reports to the demo.
+
+    A *job* is a function ``job(callback) -> result`` that calls :func:`nst_lib.stylize` (or anything that
+    calls ``callback(event)`` with an :class:`nst_lib.optimize.Iterate` after every iteration and stops
+    when it returns ``True``). The handlers below are called from the run's thread, only while that run
+    is the current one (a cancelled run never touches the demo again), one at a time:
+
+    * ``on_start(run)``: the job is about to start (disable Run, enable Stop, say "loading VGG…");
+    * ``on_progress(run, event, image)``: after every iteration; ``image`` is the current (H, W, 3) image
+      when a preview is due (the first iteration, then at most every ``preview_interval`` seconds and
+      every ``preview_every`` iterations), else ``None``;
+    * ``on_result(run, result)``: the job returned (``run.stopped`` says whether Stop ended it);
+    * ``on_error(run, exc)``: the job raised; by default one friendly line in ``status``;
+    * ``on_end(run)``: always last (re-enable Run, disable Stop).
+
+    Stop sets a flag that the callback returns, so the core ends the run and keeps the best image. A newer
+    :meth:`start` cancels the older run; the new thread first waits for the old one to let go (one
+    iteration at most), so two runs never compete for the two cores or for one traced graph.
+
+    Args:
+        status: the demo's status line (errors and "stopping…" go there).
+        preview_interval: least number of seconds between two preview images (PNG encoding and sending
+            an image costs time; the first preview is never delayed).
+        background: ``False`` runs the job in the caller's thread (for tests that want to wait for it).
+    """
+
+    def __init__(
+        self,
+        status: widgets.HTML | None = None,
+        *,
+        on_start: Callable[[Run], None] | None = None,
+        on_progress: ProgressHandler | None = None,
+        on_result: Callable[[Run, Any], None] | None = None,
+        on_error: Callable[[Run, BaseException], None] | None = None,
+        on_end: Callable[[Run], None] | None = None,
+        preview_interval: float = 0.5,
+        background: bool = True,
+        name: str = "nst-demo",
+    ):
+        self.status = status
+        self.on_start, self.on_progress, self.on_result = on_start, on_progress, on_result
+        self.on_error, self.on_end = on_error, on_end
+        self.preview_interval = float(preview_interval)
+        self.background = background
+        self.name = name
+        self.current: Run | None = None
+        self.runs_started = 0
+        self._lock = threading.RLock()
+
+    # ------------------------------------------------------------------------------------ control
+    def start(self, job: Callable[[Callable[[Any], bool]], Any], *, preview_every: int = 1, **context: Any) -> Run:
+        """Start ``job`` (cancelling the run in progress, if any) and return its :class:`Run`."""
+        with self._lock:
+            previous = self.current
+            if previous is not None:
+                previous.cancelled.set()
+            self.runs_started += 1
+            run = Run(self.runs_started, context)
+            self.current = run
+        if self.background:
+            run.thread = threading.Thread(target=self._execute, args=(run, previous, job, max(1, int(preview_every))),
+                                          name=f"{self.name}-{run.number}", daemon=True)
+            run.thread.start()
+        else:
+            self._execute(run, previous, job, max(1, int(preview_every)))
+        return run
+
+    def stop(self) -> bool:
+        """Ask the current run to stop after this iteration (it keeps its best image); False if none runs."""
+        run = self.current
+        if run is None or run.done.is_set():
+            return False
+        run.stop_requested.set()
+        if self.status is not None:
+            self.status.value = "Stopping after this iteration; the best image so far will be kept…"
+        return True
+
+    def cancel(self) -> None:
+        """Cancel the current run without showing anything more from it (e.g. when its settings change)."""
+        with self._lock:
+            if self.current is not None:
+                self.current.cancelled.set()
+
+    @property
+    def running(self) -> bool:
+        """True while the current run has not ended."""
+        run = self.current
+        return run is not None and not run.done.is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for the current run to end; True if it has (or if there is none)."""
+        run = self.current
+        return True if run is None else run.done.wait(timeout)
+
+    # ---------------------------------------------------------------------------------- internals
+    def _is_current(self, run: Run) -> bool:
+        return self.current is run and not run.cancelled.is_set()
+
+    def _report(self, run: Run, handler: Callable | None, *args: Any) -> None:
+        """Call a handler while ``run`` is current; a failing handler becomes the status line."""
+        if handler is None:
+            return
+        with self._lock:
+            if not self._is_current(run):
+                return
+            try:
+                handler(run, *args)
+            except Exception as exc:  # noqa: BLE001 - drawing must not kill the run's thread silently
+                if self.status is not None:
+                    self.status.value = error_html(exc)
+
+    def _callback(self, run: Run, preview_every: int) -> Callable[[Any], bool]:
+        def callback(event: Any) -> bool:
+            if run.should_stop:
+                return True
+            run.iterations += 1
+            image = None
+            now = time.perf_counter()
+            due = run.previews == 0 or (now - run._last_preview >= self.preview_interval
+                                        and event.iteration % preview_every == 0)
+            if due and self.on_progress is not None:
+                image = event.image()
+                run._last_preview = now
+                run.previews += 1
+                if run.first_preview_seconds is None:
+                    run.first_preview_seconds = time.perf_counter() - run.started
+            self._report(run, self.on_progress, event, image)
+            return run.should_stop
+
+        return callback
+
+    def _execute(self, run: Run, previous: Run | None, job: Callable, preview_every: int) -> None:
+        try:
+            if previous is not None and previous.thread is not None and previous.thread is not threading.current_thread():
+                previous.thread.join()  # it stops at its next iteration: it was cancelled above
+            if run.cancelled.is_set():  # an even newer start came while we waited
+                return
+            run.started = time.perf_counter()
+            self._report(run, self.on_start)
+            try:
+                run.result = job(self._callback(run, preview_every))
+            except Exception as exc:  # noqa: BLE001 - a background thread has nobody else to report to
+                run.error = exc
+                self._report(run, self.on_error or self._show_error, exc)
+            else:
+                self._report(run, self.on_result, run.result)
+            finally:
+                self._report(run, self.on_end)
+        finally:
+            run.done.set()
+
+    def _show_error(self, run: Run, exc: BaseException) -> None:
+        if self.status is not None:
+            self.status.value = error_html(exc)

@@ -4,20 +4,19 @@ Upload a content photo and a style image (or pick bundled examples), set the wei
 Run and watch a live preview; Stop keeps the best image so far; Download saves the result as a PNG.
 
 In a real Jupyter kernel a button click is only handled while the kernel is free, so the studio runs
-:func:`nst_lib.stylize` in a background thread: the Stop click then reaches the run's callback, which
-returns ``True`` and makes ``stylize`` return its best image. Tests build the studio with
-``background=False`` (or call :meth:`StudioDemo.wait`) to run synchronously.
+:func:`nst_lib.stylize` in a background thread (:class:`~nst_lib.course.widgets.common.BackgroundRun`):
+the Stop click then reaches the run's callback, which returns ``True`` and makes ``stylize`` return its
+best image. Tests build the studio with ``background=False`` (or call :meth:`StudioDemo.wait`) to run
+synchronously.
 
-Pure functions (:func:`decode_upload`, :func:`studio_settings`, :func:`download_html`,
-:func:`decode_download`) do the work and are tested on their own.
+Pure functions (:func:`~nst_lib.course.widgets.common.decode_upload`, :func:`studio_settings`,
+:func:`download_html`, :func:`decode_download`) do the work and are tested on their own.
 """
 from __future__ import annotations
 
 import base64
 import html
 import re
-import threading
-import time
 from typing import Any, Mapping
 
 import ipywidgets as widgets
@@ -25,7 +24,17 @@ import numpy as np
 
 from ...config import StyleConfig, pick
 from ...images import image_to_png_bytes, load_image
-from .common import Demo, error_html, example_options, load_example
+from .common import (
+    BackgroundRun,
+    Demo,
+    Run,
+    decode_upload,
+    error_html,
+    example_options,
+    image_slot,
+    load_example,
+    show_png,
+)
 
 __all__ = [
     "UPLOADED",
@@ -39,20 +48,6 @@ __all__ = [
 
 #: The picker value meaning "use the uploaded file".
 UPLOADED = "upload"
-
-
-def decode_upload(value: Any) -> tuple[np.ndarray, str] | None:
-    """The first file of a ``FileUpload`` value as ``(image, file name)``, or ``None`` if it is empty.
-
-    ipywidgets 8 gives a tuple of dicts with ``name`` and ``content`` (a memoryview); the bytes go
-    through :func:`nst_lib.load_image`, which refuses non-images with a one-line message.
-    """
-    if not value:
-        return None
-    first = value[0] if isinstance(value, (tuple, list)) else next(iter(value.values()))  # ipywidgets 7: a dict
-    content = first["content"]
-    name = first.get("name", "upload")
-    return load_image(bytes(content)), name
 
 
 def studio_settings(*, size: int, steps: int, content_weight: float, style_weight: float, tv_weight: float,
@@ -118,9 +113,8 @@ class StudioDemo(Demo):
         self.stop_button = widgets.Button(description="Stop", icon="stop", button_style="warning", disabled=True,
                                           tooltip="stop now and keep the best image so far")
         self.progress = widgets.IntProgress(value=0, min=0, max=1, description="progress")
-        self.inputs_view = widgets.HBox([widgets.Image(format="png", layout=widgets.Layout(width="160px")),
-                                         widgets.Image(format="png", layout=widgets.Layout(width="160px"))])
-        self.preview = widgets.Image(format="png", layout=widgets.Layout(width="384px"))
+        self.inputs_view = widgets.HBox([image_slot(160, text="content"), image_slot(160, text="style")])
+        self.preview = image_slot(384, text="the result appears here")
         self.download = widgets.HTML()
         super().__init__("Style-transfer studio", [
             [self.content_picker, self.content_upload], [self.style_picker, self.style_upload], self.inputs_view,
@@ -128,9 +122,9 @@ class StudioDemo(Demo):
             [self.tv_weight_slider, self.preview_every_slider], [self.run_button, self.stop_button, self.progress],
             self.preview, self.download])
         self.result = None  # the last nst_lib.Result
-        self.previews = 0  # live updates drawn during the last run
-        self.thread: threading.Thread | None = None
-        self._stop = threading.Event()
+        self.background_run = BackgroundRun(self.status, on_start=self._on_start, on_progress=self._on_progress,
+                                            on_result=self._on_result, on_end=self._on_end,
+                                            preview_interval=0.0, background=background, name="nst-studio")
         self._uploads: dict[str, tuple[np.ndarray, str]] = {}
         self.content_upload.observe(lambda change: self._on_upload("content", change), names="value")
         self.style_upload.observe(lambda change: self._on_upload("style", change), names="value")
@@ -173,83 +167,78 @@ class StudioDemo(Demo):
         def draw() -> None:
             content, style = self.images()
             for view, image in zip(self.inputs_view.children, (content, style)):
-                view.value = image_to_png_bytes(load_image(image, 160))
+                show_png(view, load_image(image, 160))
 
         self.run(draw)
 
     # ---------------------------------------------------------------------------------------- run
     @property
+    def previews(self) -> int:
+        """Live preview images drawn during the last run."""
+        run = self.background_run.current
+        return 0 if run is None else run.previews
+
+    @property
     def running(self) -> bool:
         """True while a run is in progress."""
-        return self.thread is not None and self.thread.is_alive()
+        return self.background_run.running
 
-    def start(self) -> None:
-        """Start a run (in a background thread unless ``background=False``)."""
+    def start(self) -> Run | None:
+        """Start a run (in a background thread unless ``background=False``); ignored while one runs."""
         if self.running:
-            return
-        self._stop.clear()
-        if self.background:
-            self.thread = threading.Thread(target=self._run, name="nst-studio", daemon=True)
-            self.thread.start()
-        else:
-            self._run()
-
-    def stop(self) -> None:
-        """Ask the run to stop after the current iteration; it keeps the best image so far."""
-        self._stop.set()
-        if self.running:
-            self.status.value = "Stopping after this iteration…"
-
-    def wait(self, timeout: float | None = None) -> bool:
-        """Wait for a background run to finish; True if none is running any more."""
-        if self.thread is not None:
-            self.thread.join(timeout)
-        return not self.running
-
-    def _callback(self, steps: int, started: float):
-        every = max(1, self.preview_every_slider.value)
-
-        def callback(event) -> bool:
-            self.progress.value = min(event.iteration, steps)
-            if event.iteration % every == 0:
-                self.preview.value = image_to_png_bytes(event.image())
-                self.previews += 1
-            height, width = event.shape
-            self.status.value = (f"iteration {event.iteration}/{steps} at {width}×{height} px (scale "
-                                 f"{event.scale + 1} of {event.scales}), total loss {event.losses['total']:.4g}, "
-                                 f"{time.perf_counter() - started:.0f} s")
-            return self._stop.is_set()
-
-        return callback
-
-    def _run(self) -> None:
-        from ...transfer import stylize
-
-        self.run_button.disabled, self.stop_button.disabled = True, False
-        self.previews = 0
-        self.download.value = ""
-        started = time.perf_counter()
+            return None
         try:
             settings = studio_settings(size=self.size_slider.value, steps=self.steps_slider.value,
                                        content_weight=self.content_weight_slider.value,
                                        style_weight=self.style_weight_slider.value,
                                        tv_weight=float(self.tv_weight_slider.value))
             content, style = self.images()
-            self.progress.max, self.progress.value = settings["steps"], 0
-            self.status.value = "Loading VGG and computing the style targets…"
-            result = stylize(content, style, callback=self._callback(settings["steps"], started), **settings)
-        except Exception as exc:  # noqa: BLE001 - a background thread has nobody else to report to
+        except Exception as exc:  # noqa: BLE001 - bad settings or a missing upload: one line, no run
             self.status.value = error_html(exc)
-            return
-        finally:
-            self.run_button.disabled, self.stop_button.disabled = False, True
+            return None
+
+        def job(callback):
+            from ...transfer import stylize
+
+            return stylize(content, style, callback=callback, **settings)
+
+        return self.background_run.start(job, preview_every=self.preview_every_slider.value, steps=settings["steps"])
+
+    def stop(self) -> None:
+        """Ask the run to stop after the current iteration; it keeps the best image so far."""
+        self.background_run.stop()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for a background run to finish; True if none is running any more."""
+        return self.background_run.wait(timeout)
+
+    def _on_start(self, run: Run) -> None:
+        self.run_button.disabled, self.stop_button.disabled = True, False
+        self.download.value = ""
+        self.progress.max, self.progress.value = run.context["steps"], 0
+        self.status.value = "Loading VGG and computing the style targets…"
+
+    def _on_progress(self, run: Run, event, image: np.ndarray | None) -> None:
+        steps = run.context["steps"]
+        self.progress.value = min(event.iteration, steps)
+        if image is not None:
+            show_png(self.preview, image)
+        height, width = event.shape
+        self.status.value = (f"iteration {event.iteration}/{steps} at {width}×{height} px (scale "
+                             f"{event.scale + 1} of {event.scales}), total loss {event.losses['total']:.4g}, "
+                             f"{event.elapsed:.0f} s")
+
+    def _on_result(self, run: Run, result) -> None:
         self.result = result
-        self.preview.value = image_to_png_bytes(result.image)
+        show_png(self.preview, result.image)
         self.download.value = download_html(result.image)
         height, width = result.image.shape[:2]
         kept = "the best image so far is kept" if result.stop_reason == "callback" else "best image shown"
         self.status.value = (f"{html.escape(result.message.capitalize())} after {result.iterations} iterations in "
                              f"{result.elapsed:.1f} s ({width}×{height} px, {result.backbone.upper()}); {kept}.")
+
+    def _on_end(self, run: Run) -> None:
+        self.run_button.disabled, self.stop_button.disabled = False, True
 
 
 def studio_demo(content: str = "grace_hopper", style: str = "swirls", *, background: bool = True) -> StudioDemo:
