@@ -23,7 +23,8 @@ from .errors import NSTError
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 _CHOICES = {"optimizer": OPTIMIZERS, "init": INITS, "preserve_colors": COLOR_MODES, "backbone": BACKBONES,
             "style_loss": STYLE_LOSSES}
-_METAVARS = {"size": "PX", "steps": "N", "time_budget": "SECONDS", "seed": "N", "weights": "PATH"}
+_METAVARS = {"size": "PX", "steps": "N", "time_budget": "SECONDS", "seed": "N", "weights": "PATH",
+             "max_memory": "SIZE", "learning_rate_end": "RATE", "average_decay": "DECAY", "scale_factor": "RATIO"}
 
 
 class UsageError(Exception):
@@ -76,7 +77,7 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
             kwargs["action"] = argparse.BooleanOptionalAction
         elif isinstance(default, int):
             kwargs["type"] = _number(int)
-        elif isinstance(default, float) or f.name == "time_budget":
+        elif isinstance(default, float) or str(f.type).startswith("float"):  # also `float | None` fields
             kwargs["type"] = _number(float)
             kwargs.setdefault("metavar", "W" if f.name.endswith("weight") else None)
         if f.name in _METAVARS:

@@ -103,6 +103,22 @@ class StyleConfig:
     learning_rate: float = field(default=0.02, metadata=_doc("Adam learning rate (pixel units, image in [0,1])"))
     adam_beta_1: float = field(default=0.99, metadata=_doc("Adam beta_1 (the TensorFlow tutorial uses 0.99)"))
     adam_epsilon: float = field(default=0.1, metadata=_doc("Adam epsilon (the TensorFlow tutorial uses 0.1)"))
+    adam_beta_2: float = field(default=0.999, metadata=_doc("Adam beta_2 (Keras and the tutorial: 0.999)"))
+    learning_rate_end: float | None = field(
+        default=None,
+        metadata=_doc("Adam: the learning rate falls along a half cosine to this value by the last step; None = constant"),
+    )
+    average_decay: float | None = field(
+        default=None,
+        metadata=_doc(
+            "Adam: return the exponential moving average of the iterates with this decay (e.g. 0.99), as "
+            "crowsonkb's style-transfer-pytorch does; None = the best iterate"
+        ),
+    )
+    scale_factor: float = field(
+        default=2.0,
+        metadata=_doc("size ratio between consecutive scales when scales > 1 (2 = halve; 1.414 = crowsonkb's √2 ladder)"),
+    )
     lbfgs_corrections: int = field(
         default=50,
         metadata=_doc(
@@ -238,6 +254,18 @@ def validate_config(cfg: StyleConfig) -> None:
     if cfg.adam_beta_1 >= 1:
         raise InvalidSettingError(f"adam_beta_1 must be below 1, got {cfg.adam_beta_1}")
     _check_number("adam_epsilon", cfg.adam_epsilon, minimum=0.0, exclusive=True)
+    _check_number("adam_beta_2", cfg.adam_beta_2, minimum=0.0)
+    if cfg.adam_beta_2 >= 1:
+        raise InvalidSettingError(f"adam_beta_2 must be below 1, got {cfg.adam_beta_2}")
+    if cfg.learning_rate_end is not None:
+        _check_number("learning_rate_end", cfg.learning_rate_end, minimum=0.0, exclusive=True)
+    if cfg.average_decay is not None:
+        _check_number("average_decay", cfg.average_decay, minimum=0.0, exclusive=True)
+        if cfg.average_decay >= 1:
+            raise InvalidSettingError(f"average_decay must be below 1, got {cfg.average_decay}")
+    _check_number("scale_factor", cfg.scale_factor, minimum=1.1)
+    if cfg.scale_factor > 4:
+        raise InvalidSettingError(f"scale_factor must be between 1.1 and 4, got {cfg.scale_factor}")
     _check_int("lbfgs_corrections", cfg.lbfgs_corrections, minimum=1, maximum=100)
     _check_choice("backbone", cfg.backbone, BACKBONES)
     if cfg.max_memory is not None:

@@ -179,9 +179,11 @@ def weight_count(layers: Sequence[str], backbone: str = "vgg19") -> int:
 LBFGS_HISTORY_BYTES = 400 * 2**20
 
 
-def lbfgs_corrections_for(corrections: int, n_values: int) -> int:
-    """``corrections``, lowered so that the history (2 · m · n float64) stays under :data:`LBFGS_HISTORY_BYTES`."""
-    return max(3, min(int(corrections), LBFGS_HISTORY_BYTES // (16 * max(1, int(n_values)))))
+def lbfgs_corrections_for(corrections: int, n_values: int, limit: int | None = None) -> int:
+    """``corrections``, lowered so that the history (2 · m · n float64) stays under ``limit`` bytes
+    (default :data:`LBFGS_HISTORY_BYTES`)."""
+    limit = LBFGS_HISTORY_BYTES if limit is None else limit
+    return max(3, min(int(corrections), limit // (16 * max(1, int(n_values)))))
 
 
 def optimizer_bytes(optimizer: str, pixels: int, corrections: int = 50) -> int:

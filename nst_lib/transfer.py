@@ -71,15 +71,16 @@ class Result:
         return path
 
 
-def scale_shapes(height: int, width: int, scales: int) -> list[tuple[int, int]]:
-    """Image shapes of the coarse-to-fine schedule, coarsest first; each level halves the size.
+def scale_shapes(height: int, width: int, scales: int, factor: float = 2.0) -> list[tuple[int, int]]:
+    """Image shapes of the coarse-to-fine schedule, coarsest first; each level divides the size by
+    ``factor`` (2 halves it; crowsonkb's ladder uses √2).
 
     Levels whose short side would fall below 64 px are dropped (too small for VGG's deep layers).
     """
     shapes = []
     for level in reversed(range(scales)):
-        factor = 2.0**-level
-        h, w = max(1, round(height * factor)), max(1, round(width * factor))
+        factor_here = float(factor) ** -level
+        h, w = max(1, round(height * factor_here)), max(1, round(width * factor_here))
         if level == 0 or min(h, w) >= 64:
             shapes.append((h, w))
     return shapes
@@ -182,13 +183,14 @@ def stylize(
     style_lw = dict(zip(style_layers, normalize_weights("style_layer_weights", cfg.style_layer_weights, len(style_layers)))) if style_layers else {}
 
     height, width = content_full.shape[:2]
-    shapes = scale_shapes(height, width, cfg.scales)
+    shapes = scale_shapes(height, width, cfg.scales, cfg.scale_factor)
     steps_per_scale = split_steps(cfg.steps, shapes)
     budgets = split_budget(cfg.time_budget, shapes)
     rng = np.random.default_rng(cfg.seed)
 
     history: list[dict] = []
     current: np.ndarray | None = None
+    adam_state: dict | None = None
     reason, message, iterations = "steps", STOP_REASONS["steps"], 0
     for index, ((h, w), steps, budget) in enumerate(zip(shapes, steps_per_scale, budgets)):
         if steps == 0:  # fewer steps than scales: this coarse scale gets none
@@ -201,11 +203,8 @@ def stylize(
             extractor, content_s, styles_full, blend, masks_in, (h, w), cfg, content_lw, style_lw
         )
         runner = run_lbfgs if cfg.optimizer == "lbfgs" else run_adam
-        extra = (
-            {"corrections": cfg.lbfgs_corrections}
-            if cfg.optimizer == "lbfgs"
-            else {"learning_rate": cfg.learning_rate, "beta_1": cfg.adam_beta_1, "epsilon": cfg.adam_epsilon}
-        )
+        extra = {"corrections": cfg.lbfgs_corrections} if cfg.optimizer == "lbfgs" else dict(
+            adam_settings(cfg), state=resize_adam_state(adam_state, (h, w)))
         outcome = runner(
             make_value_and_grad(objective),
             init,
@@ -221,6 +220,7 @@ def stylize(
         )
         iterations += outcome.iterations
         current = outcome.image
+        adam_state = outcome.state  # Adam's moments go on to the next scale, resized (crowsonkb)
         reason, message = outcome.stop_reason, outcome.message
         last_scale = index == len(shapes) - 1
         if reason in ("interrupted", "callback", "nonfinite") or (reason == "time_budget" and last_scale):
@@ -243,6 +243,34 @@ def stylize(
         weights_source=extractor.weights_info.source,
         scale_shapes=list(shapes),
     )
+
+
+def adam_settings(cfg: StyleConfig) -> dict[str, Any]:
+    """The keyword arguments of :func:`~nst_lib.optimize.run_adam` that come from the settings."""
+    return {
+        "learning_rate": cfg.learning_rate,
+        "beta_1": cfg.adam_beta_1,
+        "beta_2": cfg.adam_beta_2,
+        "epsilon": cfg.adam_epsilon,
+        "learning_rate_end": cfg.learning_rate_end,
+        "average_decay": cfg.average_decay,
+    }
+
+
+def resize_adam_state(state: dict | None, shape: tuple[int, int]) -> dict | None:
+    """Adam's state carried to an image of another ``shape`` (crowsonkb's ``scale_adam``): the first moment
+    resized bicubically, the second bilinearly and kept non-negative; the step count goes on. The moving
+    average of the iterates starts afresh at each scale (the scale starts from the previous average)."""
+    if not state:
+        return None
+    import tensorflow as tf
+
+    out = {k: v for k, v in state.items() if k not in ("average", "average_weight")}
+    for key, method in (("m", "bicubic"), ("v", "bilinear")):
+        if key in state and tuple(state[key].shape[:2]) != tuple(shape):
+            resized = tf.image.resize(state[key][np.newaxis], shape, method=method)[0].numpy()
+            out[key] = np.maximum(resized, 0.0) if key == "v" else resized
+    return out
 
 
 def _make_config(config: StyleConfig | None, options: dict[str, Any]) -> StyleConfig:
