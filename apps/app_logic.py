@@ -194,23 +194,15 @@ def example_image(kind: str, name: str, *, preview_size: int = PREVIEW_SIZE) -> 
 def preset_mask(kind: str, height: int, width: int) -> np.ndarray | None:
     """A spatial-control mask (float32 (height, width) in [0, 1], white = first style) or ``None``.
 
-    ``"left half"`` and ``"top half"`` are white on that half, ``"centre ellipse"`` inside an ellipse
-    touching the image's sides; edges are softened over ~4 % of the image so the styles blend.
+    The shapes are :func:`nst_lib.images.preset_mask`'s (edges softened so the styles blend).
     """
     if kind in ("none", "upload"):
         return None
     if kind not in MASK_PRESETS:
         raise InvalidSettingError(f"mask must be one of {', '.join(MASK_PRESETS)}; got {kind!r}")
-    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
-    u, v = (x + 0.5) / width, (y + 0.5) / height  # pixel centres in (0, 1)
-    soft = 0.04
-    if kind == "left half":
-        signed = 0.5 - u
-    elif kind == "top half":
-        signed = 0.5 - v
-    else:
-        signed = 0.5 * (1.0 - np.sqrt(((u - 0.5) / 0.4) ** 2 + ((v - 0.5) / 0.4) ** 2))
-    return np.clip(0.5 + signed / soft, 0.0, 1.0).astype(np.float32)
+    from nst_lib.images import preset_mask as draw_preset
+
+    return draw_preset(kind, height, width)
 
 
 # ----------------------------------------------------------------------------------------------- form

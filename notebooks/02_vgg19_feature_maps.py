@@ -256,8 +256,9 @@ check_receptive_field(receptive_field)
 # %% [markdown]
 # ## Interactive demo
 #
-# Pick an image, a layer and which channels to draw: the most active ones, the first ones, or your own
-# list (`0, 5, 12` or `3-6`). The line above the grid gives the layer's size, stride and receptive field.
+# Pick a bundled image or upload your own (**image file**), a layer and which channels to draw: the most
+# active ones, the first ones, or your own list (`0, 5, 12` or `3-6`). The line above the grid gives the
+# layer's size, stride and receptive field.
 
 # %%
 from nst_lib.course.widgets.features import feature_maps_demo

@@ -246,9 +246,9 @@ check_gram_matrix(my_gram_matrix)
 # %% [markdown]
 # ## Interactive demo
 #
-# Pick two images and a layer: see both Gram matrices side by side and their style distance at that
-# layer, with a table of the distance at all five style layers. Try the same image twice (distance 0),
-# two style images, and a photo against a style.
+# Pick two images (or upload your own with **image A file** / **image B file**) and a layer: see both
+# Gram matrices side by side and their style distance at that layer, with a table of the distance at all
+# five style layers. Try the same image twice (distance 0), two style images, and a photo against a style.
 
 # %%
 from nst_lib.course.widgets.gram import gram_demo

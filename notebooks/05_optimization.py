@@ -305,8 +305,9 @@ check_adam_step(my_adam_step)
 # ## Interactive demo
 #
 # Choose the optimiser, Adam's learning rate, the start and the number of steps, then press **Run**: the
-# image and the loss curves redraw every few steps. Every run is added to the curves, so run Adam and
-# L-BFGS one after the other and compare them by iteration and by seconds.
+# run goes on in the background (the notebook stays usable), the image and the loss curves redraw every
+# few steps, and **Stop** ends it early, keeping the best image so far. Every run is added to the curves,
+# so run Adam and L-BFGS one after the other and compare them by iteration and by seconds.
 
 # %%
 from nst_lib.course.widgets.optimization import optimization_demo

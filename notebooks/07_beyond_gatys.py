@@ -238,9 +238,11 @@ check_guided_gram_matrix(my_guided_gram)
 # %% [markdown]
 # ## Interactive demo
 #
-# Toggle each control and press **Run**: colour preservation, a second style with its share of the blend,
-# the style scale, a mask (the first style goes where the mask is white) and the number of scales. At the
-# real settings (256 px, 80 steps) a run takes about a minute.
+# Pick the photo and the style, or upload your own (**content file**, **style file**); toggle each control
+# and press **Run**: colour preservation, a second style with its share of the blend, the style scale, a
+# mask (the first style goes where the mask is white: pick a shape or upload a black-and-white image with
+# **mask file**) and the number of scales. The run goes on in the background with a progress bar;
+# **Stop** ends it and keeps the best image so far.
 
 # %%
 from nst_lib.course.widgets.controls import controls_demo

@@ -8,7 +8,8 @@ Main entry points (each module's docstring names the notebook that teaches it):
 * :func:`stylize` — the whole pipeline (notebook 06);
 * :class:`StyleConfig` — every hyper-parameter, declared once;
 * :func:`load_image`, :func:`save_image` — images in and out (notebook 01);
-* :class:`FeatureExtractor` — VGG feature maps (notebook 02);
+* :class:`FeatureExtractor` — VGG feature maps, :func:`resolve_weights` — where the weights come from
+  (notebook 02);
 * :func:`gram_matrix` and the losses (notebooks 03 and 04); the optimisers (notebook 05).
 """
 from __future__ import annotations
@@ -33,14 +34,19 @@ _EXPORTS = {
     "save_image": "images",
     "resize_long_side": "images",
     "load_mask": "images",
+    "atomic_write": "images",
     "FeatureExtractor": "backbone",
     "layer_catalogue": "backbone",
-    "resolve_weights": "backbone",
+    "shared_extractor": "backbone",
+    "resolve_weights": "weights",
+    "WeightsInfo": "weights",
     "gram_matrix": "gram",
     "content_loss": "losses",
     "style_loss": "losses",
     "total_variation_loss": "losses",
     "Objective": "losses",
+    "StyleTarget": "losses",
+    "register_style_statistic": "losses",
     "Iterate": "optimize",
     "run_adam": "optimize",
     "run_lbfgs": "optimize",
@@ -54,8 +60,8 @@ __all__ = sorted(_EXPORTS)
 def __getattr__(name: str) -> Any:
     if name in _EXPORTS:
         return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
-    if name in {"config", "errors", "images", "backbone", "gram", "losses", "optimize", "transfer", "color",
-                "data", "cli", "course"}:
+    if name in {"config", "errors", "images", "backbone", "weights", "gram", "losses", "optimize", "transfer",
+                "color", "data", "cli", "course"}:
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'nst_lib' has no attribute {name!r}")
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import warnings
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -99,7 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="output image (.png, .jpg, .webp, …)")
     _add_config_flags(p)
     p.add_argument("--mask", action="append", metavar="IMAGE", help="where the style applies (white); repeat once per style")
-    p.add_argument("--save-every", type=_number(int), metavar="N", help="also write every N-th iteration as OUT_0050.png …")
+    p.add_argument("--save-every", type=_number(int), metavar="N",
+                   help="also write every N-th iteration as OUT_0050.png … (OUT_scale1_0050.png … with several scales)")
     p.add_argument("--history", metavar="JSON", help="write the settings and the loss history to this JSON file")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no notes")
     p.add_argument("--debug", action="store_true", help="show Python tracebacks")
@@ -136,8 +136,11 @@ def _config_from_args(args: argparse.Namespace) -> StyleConfig:
     return StyleConfig(**changes)
 
 
-def _checkpoint_path(output: Path, iteration: int) -> Path:
-    return output.with_name(f"{output.stem}_{iteration:04d}{output.suffix}")
+def _checkpoint_path(output: Path, iteration: int, scale: int = 0, scales: int = 1) -> Path:
+    """``OUT_0050.png``; with several scales ``OUT_scale1_0050.png`` (1 = coarsest), so a coarse checkpoint
+    is never taken for a full-size one."""
+    where = f"_scale{scale + 1}" if scales > 1 else ""
+    return output.with_name(f"{output.stem}{where}_{iteration:04d}{output.suffix}")
 
 
 class _Progress:
@@ -174,7 +177,7 @@ class _Progress:
         if self.save_every and event.iteration % self.save_every == 0:
             from .images import save_image
 
-            save_image(event.image(), _checkpoint_path(self.output, event.iteration))
+            save_image(event.image(), _checkpoint_path(self.output, event.iteration, event.scale, event.scales))
 
     def close(self) -> None:
         if self.bar is not None:
@@ -198,27 +201,26 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
     normalize_weights("style_blend", config.style_blend, len(args.styles))  # one weight per style
     content = _load_source(args.content, config.size)
     styles = [_load_source(s) for s in args.styles]
-    masks = args.mask
+    masks, notes = args.mask, []
     if masks:
-        from .images import load_mask
+        from .images import read_mask
 
         h, w = content.shape[:2]
-        masks = [load_mask(m, h, w) for m in masks]  # refuse non-images before the long run
+        loaded = [read_mask(m, h, w) for m in masks]  # refuse non-images before the long run
+        masks = [mask for mask, _ in loaded]
+        notes = [note for _, note in loaded if note]
 
     _import_tensorflow_quietly()
     from .transfer import stylize
 
     progress = _Progress(config.steps, args.quiet, args.save_every, output, budget=config.time_budget)
     try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            result = stylize(content, styles, config=config, mask=masks, callback=progress)
+        result = stylize(content, styles, config=config, mask=masks, callback=progress)
     finally:
         progress.close()
     if not args.quiet:
-        for w in caught:
-            if issubclass(w.category, UserWarning):
-                print(f"note: {w.message}", file=sys.stderr)
+        for note in notes + result.notes:
+            print(f"note: {note}", file=sys.stderr)
     result.save(output)
     if args.history:
         result.save_history(args.history)
@@ -257,8 +259,10 @@ def _import_tensorflow_quietly() -> None:
 
 
 def check_output_path_json(path: str) -> Path:
-    """The history file's folder must exist and be writable."""
+    """The history file's folder must exist and be writable, and the path must not be a folder."""
     target = Path(path)
+    if target.is_dir():
+        raise UsageError(f"--history: {str(target)!r} is a folder; give a file name such as {str(target / 'history.json')!r}")
     folder = target.parent if str(target.parent) else Path(".")
     if not folder.is_dir():
         raise UsageError(f"--history: folder {str(folder)!r} does not exist")
@@ -284,7 +288,7 @@ def _cmd_layers(args: argparse.Namespace) -> int:
 
 
 def _cmd_weights(args: argparse.Namespace) -> int:
-    from .backbone import resolved_weights_description
+    from .weights import resolved_weights_description
 
     print(resolved_weights_description())
     return EXIT_OK

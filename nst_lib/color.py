@@ -6,27 +6,27 @@
 * ``histogram``: the style image's colours are matched to the content's mean and covariance before the
   transfer, so the style's palette becomes the content's.
 
-All functions work on float32 (H, W, 3) arrays in [0, 1] (NumPy only).
+All functions work on float32 (H, W, 3) arrays in [0, 1] (NumPy and scikit-image, no TensorFlow).
 """
 from __future__ import annotations
 
-import numpy as np
+from typing import NamedTuple
 
-# NTSC YIQ, the colour space used by Gatys et al. 2017.
-_RGB_TO_YIQ = np.array(
-    [[0.299, 0.587, 0.114], [0.595716, -0.274453, -0.321263], [0.211456, -0.522591, 0.311135]], np.float64
-)
-_YIQ_TO_RGB = np.linalg.inv(_RGB_TO_YIQ)
+import numpy as np
 
 
 def rgb_to_yiq(image: np.ndarray) -> np.ndarray:
-    """RGB in [0, 1] → YIQ (Y in [0, 1]; I, Q roughly in [−0.6, 0.6])."""
-    return (np.asarray(image, np.float64) @ _RGB_TO_YIQ.T).astype(np.float32)
+    """RGB in [0, 1] → YIQ (Y in [0, 1]; I, Q roughly in [−0.6, 0.6]); scikit-image's NTSC matrix."""
+    from skimage.color import rgb2yiq
+
+    return rgb2yiq(np.asarray(image, np.float64)).astype(np.float32)
 
 
 def yiq_to_rgb(image: np.ndarray) -> np.ndarray:
     """YIQ → RGB, clipped to [0, 1]."""
-    return np.clip(np.asarray(image, np.float64) @ _YIQ_TO_RGB.T, 0.0, 1.0).astype(np.float32)
+    from skimage.color import yiq2rgb
+
+    return np.clip(yiq2rgb(np.asarray(image, np.float64)), 0.0, 1.0).astype(np.float32)
 
 
 def luminance(image: np.ndarray) -> np.ndarray:
@@ -36,7 +36,9 @@ def luminance(image: np.ndarray) -> np.ndarray:
 
 def gray_to_rgb(gray: np.ndarray) -> np.ndarray:
     """(H, W) luminance → (H, W, 3) grey RGB image, clipped to [0, 1]."""
-    return np.repeat(np.clip(gray, 0.0, 1.0)[..., None], 3, axis=-1).astype(np.float32)
+    from skimage.color import gray2rgb
+
+    return gray2rgb(np.clip(np.asarray(gray, np.float32), 0.0, 1.0))
 
 
 def match_luminance(style: np.ndarray, content: np.ndarray) -> np.ndarray:
@@ -60,18 +62,35 @@ def _sqrtm(cov: np.ndarray, inverse: bool = False) -> np.ndarray:
     return (vectors * values**power) @ vectors.T
 
 
-def match_color_histogram(style: np.ndarray, content: np.ndarray) -> np.ndarray:
-    """Affine colour transfer: ``style`` with the content's RGB mean and covariance.
+class ColorStatistics(NamedTuple):
+    """Mean (3,) and covariance (3, 3) of an image's RGB values (float64)."""
 
-    x' = Σc^½ Σs^-½ (x − μs) + μc, with symmetric matrix square roots (Gatys et al. 2017, §5).
+    mean: np.ndarray
+    covariance: np.ndarray
+
+
+def color_statistics(image: np.ndarray) -> ColorStatistics:
+    """The RGB mean and covariance of ``image`` (compute them once, match many times)."""
+    pixels = np.asarray(image, np.float64).reshape(-1, 3)
+    return ColorStatistics(pixels.mean(0), np.cov(pixels, rowvar=False))
+
+
+def match_color_statistics(image: np.ndarray, source: ColorStatistics, target: ColorStatistics) -> np.ndarray:
+    """Affine colour transfer of ``image`` (whose statistics are ``source``) to the ``target`` statistics.
+
+    x' = Σt^½ Σs^-½ (x − μs) + μt, with symmetric matrix square roots (Gatys et al. 2017, §5).
     """
-    s = np.asarray(style, np.float64).reshape(-1, 3)
-    c = np.asarray(content, np.float64).reshape(-1, 3)
-    mu_s, mu_c = s.mean(0), c.mean(0)
     eye = 1e-5 * np.eye(3)
-    transform = _sqrtm(np.cov(c, rowvar=False) + eye) @ _sqrtm(np.cov(s, rowvar=False) + eye, inverse=True)
-    out = (s - mu_s) @ transform.T + mu_c
-    return np.clip(out, 0.0, 1.0).reshape(np.shape(style)).astype(np.float32)
+    transform = _sqrtm(target.covariance + eye) @ _sqrtm(source.covariance + eye, inverse=True)
+    pixels = np.asarray(image, np.float64).reshape(-1, 3)
+    out = (pixels - source.mean) @ transform.T + target.mean
+    return np.clip(out, 0.0, 1.0).reshape(np.shape(image)).astype(np.float32)
+
+
+def match_color_histogram(style: np.ndarray, content: np.ndarray) -> np.ndarray:
+    """Affine colour transfer: ``style`` with the content's RGB mean and covariance (see
+    :func:`match_color_statistics`)."""
+    return match_color_statistics(style, color_statistics(style), color_statistics(content))
 
 
 def chroma_distance(a: np.ndarray, b: np.ndarray) -> float:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 import os
 from dataclasses import dataclass, field
 from typing import Any, Sequence
@@ -140,6 +141,8 @@ class StyleConfig:
     )
 
     def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):  # frozen: normalise through object.__setattr__
+            object.__setattr__(self, f.name, _normalise(f.name, getattr(self, f.name)))
         validate_config(self)
 
     def replace(self, **changes: Any) -> "StyleConfig":
@@ -167,13 +170,46 @@ TF_TUTORIAL = dict(
 )
 
 
+_TUPLE_FIELDS = ("content_layers", "style_layers", "style_layer_weights", "content_layer_weights", "style_blend")
+_INT_FIELDS = ("size", "steps", "seed", "scales", "lbfgs_corrections")
+
+
+def _normalise(name: str, value: Any) -> Any:
+    """NumPy integers and floats become Python ones; lists (or a comma-separated string) become tuples.
+
+    The config stays hashable and JSON-friendly whatever a notebook, a widget or a NumPy computation
+    handed in; anything else is left for :func:`validate_config` to refuse with a message.
+    """
+    if name in _TUPLE_FIELDS:
+        if isinstance(value, str):
+            value = tuple(v.strip() for v in value.split(",") if v.strip())
+        elif isinstance(value, (list, tuple)) or (hasattr(value, "tolist") and not isinstance(value, numbers.Number)):
+            value = tuple(value.tolist() if hasattr(value, "tolist") else value)
+        if isinstance(value, tuple):
+            value = tuple(_plain_number(v) for v in value)
+        return value
+    if name in _INT_FIELDS:
+        if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+            return int(value)
+        return value
+    return _plain_number(value)
+
+
+def _plain_number(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    return float(value)
+
+
 def config_fields() -> list[dataclasses.Field]:
     """The fields of :class:`StyleConfig`, in declaration order (used by the CLI and the widgets)."""
     return list(dataclasses.fields(StyleConfig))
 
 
 def _check_number(name: str, value: Any, *, minimum: float | None = None, exclusive: bool = False) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise InvalidSettingError(f"{name} must be a number, got {value!r}")
     if not math.isfinite(value):
         raise InvalidSettingError(f"{name} must be finite, got {value!r}")
@@ -244,6 +280,11 @@ def validate_config(cfg: StyleConfig) -> None:
     _check_number("style_scale", cfg.style_scale, minimum=0.0, exclusive=True)
     if not 0.05 <= cfg.style_scale <= 8:
         raise InvalidSettingError(f"style_scale must be between 0.05 and 8, got {cfg.style_scale}")
+    if cfg.size * cfg.style_scale > MAX_SIZE:
+        raise InvalidSettingError(
+            f"size × style_scale must be at most {MAX_SIZE} px (the style image is used at that size); got "
+            f"{cfg.size} × {cfg.style_scale:g} = {round(cfg.size * cfg.style_scale)} px"
+        )
     _check_choice("style_loss", cfg.style_loss, STYLE_LOSSES)
     _check_choice("preserve_colors", cfg.preserve_colors, COLOR_MODES)
     _check_choice("init", cfg.init, INITS)

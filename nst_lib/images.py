@@ -18,12 +18,13 @@ import numbers
 import os
 import pathlib
 import re
-import tempfile
+import secrets
 import warnings
 from typing import Any, BinaryIO, Iterator, Union
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
+from skimage.util import img_as_float32
 
 from .config import MAX_SIZE
 from .errors import ImageNotFoundError, InvalidImageError, InvalidSettingError, OutputError
@@ -41,7 +42,11 @@ __all__ = [
     "image_to_png_bytes",
     "check_output_path",
     "save_image",
+    "atomic_write",
     "load_mask",
+    "read_mask",
+    "MASK_PRESETS",
+    "preset_mask",
     "describe_image",
 ]
 
@@ -224,13 +229,16 @@ def _upright(image: Image.Image) -> Image.Image:
 
 # --------------------------------------------------------------------------------- conversion to float
 def _composite_over_white(rgba: np.ndarray) -> np.ndarray:
-    """(H, W, 4) float in [0, 1] -> (H, W, 3): transparent pixels become white."""
-    alpha = rgba[..., 3:4]
-    return rgba[..., :3] * alpha + (1.0 - alpha)
+    """(H, W, 4) float in [0, 1] -> (H, W, 3) float32: transparent pixels become white."""
+    from skimage.color import rgba2rgb
+
+    return rgba2rgb(rgba, background=(1.0, 1.0, 1.0)).astype(np.float32, copy=False)
 
 
 def _grey_to_rgb(grey: np.ndarray) -> np.ndarray:
-    return np.repeat(grey[..., np.newaxis], 3, axis=2)
+    from skimage.color import gray2rgb
+
+    return gray2rgb(grey)
 
 
 def _integer_bit_depth(image: Image.Image, values: np.ndarray) -> int:
@@ -274,7 +282,7 @@ def _pil_to_float(image: Image.Image, label: str) -> np.ndarray:
                 values = values / np.float32(255)
         return _grey_to_rgb(values)
     if mode == "1":
-        return _grey_to_rgb(np.asarray(image.convert("L"), dtype=np.float32) / np.float32(255))
+        return _grey_to_rgb(img_as_float32(np.asarray(image.convert("L"))))
     has_alpha = mode in _ALPHA_MODES or (
         image.info.get("transparency") is not None and mode in ("P", "L", "RGB")
     )
@@ -282,9 +290,8 @@ def _pil_to_float(image: Image.Image, label: str) -> np.ndarray:
         if has_alpha:
             if mode == "La":  # premultiplied grey: Pillow converts it to LA only
                 image = image.convert("LA")
-            rgba = np.asarray(image.convert("RGBA"), dtype=np.float32) / np.float32(255)
-            return _composite_over_white(rgba)
-        return np.asarray(image.convert("RGB"), dtype=np.float32) / np.float32(255)
+            return _composite_over_white(img_as_float32(np.asarray(image.convert("RGBA"))))
+        return img_as_float32(np.asarray(image.convert("RGB")))
     except ValueError as exc:  # a mode Pillow cannot convert to RGB
         raise InvalidImageError(f"{label} has colour mode {mode}, which cannot be converted to RGB") from exc
 
@@ -296,12 +303,8 @@ def _array_to_float(array: np.ndarray, label: str = "the given array") -> np.nda
             f"{label} has shape {array.shape}; allowed are (H, W), (H, W, 1), (H, W, 3) and (H, W, 4)"
         )
     kind, itemsize = array.dtype.kind, array.dtype.itemsize
-    if kind == "b":
-        values = array.astype(np.float32)
-    elif kind == "u" and itemsize == 1:
-        values = array.astype(np.float32) / np.float32(255)
-    elif kind == "u" and itemsize == 2:
-        values = (array.astype(np.float64) / 65535.0).astype(np.float32)
+    if kind == "b" or (kind == "u" and itemsize in (1, 2)):
+        values = img_as_float32(array)  # full range of the type → [0, 1]
     elif kind == "f":
         if array.size:
             low, high = np.min(array), np.max(array)  # NaN propagates through min/max
@@ -313,13 +316,12 @@ def _array_to_float(array: np.ndarray, label: str = "the given array") -> np.nda
         values = array.astype(np.float32)
     else:
         raise InvalidImageError(f"{label} has dtype {array.dtype}; allowed dtypes are {_ALLOWED_DTYPES}")
+    if values.ndim == 3 and values.shape[2] == 1:
+        values = values[..., 0]
     if values.ndim == 2:
-        values = values[..., np.newaxis]
-    channels = values.shape[2]
-    if channels == 1:
-        values = np.repeat(values, 3, axis=2)
-    elif channels == 4:
-        values = _composite_over_white(values)
+        return _grey_to_rgb(values)
+    if values.shape[2] == 4:
+        return _composite_over_white(values)
     return values
 
 
@@ -527,9 +529,21 @@ def load_mask(source: ImageSource, height: int, width: int) -> np.ndarray:
         InvalidImageError: the source is not an image (text, a 1-D array, 5 channels ...).
         InvalidSettingError: ``height`` or ``width`` is not a positive whole number.
     """
+    mask, note = read_mask(source, height, width)
+    if note:
+        warnings.warn(note, UserWarning, stacklevel=2)
+    return mask
+
+
+def read_mask(source: ImageSource, height: int, width: int) -> tuple[np.ndarray, str | None]:
+    """:func:`load_mask` without the warning: returns ``(mask, note)``, ``note`` saying how the mask was
+    stretched when its aspect ratio differs from the image's by more than 2 % (else ``None``).
+    :func:`~nst_lib.transfer.stylize` puts the note on its result instead of warning.
+    """
     height = _check_int_setting("height", height, 1)
     width = _check_int_setting("width", width, 1)
     _check_output_pixels(height, width)
+    note = None
     rgb, label, _ = _read_source(source, MAX_INPUT_PIXELS)
     source_height, source_width = rgb.shape[:2]
     if source_height < 1 or source_width < 1:
@@ -539,15 +553,51 @@ def load_mask(source: ImageSource, height: int, width: int) -> np.ndarray:
     if (source_height, source_width) != (height, width):
         ratio = (source_width / source_height) / (width / height)
         if abs(ratio - 1.0) > 0.02:
-            warnings.warn(
+            note = (
                 f"mask {label} is {_dims(source_width, source_height)} but the image is "
                 f"{_dims(width, height)}; the mask is stretched to fit (aspect ratios differ by "
-                f"{abs(ratio - 1.0):.0%})",
-                UserWarning,
-                stacklevel=2,
+                f"{abs(ratio - 1.0):.0%})"
             )
         luminance = _resize_array(luminance, height, width)
-    return np.ascontiguousarray(luminance, dtype=np.float32)
+    return np.ascontiguousarray(luminance, dtype=np.float32), note
+
+
+#: The mask shapes :func:`preset_mask` draws (white = where the first style goes).
+MASK_PRESETS = ("left half", "right half", "top half", "bottom half", "centre disc", "centre ellipse")
+
+
+def preset_mask(kind: str, height: int, width: int) -> np.ndarray:
+    """A ready-made mask for spatial style control: float32 (height, width) in [0, 1], white = first style.
+
+    Taught in notebook 07 (the widgets and the web page offer these shapes). The halves split the image
+    in the middle; ``"centre disc"`` has a radius of 30 % of the short side; ``"centre ellipse"`` spans 80 %
+    of the width and of the height. Edges are softened over 3 % of the long side (at least 2 px), so two
+    styles blend instead of meeting at a seam.
+
+    Raises:
+        InvalidSettingError: ``kind`` is not one of :data:`MASK_PRESETS`, or a size is not a positive whole number.
+    """
+    if kind not in MASK_PRESETS:
+        raise InvalidSettingError(f"mask must be one of {', '.join(MASK_PRESETS)}; got {kind!r}")
+    height = _check_int_setting("height", height, 1)
+    width = _check_int_setting("width", width, 1)
+    _check_output_pixels(height, width)
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32) + np.float32(0.5)  # pixel centres
+    soft = max(2.0, 0.03 * max(height, width))
+    if kind == "left half":
+        inside = width / 2 - x  # signed distance to the edge in pixels, positive inside
+    elif kind == "right half":
+        inside = x - width / 2
+    elif kind == "top half":
+        inside = height / 2 - y
+    elif kind == "bottom half":
+        inside = y - height / 2
+    elif kind == "centre disc":
+        inside = 0.3 * min(height, width) - np.hypot(y - height / 2, x - width / 2)
+    else:  # centre ellipse: (1 − normalised radius) × the shorter semi-axis approximates the distance
+        a, b = 0.4 * width, 0.4 * height
+        inside = (1.0 - np.hypot((x - width / 2) / a, (y - height / 2) / b)) * min(a, b)
+    return np.clip(0.5 + inside / soft, 0.0, 1.0).astype(np.float32)
 
 
 # ------------------------------------------------------------------------------------------ converting
@@ -666,26 +716,56 @@ def check_output_path(path: str | os.PathLike[str]) -> pathlib.Path:
     return target
 
 
-def _current_umask() -> int:
-    """The process umask, read without changing it where Linux allows (os.umask is not thread-safe)."""
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
+    """Write a file atomically: ``with atomic_write(path) as stream: stream.write(...)``.
+
+    The bytes go to a temporary file in the same folder (created with the permissions a plain ``open()``
+    would give it, so the process umask applies), which is flushed to disk with fsync and renamed onto
+    ``path`` with ``os.replace`` when the block ends without an error. On any failure, Ctrl-C included, the
+    temporary file is removed and an existing file at ``path`` is left untouched: the file at ``path`` is
+    either complete or not there. Used for images, histories, converted weights and run states.
+
+    Raises:
+        OutputError: the folder cannot take the file, or writing failed (disk full, …); the message names
+            the path and the reason.
+    """
+    target = pathlib.Path(path)
+    folder = target.parent
+    temporary = folder / f".{target.name}.{secrets.token_hex(4)}.tmp"
     try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError):
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except OSError as exc:
+        raise OutputError(f"cannot create a file in folder '{folder}' ({exc.strerror or exc})") from exc
+    try:
+        with os.fdopen(descriptor, "wb") as stream:
+            yield stream
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, target)
+    except BaseException as exc:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        if isinstance(exc, OSError) and not isinstance(exc, OutputError):
+            raise OutputError(f"could not write '{target}' ({exc.strerror or exc})") from exc
+        raise
+    try:  # make the rename itself durable; best effort (not every system can fsync a folder)
+        directory = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+    except OSError:
         pass
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 def save_image(image: np.ndarray | Image.Image, path: str | os.PathLike[str]) -> pathlib.Path:
     """Save an image atomically: the file at ``path`` is either complete or not there at all.
 
-    Taught in notebook 01. The image is written to a temporary file in the same folder, flushed to disk
-    with fsync and renamed onto ``path`` with ``os.replace``; on any failure (including Ctrl-C) the
-    temporary file is removed and an existing file at ``path`` is left untouched. JPEG and WebP are
+    Taught in notebook 01. Written with :func:`atomic_write`: on any failure (including Ctrl-C) no partial
+    file is left and an existing file at ``path`` is left untouched. JPEG and WebP are
     written with quality 95; JPEG is always RGB (alpha composited over white first).
 
     Args:
@@ -711,33 +791,6 @@ def save_image(image: np.ndarray | Image.Image, path: str | os.PathLike[str]) ->
             white = Image.new("RGBA", picture.size, (255, 255, 255, 255))
             picture = Image.alpha_composite(white, picture.convert("RGBA"))
         picture = picture.convert("RGB")
-    folder = target.parent
-    try:
-        handle, temporary = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=suffix, dir=folder)
-    except OSError as exc:
-        raise OutputError(f"cannot create a file in folder '{folder}' ({exc.strerror or exc})") from exc
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            picture.save(stream, format=image_format, **options)
-            stream.flush()
-            os.fsync(stream.fileno())
-        # mkstemp creates the file with mode 0600; give it the permissions a normal open() would.
-        os.chmod(temporary, 0o666 & ~_current_umask())
-        os.replace(temporary, target)
-    except BaseException as exc:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        if isinstance(exc, OSError):
-            raise OutputError(f"could not write '{target}' ({exc.strerror or exc})") from exc
-        raise
-    try:  # make the rename itself durable; best effort (not every system can fsync a folder)
-        directory = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
-    except OSError:
-        pass
+    with atomic_write(target) as stream:
+        picture.save(stream, format=image_format, **options)
     return target

@@ -29,7 +29,7 @@ runs on several threads share nothing mutable.
 from __future__ import annotations
 
 import threading
-from dataclasses import InitVar, dataclass, field
+from dataclasses import InitVar, dataclass
 from typing import Any, Callable, Mapping, NamedTuple, Sequence
 
 import tensorflow as tf

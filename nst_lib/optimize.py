@@ -20,7 +20,9 @@ UNLIMITED_STEPS = 10**8
 
 STOP_REASONS = {
     "steps": "finished the requested steps",
-    "converged": "converged (the loss stopped improving)",
+    "converged": "converged (the gradient vanished or the loss stopped changing)",
+    "line_search": "stopped early: the L-BFGS-B line search found no lower loss along its direction",
+    "evaluations": "stopped early: L-BFGS-B used up the loss evaluations allowed for these steps",
     "time_budget": "time budget spent",
     "interrupted": "interrupted",
     "callback": "stopped on request",
@@ -112,10 +114,14 @@ NONFINITE_HINT = (
 class _Tracker:
     """Shared bookkeeping: best image, history, time budget, callback."""
 
-    def __init__(self, callback, time_budget, start, iteration_offset, scale, scales, history, shape):
+    def __init__(self, callback, time_budget, deadline, start, iteration_offset, scale, scales, history, shape):
         self.callback = callback
-        # the budget counts from this call; `start` (the whole run's start) only times the history
-        self.deadline = None if time_budget is None else time.perf_counter() + time_budget
+        # an absolute deadline (time.perf_counter() seconds: stylize passes one for the whole run), or a
+        # budget counted from this call; `start` (the whole run's start) times the history
+        if time_budget is not None:
+            own = time.perf_counter() + time_budget
+            deadline = own if deadline is None else min(deadline, own)
+        self.deadline = deadline
         self.start = start
         self.offset = iteration_offset
         self.scale, self.scales = scale, scales
@@ -176,6 +182,7 @@ def run_adam(
     beta_2: float = 0.999,
     epsilon: float = 0.1,
     time_budget: float | None = None,
+    deadline: float | None = None,
     callback: Callable[[Iterate], Optional[bool]] | None = None,
     start: float | None = None,
     iteration_offset: int = 0,
@@ -187,6 +194,10 @@ def run_adam(
     state: dict | None = None,
 ) -> OptimizeResult:
     """Adam on the pixels, clipping to [0, 1] after each step (the TensorFlow tutorial's recipe).
+
+    Each step evaluates the new image, so the loss in an :class:`Iterate` event (and in the history) is
+    the loss of that event's ``image()``: the image after the step. ``time_budget`` counts seconds from
+    this call; ``deadline`` is an absolute ``time.perf_counter()`` time (the earlier one wins).
 
     Three additions, all off by default (crowsonkb's recipe and a decay; measured in benchmarks/README.md):
 
@@ -202,7 +213,7 @@ def run_adam(
     x ← clip(x − lr·√(1−β₂ᵗ)/(1−β₁ᵗ) · m / (√v + ε), 0, 1).
     """
     start = time.perf_counter() if start is None else start
-    tracker = _Tracker(callback, time_budget, start, iteration_offset, scale, scales, history, init.shape[:2])
+    tracker = _Tracker(callback, time_budget, deadline, start, iteration_offset, scale, scales, history, init.shape[:2])
     image = tf.constant(init[np.newaxis].astype(np.float32))
     state = dict(state or {})
     m = tf.constant(state["m"][np.newaxis], tf.float32) if "m" in state else tf.zeros_like(image)
@@ -282,7 +293,9 @@ def run_lbfgs(
     *,
     steps: int,
     corrections: int = 10,
+    max_evaluations: int | None = None,
     time_budget: float | None = None,
+    deadline: float | None = None,
     callback: Callable[[Iterate], Optional[bool]] | None = None,
     start: float | None = None,
     iteration_offset: int = 0,
@@ -292,14 +305,17 @@ def run_lbfgs(
 ) -> OptimizeResult:
     """L-BFGS-B (SciPy) on the pixels with bounds [0, 1]: no clipping needed, the bounds are exact.
 
-    ``steps`` counts L-BFGS iterations; each may evaluate the objective more than once (line search).
+    ``steps`` counts L-BFGS iterations; each may evaluate the objective more than once (line search), up
+    to ``max_evaluations`` in all (default ``3 · steps + 20``). SciPy's ending is mapped explicitly: status 0
+    is ``"converged"``; status 1 is ``"steps"`` when the iterations ran out and ``"evaluations"`` when the
+    evaluations did; status 2 (an abnormal line-search end) is ``"line_search"``, whose message quotes SciPy.
     ``corrections`` is capped by :func:`lbfgs_corrections_for` (SciPy fills its history as it goes, so
     without a cap a 1024 px run with 50 corrections would grow by 2.1 GB over its first 50 iterations).
     """
     from scipy.optimize import Bounds, minimize
 
     start = time.perf_counter() if start is None else start
-    tracker = _Tracker(callback, time_budget, start, iteration_offset, scale, scales, history, init.shape[:2])
+    tracker = _Tracker(callback, time_budget, deadline, start, iteration_offset, scale, scales, history, init.shape[:2])
     shape = (1, *init.shape)
     last: dict = {}
 
@@ -316,11 +332,12 @@ def run_lbfgs(
         return values["total"], gradient
 
     def on_iteration(intermediate_result=None):
-        # L-BFGS-B's line search ends on the accepted point, so `last` holds its losses
-        x = last["x"]
-        tracker.iteration_done(last["values"], lambda: x.reshape(shape[1:]).astype(np.float32))
+        # L-BFGS-B's line search ends on the accepted point, so `last` holds its losses; the image is copied
+        # now because SciPy updates its own array in place
+        image = last["x"].reshape(shape[1:]).astype(np.float32)
+        tracker.iteration_done(last["values"], lambda: image)
 
-    reason = "steps"
+    reason, detail = "steps", ""
     try:
         tracker.check_time()
         result = minimize(
@@ -333,24 +350,40 @@ def run_lbfgs(
             options={
                 "maxiter": steps,
                 "maxcor": lbfgs_corrections_for(corrections, init.size),
-                "maxfun": steps * 3 + 20,
+                "maxfun": steps * 3 + 20 if max_evaluations is None else max_evaluations,
                 "ftol": 0,
                 "gtol": 0,
             },
         )
-        if tracker.iterations < steps and result.status != 1:
-            reason = "converged"
+        reason = lbfgs_stop_reason(result.status, result.nit, steps)
+        if reason == "line_search":
+            detail = f" (SciPy: {result.message})"
     except _Stop as stop:
         reason = stop.reason
     except KeyboardInterrupt:
         reason = "interrupted"
-    return _finish(tracker, reason, init)
+    return _finish(tracker, reason, init, detail)
 
 
-def _finish(tracker: _Tracker, reason: str, init: np.ndarray, image: np.ndarray | None = None) -> OptimizeResult:
+def lbfgs_stop_reason(status: int, iterations: int, steps: int) -> str:
+    """The stop reason for SciPy's L-BFGS-B ``status`` after ``iterations`` of ``steps`` allowed.
+
+    0: converged (projected gradient or relative loss change below tolerance); 1: a limit was reached —
+    the iterations (``"steps"``) or the function evaluations (``"evaluations"``); 2: the line search ended
+    abnormally or another warning (``"line_search"``): not converged, the loss may still go down.
+    """
+    if status == 0:
+        return "converged"
+    if status == 1:
+        return "steps" if iterations >= steps else "evaluations"
+    return "line_search"
+
+
+def _finish(tracker: _Tracker, reason: str, init: np.ndarray, detail: str = "",
+            image: np.ndarray | None = None) -> OptimizeResult:
     if image is None:  # the best image seen (Adam with averaging returns its average instead)
         image = tracker.best_image if tracker.best_image is not None else init.astype(np.float32)
-    message = STOP_REASONS[reason]
+    message = STOP_REASONS[reason] + detail
     if reason == "nonfinite":
         message = NONFINITE_HINT.format(it=tracker.offset + tracker.iterations + 1, best=tracker.best_loss)
     return OptimizeResult(

@@ -1,9 +1,15 @@
 """``stylize()``: the whole Gatys et al. pipeline in one call (taught in notebook 06).
 
 Every front end (notebooks, widgets, the ``nst`` CLI, the web page) calls this function; none of them
-re-implements a loss or a loop. Steps: resolve the settings, load the images, build the feature
-extractor once, then for each scale (coarse to fine) compute the targets, build the objective, and
-optimise, starting each finer scale from the upsampled result of the coarser one.
+re-implements a loss or a loop. Steps: resolve the settings, load the content at the output size and each
+style at the size it is used at (``size × style_scale``), take the shared feature extractor, then for each
+scale (coarse to fine) compute the targets, build the objective, and optimise, starting each finer scale
+from the upsampled result of the coarser one. One deadline, counted from the call, bounds every scale.
+
+Thread safety: a run keeps all its state in local variables and tensors passed to the shared traced
+graph, so several runs may go on at once on several threads (web sessions, a widget's background run)
+and give the same images as one after the other. Notices for the user (a VGG16 standing in for VGG19, a
+mask that has no effect, a stretched mask) are returned on :attr:`Result.notes`, never printed or warned.
 """
 from __future__ import annotations
 
@@ -20,7 +26,7 @@ import numpy as np
 from . import color
 from .config import StyleConfig, normalize_weights
 from .errors import InvalidSettingError
-from .images import MIN_SIDE, load_image, load_mask, resize_long_side, resize_to, save_image
+from .images import MIN_SOURCE_SIDE, atomic_write, load_image, read_mask, resize_long_side, resize_to, save_image
 from .optimize import STOP_REASONS, Iterate, make_value_and_grad, run_adam, run_lbfgs
 
 
@@ -33,11 +39,12 @@ class Result:
     config: StyleConfig  # the settings used
     stop_reason: str  # see nst_lib.optimize.STOP_REASONS
     message: str  # one human sentence about how the run ended
-    elapsed: float  # seconds, including target computation
+    elapsed: float  # seconds, including loading and target computation
     iterations: int
     backbone: str  # the network really used (vgg16 when vgg19 weights were unavailable)
     weights_source: str
     scale_shapes: list[tuple[int, int]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # one-line notices for the user (front ends show them)
 
     @property
     def final_losses(self) -> dict[str, float]:
@@ -49,7 +56,11 @@ class Result:
         return save_image(self.image, path)
 
     def save_history(self, path: str | os.PathLike) -> Path:
-        """Write the settings, how the run ended and the loss history as JSON (atomically)."""
+        """Write the settings, how the run ended, the notes and the loss history as JSON (atomically).
+
+        Raises:
+            OutputError: the file cannot be written (missing folder, a directory at ``path``, disk full…).
+        """
         path = Path(path)
         payload = {
             "config": self.config.to_dict(),
@@ -60,14 +71,12 @@ class Result:
             "backbone": self.backbone,
             "weights_source": self.weights_source,
             "scale_shapes": [list(s) for s in self.scale_shapes],
+            "notes": list(self.notes),
             "history": self.history,
         }
-        tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-        try:
-            tmp.write_text(json.dumps(payload, indent=1))
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
+        text = json.dumps(payload, indent=1)
+        with atomic_write(path) as stream:
+            stream.write(text.encode("utf-8"))
         return path
 
 
@@ -123,6 +132,22 @@ def split_budget(budget: float | None, shapes: Sequence[tuple[int, int]]) -> lis
     return coarse + [None]  # the finest scale gets whatever is left when it starts
 
 
+def scale_deadlines(start: float, budget: float | None, shapes: Sequence[tuple[int, int]]) -> list[float | None]:
+    """Absolute ``time.perf_counter()`` deadlines per scale for a budget counted from ``start``.
+
+    The finest scale ends at ``start + budget`` (the one deadline of the run, the same with one scale or
+    several); each coarser scale must end by the time its share of :func:`split_budget` is spent.
+    """
+    if budget is None:
+        return [None] * len(shapes)
+    deadlines: list[float | None] = []
+    spent = start
+    for share in split_budget(budget, shapes)[:-1]:
+        spent += share
+        deadlines.append(spent)
+    return deadlines + [start + budget]
+
+
 def _as_list(value: Any) -> list:
     if isinstance(value, (list, tuple)):
         return list(value)
@@ -151,7 +176,7 @@ def stylize(
         **options: any field of :class:`~nst_lib.config.StyleConfig` (size, steps, optimizer, …).
 
     Returns:
-        A :class:`Result` with the image, the loss history and the settings used.
+        A :class:`Result` with the image, the loss history, the settings used and the notes.
 
     Raises:
         InvalidSettingError, InvalidImageError, ImageNotFoundError, WeightsError: bad input, with a
@@ -163,45 +188,52 @@ def stylize(
     if not styles_in:
         raise InvalidSettingError("at least one style image is needed")
     blend = normalize_weights("style_blend", cfg.style_blend, len(styles_in))
+    notes: list[str] = []
 
     content_full = load_image(content, cfg.size)
-    styles_full = [load_image(s) for s in styles_in]  # resized per scale below
+    height, width = content_full.shape[:2]
+    # each style is decoded straight to the largest size it is used at (the finest scale's); the colour
+    # statistics below are computed on that copy, once
+    style_side = round(cfg.size * cfg.style_scale)
+    styles_full = [load_image(s, style_side, min_side=MIN_SOURCE_SIDE) for s in styles_in]
     if cfg.preserve_colors == "histogram":
-        styles_full = [color.match_color_histogram(s, content_full) for s in styles_full]
+        content_colors = color.color_statistics(content_full)
+        styles_full = [color.match_color_statistics(s, color.color_statistics(s), content_colors) for s in styles_full]
     elif cfg.preserve_colors == "luminance":
         styles_full = [color.match_luminance(s, content_full) for s in styles_full]
+    style_colors = color.color_statistics(styles_full[0]) if cfg.init == "recolored" else None
     target_content = color.gray_to_rgb(color.luminance(content_full)) if cfg.preserve_colors == "luminance" else content_full
-    masks_in = _masks_for(mask, len(styles_in))
+    masks_full = _load_masks(mask, len(styles_in), height, width, notes)
 
-    from .backbone import shared_extractor, to_keras_names
+    from .backbone import layer_catalogue, shared_extractor, to_keras_names
 
-    # shared by runs asking for the same layers: its traced graphs serve them all
-    extractor = shared_extractor(cfg.content_layers + cfg.style_layers, cfg.backbone, cfg.weights)
+    # shared by runs asking for the same layers: its traced graph serves them all
+    extractor = shared_extractor(cfg.content_layers + cfg.style_layers, cfg.backbone, cfg.weights, warn=False)
+    if extractor.weights_info.notice:
+        notes.insert(0, extractor.weights_info.notice)
     content_layers = to_keras_names(cfg.content_layers, extractor.backbone)
     style_layers = to_keras_names(cfg.style_layers, extractor.backbone)
     content_lw = dict(zip(content_layers, normalize_weights("content_layer_weights", cfg.content_layer_weights, len(content_layers)))) if content_layers else {}
     style_lw = dict(zip(style_layers, normalize_weights("style_layer_weights", cfg.style_layer_weights, len(style_layers)))) if style_layers else {}
+    if masks_full is not None and cfg.style_weight > 0:
+        notes.extend(mask_notes(masks_full, style_layers, {i.keras_name: i.stride for i in layer_catalogue(extractor.backbone)}))
 
-    height, width = content_full.shape[:2]
     shapes = scale_shapes(height, width, cfg.scales, cfg.scale_factor)
     steps_per_scale = split_steps(cfg.steps, shapes)
-    budgets = split_budget(cfg.time_budget, shapes)
+    deadlines = scale_deadlines(start, cfg.time_budget, shapes)
     rng = np.random.default_rng(cfg.seed)
 
     history: list[dict] = []
     current: np.ndarray | None = None
     adam_state: dict | None = None
     reason, message, iterations = "steps", STOP_REASONS["steps"], 0
-    for index, ((h, w), steps, budget) in enumerate(zip(shapes, steps_per_scale, budgets)):
+    for index, ((h, w), steps, deadline) in enumerate(zip(shapes, steps_per_scale, deadlines)):
         if steps == 0:  # fewer steps than scales: this coarse scale gets none
             continue
-        if budget is None and cfg.time_budget is not None:
-            budget = max(0.5, cfg.time_budget - (time.perf_counter() - start))
         content_s = resize_to(target_content, h, w)
-        init = _initial_image(cfg.init, current, content_s, styles_full[0], rng, (h, w))
-        objective = _build_objective(
-            extractor, content_s, styles_full, blend, masks_in, (h, w), cfg, content_lw, style_lw
-        )
+        init = _initial_image(cfg.init, current, content_s, styles_full[0], style_colors, rng, (h, w))
+        masks_s = None if masks_full is None else [m if m.shape == (h, w) else resize_to(m, h, w) for m in masks_full]
+        objective = _build_objective(extractor, content_s, styles_full, blend, masks_s, (h, w), cfg, content_lw, style_lw)
         runner = run_lbfgs if cfg.optimizer == "lbfgs" else run_adam
         extra = {"corrections": cfg.lbfgs_corrections} if cfg.optimizer == "lbfgs" else dict(
             adam_settings(cfg), state=resize_adam_state(adam_state, (h, w)))
@@ -209,7 +241,7 @@ def stylize(
             make_value_and_grad(objective),
             init,
             steps=steps,
-            time_budget=budget,
+            deadline=deadline,
             callback=callback,
             start=start,
             iteration_offset=iterations,
@@ -225,8 +257,8 @@ def stylize(
         last_scale = index == len(shapes) - 1
         if reason in ("interrupted", "callback", "nonfinite") or (reason == "time_budget" and last_scale):
             break
-        if reason == "time_budget":
-            reason, message = "steps", STOP_REASONS["steps"]  # a coarse scale's share ran out: go on
+        if not last_scale and reason != "steps":  # a coarse scale's share ran out, or it stopped early: go on
+            reason, message = "steps", STOP_REASONS["steps"]
 
     image = current if current.shape[:2] == (height, width) else resize_to(current, height, width)
     if cfg.preserve_colors == "luminance":
@@ -242,6 +274,7 @@ def stylize(
         backbone=extractor.backbone,
         weights_source=extractor.weights_info.source,
         scale_shapes=list(shapes),
+        notes=notes,
     )
 
 
@@ -279,13 +312,17 @@ def _make_config(config: StyleConfig | None, options: dict[str, Any]) -> StyleCo
     unknown = sorted(set(options) - names)
     if unknown:
         raise InvalidSettingError(f"unknown option(s) {', '.join(unknown)}; valid options are {', '.join(sorted(names))}")
-    for key in ("content_layers", "style_layers", "style_layer_weights", "content_layer_weights", "style_blend"):
-        value = options.get(key)
-        if isinstance(value, str):
-            options[key] = tuple(v.strip() for v in value.split(",") if v.strip())
-        elif isinstance(value, list):
-            options[key] = tuple(value)
-    return base.replace(**options) if options else base
+    return base.replace(**options) if options else base  # StyleConfig turns lists and strings into tuples
+
+
+class _Inverse:
+    """The second style's mask when one mask is given for two styles: the part the first one leaves."""
+
+    def __repr__(self) -> str:
+        return "<the inverse of the first mask>"
+
+
+_INVERSE = _Inverse()
 
 
 def _masks_for(mask: Any, n_styles: int) -> list[Any] | None:
@@ -293,7 +330,7 @@ def _masks_for(mask: Any, n_styles: int) -> list[Any] | None:
         return None
     masks = list(mask) if isinstance(mask, (list, tuple)) else [mask]
     if len(masks) == 1 and n_styles == 2:
-        return [masks[0], "__inverse__"]
+        return [masks[0], _INVERSE]
     if len(masks) != n_styles:
         raise InvalidSettingError(
             f"got {len(masks)} mask(s) for {n_styles} style(s); give one mask per style, or one mask for one or two styles"
@@ -301,12 +338,56 @@ def _masks_for(mask: Any, n_styles: int) -> list[Any] | None:
     return masks
 
 
-def _initial_image(init: str, previous, content, style, rng, shape) -> np.ndarray:
+def _load_masks(mask: Any, n_styles: int, height: int, width: int, notes: list[str]) -> list[np.ndarray] | None:
+    """The masks at the output resolution, one per style (a stretched mask adds a note)."""
+    sources = _masks_for(mask, n_styles)
+    if sources is None:
+        return None
+    loaded: list[np.ndarray] = []
+    for source in sources:
+        if source is _INVERSE:
+            loaded.append(1.0 - loaded[0])
+            continue
+        region, note = read_mask(source, height, width)
+        if note:
+            notes.append(note)
+        loaded.append(region)
+    return loaded
+
+
+#: a mask region smaller than this many feature positions at a style layer has (almost) no effect there
+MIN_MASK_POSITIONS = 1.0
+
+
+def mask_notes(masks: Sequence[np.ndarray], style_layers: Sequence[str], strides: dict[str, int]) -> list[str]:
+    """Notes for masks that cannot do what they seem to: all black, or a region that vanishes at deep layers.
+
+    A region of ``a`` white pixels covers about ``a / stride²`` positions of a layer whose feature map is
+    ``stride`` times smaller than the image; under one position the guided statistics of that layer see
+    (almost) nothing of it.
+    """
+    notes = []
+    for number, region in enumerate(masks, 1):
+        area = float(np.sum(region))
+        if area < 0.5:
+            notes.append(f"the mask of style {number} is all black: style {number} is applied nowhere")
+            continue
+        faint = [layer for layer in style_layers if area / strides[layer] ** 2 < MIN_MASK_POSITIONS]
+        if faint:
+            notes.append(
+                f"the mask of style {number} covers {area:.0f} px, less than one feature position of "
+                f"{', '.join(faint)}: style {number} has little effect at those layers (make the region larger "
+                f"or the image larger)"
+            )
+    return notes
+
+
+def _initial_image(init: str, previous, content, style, style_colors, rng, shape) -> np.ndarray:
     h, w = shape
     if previous is not None:  # a finer scale starts from the upsampled coarser result
         return resize_to(previous, h, w)
     if init == "recolored":  # the content with the style's colour mean and covariance (measured fastest)
-        return color.match_color_histogram(content, style)
+        return color.match_color_statistics(content, color.color_statistics(content), style_colors)
     if init == "content":
         return content.copy()
     if init == "style":
@@ -315,6 +396,7 @@ def _initial_image(init: str, previous, content, style, rng, shape) -> np.ndarra
 
 
 def _build_objective(extractor, content, styles, blend, masks, shape, cfg, content_lw, style_lw):
+    """The objective at one scale: content targets, one style target per style image (with its mask)."""
     import tensorflow as tf
 
     from .losses import Objective, StyleTarget, style_statistic
@@ -323,21 +405,13 @@ def _build_objective(extractor, content, styles, blend, masks, shape, cfg, conte
     h, w = shape
     content_feats = extractor(content[np.newaxis])
     content_targets = {k: content_feats[k] for k in content_lw}
-    long_side = max(MIN_SIDE, round(max(h, w) * cfg.style_scale))
+    long_side = max(MIN_SOURCE_SIDE, round(max(h, w) * cfg.style_scale))
     targets = []
-    loaded_masks: list = []
     for i, (style_img, weight) in enumerate(zip(styles, blend)):
-        style_s = resize_long_side(style_img, long_side)
+        style_s = style_img if max(style_img.shape[:2]) == long_side else resize_long_side(style_img, long_side)
         feats = extractor(style_s[np.newaxis])
         layer_targets = {k: statistic.targets(feats[k]) for k in style_lw}
-        region = None
-        if masks is not None:
-            if isinstance(masks[i], str) and masks[i] == "__inverse__":
-                region = 1.0 - loaded_masks[0]
-            else:
-                region = load_mask(masks[i], h, w)
-            loaded_masks.append(region)
-            region = tf.constant(region, tf.float32)
+        region = None if masks is None else tf.constant(masks[i], tf.float32)
         targets.append(StyleTarget(layer_targets, weight=weight, mask=region))
     return Objective(
         extractor,

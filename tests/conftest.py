@@ -88,7 +88,7 @@ def image_files(tmp_path: Path) -> dict[str, Path]:
 @pytest.fixture(scope="session")
 def offline_weights() -> str:
     """Which weights ``"imagenet"`` resolves to offline; skips real-weight tests where there are none."""
-    from nst_lib.backbone import BackboneSubstitutionWarning, resolve_weights
+    from nst_lib.weights import BackboneSubstitutionWarning, resolve_weights
     from nst_lib.errors import WeightsError
 
     try:
@@ -103,7 +103,7 @@ def offline_weights() -> str:
 @pytest.fixture
 def quiet_substitution():
     """Silence the expected BackboneSubstitutionWarning (VGG16 standing in for VGG19 offline)."""
-    from nst_lib.backbone import BackboneSubstitutionWarning
+    from nst_lib.weights import BackboneSubstitutionWarning
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", BackboneSubstitutionWarning)

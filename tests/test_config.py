@@ -119,3 +119,36 @@ def test_fast_mode_and_pick(monkeypatch):
         assert not fast_mode() and pick(512, 64) == 512
     monkeypatch.delenv("NST_FAST")
     assert pick("real", "fast") == "real"
+
+
+def test_numpy_numbers_and_lists_are_accepted_and_normalised():
+    import numpy as np
+
+    cfg = StyleConfig(size=np.int64(256), steps=np.int32(20), seed=np.uint8(3), content_weight=np.float32(1e3),
+                      style_weight=np.int64(2), style_layers=["conv1_1", "conv2_1"], style_blend=[np.float64(1), 2],
+                      style_layer_weights=np.array([1.0, 3.0]))
+    assert (cfg.size, cfg.steps, cfg.seed) == (256, 20, 3) and type(cfg.size) is int and type(cfg.seed) is int
+    assert cfg.content_weight == pytest.approx(1e3) and type(cfg.content_weight) is float
+    assert cfg.style_layers == ("conv1_1", "conv2_1") and cfg.style_blend == (1, 2.0)
+    assert cfg.style_layer_weights == (1.0, 3.0) and all(type(w) is float for w in cfg.style_layer_weights)
+    assert hash(cfg) == hash(cfg.replace())  # hashable: lists would make the frozen config unhashable
+    assert json.loads(json.dumps(cfg.to_dict()))["size"] == 256
+    assert StyleConfig(style_layers="conv1_1, conv2_1").style_layers == ("conv1_1", "conv2_1")
+    with pytest.raises(InvalidSettingError, match="size must be a whole number"):
+        StyleConfig(size=np.float64(256.5))
+
+
+def test_the_style_image_size_is_bounded():
+    assert StyleConfig(size=2048, style_scale=2).style_scale == 2
+    with pytest.raises(InvalidSettingError, match=r"size × style_scale must be at most 4096 px.*2048 × 4 = 8192"):
+        StyleConfig(size=2048, style_scale=4)
+
+
+def test_style_loss_names_are_the_registered_statistics():
+    from nst_lib.config import STYLE_LOSSES
+    from nst_lib.losses import style_statistic_names
+
+    assert StyleConfig().style_loss == "gram"
+    assert set(STYLE_LOSSES) == set(style_statistic_names())
+    with pytest.raises(InvalidSettingError, match="style_loss must be one of"):
+        StyleConfig(style_loss="fourier")

@@ -223,3 +223,59 @@ def test_lbfgs_history_is_capped_for_large_images(monkeypatch):
     monkeypatch.setattr(optimize, "LBFGS_HISTORY_BYTES", 16 * 4 * 8 * 8 * 3)  # room for 4 at 8×8 px
     _run("lbfgs", Synthetic(_target()), _init(), steps=2, corrections=50)
     assert seen["maxcor"] == 4
+
+
+# ------------------------------------------------------------------------------------ how runs end
+def test_lbfgs_stop_reasons_map_scipy_status_explicitly():
+    from nst_lib.optimize import lbfgs_stop_reason
+
+    assert lbfgs_stop_reason(0, 3, 10) == "converged"
+    assert lbfgs_stop_reason(1, 10, 10) == "steps"
+    assert lbfgs_stop_reason(1, 4, 10) == "evaluations"  # the function evaluations ran out first
+    assert lbfgs_stop_reason(2, 4, 10) == "line_search"  # ABNORMAL_TERMINATION_IN_LNSRCH is not convergence
+    assert {"steps", "converged", "evaluations", "line_search"} <= set(STOP_REASONS)
+
+
+def test_lbfgs_reports_an_abnormal_line_search_as_such():
+    """A gradient that points the wrong way: every line search fails; SciPy says ABNORMAL, not converged."""
+    objective = Synthetic(_target())
+    vg = make_value_and_grad(objective)
+
+    def wrong_gradient(image):
+        parts, grad = vg(image)
+        return parts, -grad
+
+    result = run_lbfgs(wrong_gradient, _init(), steps=20)
+    assert result.stop_reason == "line_search", (result.stop_reason, result.message)
+    assert result.message.startswith(STOP_REASONS["line_search"]) and "ABNORMAL" in result.message
+
+
+def test_lbfgs_reports_convergence_and_running_out_of_evaluations():
+    flat = lambda image: ({"total": tf.reduce_sum(0.0 * image)}, tf.zeros_like(image))  # noqa: E731
+    converged = run_lbfgs(flat, _init(), steps=20)  # zero gradient: the projected gradient test passes
+    assert converged.stop_reason == "converged" and converged.iterations < 20
+    result = _run("lbfgs", Synthetic(_target()), _init(), steps=50, max_evaluations=4)
+    assert result.stop_reason == "evaluations" and result.iterations < 50, (result.stop_reason, result.iterations)
+    assert result.evaluations >= 4
+
+
+def test_adam_events_pair_each_loss_with_its_own_image():
+    objective = Synthetic(_target(), scale=100.0)
+    events: list[Iterate] = []
+    _run("adam", objective, _init(), steps=5, learning_rate=0.2, callback=events.append)
+    assert len(events) == 5
+    for event in events:  # the loss reported is the loss of the image reported
+        assert objective.value(event.image()) == pytest.approx(event.losses["total"], rel=1e-5)
+
+
+def test_an_absolute_deadline_bounds_the_run():
+    objective = Synthetic(_target(), sleep=0.05)
+    for name in RUNNERS:
+        started = time.perf_counter()
+        result = _run(name, objective, _init(), steps=1000, deadline=started + 0.5)
+        took = time.perf_counter() - started
+        assert result.stop_reason == "time_budget" and result.iterations < 100
+        # the deadline is a point in time: the earlier of a deadline and a time budget wins
+        early = _run(name, objective, _init(), steps=1000, deadline=time.perf_counter() + 30, time_budget=0.3)
+        assert early.stop_reason == "time_budget" and early.iterations < 30
+        assert took < 20

@@ -341,3 +341,161 @@ def test_two_threads_give_the_same_images_as_one_after_the_other(offline_weights
     for alone, together in zip(one_after_the_other, results):
         np.testing.assert_allclose(together.image, alone.image, atol=1e-6)
         assert [h["total"] for h in together.history] == pytest.approx([h["total"] for h in alone.history], rel=1e-6)
+
+
+# ---------------------------------------------------------------------------------- notes and masks
+@pytest.mark.slow
+def test_the_vgg16_substitution_is_a_note_not_a_warning(offline_weights, content_image, style_image):
+    import warnings
+
+    if offline_weights != "vgg16":
+        pytest.skip("this machine has VGG19 weights: there is no substitution to report")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # stylize warns about nothing: front ends show result.notes
+        result = nst.stylize(content_image, style_image, **SMALL)
+    assert len(result.notes) == 1 and "VGG16" in result.notes[0] and "VGG19" in result.notes[0], result.notes
+
+
+@pytest.mark.slow
+def test_masks_that_do_nothing_are_noted(offline_weights, quiet_substitution, content_image, style_image,
+                                         second_style_image):
+    black = np.zeros((48, 48), np.float32)
+    result = nst.stylize(content_image, style_image, mask=black, **SMALL)
+    assert any("mask of style 1 is all black" in note for note in result.notes), result.notes
+    white = np.ones((48, 48), np.float32)  # one mask for two styles: the second gets the (empty) rest
+    result = nst.stylize(content_image, [style_image, second_style_image], mask=white, **SMALL)
+    assert any("mask of style 2 is all black" in note for note in result.notes), result.notes
+    strip = np.zeros((48, 48), np.float32)
+    strip[:, :1] = 1.0  # 48 px: under one position of block4 (8×8 px each) and block5 (16×16 px each)
+    result = nst.stylize(content_image, style_image, mask=strip, **SMALL)
+    (note,) = [n for n in result.notes if "mask of style 1" in n]
+    assert "block4_conv1, block5_conv1" in note and "block3_conv1" not in note and "48 px" in note
+    stretched = np.ones((12, 48), np.float32)
+    result = nst.stylize(content_image, style_image, mask=stretched, **SMALL)
+    assert any("stretched" in note for note in result.notes), result.notes
+
+
+@pytest.mark.slow
+def test_a_mask_file_named_like_the_old_sentinel_is_a_mask(offline_weights, quiet_substitution, content_image,
+                                                           style_image, second_style_image, tmp_path, monkeypatch):
+    from PIL import Image
+
+    monkeypatch.chdir(tmp_path)
+    Image.new("RGB", (48, 48), "white").save(tmp_path / "__inverse__", format="PNG")  # a PNG without extension
+    half = np.zeros((48, 48), np.float32)
+    half[:24] = 1.0
+    styles = [style_image, second_style_image]
+    from_file = nst.stylize(content_image, styles, mask=[half, "__inverse__"], **SMALL).image
+    white = nst.stylize(content_image, styles, mask=[half, np.ones((48, 48), np.float32)], **SMALL).image
+    np.testing.assert_allclose(from_file, white, atol=1e-5)
+
+
+# -------------------------------------------------------------------------------------- time budget
+def test_one_deadline_from_the_start_bounds_every_scale(monkeypatch, quiet_substitution, content_image, style_image):
+    from nst_lib.optimize import OptimizeResult
+
+    seen = []
+
+    def recording(value_and_grad, init, *, deadline, **kwargs):
+        seen.append(deadline)
+        return OptimizeResult(image=init, best_loss=0.0, iterations=1, evaluations=1, stop_reason="time_budget")
+
+    monkeypatch.setattr(transfer, "run_lbfgs", recording)
+    monkeypatch.setattr(transfer, "_build_objective", lambda *args: None)
+    monkeypatch.setattr(transfer, "make_value_and_grad", lambda objective: None)
+    import time
+
+    for scales in (1, 2, 3):
+        seen.clear()
+        before = time.perf_counter()
+        result = nst.stylize(content_image, style_image, size=256, steps=None, time_budget=10.0, scales=scales)
+        assert len(seen) == scales and result.stop_reason == "time_budget"
+        assert before + 10.0 <= seen[-1] <= before + 10.0 + 0.5  # the finest scale ends at start + budget
+        assert seen == sorted(seen)
+        if scales > 1:  # coarse scales share 15 % of the budget
+            assert seen[-2] <= before + 10.0 * 0.15 + 0.5
+
+
+@pytest.mark.slow
+def test_a_multi_scale_run_with_a_budget_ends_on_time(offline_weights, quiet_substitution, content_image, style_image):
+    nst.stylize(content_image, style_image, size=128, steps=2, scales=2)  # trace both shapes first
+    result = nst.stylize(content_image, style_image, size=128, steps=None, time_budget=4.0, scales=2)
+    assert result.stop_reason == "time_budget" and result.scale_shapes == [(64, 64), (128, 128)]
+    assert result.image.shape == (128, 128, 3)
+    steps = [b["elapsed"] - a["elapsed"] for a, b in zip(result.history, result.history[1:])]
+    # the run ends at the deadline, give or take the last evaluation (stopped if it would overshoot by half;
+    # a loaded machine may not finish one iteration in the time, so allow at least a second for it)
+    assert 3.5 <= result.elapsed <= 4.0 + max(steps + [1.0]) + 0.5, (result.elapsed, steps)
+
+
+# ------------------------------------------------------------------------------------------ memory
+def test_style_images_are_loaded_only_at_the_size_they_are_used(monkeypatch, quiet_substitution, content_image):
+    """A 1000 px style for a 48 px output at style_scale 1.5 is decoded at 72 px, colour statistics included."""
+    from nst_lib.optimize import OptimizeResult
+
+    seen = []
+    real_load = transfer.load_image
+    real_statistics = transfer.color.color_statistics
+
+    def spy_statistics(image):
+        seen.append(("statistics", image.shape[:2]))
+        return real_statistics(image)
+
+    def stop(value_and_grad, init, **kwargs):
+        return OptimizeResult(image=init, best_loss=0.0, iterations=0, evaluations=0, stop_reason="steps")
+
+    monkeypatch.setattr(transfer, "load_image", lambda *a, **k: seen.append(("load", real_load(*a, **k).shape[:2])) or real_load(*a, **k))
+    monkeypatch.setattr(transfer.color, "color_statistics", spy_statistics)
+    monkeypatch.setattr(transfer, "run_lbfgs", stop)
+    big_style = np.random.default_rng(0).uniform(0, 1, (1000, 800, 3)).astype(np.float32)
+    nst.stylize(content_image, big_style, size=48, steps=1, style_scale=1.5, preserve_colors="histogram")
+    assert seen and all(max(shape) <= 72 for _, shape in seen), seen
+    assert ("load", (72, 58)) in seen
+
+
+def test_the_recolored_start_has_the_styles_mean_and_covariance(monkeypatch, quiet_substitution, content_image):
+    from nst_lib.optimize import OptimizeResult
+
+    starts = []
+
+    def recording(value_and_grad, init, **kwargs):
+        starts.append(init.copy())
+        return OptimizeResult(image=init, best_loss=0.0, iterations=0, evaluations=0, stop_reason="steps")
+
+    monkeypatch.setattr(transfer, "run_lbfgs", recording)
+    rng = np.random.default_rng(4)
+    style = np.clip(rng.normal((0.3, 0.5, 0.4), 0.05, (64, 64, 3)) + rng.normal(0, 0.03, (64, 64, 1)), 0, 1)
+    style = style.astype(np.float32)
+    result = nst.stylize(content_image, style, size=64, steps=1)  # init="recolored" is the default
+    assert result.config.init == "recolored"
+    start = starts[0].reshape(-1, 3).astype(np.float64)
+    pixels = style.reshape(-1, 3).astype(np.float64)
+    np.testing.assert_allclose(start.mean(0), pixels.mean(0), atol=2e-3)
+    target = np.cov(pixels, rowvar=False)
+    np.testing.assert_allclose(np.cov(start, rowvar=False), target, atol=0.02 * np.abs(target).max())
+    assert np.corrcoef(start[:, 0], content_image.reshape(-1, 3)[:, 0])[0, 1] > 0.9  # still the content's layout
+
+
+# ------------------------------------------------------------------------------------------ results
+def test_save_history_failures_are_output_errors(tmp_path, monkeypatch):
+    from nst_lib.errors import OutputError
+    from nst_lib.transfer import Result
+
+    result = Result(image=np.zeros((8, 8, 3), np.float32), history=[{"iteration": 1, "total": 1.0}],
+                    config=nst.StyleConfig(), stop_reason="steps", message="done", elapsed=1.0, iterations=1,
+                    backbone="vgg16", weights_source="file", notes=["a note"])
+    assert json.loads(result.save_history(tmp_path / "h.json").read_text())["notes"] == ["a note"]
+    with pytest.raises(OutputError, match="missing"):
+        result.save_history(tmp_path / "missing" / "h.json")
+    (tmp_path / "folder.json").mkdir()
+    with pytest.raises(OutputError, match="folder.json"):
+        result.save_history(tmp_path / "folder.json")
+    import os as os_module
+
+    def full_disk(*args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os_module, "fsync", full_disk)
+    with pytest.raises(OutputError, match="No space left on device"):
+        result.save_history(tmp_path / "h2.json")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder.json", "h.json"]  # no partial or temporary file

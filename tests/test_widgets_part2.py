@@ -106,7 +106,7 @@ def test_optimization_settings_and_labels():
 def test_optimization_demo_runs_and_draws_live():
     from nst_lib.course.widgets.optimization import optimization_demo
 
-    demo = optimization_demo()
+    demo = optimization_demo(background=False)
     demo.size_slider.value = 64
     demo.steps_slider.value = 3
     demo.preview_every_slider.value = 1
@@ -238,7 +238,7 @@ def test_masks_and_control_settings():
 def test_controls_demo_runs_every_toggle():
     from nst_lib.course.widgets.controls import controls_demo
 
-    demo = controls_demo()
+    demo = controls_demo(background=False)
     demo.size_slider.value = 64
     demo.steps_slider.value = 2
     demo.colors_toggle.value = "luminance"

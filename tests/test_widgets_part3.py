@@ -211,22 +211,23 @@ def test_preview_settings_and_keys():
 
 @pytest.fixture(scope="module")
 def counted_traces():
-    """How many times the objective was traced into a graph (its Python body runs only while tracing)."""
+    """How many times the objective was traced into a graph (the traced body, ``nst_lib.losses.objective_parts``,
+    runs in Python only while tracing)."""
     from nst_lib import losses
 
-    original = losses.Objective.parts
+    original = losses.objective_parts
     counter = {"traces": 0}
 
-    def parts(self, image):
+    def parts(*args, **kwargs):
         import tensorflow as tf
 
         if not tf.executing_eagerly():
             counter["traces"] += 1
-        return original(self, image)
+        return original(*args, **kwargs)
 
-    losses.Objective.parts = parts
+    losses.objective_parts = parts
     yield counter
-    losses.Objective.parts = original
+    losses.objective_parts = original
 
 
 @pytest.mark.usefixtures("offline_weights", "quiet_substitution")
@@ -260,6 +261,7 @@ def test_weights_preview_answers_a_slider_with_a_picture_and_caches_it(counted_t
     assert demo.status.value.count("⚠") == 1 and "must not be all zero" in demo.status.value
     demo.style_sliders["block5_conv1"].value = 1.0  # a new setting runs again
     assert "⚠" not in demo.status.value and demo.result.config.style_layer_weights == (0, 0, 0, 0, 1.0)
+    assert counted_traces["traces"] == traces, "layer weights are graph inputs: changing them must not retrace"
 
 
 @pytest.mark.usefixtures("offline_weights", "quiet_substitution")
@@ -290,3 +292,164 @@ def test_weights_preview_newer_change_cancels_the_older_run_and_stop_keeps_the_b
     assert common.png_size(demo.image_view.value) == (width, height)
     assert demo.cache == {}  # neither the cancelled nor the stopped run is a finished preview
     assert demo.stop_button.disabled
+
+
+# ------------------------------------------------------------------------------------------ uploads
+def _png_file(width: int, height: int, seed: int = 0) -> bytes:
+    rng = np.random.default_rng(seed)
+    buffer = io.BytesIO()
+    Image.fromarray(rng.integers(0, 256, (height, width, 3), dtype=np.uint8)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _upload(name: str, content: bytes) -> tuple[dict, ...]:
+    """What an ipywidgets 8 FileUpload holds after the user picked one file."""
+    import datetime
+
+    return ({"name": name, "type": "image/png", "size": len(content), "content": memoryview(content),
+             "last_modified": datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc)},)
+
+
+def _one_error_line(status: str, *fragments: str) -> None:
+    assert status.count("⚠") == 1 and "Traceback" not in status and "<br" not in status, status
+    for fragment in fragments:
+        assert fragment in status, status
+
+
+def test_image_source_accepts_images_and_refuses_other_files():
+    status = common.widgets.HTML()
+    source = common.ImageSource("content", common.example_options(("content",)), "content:astronaut", status)
+    changes = []
+    source.observe(changes.append)
+    with pytest.raises(ValueError, match="no content file uploaded yet"):
+        source.picker.value = common.UPLOADED
+        source.image(64)
+    source.picker.value = "content:astronaut"
+    source.upload.value = _upload("notes.txt", b"hello, not a picture")
+    _one_error_line(status.value, "notes.txt", "not an image")
+    assert source.picker.value == "content:astronaut" and source.content is None
+    count = len(changes)
+    source.upload.value = _upload("mine.png", _png_file(120, 60))
+    assert source.uploaded and source.label == "mine.png" and len(changes) == count + 1
+    assert source.image(64).shape == (32, 64, 3) and "Uploaded mine.png" in status.value
+    first = source.value
+    source.upload.value = _upload("other.png", _png_file(50, 100, seed=1))  # a new file, same choice
+    assert len(changes) == count + 2 and source.value != first and source.image(64).shape == (64, 32, 3)
+
+
+@pytest.mark.usefixtures("offline_weights", "quiet_substitution")
+def test_feature_maps_and_gram_demos_accept_uploads():
+    from nst_lib.course.widgets import features, gram
+
+    viewer = features.feature_maps_demo("astronaut", "block1_conv1")
+    drawn = viewer.maps_view.value
+    viewer.upload.value = _upload("broken.png", b"\x89PNG but truncated")
+    _one_error_line(viewer.status.value, "broken.png")
+    assert viewer.maps_view.value == drawn and viewer.image_picker.value == "content:astronaut"
+    viewer.upload.value = _upload("wide.png", _png_file(120, 60))
+    assert "⚠" not in viewer.status.value, viewer.status.value
+    assert "wide.png" in viewer.info.value and "64 channels of 32×64" in viewer.info.value
+    assert viewer.maps_view.value != drawn
+
+    demo = gram.gram_demo("swirls", "swirls", "block1_conv1")
+    assert demo.distance == pytest.approx(0.0, abs=1e-3)
+    demo.upload_b.value = _upload("texture.png", _png_file(64, 64, seed=3))
+    assert "⚠" not in demo.status.value, demo.status.value
+    assert demo.image_b_picker.value == common.UPLOADED and demo.distance > 0
+    distance = demo.distance
+    demo.upload_a.value = _upload("empty.png", b"")
+    _one_error_line(demo.status.value, "empty.png")
+    assert demo.distance == distance
+
+
+@pytest.mark.usefixtures("offline_weights", "quiet_substitution")
+def test_controls_demo_runs_uploaded_images_with_an_uploaded_mask():
+    from nst_lib.course.widgets.controls import controls_demo, uploaded_mask
+
+    mask_file = np.zeros((40, 80), np.uint8)
+    mask_file[:, :40] = 255  # white left half
+    buffer = io.BytesIO()
+    Image.fromarray(mask_file).save(buffer, format="PNG")
+    mask, note = uploaded_mask(buffer.getvalue(), 24, 48)
+    assert mask.shape == (24, 48) and mask[:, :20].min() > 0.9 and mask[:, 28:].max() < 0.1 and note == ""
+    assert "stretched" in uploaded_mask(buffer.getvalue(), 48, 48)[1]
+
+    demo = controls_demo(background=False)
+    demo.size_slider.value, demo.steps_slider.value = 64, 2
+    demo.content_upload.value = _upload("photo.png", _png_file(80, 40))
+    demo.style_upload.value = _upload("art.png", _png_file(64, 64, seed=2))
+    demo.mask_upload.value = _upload("notes.txt", b"not a mask")
+    _one_error_line(demo.status.value, "notes.txt")
+    assert demo.mask_picker.value == "none"
+    demo.mask_upload.value = _upload("mask.png", buffer.getvalue())
+    assert demo.mask_picker.value == common.UPLOADED
+    demo.run_button.click()
+    assert demo.result is not None, demo.status.value
+    assert demo.result.image.shape == (32, 64, 3) and demo.settings["mask"] == "uploaded mask.png"
+    assert common.png_size(demo.figure_view.value)[0] > 3 * 64  # photo, style, mask and result
+
+
+# ------------------------------------------------------------------------- Stop in 05 and 07 (threads)
+def _stop_after_two_iterations(demo, steps_slider) -> None:
+    steps_slider.value = 400
+    demo.run_button.click()
+    run = demo.background_run.current
+    deadline = time.monotonic() + WAIT
+    while run.iterations < 2 and not run.done.is_set() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert demo.background_run.running and demo.run_button.disabled and not demo.stop_button.disabled
+    demo.stop_button.click()
+    assert demo.wait(WAIT)
+    assert run.stopped and demo.result is run.result and demo.result.stop_reason == "callback"
+    assert 2 <= demo.result.iterations < 400 and "best image so far is kept" in demo.status.value
+    assert not demo.run_button.disabled and demo.stop_button.disabled
+
+
+@pytest.mark.usefixtures("offline_weights", "quiet_substitution")
+def test_optimisers_demo_runs_in_the_background_and_stop_keeps_the_best():
+    from nst_lib.course.widgets.optimization import optimization_demo
+
+    demo = optimization_demo()
+    demo.size_slider.value = 64
+    _stop_after_two_iterations(demo, demo.steps_slider)
+    height, width = demo.result.image.shape[:2]
+    assert common.png_size(demo.image_view.value) == (width, height)
+    assert len(next(iter(demo.histories.values()))) == demo.result.iterations
+
+
+@pytest.mark.usefixtures("offline_weights", "quiet_substitution")
+def test_controls_demo_runs_in_the_background_and_stop_keeps_the_best():
+    from nst_lib.course.widgets.controls import controls_demo
+
+    demo = controls_demo()
+    demo.size_slider.value = 64
+    _stop_after_two_iterations(demo, demo.steps_slider)
+    assert common.has_picture(demo.result_view) and common.has_picture(demo.figure_view)
+
+
+# --------------------------------------------------------------------- no broken-image icons anywhere
+def _images_in(widget) -> list:
+    found = [widget] if isinstance(widget, common.widgets.Image) else []
+    for child in getattr(widget, "children", ()):
+        found += _images_in(child)
+    return found
+
+
+@pytest.mark.usefixtures("offline_weights", "quiet_substitution")
+def test_no_image_widget_starts_without_a_picture_or_placeholder():
+    """An ipywidgets.Image with empty (or undecodable) bytes draws a broken-image icon in the browser."""
+    from nst_lib.course.widgets import controls, features, gram, images, losses, optimization, studio
+    from nst_lib.course.widgets.weights_preview import weights_preview_demo
+
+    demos = {
+        "tour": images.tour_demo(), "images": images.images_demo(), "features": features.feature_maps_demo(),
+        "gram": gram.gram_demo(), "losses": losses.loss_weights_demo(size=48),
+        "weights_preview": weights_preview_demo(start=False), "optimisers": optimization.optimization_demo(),
+        "studio": studio.studio_demo(), "controls": controls.controls_demo(),
+    }
+    for name, demo in demos.items():
+        views = _images_in(demo)
+        assert views, f"{name} has no image view"
+        for view in views:
+            assert view.value, f"{name}: an Image starts with empty bytes"
+            _decodes(view.value)

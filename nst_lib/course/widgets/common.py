@@ -19,7 +19,6 @@ import html
 import io
 import threading
 import time
-import warnings
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import ipywidgets as widgets
@@ -38,6 +37,8 @@ __all__ = [
     "image_slot",
     "show_png",
     "decode_upload",
+    "ImageSource",
+    "UPLOADED",
     "example_options",
     "load_example",
     "figure_to_png",
@@ -195,6 +196,124 @@ def decode_upload(value: Any, size: int | None = None) -> tuple[np.ndarray, str]
         raise InvalidImageError(f"{name}: {exc}") from None
 
 
+#: The picker value meaning "use the uploaded file".
+UPLOADED = "upload"
+
+
+class ImageSource:
+    """A picker of bundled examples (or other choices) with an "uploaded file" entry and a FileUpload.
+
+    An upload is checked at once (by ``validate``, default :func:`nst_lib.load_image`): a bad file gives
+    one line in ``status`` and changes nothing; a good one selects "uploaded file", which calls the
+    observers like any other choice. Observers registered with :meth:`observe` are called on every change.
+
+    Args:
+        description: the picker's label, e.g. ``"content"``; the upload button says ``"<description> file"``.
+        options: ``(label, value)`` pairs of the other choices (e.g. from :func:`example_options`).
+        value: the initial choice.
+        status: the demo's status line (for upload errors and "uploaded …" notes).
+        validate: called with the file's bytes; raises for a file the demo cannot use.
+    """
+
+    def __init__(self, description: str, options: Sequence[tuple[str, str]], value: str, status: widgets.HTML,
+                 *, validate: Callable[[bytes], Any] | None = None, upload_label: str = "uploaded file"):
+        self.description = description
+        self.picker = widgets.Dropdown(options=[*options, (upload_label, UPLOADED)], value=value,
+                                       description=description)
+        self.upload = widgets.FileUpload(accept="image/*", multiple=False, description=f"{description} file")
+        self.status = status
+        self.validate = validate or _validate_image
+        self.file_name: str | None = None
+        self.content: bytes | None = None
+        self.digest: str | None = None
+        self._images: dict[int | None, np.ndarray] = {}
+        self._observers: list[Callable[[Any], None]] = []
+        self.upload.observe(self._on_upload, names="value")
+        self.picker.observe(self._changed, names="value")
+
+    def observe(self, callback: Callable[[Any], None]) -> None:
+        """Call ``callback(change)`` whenever the choice or the uploaded file changes."""
+        self._observers.append(callback)
+
+    def _changed(self, change: Any = None) -> None:
+        for callback in self._observers:
+            callback(change)
+
+    def _on_upload(self, change: Mapping[str, Any]) -> None:
+        files = upload_files(change["new"])
+        if not files:
+            return
+        name, content = files[0]
+        try:
+            self.validate(content)
+        except Exception as exc:  # noqa: BLE001 - any unusable file is one line; the old choice stays
+            self.status.value = error_html(_named(exc, name))
+            return
+        import hashlib
+
+        self.file_name, self.content = name, content
+        self.digest = hashlib.sha1(content).hexdigest()[:12]
+        self._images.clear()
+        self.status.value = f"Uploaded {html.escape(name)} as the {html.escape(self.description)}."
+        if self.picker.value == UPLOADED:
+            self._changed()  # a new file under the same choice
+        else:
+            self.picker.value = UPLOADED
+
+    @property
+    def uploaded(self) -> bool:
+        """True when the uploaded file is the current choice."""
+        return self.picker.value == UPLOADED
+
+    @property
+    def value(self) -> str:
+        """The current choice: an option's value, or ``"upload:<digest>"`` for the uploaded file."""
+        return f"{UPLOADED}:{self.digest}" if self.uploaded else self.picker.value
+
+    @property
+    def label(self) -> str:
+        """A short name: the example's name or the uploaded file's name."""
+        if self.uploaded:
+            return self.file_name or "no file yet"
+        return str(self.picker.value).split(":", 1)[-1]
+
+    def uploaded_bytes(self) -> bytes:
+        """The uploaded file's bytes.
+
+        Raises:
+            ValueError: nothing was uploaded yet (the message says which button to use).
+        """
+        if self.content is None:
+            raise ValueError(f"no {self.description} file uploaded yet; use the '{self.upload.description}' "
+                             "button or pick another entry")
+        return self.content
+
+    def image(self, size: int | None = None) -> np.ndarray:
+        """The chosen image (long side ``size``): a bundled example (``kind:name`` values) or the upload."""
+        if not self.uploaded:
+            return load_example(self.picker.value, size)
+        if size not in self._images:
+            from ...images import load_image
+
+            self._images[size] = load_image(self.uploaded_bytes(), size)
+            self._images[size].setflags(write=False)
+        return self._images[size]
+
+
+def _validate_image(content: bytes) -> None:
+    from ...images import load_image
+
+    load_image(content)
+
+
+def _named(exc: BaseException, name: str) -> BaseException:
+    """``exc`` with the file's name in front of its message (same type, so error_html keeps it short)."""
+    try:
+        return type(exc)(f"{name}: {exc}")
+    except Exception:  # noqa: BLE001 - an exception type with another signature
+        return exc
+
+
 # -------------------------------------------------------------------------------------------- text
 def error_html(exc: BaseException) -> str:
     """One friendly line for an error; nst_lib's own errors already say what was wrong."""
@@ -228,14 +347,13 @@ def feature_extractor():
     """One extractor for every convolution layer of the backbone that ``weights='imagenet'`` resolves to.
 
     Offline without VGG19 weights this is the ImageNet VGG16 (13 layers); with VGG19 weights, all 16.
-    The substitution notice is not repeated here: :func:`weights_note` says it in the demo.
+    The weights are resolved once; nst_lib gives its substitution notice once per process, and
+    :func:`weights_note` says which network is used in every demo's status line.
     """
-    from ...backbone import BackboneSubstitutionWarning, FeatureExtractor, layer_names, resolve_weights
+    from ...backbone import FeatureExtractor, layer_names, resolve_weights
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", BackboneSubstitutionWarning)
-        backbone = resolve_weights("vgg19").backbone
-        return FeatureExtractor(layer_names(backbone), backbone="vgg19")
+    info = resolve_weights("vgg19")
+    return FeatureExtractor(layer_names(info.backbone), backbone="vgg19", weights=info)
 
 
 def weights_note() -> str:
@@ -246,15 +364,17 @@ def weights_note() -> str:
 
 # ------------------------------------------------------------------------------------------- demo
 class Demo(widgets.VBox):
-    """A demo: a title, rows of controls and views, and a status line.
+    """A demo: a title, rows of controls and views, and a status line (made here, or passed in when
+    controls built before the demo, such as an :class:`ImageSource`, report to it).
 
     Controls and views are also attributes of the demo (``demo.size_slider``, ``demo.preview``), so a
     test can drive it headlessly: set ``.value`` or call ``.click()``, then read what it shows.
     """
 
-    def __init__(self, title: str, rows: Sequence[Sequence[widgets.Widget] | widgets.Widget], **kwargs: Any):
+    def __init__(self, title: str, rows: Sequence[Sequence[widgets.Widget] | widgets.Widget],
+                 status: widgets.HTML | None = None, **kwargs: Any):
         self.title = widgets.HTML(f"<b>{html.escape(title)}</b>")
-        self.status = widgets.HTML("")
+        self.status = status if status is not None else widgets.HTML("")
         children: list[widgets.Widget] = [self.title]
         for row in rows:
             children.append(widgets.HBox(list(row)) if isinstance(row, (list, tuple)) else row)

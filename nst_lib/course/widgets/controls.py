@@ -2,13 +2,14 @@
 
 Colour preservation (``preserve_colors``), a second style blended in (``style_blend``), the style's
 scale (``style_scale``), a spatial mask (``mask``: guided Gram matrices) and coarse-to-fine
-optimisation (``scales``). Pure functions (:func:`make_mask`, :func:`control_settings`,
-:func:`render_controlled`) do the work; :func:`controls_demo` only wires toggles to them, and every run
-is one call of :func:`nst_lib.stylize`.
+optimisation (``scales``), on bundled or uploaded images, with a drawn or an uploaded mask. Pure
+functions (:func:`make_mask`, :func:`uploaded_mask`, :func:`control_settings`, :func:`render_controlled`)
+do the work; :func:`controls_demo` only wires toggles to them, and every run is one call of
+:func:`nst_lib.stylize` in a background thread (Stop keeps the best image so far).
 """
 from __future__ import annotations
 
-import time
+import html
 from typing import Any
 
 import ipywidgets as widgets
@@ -17,11 +18,22 @@ from matplotlib.figure import Figure
 
 from ...config import COLOR_MODES, pick
 from ...errors import InvalidSettingError
-from ...images import image_to_png_bytes
+from ...images import preset_mask
 from ..viz import show_images
-from .common import Demo, example_options, figure_to_png, load_example
+from .common import (
+    BackgroundRun,
+    Demo,
+    ImageSource,
+    Run,
+    example_options,
+    figure_to_png,
+    image_slot,
+    load_example,
+    show_png,
+)
 
-__all__ = ["MASKS", "NO_STYLE", "make_mask", "control_settings", "render_controlled", "controls_demo"]
+__all__ = ["MASKS", "NO_STYLE", "make_mask", "uploaded_mask", "control_settings", "render_controlled",
+           "controls_demo"]
 
 #: Mask shapes offered by the demo (white = the first style, black = the second style or the plain photo).
 MASKS = ("none", "left half", "right half", "centre disc", "top half")
@@ -30,30 +42,12 @@ NO_STYLE = "none"
 
 
 def make_mask(kind: str, height: int, width: int) -> np.ndarray | None:
-    """A (height, width) float32 mask in [0, 1] of one of the :data:`MASKS` shapes (``None`` for "none").
-
-    The edges are softened over a few pixels, so the two regions blend instead of meeting at a seam.
-    """
+    """A (height, width) float32 mask in [0, 1] of one of the :data:`MASKS` shapes (``None`` for "none"),
+    drawn by :func:`nst_lib.images.preset_mask` (soft edges, so the two regions blend instead of meeting
+    at a seam)."""
     if kind not in MASKS:
         raise InvalidSettingError(f"mask must be one of {', '.join(MASKS)}; got {kind!r}")
-    if kind == "none":
-        return None
-    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
-    soft = max(2.0, 0.03 * max(height, width))  # width of the soft edge in pixels
-
-    def ramp(distance: np.ndarray) -> np.ndarray:
-        return np.clip(0.5 + distance / soft, 0.0, 1.0)
-
-    if kind == "left half":
-        mask = ramp(width / 2 - xx)
-    elif kind == "right half":
-        mask = ramp(xx - width / 2)
-    elif kind == "top half":
-        mask = ramp(height / 2 - yy)
-    else:  # centre disc
-        radius = 0.3 * min(height, width)
-        mask = ramp(radius - np.hypot(yy - height / 2, xx - width / 2))
-    return mask.astype(np.float32)
+    return None if kind == "none" else preset_mask(kind, height, width)
 
 
 def control_settings(*, preserve_colors: str = "none", second_style: bool = False, blend: float = 0.5,
@@ -97,81 +91,171 @@ def render_controlled(content: np.ndarray, styles: list[np.ndarray], mask: np.nd
     return show_images(images, titles, ncols=len(images), size=2.4)
 
 
-def controls_demo(content: str = "grace_hopper", style: str = "swirls", second_style: str = "stained_glass") -> Demo:
-    """Toggles for colour preservation, a second style, style scale, a mask and multi-scale; Run.
+def uploaded_mask(content: bytes, height: int, width: int) -> tuple[np.ndarray, str]:
+    """An uploaded mask file as a (height, width) float32 mask in [0, 1], and a note if it was stretched.
 
-    Attributes: ``colors_toggle``, ``second_style_picker`` (a style name or ``"none"``), ``blend_slider``,
-    ``style_scale_slider``, ``mask_picker``, ``scales_slider``, ``size_slider``, ``steps_slider``,
-    ``run_button`` (controls); ``result_view`` (PNG of the result at its own size), ``figure_view``
-    (PNG of inputs and result), ``settings`` (the stylize options of the last run), ``result``, ``status``.
+    The mask is read at its own size with :func:`nst_lib.images.load_mask` (grey levels: white = the first
+    style) and resized to the image; a different aspect ratio is stretched, and the note says so.
+
+    Raises:
+        InvalidImageError: the file is not an image.
+    """
+    from ...images import load_image, load_mask, resize_to
+
+    source_height, source_width = load_image(content).shape[:2]
+    mask = load_mask(content, source_height, source_width)
+    note = ""
+    if (source_height, source_width) != (height, width):
+        if abs((source_width / source_height) / (width / height) - 1.0) > 0.02:
+            note = (f"the mask ({source_width}×{source_height}) was stretched to the image ({width}×{height}); "
+                    "draw it with the photo's proportions to avoid that")
+        mask = resize_to(np.repeat(mask[..., np.newaxis], 3, axis=-1), height, width)[..., 0]
+    return np.ascontiguousarray(np.clip(mask, 0.0, 1.0), dtype=np.float32), note
+
+
+def _validate_mask(content: bytes) -> None:
+    uploaded_mask(content, 16, 16)
+
+
+def controls_demo(content: str = "grace_hopper", style: str = "swirls", second_style: str = "stained_glass", *,
+                  background: bool = True) -> Demo:
+    """Pick (or upload) the photo and the style; toggle colour preservation, a second style, style scale, a
+    mask (a shape or an uploaded mask) and multi-scale; Run. The run goes on in a background thread with a
+    progress bar; Stop keeps the best image so far.
+
+    Attributes: ``content_source``, ``style_source`` (:class:`ImageSource`: ``.picker`` and ``.upload``),
+    ``content_picker``, ``style_picker``, ``content_upload``, ``style_upload`` (their widgets),
+    ``colors_toggle``, ``second_style_picker`` (a style name or ``"none"``), ``blend_slider``,
+    ``style_scale_slider``, ``mask_source`` (shapes of :data:`MASKS` or an uploaded mask), ``mask_picker``,
+    ``mask_upload``, ``scales_slider``, ``size_slider``, ``steps_slider``, ``run_button``, ``stop_button``
+    (controls); ``progress``; ``result_view`` (PNG of the result at its own size), ``figure_view`` (PNG of
+    inputs and result), ``settings`` (the stylize options of the last run), ``result``, ``status``,
+    ``background_run``; ``wait(timeout)``.
+
+    Args:
+        background: run in a thread, so Stop works in Jupyter (tests may pass False to run synchronously).
     """
     style_names = [key.split(":", 1)[1] for _, key in example_options(("style",))]
+    status = widgets.HTML("")
+    content_source = ImageSource("content", example_options(("content",)), f"content:{content}", status)
+    style_source = ImageSource("style", example_options(("style",)), f"style:{style}", status)
+    mask_source = ImageSource("mask", [(m, m) for m in MASKS], "none", status, validate=_validate_mask,
+                              upload_label="uploaded mask")
     colors_toggle = widgets.ToggleButtons(options=list(COLOR_MODES), value="none", description="colours")
     second_style_picker = widgets.Dropdown(options=[NO_STYLE, *style_names], value=NO_STYLE,
                                            description="2nd style")
     blend_slider = widgets.FloatSlider(value=0.5, min=0.0, max=1.0, step=0.05, description="2nd share")
     style_scale_slider = widgets.FloatSlider(value=1.0, min=0.25, max=2.0, step=0.25, description="style scale")
-    mask_picker = widgets.Dropdown(options=list(MASKS), value="none", description="mask")
     scales_slider = widgets.IntSlider(value=1, min=1, max=3, description="scales")
     size_slider = widgets.IntSlider(value=pick(256, 64), min=64, max=768, step=32, description="size (px)")
     steps_slider = widgets.IntSlider(value=pick(80, 3), min=1, max=500, description="steps")
     run_button = widgets.Button(description="Run", icon="play", button_style="primary")
-    result_view = widgets.Image(format="png", layout=widgets.Layout(width="256px"))
-    figure_view = widgets.Image(format="png")
+    stop_button = widgets.Button(description="Stop", icon="stop", button_style="warning", disabled=True,
+                                 tooltip="stop now and keep the best image so far")
+    progress = widgets.IntProgress(value=0, min=0, max=1, description="progress")
+    result_view = image_slot(256, text="the result appears here")
+    figure_view = image_slot()
     demo = Demo("Beyond Gatys: colour, blends, scale, masks, multi-scale",
-                [[colors_toggle], [second_style_picker, blend_slider], [style_scale_slider, mask_picker],
-                 [scales_slider, size_slider, steps_slider], [run_button], figure_view, result_view])
-    for name, control in dict(colors_toggle=colors_toggle, second_style_picker=second_style_picker,
+                [[content_source.picker, content_source.upload], [style_source.picker, style_source.upload],
+                 [colors_toggle], [second_style_picker, blend_slider], [style_scale_slider],
+                 [mask_source.picker, mask_source.upload], [scales_slider, size_slider, steps_slider],
+                 [run_button, stop_button, progress], figure_view, result_view], status=status)
+    for name, control in dict(content_source=content_source, style_source=style_source, mask_source=mask_source,
+                              content_picker=content_source.picker, style_picker=style_source.picker,
+                              content_upload=content_source.upload, style_upload=style_source.upload,
+                              mask_picker=mask_source.picker, mask_upload=mask_source.upload,
+                              colors_toggle=colors_toggle, second_style_picker=second_style_picker,
                               blend_slider=blend_slider, style_scale_slider=style_scale_slider,
-                              mask_picker=mask_picker, scales_slider=scales_slider, size_slider=size_slider,
-                              steps_slider=steps_slider, run_button=run_button, result_view=result_view,
-                              figure_view=figure_view).items():
+                              scales_slider=scales_slider, size_slider=size_slider, steps_slider=steps_slider,
+                              run_button=run_button, stop_button=stop_button, progress=progress,
+                              result_view=result_view, figure_view=figure_view).items():
         setattr(demo, name, control)
     demo.settings, demo.result = {}, None
 
     def sync(_: Any = None) -> None:
         blend_slider.disabled = second_style_picker.value == NO_STYLE
-        mask = mask_picker.value
-        two = second_style_picker.value != NO_STYLE
-        where = ("the second style fills the black part" if two else "the black part keeps the photo")
-        demo.status.value = ("Press <i>Run</i>." if mask == "none" else
-                             f"Press <i>Run</i>. Mask: the first style goes where the mask is white; {where}.")
+        if "⚠" in status.value or status.value.startswith("Uploaded"):
+            return  # keep an upload's message until the next run
+        status.value = _hint(mask_source.picker.value, second_style_picker.value != NO_STYLE)
+
+    def on_start(run: Run) -> None:
+        run_button.disabled, stop_button.disabled = True, False
+        progress.max, progress.value = run.context["steps"], 0
+        status.value = f"Running {run.context['steps']} steps at {run.context['size']} px…"
+
+    def on_progress(run: Run, event, image: np.ndarray | None) -> None:
+        progress.value = min(event.iteration, run.context["steps"])
+        if image is not None:
+            show_png(result_view, image)
+        height, width = event.shape
+        status.value = (f"iteration {event.iteration}/{run.context['steps']} at {width}×{height} px (scale "
+                        f"{event.scale + 1} of {event.scales}), total loss {event.losses['total']:.4g}, "
+                        f"{event.elapsed:.0f} s")
+
+    def on_result(run: Run, result) -> None:
+        context = run.context
+        demo.result = result
+        show_png(result_view, result.image)
+        figure_view.value = figure_to_png(render_controlled(context["photo"], context["styles"], context["mask"],
+                                                            result.image, context["labels"]))
+        shown = ", ".join(f"{k}={v}" for k, v in context["settings"].items())
+        stopped = " Stopped: the best image so far is kept." if run.stopped else ""
+        notes = "".join(f" Note: {html.escape(n)}." for n in context["notes"])
+        status.value = f"Done in {result.elapsed:.1f} s with {html.escape(shown)}.{stopped}{notes}"
+
+    def on_end(run: Run) -> None:
+        run_button.disabled, stop_button.disabled = False, True
+
+    runner = BackgroundRun(status, on_start=on_start, on_progress=on_progress, on_result=on_result, on_end=on_end,
+                           background=background, name="nst-controls")
+    demo.background_run = runner
+    demo.wait = runner.wait
 
     def run(_: Any = None) -> None:
         def go() -> None:
             from ...transfer import stylize
 
+            if runner.running:
+                return
             size = size_slider.value
             two = second_style_picker.value != NO_STYLE
+            mask_kind = MASKS[0] if mask_source.uploaded else mask_source.picker.value
             settings = control_settings(preserve_colors=colors_toggle.value, second_style=two,
                                         blend=blend_slider.value, style_scale=style_scale_slider.value,
-                                        mask=mask_picker.value, scales=scales_slider.value)
-            photo = load_example(f"content:{content}", size)
-            styles = [load_example(f"style:{style}", size)]
-            labels = [style]
+                                        mask=mask_kind, scales=scales_slider.value)
+            photo = content_source.image(size)
+            styles = [style_source.image(size)]
+            labels = [style_source.label]
             if two:
                 styles.append(load_example(f"style:{second_style_picker.value}", size))
                 labels.append(second_style_picker.value)
-            mask = make_mask(mask_picker.value, *photo.shape[:2])
+            notes: list[str] = []
+            if mask_source.uploaded:
+                mask, note = uploaded_mask(mask_source.uploaded_bytes(), *photo.shape[:2])
+                notes += [note] if note else []
+                settings["mask"] = f"uploaded {mask_source.file_name}"
+            else:
+                mask = make_mask(mask_kind, *photo.shape[:2])
             demo.settings = dict(settings)
-            demo.status.value = f"Running {steps_slider.value} steps at {size} px…"
-            run_button.disabled = True
-            started = time.perf_counter()
-            try:
-                result = stylize(photo, styles if two else styles[0], mask=mask, size=size,
-                                 steps=steps_slider.value, **settings)
-            finally:
-                run_button.disabled = False
-            demo.result = result
-            result_view.value = image_to_png_bytes(result.image)
-            figure_view.value = figure_to_png(render_controlled(photo, styles, mask, result.image, labels))
-            shown = ", ".join(f"{k}={v}" for k, v in settings.items())
-            demo.status.value = f"Done in {time.perf_counter() - started:.1f} s with {shown}."
+            options = {k: v for k, v in settings.items() if k != "mask"}
+            steps = steps_slider.value
+            runner.start(lambda callback: stylize(photo, styles if two else styles[0], mask=mask, size=size,
+                                                  steps=steps, callback=callback, **options),
+                         steps=steps, size=size, settings=settings, photo=photo, styles=styles, labels=labels,
+                         mask=mask, notes=notes)
 
         demo.run(go)
 
     second_style_picker.observe(sync, names="value")
-    mask_picker.observe(sync, names="value")
+    mask_source.observe(sync)
     run_button.on_click(run)
+    stop_button.on_click(lambda _: runner.stop())
     sync()
     return demo
+
+
+def _hint(mask: str, two_styles: bool) -> str:
+    if mask == "none":
+        return "Press <i>Run</i>."
+    where = "the second style fills the black part" if two_styles else "the black part keeps the photo"
+    return f"Press <i>Run</i>. Mask: the first style goes where the mask is white; {where}."

@@ -1,4 +1,4 @@
-"""Demo for notebook 02: pick an image, a VGG layer and channels, and see the feature maps.
+"""Demo for notebook 02: pick or upload an image, choose a VGG layer and channels, and see the feature maps.
 
 Pure functions (:func:`compute_features`, :func:`parse_channels`, :func:`render_feature_maps`,
 :func:`layer_summary`) do the work; :func:`feature_maps_demo` only wires widgets to them.
@@ -6,6 +6,8 @@ Pure functions (:func:`compute_features`, :func:`parse_channels`, :func:`render_
 from __future__ import annotations
 
 import functools
+import html
+from collections import OrderedDict
 from typing import Any, Sequence
 
 import ipywidgets as widgets
@@ -14,12 +16,23 @@ from matplotlib.figure import Figure
 
 from ...backbone import layer_catalogue
 from ..viz import feature_map_grid, select_channels
-from .common import Demo, demo_size, example_options, feature_extractor, figure_to_png, load_example, weights_note
+from .common import (
+    Demo,
+    ImageSource,
+    demo_size,
+    example_options,
+    feature_extractor,
+    figure_to_png,
+    image_slot,
+    load_example,
+    weights_note,
+)
 
 __all__ = [
     "CHANNEL_MODES",
     "compute_features",
     "example_features",
+    "source_features",
     "parse_channels",
     "render_feature_maps",
     "layer_summary",
@@ -40,6 +53,22 @@ def compute_features(image: np.ndarray) -> dict[str, np.ndarray]:
 def example_features(key: str, size: int) -> dict[str, np.ndarray]:
     """:func:`compute_features` of a bundled example (key from ``example_options``), cached."""
     return compute_features(load_example(key, size))
+
+
+_UPLOADED_FEATURES: "OrderedDict[tuple[str, int], dict[str, np.ndarray]]" = OrderedDict()
+
+
+def source_features(source: ImageSource, size: int) -> dict[str, np.ndarray]:
+    """:func:`compute_features` of what an :class:`ImageSource` shows: a cached example or the uploaded file
+    (the last few uploads are cached too, so moving between layers is instant)."""
+    if not source.uploaded:
+        return example_features(source.picker.value, size)
+    key = (source.value, size)
+    if key not in _UPLOADED_FEATURES:
+        _UPLOADED_FEATURES[key] = compute_features(source.image(size))
+        while len(_UPLOADED_FEATURES) > 4:
+            _UPLOADED_FEATURES.popitem(last=False)
+    return _UPLOADED_FEATURES[key]
 
 
 def parse_channels(text: str, channels: int) -> list[int]:
@@ -91,15 +120,17 @@ def layer_summary(layer: str, features: np.ndarray, image_shape: Sequence[int]) 
 
 
 def feature_maps_demo(example: str = "astronaut", layer: str = "block3_conv1") -> Demo:
-    """Pick an image, a layer and channels (or the most active ones), and see the feature-map grid.
+    """Pick or upload an image, a layer and channels (or the most active ones), and see the feature-map grid.
 
-    Attributes: ``image_picker``, ``layer_picker``, ``mode_picker``, ``channels_text``, ``count_slider``
-    (controls); ``maps_view`` (PNG), ``info`` (HTML), ``channels_drawn`` (list), ``figure``, ``status``.
+    Attributes: ``image_source`` (:class:`ImageSource`), ``image_picker`` and ``upload`` (its widgets),
+    ``layer_picker``, ``mode_picker``, ``channels_text``, ``count_slider`` (controls); ``maps_view`` (PNG),
+    ``info`` (HTML), ``channels_drawn`` (list), ``figure``, ``status``.
     """
     extractor = feature_extractor()
     options = example_options()
     value = next((key for _, key in options if key.endswith(f":{example}")), options[0][1])
-    image_picker = widgets.Dropdown(options=options, value=value, description="image")
+    status = widgets.HTML("")
+    image_source = ImageSource("image", options, value, status)
     catalogue = {i.keras_name: i for i in layer_catalogue("vgg19")}
     layer_options = [(f"{name} ({catalogue[name].gatys_name}, {catalogue[name].channels} ch)", name)
                      for name in extractor.layers]
@@ -109,11 +140,13 @@ def feature_maps_demo(example: str = "astronaut", layer: str = "block3_conv1") -
     channels_text = widgets.Text(value="0, 1, 2, 3", description="chosen", placeholder="e.g. 0, 5, 12 or 3-6",
                                  continuous_update=False)
     count_slider = widgets.IntSlider(value=16, min=1, max=32, description="how many", continuous_update=False)
-    maps_view = widgets.Image(format="png")
+    maps_view = image_slot()
     info = widgets.HTML()
     demo = Demo("Feature maps of a VGG layer",
-                [[image_picker, layer_picker], [mode_picker], [count_slider, channels_text], info, maps_view])
-    demo.image_picker, demo.layer_picker, demo.mode_picker = image_picker, layer_picker, mode_picker
+                [[image_source.picker, image_source.upload, layer_picker], [mode_picker],
+                 [count_slider, channels_text], info, maps_view], status=status)
+    demo.image_source, demo.image_picker, demo.upload = image_source, image_source.picker, image_source.upload
+    demo.layer_picker, demo.mode_picker = layer_picker, mode_picker
     demo.channels_text, demo.count_slider = channels_text, count_slider
     demo.maps_view, demo.info = maps_view, info
     demo.channels_drawn: list[int] = []
@@ -122,20 +155,22 @@ def feature_maps_demo(example: str = "astronaut", layer: str = "block3_conv1") -
     def refresh(_: Any = None) -> None:
         def draw() -> None:
             size = demo_size()
-            features = example_features(image_picker.value, size)[layer_picker.value]
+            features = source_features(image_source, size)[layer_picker.value]
             how = CHANNEL_MODES[mode_picker.value]
             if how is None:
                 how = parse_channels(channels_text.value, features.shape[-1])
             demo.channels_drawn = select_channels(features, how, count_slider.value)
             demo.figure = render_feature_maps(features, layer_picker.value, how, count_slider.value)
             maps_view.value = figure_to_png(demo.figure)
-            image_shape = load_example(image_picker.value, size).shape
-            info.value = layer_summary(layer_picker.value, features, image_shape)
+            image_shape = image_source.image(size).shape
+            info.value = (f"<i>{html.escape(image_source.label)}</i>: "
+                          + layer_summary(layer_picker.value, features, image_shape))
             demo.status.value = f"<small>{weights_note()}</small>"
 
         demo.run(draw)
 
-    for control in (image_picker, layer_picker, mode_picker, channels_text, count_slider):
+    image_source.observe(refresh)
+    for control in (layer_picker, mode_picker, channels_text, count_slider):
         control.observe(refresh, names="value")
     refresh()
     return demo

@@ -1,4 +1,5 @@
-"""Demo for notebook 03: compare the Gram matrices of two images at a layer, and their style distance.
+"""Demo for notebook 03: compare the Gram matrices of two images (bundled or uploaded) at a layer, and
+their style distance.
 
 Pure functions (:func:`gram_matrices`, :func:`style_distance`, :func:`render_gram_comparison`) do the
 work; :func:`gram_demo` only wires widgets to them.
@@ -16,15 +17,16 @@ from ...config import GATYS_STYLE_LAYERS
 from ..viz import gram_heatmap
 from .common import (
     Demo,
+    ImageSource,
     demo_size,
     example_options,
     feature_extractor,
     figure_to_png,
-    load_example,
+    image_slot,
     stats_table_html,
     weights_note,
 )
-from .features import example_features
+from .features import example_features, source_features
 
 __all__ = ["gram_matrices", "style_distance", "render_gram_comparison", "gram_demo"]
 
@@ -57,6 +59,13 @@ def _example_grams(key: str, size: int) -> dict[str, np.ndarray]:
     return gram_matrices(example_features(key, size))
 
 
+def source_grams(source: ImageSource, size: int) -> dict[str, np.ndarray]:
+    """Gram matrices of what an :class:`ImageSource` shows (cached for examples)."""
+    if not source.uploaded:
+        return _example_grams(source.picker.value, size)
+    return gram_matrices(source_features(source, size))
+
+
 def render_gram_comparison(image_a: np.ndarray, image_b: np.ndarray, gram_a: np.ndarray, gram_b: np.ndarray,
                            layer: str, labels: tuple[str, str] = ("A", "B"), max_channels: int = 64) -> Figure:
     """Both images and, under each, the heat map of its Gram matrix at ``layer``."""
@@ -71,10 +80,11 @@ def render_gram_comparison(image_a: np.ndarray, image_b: np.ndarray, gram_a: np.
 
 
 def gram_demo(image_a: str = "swirls", image_b: str = "stained_glass", layer: str = "block1_conv1") -> Demo:
-    """Pick two images and a layer; compare their Gram matrices and their style distance.
+    """Pick (or upload) two images and a layer; compare their Gram matrices and their style distance.
 
-    Attributes: ``image_a_picker``, ``image_b_picker``, ``layer_picker`` (controls); ``comparison_view``
-    (PNG), ``distance_view`` (HTML), ``distance`` (float, at the chosen layer), ``status``.
+    Attributes: ``source_a``, ``source_b`` (:class:`ImageSource`), ``image_a_picker``, ``image_b_picker``,
+    ``upload_a``, ``upload_b`` (their widgets), ``layer_picker`` (controls); ``comparison_view`` (PNG),
+    ``distance_view`` (HTML), ``distance`` (float, at the chosen layer), ``status``.
     """
     extractor = feature_extractor()
     options = example_options()
@@ -82,31 +92,36 @@ def gram_demo(image_a: str = "swirls", image_b: str = "stained_glass", layer: st
     def key_for(name: str) -> str:
         return next((key for _, key in options if key.endswith(f":{name}")), options[0][1])
 
-    image_a_picker = widgets.Dropdown(options=options, value=key_for(image_a), description="image A")
-    image_b_picker = widgets.Dropdown(options=options, value=key_for(image_b), description="image B")
+    status = widgets.HTML("")
+    source_a = ImageSource("image A", options, key_for(image_a), status)
+    source_b = ImageSource("image B", options, key_for(image_b), status)
     layer_picker = widgets.Dropdown(options=list(extractor.layers),
                                     value=layer if layer in extractor.layers else extractor.layers[0],
                                     description="layer")
-    comparison_view = widgets.Image(format="png")
+    comparison_view = image_slot()
     distance_view = widgets.HTML()
     demo = Demo("Gram matrices and style distance",
-                [[image_a_picker, image_b_picker, layer_picker], distance_view, comparison_view])
-    demo.image_a_picker, demo.image_b_picker, demo.layer_picker = image_a_picker, image_b_picker, layer_picker
+                [[source_a.picker, source_a.upload], [source_b.picker, source_b.upload], [layer_picker],
+                 distance_view, comparison_view], status=status)
+    demo.source_a, demo.source_b = source_a, source_b
+    demo.image_a_picker, demo.image_b_picker = source_a.picker, source_b.picker
+    demo.upload_a, demo.upload_b = source_a.upload, source_b.upload
+    demo.layer_picker = layer_picker
     demo.comparison_view, demo.distance_view = comparison_view, distance_view
     demo.distance = float("nan")
 
     def refresh(_: Any = None) -> None:
         def draw() -> None:
             size = demo_size()
-            features_a = example_features(image_a_picker.value, size)
-            grams_a = _example_grams(image_a_picker.value, size)
-            grams_b = _example_grams(image_b_picker.value, size)
+            features_a = source_features(source_a, size)
+            grams_a = source_grams(source_a, size)
+            grams_b = source_grams(source_b, size)
             layer_name = layer_picker.value
             demo.distance = style_distance(features_a[layer_name], grams_b[layer_name])
-            labels = (image_a_picker.value.split(":")[1], image_b_picker.value.split(":")[1])
+            labels = (source_a.label, source_b.label)
             comparison_view.value = figure_to_png(render_gram_comparison(
-                load_example(image_a_picker.value, size), load_example(image_b_picker.value, size),
-                grams_a[layer_name], grams_b[layer_name], layer_name, labels))
+                source_a.image(size), source_b.image(size), grams_a[layer_name], grams_b[layer_name], layer_name,
+                labels))
             rows = [(name, style_distance(features_a[name], grams_b[name])) for name in GATYS_STYLE_LAYERS
                     if name in grams_a]
             distance_view.value = (
@@ -118,7 +133,8 @@ def gram_demo(image_a: str = "swirls", image_b: str = "stained_glass", layer: st
 
         demo.run(draw)
 
-    for control in (image_a_picker, image_b_picker, layer_picker):
-        control.observe(refresh, names="value")
+    source_a.observe(refresh)
+    source_b.observe(refresh)
+    layer_picker.observe(refresh, names="value")
     refresh()
     return demo

@@ -7,7 +7,6 @@ Pure functions (``render_*``, :func:`preprocessed_statistics`, :func:`preview_st
 from __future__ import annotations
 
 import functools
-import time
 from typing import Any, Callable
 
 import ipywidgets as widgets
@@ -15,9 +14,21 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ...config import pick
-from ...images import describe_image, image_to_png_bytes, load_image
+from ...images import describe_image, load_image
 from ..viz import show_images
-from .common import Demo, demo_size, error_html, example_options, figure_to_png, load_example, stats_table_html
+from .common import (
+    BackgroundRun,
+    Demo,
+    Run,
+    demo_size,
+    error_html,
+    example_options,
+    figure_to_png,
+    image_slot,
+    load_example,
+    show_png,
+    stats_table_html,
+)
 
 __all__ = [
     "render_pair",
@@ -44,11 +55,18 @@ def preview_stylize(content: np.ndarray, style: np.ndarray, *, size: int, steps:
     return stylize(content, style, size=size, steps=steps, scales=1, callback=callback)
 
 
-def tour_demo(content: str = "grace_hopper", style: str = "swirls") -> Demo:
+def tour_demo(content: str = "grace_hopper", style: str = "swirls", *, background: bool = True) -> Demo:
     """Pick a bundled content photo and style image, see them side by side, and preview a tiny stylize.
 
-    Attributes: ``content_picker``, ``style_picker``, ``steps_slider``, ``preview_button`` (controls);
-    ``pair_view`` and ``result_view`` (PNG images), ``status``.
+    The preview runs in a background thread with a progress bar (the kernel stays free); Stop keeps the
+    best image so far.
+
+    Attributes: ``content_picker``, ``style_picker``, ``steps_slider``, ``preview_button``, ``stop_button``
+    (controls); ``progress``; ``pair_view`` and ``result_view`` (PNG images), ``status``, ``result``,
+    ``background_run``; ``wait(timeout)``.
+
+    Args:
+        background: run the preview in a thread (tests may pass False to run it synchronously).
     """
     preview_size = pick(128, 64)
     content_picker = widgets.Dropdown(options=example_options(("content",)), value=f"content:{content}",
@@ -58,12 +76,17 @@ def tour_demo(content: str = "grace_hopper", style: str = "swirls") -> Demo:
                                      continuous_update=False)
     preview_button = widgets.Button(description="Preview", icon="play", button_style="primary",
                                     tooltip=f"a short stylize at {preview_size} px")
-    pair_view = widgets.Image(format="png")
-    result_view = widgets.Image(format="png", layout=widgets.Layout(width="256px"))
+    stop_button = widgets.Button(description="Stop", icon="stop", button_style="warning", disabled=True,
+                                 tooltip="stop now and keep the best image so far")
+    progress = widgets.IntProgress(value=0, min=0, max=1, description="progress")
+    pair_view = image_slot()
+    result_view = image_slot(256, text="press Preview")
     demo = Demo("Pick a content photo and a style image",
-                [[content_picker, style_picker], [steps_slider, preview_button], [pair_view, result_view]])
+                [[content_picker, style_picker], [steps_slider, preview_button, stop_button, progress],
+                 [pair_view, result_view]])
     demo.content_picker, demo.style_picker = content_picker, style_picker
-    demo.steps_slider, demo.preview_button = steps_slider, preview_button
+    demo.steps_slider, demo.preview_button, demo.stop_button = steps_slider, preview_button, stop_button
+    demo.progress = progress
     demo.pair_view, demo.result_view = pair_view, result_view
     demo.preview_size = preview_size
     demo.result = None
@@ -71,12 +94,41 @@ def tour_demo(content: str = "grace_hopper", style: str = "swirls") -> Demo:
     def images() -> tuple[np.ndarray, np.ndarray]:
         return load_example(content_picker.value, demo_size()), load_example(style_picker.value, demo_size())
 
+    def on_start(run: Run) -> None:
+        preview_button.disabled, stop_button.disabled = True, False
+        progress.max, progress.value = run.context["steps"], 0
+        demo.status.value = "Loading VGG and computing the targets…"
+
+    def on_progress(run: Run, event, image: np.ndarray | None) -> None:
+        progress.value = min(event.iteration, run.context["steps"])
+        if image is not None:
+            show_png(result_view, image)
+        demo.status.value = (f"iteration {event.iteration}/{run.context['steps']}, "
+                             f"total loss {event.losses['total']:.3g}, {event.elapsed:.0f} s")
+
+    def on_result(run: Run, result) -> None:
+        demo.result = result
+        show_png(result_view, result.image)
+        height, width = result.image.shape[:2]
+        stopped = " Stopped: the best image so far is kept." if run.stopped else ""
+        demo.status.value = (f"Done: {width}×{height} px, {result.iterations} iterations in "
+                             f"{result.elapsed:.1f} s with {result.backbone.upper()} ({result.message}).{stopped}")
+
+    def on_end(run: Run) -> None:
+        preview_button.disabled, stop_button.disabled = False, True
+
+    runner = BackgroundRun(demo.status, on_start=on_start, on_progress=on_progress, on_result=on_result,
+                           on_end=on_end, background=background, name="nst-tour")
+    demo.background_run, demo.wait = runner, runner.wait
+
     def show_pair(_: Any = None) -> None:
         def draw() -> None:
+            runner.cancel()  # a preview of the old pair must not land next to the new one
             c, s = images()
             names = (content_picker.value.split(":")[1], style_picker.value.split(":")[1])
             pair_view.value = figure_to_png(render_pair(c, s, names))
-            result_view.value = b""
+            show_png(result_view, None)
+            preview_button.disabled, stop_button.disabled = False, True
             demo.result = None
             demo.status.value = f"Press <i>Preview</i> for {steps_slider.value} steps at {preview_size} px."
 
@@ -85,26 +137,16 @@ def tour_demo(content: str = "grace_hopper", style: str = "swirls") -> Demo:
     def preview(_: Any = None) -> None:
         def go() -> None:
             c, s = images()
-            started = time.perf_counter()
-
-            def progress(event) -> None:
-                demo.status.value = (f"iteration {event.iteration}/{steps_slider.value}, "
-                                     f"total loss {event.losses['total']:.3g}, {event.elapsed:.0f} s")
-
-            demo.status.value = "Loading VGG and computing the targets…"
-            result = preview_stylize(c, s, size=preview_size, steps=steps_slider.value, callback=progress)
-            demo.result = result
-            result_view.value = image_to_png_bytes(result.image)
-            height, width = result.image.shape[:2]
-            demo.status.value = (f"Done: {width}×{height} px, {result.iterations} iterations in "
-                                 f"{time.perf_counter() - started:.1f} s with {result.backbone.upper()} "
-                                 f"({result.message}).")
+            steps = steps_slider.value
+            runner.start(lambda callback: preview_stylize(c, s, size=preview_size, steps=steps, callback=callback),
+                         steps=steps)
 
         demo.run(go)
 
     content_picker.observe(show_pair, names="value")
     style_picker.observe(show_pair, names="value")
     preview_button.on_click(preview)
+    stop_button.on_click(lambda _: runner.stop())
     show_pair()
     return demo
 
@@ -180,7 +222,7 @@ def images_demo(example: str = "astronaut") -> Demo:
     upload = widgets.FileUpload(accept="image/*", multiple=False, description="Upload")
     size_slider = widgets.IntSlider(value=demo_size(), min=32, max=pick(1024, 256), step=16,
                                     description="long side", continuous_update=False)
-    channels_view = widgets.Image(format="png")
+    channels_view = image_slot()
     stats_view = widgets.HTML()
     demo = Demo("An image as a tensor", [[source_picker, upload, size_slider], channels_view, stats_view])
     demo.source_picker, demo.upload, demo.size_slider = source_picker, upload, size_slider

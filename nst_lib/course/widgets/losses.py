@@ -17,7 +17,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ...config import GATYS_STYLE_LAYERS, normalize_weights
-from .common import Demo, demo_size, feature_extractor, figure_to_png, load_example, weights_note
+from .common import Demo, demo_size, feature_extractor, figure_to_png, image_slot, load_example, weights_note
 
 __all__ = [
     "CANDIDATES",
@@ -226,7 +226,7 @@ def loss_weights_demo(content: str = "grace_hopper", style: str = "swirls", size
                                                  **log)
     tv_weight_slider = widgets.SelectionSlider(options=[0.0, 1e2, 1e4, 1e6, 1e8], value=0.0,
                                                description="tv_weight", **log)
-    chart_view = widgets.Image(format="png")
+    chart_view = image_slot()
     table_view = widgets.HTML()
     style_box = widgets.VBox([widgets.HTML("<b>style layer weights w<sub>l</sub></b>"), *style_sliders.values()])
     content_box = widgets.VBox([widgets.HTML("<b>content layer weights c<sub>l</sub></b>"), *content_sliders.values(),

