@@ -20,10 +20,10 @@ from .config import BACKBONES, COLOR_MODES, INITS, OPTIMIZERS, STYLE_LOSSES, Sty
 from .errors import NSTError
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-_CHOICES = {"optimizer": OPTIMIZERS, "init": INITS, "preserve_colors": COLOR_MODES, "backbone": BACKBONES,
+_CHOICES = {"optimizer": OPTIMIZERS, "preserve_colors": COLOR_MODES, "backbone": BACKBONES,
             "style_loss": STYLE_LOSSES}
 _METAVARS = {"size": "PX", "steps": "N", "time_budget": "SECONDS", "seed": "N", "weights": "PATH",
-             "max_memory": "SIZE", "learning_rate_end": "RATE", "average_decay": "DECAY", "scale_factor": "RATIO"}
+             "max_memory": "SIZE", "init": "{" + ",".join(INITS) + "}|IMAGE", "learning_rate_end": "RATE", "average_decay": "DECAY", "scale_factor": "RATIO"}
 
 
 class UsageError(Exception):

@@ -91,7 +91,8 @@ class StyleConfig:
         default="recolored",
         metadata=_doc(
             "start image: recolored (the content in the style's colours; fastest, see benchmarks/README.md), "
-            "content, noise or style"
+            "content, noise, style, or the path of an image file (e.g. an earlier result; stretched to the "
+            "content's shape)"
         ),
     )
     seed: int = field(default=0, metadata=_doc("random seed (noise init, reproducible runs)"))
@@ -287,7 +288,12 @@ def validate_config(cfg: StyleConfig) -> None:
         )
     _check_choice("style_loss", cfg.style_loss, STYLE_LOSSES)
     _check_choice("preserve_colors", cfg.preserve_colors, COLOR_MODES)
-    _check_choice("init", cfg.init, INITS)
+    if cfg.init not in INITS:
+        if not isinstance(cfg.init, str) or not os.path.isfile(cfg.init):
+            raise InvalidSettingError(
+                f"init must be one of {', '.join(INITS)} or the path of an image file; got {cfg.init!r}"
+                + (" (no such file)" if isinstance(cfg.init, str) else "")
+            )
     _check_int("seed", cfg.seed, minimum=0)
     _check_int("scales", cfg.scales, minimum=1, maximum=6)
     _check_number("learning_rate", cfg.learning_rate, minimum=0.0, exclusive=True)

@@ -65,6 +65,15 @@ MIN_TILE = 256
 MAX_TILE = 1536
 #: the whole-image stage of a tiled run is never smaller than this (long side)
 MIN_WHOLE = 256
+#: a tiled run's ladder starts at the output size halved until it is at most this (long side): the size
+#: at which an ordinary run sets the composition and the brush strokes, with ``steps`` iterations
+COMPOSITION_SIZE = 512
+#: each later rung of the ladder gets this share of the time the composition took (its iterations fall
+#: with its pixels: ``REFINE_SHARE · steps · (composition side / rung side)²``), at least MIN_RUNG_ITERATIONS
+REFINE_SHARE = 0.5
+MIN_RUNG_ITERATIONS = 3
+#: iterations assumed for the schedule of a run with a time budget and no step limit
+NOMINAL_STEPS = 300
 
 _UNITS = {"": 1, "B": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
 _SIZE_PATTERN = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*([KMGT]?)(?:I?B)?\s*$", re.IGNORECASE)
@@ -240,6 +249,18 @@ class Rung:
     mode: str  # "whole" or "tiled"
     tile: int = 0  # tile side in pixels (tiled rungs)
     overlap: int = 0  # pixels shared by neighbouring tiles (tiled rungs)
+    iterations: int = 0  # whole rungs: iterations; tiled rungs: iterations per tile and pass
+    passes: int = 0  # tiled rungs: how many times the tiles cover the image (grid moved between passes)
+
+    @property
+    def cost(self) -> float:
+        """Work of this rung in pixel-iterations (a tiled rung's overlaps counted), for sharing a time budget."""
+        pixels = self.shape[0] * self.shape[1]
+        if self.mode == "whole":
+            return float(self.iterations * pixels)
+        step = max(1, self.tile - self.overlap)
+        overlap_factor = (self.tile / step) ** 2 if max(self.shape) > self.tile else 1.0
+        return float(self.passes * self.iterations * pixels * overlap_factor)
 
 
 @dataclass(frozen=True)
@@ -360,7 +381,7 @@ def plan_run(
             f"({format_bytes(budget)}); give a larger --max-memory or a smaller --size",
             budget, shape, whole_peak,
         )
-    rungs = _ladder(shape, budget, tile, style_shapes, config.style_scale, common)
+    rungs = _ladder(shape, budget, tile, style_shapes, config.style_scale, common, config.steps)
     if rungs is None:
         need = estimate_whole(output_shape(shape, MIN_WHOLE), style_pixels=_style_pixels(style_shapes, MIN_WHOLE), **common)
         return RunPlan(
@@ -375,7 +396,7 @@ def plan_run(
         else estimate_whole(r.shape, style_pixels=_style_pixels(style_shapes, round(r.size * config.style_scale)), **common)
         for r in rungs
     )
-    ladder = " → ".join(f"{r.size} px{' in tiles' if r.mode == 'tiled' else ''}" for r in rungs)
+    ladder = " → ".join(f"{r.size} px{' in tiles' if r.mode == 'tiled' else ' whole'}" for r in rungs)
     return RunPlan(
         peak, "tiled", True,
         f"a {w}×{h} px run would need about {format_bytes(whole_peak)} in one piece, more than {source} "
@@ -386,30 +407,46 @@ def plan_run(
 
 
 def tile_overlap(tile: int) -> int:
-    """Pixels shared by neighbouring tiles: an eighth of the tile, at least 64, a multiple of 16."""
-    return max(64, (tile // 8) // 16 * 16)
+    """Pixels shared by neighbouring tiles: an eighth of the tile, at least 32, a multiple of 16."""
+    return max(32, (tile // 8) // 16 * 16)
 
 
-def _ladder(shape, budget, tile, style_shapes, style_scale, common) -> list[Rung] | None:
-    """The sizes of a tiled run, smallest first: whole at the largest size that fits (a multiple of 32 px),
-    then up to the output in equal ratios of at most 2 (4096 px from 1376 px: 1376 → 2373 → 4096)."""
+def _ladder(shape, budget, tile, style_shapes, style_scale, common, steps) -> list[Rung] | None:
+    """The sizes of a tiled run, smallest first: the output's size halved until it is at most
+    :data:`COMPOSITION_SIZE` (less if even that does not fit), then doubled back up to the output. Every
+    rung that fits in one piece is optimised whole — so the whole stage is the largest rung that fits —
+    and the rest in tiles. The first rung gets ``steps`` iterations; each later one
+    ``REFINE_SHARE · steps · (first side / its side)²`` (4096 px from 512 px with 300 steps: 300, 38, 10, 3),
+    split over two passes on differently offset grids when there are at least 8."""
     long_side = max(shape)
-    whole_size = 0
-    for size in range((long_side - 1) // 32 * 32, MIN_WHOLE - 1, -32):
+    sizes = [long_side]
+    while sizes[-1] > COMPOSITION_SIZE and sizes[-1] // 2 >= MIN_WHOLE:
+        sizes.append(sizes[-1] // 2)
+    sizes.reverse()
+
+    def fits_whole(size: int) -> bool:
         style_pixels = _style_pixels(style_shapes, round(size * style_scale))
-        if estimate_whole(output_shape(shape, size), style_pixels=style_pixels, **common) <= budget:
-            whole_size = size
-            break
-    if not whole_size:
-        return None
-    steps = max(1, math.ceil(math.log2(long_side / whole_size) - 1e-9))
-    ratio = (long_side / whole_size) ** (1 / steps)
-    rungs = [Rung(whole_size, output_shape(shape, whole_size), "whole")]
-    for i in range(1, steps + 1):
-        size = long_side if i == steps else round(whole_size * ratio**i)
+        return estimate_whole(output_shape(shape, size), style_pixels=style_pixels, **common) <= budget
+
+    while not fits_whole(sizes[0]):  # the composition itself must fit: shrink it (not below MIN_WHOLE)
+        smaller = (sizes[0] * 3 // 4) // 32 * 32
+        if smaller < MIN_WHOLE:
+            return None
+        sizes[0] = smaller
+    steps = NOMINAL_STEPS if steps is None else int(steps)
+    rungs = [Rung(sizes[0], output_shape(shape, sizes[0]), "whole", iterations=steps)]
+    tiled = False
+    for size in sizes[1:]:
         rung_shape = output_shape(shape, size)
+        work = max(MIN_RUNG_ITERATIONS, math.ceil(REFINE_SHARE * steps * (sizes[0] / size) ** 2))
+        tiled = tiled or not fits_whole(size)
+        if not tiled:
+            rungs.append(Rung(size, rung_shape, "whole", iterations=work))
+            continue
         rung_tile = min(tile, max(rung_shape))
-        rungs.append(Rung(size, rung_shape, "tiled", rung_tile, tile_overlap(rung_tile)))
+        passes = 2 if work >= 8 else 1
+        rungs.append(Rung(size, rung_shape, "tiled", rung_tile, tile_overlap(rung_tile),
+                          iterations=math.ceil(work / passes), passes=passes))
     return rungs
 
 

@@ -44,6 +44,9 @@ class Iterate:
     scales: int = 1
     shape: tuple[int, int] = (0, 0)  # (height, width) of the current scale
     image: Callable[[], np.ndarray] = field(default=lambda: np.zeros((0, 0, 3), np.float32), repr=False)
+    #: the optimiser's state now, where it can be saved (Adam: moments, step count, the iterate, its
+    #: average); None for L-BFGS-B, whose history lives inside SciPy (used by ``save_state``)
+    optimizer_state: Optional[Callable[[], dict]] = field(default=None, repr=False)
 
 
 @dataclass
@@ -152,7 +155,8 @@ class _Tracker:
             self.best_loss = loss
             self.best_image = image_fn()
 
-    def iteration_done(self, parts: dict[str, float], image_fn: Callable[[], np.ndarray]):
+    def iteration_done(self, parts: dict[str, float], image_fn: Callable[[], np.ndarray],
+                       state_fn: Optional[Callable[[], dict]] = None):
         self.iterations += 1
         elapsed = time.perf_counter() - self.start
         entry = {"iteration": self.offset + self.iterations, "elapsed": elapsed, "scale": self.scale, **parts}
@@ -166,6 +170,7 @@ class _Tracker:
                 scales=self.scales,
                 shape=self.shape,
                 image=image_fn,
+                optimizer_state=state_fn,
             )
             if self.callback(event):
                 raise _Stop("callback")
@@ -235,6 +240,16 @@ def run_adam(
         progress = min(1.0, max(0.0, progress))
         return learning_rate_end + 0.5 * (learning_rate - learning_rate_end) * (1 + math.cos(math.pi * progress))
 
+    def saved_state(current, m, v, t, average, average_weight):
+        def get() -> dict:
+            out = {"m": m[0].numpy(), "v": v[0].numpy(), "t": np.array(t), "iterate": current[0].numpy()}
+            if averaging:
+                out["average"] = average[0].numpy()
+                out["average_weight"] = np.array(average_weight)
+            return out
+
+        return get
+
     def shown(current):
         if averaging:
             return lambda: (average[0] / max(average_weight, 1e-12)).numpy()
@@ -259,7 +274,7 @@ def run_adam(
             parts, grad = value_and_grad(image)
             values = _main_parts(parts)
             tracker.observe(values["total"], lambda current=image: current[0].numpy())
-            tracker.iteration_done(values, shown(image))
+            tracker.iteration_done(values, shown(image), saved_state(image, m, v, t, average, average_weight))
     except _Stop as stop:
         reason = stop.reason
     except KeyboardInterrupt:
