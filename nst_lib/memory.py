@@ -368,7 +368,7 @@ def plan_run(
 
     # the largest tile that fits, and the largest whole size that fits
     tile = 0
-    for side in range(MAX_TILE, MIN_TILE - 1, -64):
+    for side in range(MAX_TILE, MIN_TILE - 1, -32):
         if estimate_tiled(shape, side, **common) <= budget:
             tile = side
             break

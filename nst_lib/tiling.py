@@ -121,38 +121,45 @@ def feather(box: Box, shape: Sequence[int], overlap: int) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------------- seams metric
-def border_energy_ratio(image: np.ndarray, boxes: Iterable[Box], band: int = 1) -> float:
-    """Mean squared image difference *across* tile borders ÷ the same difference elsewhere (1.0: borders
-    look like the rest of the image; a seam makes it larger).
+def border_energy_ratio(image: np.ndarray, boxes: Iterable[Box], band: int = 1, reach: int = 8) -> float:
+    """Mean squared image difference *across* the tiles' borders ÷ the same differences on the lines
+    next to them (1.0: a border looks like its surroundings; a seam makes it larger).
 
     A seam is a step or a change of texture along a tile's edge; both raise the finite differences across
-    the edge. For horizontal edges the vertical differences on the edge rows are compared with the
-    vertical differences on all other rows, for vertical edges likewise; the larger ratio is returned.
-    Edges on the image's own border are left out.
+    the edge compared with the lines parallel to it a few pixels away. Comparing with those neighbours
+    (``band + 2`` to ``band + 2 + reach`` pixels from the edge, on both sides) rather than with the whole
+    image keeps the measure blind to where the picture itself is busy. Edges on the image's own border
+    are left out.
 
     Args:
         image: (H, W, 3) float image.
         boxes: the tiles whose interior edges are checked.
-        band: rows (columns) of differences on each side of an edge counted as "border".
+        band: differences within this many lines of an edge count as "across" it.
+        reach: how many lines on each side make the neighbourhood.
     """
     image = np.asarray(image, np.float64)
     height, width = image.shape[:2]
     dy = np.sum(np.square(np.diff(image, axis=0)), axis=-1)  # dy[i] = row i+1 − row i
-    dx = np.sum(np.square(np.diff(image, axis=1)), axis=-1)
-    rows_mask = np.zeros(dy.shape, bool)
-    cols_mask = np.zeros(dx.shape, bool)
-    for box in boxes:
-        for edge in (box.top, box.top + box.height):
-            if 0 < edge < height:  # the difference between rows edge-1 and edge is dy[edge-1]
-                rows_mask[max(0, edge - band):min(height - 1, edge - 1 + band), box.left:box.left + box.width] = True
-        for edge in (box.left, box.left + box.width):
-            if 0 < edge < width:
-                cols_mask[box.top:box.top + box.height, max(0, edge - band):min(width - 1, edge - 1 + band)] = True
-    ratios = []
-    for diff, mask in ((dy, rows_mask), (dx, cols_mask)):
-        if mask.any() and not mask.all():
-            ratios.append(diff[mask].mean() / max(diff[~mask].mean(), 1e-12))
-    return float(max(ratios)) if ratios else 1.0
+    dx = np.sum(np.square(np.diff(image, axis=1)), axis=-1).T  # transposed: columns become rows
+    across, around = [], []
+    edges = {(0, e, box.left, box.left + box.width) for box in boxes for e in (box.top, box.top + box.height)
+             if 0 < e < height}
+    edges |= {(1, e, box.top, box.top + box.height) for box in boxes for e in (box.left, box.left + box.width)
+              if 0 < e < width}
+    for axis, edge, lo, hi in edges:
+        diff = dy if axis == 0 else dx
+        line = edge - 1  # the difference between lines edge-1 and edge
+        near = range(max(0, line - band + 1), min(diff.shape[0], line + band))
+        gap = band + 2
+        far = [i for i in list(range(line - gap - reach + 1, line - gap + 1)) + list(range(line + gap, line + gap + reach))
+               if 0 <= i < diff.shape[0]]
+        if not far:
+            continue
+        across.append(diff[list(near), lo:hi].ravel())
+        around.append(diff[far, lo:hi].ravel())
+    if not across:
+        return 1.0
+    return float(np.concatenate(across).mean() / max(np.concatenate(around).mean(), 1e-12))
 
 
 # ------------------------------------------------------------------------------------ tiled targets
