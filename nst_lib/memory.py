@@ -280,6 +280,23 @@ class RunPlan:
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     @property
+    def total_iterations(self) -> int | None:
+        """Optimiser iterations of a tiled run, tiles counted one by one (the grid moves between passes, so
+        this is counted on an unshifted grid; for progress bars). None for a whole run."""
+        if not self.rungs:
+            return None
+        from .tiling import tile_boxes
+
+        total = 0
+        for rung in self.rungs:
+            if rung.mode == "whole":
+                total += rung.iterations
+            else:
+                tiles = len(tile_boxes(rung.shape, rung.tile, rung.overlap))
+                total += rung.passes * tiles * rung.iterations
+        return total
+
+    @property
     def whole_size(self) -> int:
         """Long side of the whole-image stage (the output's for a whole run)."""
         return self.rungs[0].size if self.rungs else max(self.output_shape)

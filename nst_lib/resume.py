@@ -30,13 +30,15 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InvalidSettingError, OutputError
+from .errors import InvalidSettingError
+from .images import atomic_write
 
 FORMAT = "nst-run-state/1"
 #: settings a resumed run may change: they do not change what the run computes
 RESUMABLE_CHANGES = ("time_budget", "max_memory", "steps")
-#: the state is written at most this often (seconds); the end of a stage or tile always writes it
-SAVE_INTERVAL = 60.0
+#: the state is written at most this often (seconds; the environment variable NST_SAVE_INTERVAL changes
+#: it, e.g. for tests); the end of a stage, an interruption and the end of the run always write it
+SAVE_INTERVAL = float(os.environ.get("NST_SAVE_INTERVAL", "60"))
 
 
 def fingerprint(image: np.ndarray) -> str:
@@ -84,23 +86,14 @@ class RunState:
             "saved_at": time.strftime("%Y-%m-%d %H:%M:%S"),
         }
         arrays = {f"optimizer_{k}": np.asarray(v) for k, v in self.optimizer.items()}
-        tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-        try:
-            with open(tmp, "wb") as handle:
-                np.savez(
-                    handle,
-                    meta=np.array(json.dumps(meta)),
-                    history=np.array(json.dumps(self.history)),
-                    image=np.asarray(self.image, np.float32),
-                    **arrays,
-                )
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
-        except OSError as exc:
-            raise OutputError(f"could not write the run state '{path}' ({exc.strerror or exc})") from exc
-        finally:
-            tmp.unlink(missing_ok=True)
+        with atomic_write(path) as handle:
+            np.savez(
+                handle,
+                meta=np.array(json.dumps(meta)),
+                history=np.array(json.dumps(self.history)),
+                image=np.asarray(self.image, np.float32),
+                **arrays,
+            )
         return path
 
     # --------------------------------------------------------------------------------------- reading

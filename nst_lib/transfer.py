@@ -56,9 +56,10 @@ class Result:
         """The loss parts of the last recorded iteration."""
         return dict(self.history[-1]) if self.history else {}
 
-    def save(self, path: str | os.PathLike) -> Path:
-        """Write the image atomically (PNG, JPEG, … by extension)."""
-        return save_image(self.image, path)
+    def save(self, path: str | os.PathLike, bit_depth: int | None = None) -> Path:
+        """Write the image atomically (PNG, JPEG, … by extension; TIFF with 16 bits per channel, PNG too
+        with ``bit_depth=16``: see :func:`~nst_lib.images.save_image`)."""
+        return save_image(self.image, path, bit_depth)
 
     def save_history(self, path: str | os.PathLike) -> Path:
         """Write the settings, how the run ended, the notes and the loss history as JSON (atomically).
@@ -486,7 +487,10 @@ def _refine_in_tiles(extractor, init, content, styles, blend, masks, stage: _Sta
         "t": int(carried.get("t", 0)),
     } if use_adam else None
     runner = run_adam if use_adam else run_lbfgs
-    extra = dict(adam_settings(cfg), average_decay=None) if use_adam else {"corrections": cfg.lbfgs_corrections}
+    # L-BFGS-B gets a few evaluations per iteration at most: a tile's short run must not spend itself on
+    # the first iteration's line search
+    extra = dict(adam_settings(cfg), average_decay=None) if use_adam else {
+        "corrections": cfg.lbfgs_corrections, "max_evaluations": 2 * stage.steps + 4}
     status = {"iterations": iterations, "reason": "steps", "message": STOP_REASONS["steps"]}
 
     def optimise_tile(box, crop):
