@@ -78,17 +78,23 @@ def test_plan_whole_when_it_fits():
 
 
 def test_plan_tiled_climbs_a_ladder_within_the_budget():
-    plan = plan_run(_cfg(size=4096), PORTRAIT, "8G")
+    plan = plan_run(_cfg(size=4096, steps=300), PORTRAIT, "8G")
     assert plan.fits and plan.mode == "tiled"
     assert plan.estimated_peak_bytes <= 8 * GIB < plan.whole_peak_bytes
     sizes = [r.size for r in plan.rungs]
-    assert sizes[-1] == 4096 and sizes == sorted(sizes)
-    assert all(b / a <= 2.0 + 1e-9 for a, b in zip(sizes, sizes[1:]))
-    assert plan.rungs[0].mode == "whole" and all(r.mode == "tiled" for r in plan.rungs[1:])
-    # the whole stage is the largest size that fits: 32 px more would not
-    whole = plan.rungs[0]
-    assert plan_run(_cfg(size=whole.size), PORTRAIT, "8G").mode == "whole"
-    assert plan_run(_cfg(size=whole.size + 32), PORTRAIT, "8G").mode == "tiled"
+    assert sizes == [512, 1024, 2048, 4096]  # halved down to the composition size
+    modes = [r.mode for r in plan.rungs]
+    assert modes == sorted(modes, key=["whole", "tiled"].index)  # whole while it fits, then tiles
+    for rung in plan.rungs:  # the whole rungs fit whole, the tiled ones would not
+        fits_whole = plan_run(_cfg(size=rung.size, steps=300), PORTRAIT, "8G").mode == "whole"
+        assert fits_whole == (rung.mode == "whole"), rung
+    # iterations fall with the pixels: each later rung costs about half the composition's time
+    assert plan.rungs[0].iterations == 300
+    for rung in plan.rungs[1:]:
+        work = rung.iterations * max(1, rung.passes)
+        assert work >= memory.MIN_RUNG_ITERATIONS
+        assert abs(work - 0.5 * 300 * (512 / rung.size) ** 2) <= max(3, 0.5 * work)
+    assert plan.total_iterations > sum(r.iterations for r in plan.rungs)  # tiles counted one by one
     assert "tiles" in plan.message and "4096" in plan.message
 
 
