@@ -139,6 +139,8 @@ def _load_source(text: str, size: int | None = None):
 
 
 def _config_from_args(args: argparse.Namespace) -> StyleConfig:
+    if args.init is not None and args.init not in INITS and not os.path.isfile(args.init):
+        raise UsageError(f"--init must be one of {', '.join(INITS)} or an image file; got {args.init!r} (no such file)")
     changes = {f.name: getattr(args, f.name) for f in config_fields() if getattr(args, f.name) is not None}
     if args.time_budget is not None and args.steps is None:
         changes["steps"] = None  # a budget alone means "the best image you can make in that time"

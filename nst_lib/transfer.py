@@ -78,6 +78,9 @@ class Result:
             "weights_source": self.weights_source,
             "scale_shapes": [list(s) for s in self.scale_shapes],
             "notes": list(self.notes),
+            "plan": None if self.plan is None else self.plan.to_dict(),
+            "tiling": [{**grid, "shape": list(grid["shape"]), "offsets": [list(o) for o in grid["offsets"]]}
+                       for grid in self.tiling],
             "history": self.history,
         }
         text = json.dumps(payload, indent=1)
