@@ -162,6 +162,8 @@ def child_stylize(args) -> dict:
     t0 = time.perf_counter()
     extra = {} if args.lbfgs_corrections is None else {"lbfgs_corrections": args.lbfgs_corrections}
     settings = {**objective, **extra, **options}
+    if "steps" in settings:  # the recipe's own schedule length (a decay is laid out over it)
+        steps = settings.pop("steps")
     res = nst_lib.stylize(problem.content_full, problem.style_full, size=args.size, backbone="vgg16",
                           callback=callback, steps=steps, time_budget=args.ours_seconds, **settings)
     total_wall = time.perf_counter() - t0
