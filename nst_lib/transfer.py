@@ -301,6 +301,9 @@ def stylize(
             )
         else:
             done_before = state.stage_iterations if resuming else 0
+            if done_before >= stage.steps:  # killed after its last iteration, before the next stage began
+                current = init
+                continue
             objective = _build_objective(extractor, content_s, styles_full, blend, masks_s, (h, w), cfg, content_lw, style_lw)
             runner = run_lbfgs if cfg.optimizer == "lbfgs" else run_adam
             carried = adam_state if resuming else resize_adam_state(adam_state, (h, w))
@@ -506,7 +509,7 @@ def _refine_in_tiles(extractor, init, content, styles, blend, masks, stage: _Sta
         objective = Objective(extractor, content_targets, targets, content_lw, style_lw, cfg.content_weight,
                               cfg.style_weight, cfg.tv_weight, style_loss=cfg.style_loss, seed=cfg.seed)
         tile_state = None
-        if use_adam:
+        if use_adam:  # every tile of a pass continues from the pass's step count (each pixel's own)
             tile_state = {"m": moments["m"][rows, cols], "v": moments["v"][rows, cols], "t": moments["t"]}
 
         def on_event(event: Iterate):
@@ -536,13 +539,14 @@ def _refine_in_tiles(extractor, init, content, styles, blend, masks, stage: _Sta
             for key in ("m", "v"):
                 region = moments[key][rows, cols]
                 moments[key][rows, cols] = region + weight * (outcome.state[key] - region)
-            moments["t"] = max(moments["t"], int(outcome.state["t"]))
         return outcome.image
 
     position = {"pass": 0, "tile": 0, "offsets": list(resume_state.offsets) if resume_state is not None else []}
 
     def on_tile(event, current) -> bool:
         position.update({"pass": event.pass_index, "tile": event.tile_index + 1})
+        if moments is not None and event.tile_index == event.tiles - 1:
+            moments["t"] += stage.steps  # a pass done: every pixel took about `steps` more Adam steps
         if len(position["offsets"]) <= event.pass_index:
             position["offsets"].append(event.offset)
         if writer:
