@@ -5,7 +5,7 @@ PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.nst-installed
 EXTRAS ?= dev,offline,app
 
-.PHONY: install test lab demo web figures toc strip sync benchmark benchmark-512 clean
+.PHONY: install test lab demo web figures toc strip sync benchmark benchmark-512 fast-model clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -49,6 +49,10 @@ benchmark: install  ## speed: tutorial recipe vs ours at 256 px
 
 benchmark-512: install  ## the same at 512 px (slow)
 	$(PY) benchmarks/speed.py --size 512
+
+fast-model: install  ## train the README's fast-transfer model (swirls, 30 min) into outputs/fast/, measure it, draw docs/figures/fast_transfer.png
+	$(PY) benchmarks/fast.py train --time-budget 1800
+	$(PY) benchmarks/fast.py measure
 
 clean:
 	rm -rf $(VENV) outputs .pytest_cache
