@@ -5,7 +5,7 @@ PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.nst-installed
 EXTRAS ?= dev,offline,app
 
-.PHONY: install test lab demo web figures toc strip sync benchmark benchmark-512 clean
+.PHONY: install test lab demo web figures toc strip sync benchmark benchmark-512 fast-model clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,8 +27,9 @@ demo: install  ## stylize a bundled example pair with the CLI into outputs/
 	@mkdir -p outputs
 	$(VENV)/bin/nst stylize example:grace_hopper example:swirls -o outputs/demo.jpg --size 384 --steps 150
 
-web: install  ## the Streamlit page on http://localhost:8501
-	$(VENV)/bin/streamlit run apps/streamlit_app.py
+SHARE ?= 0
+web: install  ## the Streamlit page on http://localhost:8501, for this machine only (SHARE=1: for the whole network)
+	$(VENV)/bin/streamlit run apps/streamlit_app.py $(if $(filter 1 yes true,$(SHARE)),--server.address 0.0.0.0)
 
 figures: install  ## regenerate the README's figures (slow: real settings)
 	$(PY) scripts/make_readme_figures.py
@@ -48,6 +49,10 @@ benchmark: install  ## speed: tutorial recipe vs ours at 256 px
 
 benchmark-512: install  ## the same at 512 px (slow)
 	$(PY) benchmarks/speed.py --size 512
+
+fast-model: install  ## train the README's fast-transfer model (swirls, 30 min) into outputs/fast/, measure it, draw docs/figures/fast_transfer.png
+	$(PY) benchmarks/fast.py train --time-budget 1800
+	$(PY) benchmarks/fast.py measure
 
 clean:
 	rm -rf $(VENV) outputs .pytest_cache

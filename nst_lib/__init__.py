@@ -10,7 +10,8 @@ Main entry points (each module's docstring names the notebook that teaches it):
 * :func:`load_image`, :func:`save_image` — images in and out (notebook 01);
 * :class:`FeatureExtractor` — VGG feature maps, :func:`resolve_weights` — where the weights come from
   (notebook 02);
-* :func:`gram_matrix` and the losses (notebooks 03 and 04); the optimisers (notebook 05).
+* :func:`gram_matrix` and the losses (notebooks 03 and 04); the optimisers (notebook 05);
+* :func:`train_fast` and :class:`FastModel` — fast (feed-forward) style transfer (notebook 10).
 """
 from __future__ import annotations
 
@@ -52,6 +53,9 @@ _EXPORTS = {
     "run_lbfgs": "optimize",
     "stylize": "transfer",
     "Result": "transfer",
+    "train_fast": "fast",
+    "FastModel": "fast",
+    "TrainSettings": "fast_settings",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -60,8 +64,8 @@ __all__ = sorted(_EXPORTS)
 def __getattr__(name: str) -> Any:
     if name in _EXPORTS:
         return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
-    if name in {"config", "errors", "images", "backbone", "weights", "gram", "losses", "optimize", "transfer",
-                "color", "data", "cli", "course"}:
+    if name in {"config", "errors", "images", "backbone", "weights", "gram", "statistics", "losses", "optimize",
+                "transfer", "color", "data", "cli", "course", "fast", "fast_settings", "fast_data"}:
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'nst_lib' has no attribute {name!r}")
 

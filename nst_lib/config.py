@@ -31,7 +31,10 @@ COLOR_MODES = ("none", "luminance", "histogram")
 BACKBONES = ("vgg19", "vgg16")
 #: Style statistics ``StyleConfig.style_loss`` accepts. Each is registered in :mod:`nst_lib.losses` (Gram) or
 #: :mod:`nst_lib.statistics` with :func:`nst_lib.losses.register_style_statistic`; add its name here too.
-STYLE_LOSSES = ("gram",)
+STYLE_LOSSES = ("gram", "mean_std", "wasserstein", "sliced_wasserstein")
+#: The default ``style_weight`` of each style statistic: the weight at which its style term has the share of
+#: the initial objective that Gram's has at 1e-2 (``benchmarks/calibrate_statistics.py``, README).
+DEFAULT_STYLE_WEIGHTS = {"gram": 1e-2, "mean_std": 1e3, "wasserstein": 8e2, "sliced_wasserstein": 2e3}
 
 #: Largest long side accepted for an output (a 4096 px VGG pass needs well over 8 GB).
 MAX_SIZE = 4096
@@ -63,7 +66,13 @@ class StyleConfig:
         ),
     )
     content_weight: float = field(default=1e4, metadata=_doc("weight of the content loss"))
-    style_weight: float = field(default=1e-2, metadata=_doc("weight of the style loss"))
+    style_weight: float | None = field(
+        default=None,  # None → the style statistic's default (set in __post_init__: always a number afterwards)
+        metadata=_doc(
+            "weight of the style loss; default per style_loss: "
+            + ", ".join(f"{name} {weight:g}" for name, weight in DEFAULT_STYLE_WEIGHTS.items())
+        ),
+    )
     tv_weight: float = field(default=0.0, metadata=_doc("weight of the total-variation (smoothness) loss"))
     content_layers: tuple[str, ...] = field(
         default=("block5_conv2",), metadata=_doc("content layer(s), Keras (block5_conv2) or Gatys (conv5_2) names")
@@ -91,7 +100,8 @@ class StyleConfig:
         default="recolored",
         metadata=_doc(
             "start image: recolored (the content in the style's colours; fastest, see benchmarks/README.md), "
-            "content, noise or style"
+            "content, noise, style, or the path of an image file (e.g. an earlier result; stretched to the "
+            "content's shape)"
         ),
     )
     seed: int = field(default=0, metadata=_doc("random seed (noise init, reproducible runs)"))
@@ -104,6 +114,22 @@ class StyleConfig:
     learning_rate: float = field(default=0.02, metadata=_doc("Adam learning rate (pixel units, image in [0,1])"))
     adam_beta_1: float = field(default=0.99, metadata=_doc("Adam beta_1 (the TensorFlow tutorial uses 0.99)"))
     adam_epsilon: float = field(default=0.1, metadata=_doc("Adam epsilon (the TensorFlow tutorial uses 0.1)"))
+    adam_beta_2: float = field(default=0.999, metadata=_doc("Adam beta_2 (Keras and the tutorial: 0.999)"))
+    learning_rate_end: float | None = field(
+        default=None,
+        metadata=_doc("Adam: the learning rate falls along a half cosine to this value by the last step; None = constant"),
+    )
+    average_decay: float | None = field(
+        default=None,
+        metadata=_doc(
+            "Adam: return the exponential moving average of the iterates with this decay (e.g. 0.99), as "
+            "crowsonkb's style-transfer-pytorch does; None = the best iterate"
+        ),
+    )
+    scale_factor: float = field(
+        default=2.0,
+        metadata=_doc("size ratio between consecutive scales when scales > 1 (2 = halve; 1.414 = crowsonkb's √2 ladder)"),
+    )
     lbfgs_corrections: int = field(
         default=50,
         metadata=_doc(
@@ -116,13 +142,33 @@ class StyleConfig:
         default="imagenet", metadata=_doc("'imagenet' (resolved as in the README) or a path to a Keras weights file")
     )
 
+    max_memory: str | None = field(
+        default=None,
+        metadata=_doc(
+            "memory budget such as 8G or 512M; a run that needs more is done in tiles, or refused if even "
+            "tiles do not fit (default: 0.8 × the memory available when the run starts)"
+        ),
+    )
+
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):  # frozen: normalise through object.__setattr__
             object.__setattr__(self, f.name, _normalise(f.name, getattr(self, f.name)))
+        if self.style_weight is None and isinstance(self.style_loss, str) and self.style_loss in DEFAULT_STYLE_WEIGHTS:
+            # the weights of different statistics differ by 10⁵: each has its own default
+            object.__setattr__(self, "style_weight", DEFAULT_STYLE_WEIGHTS[self.style_loss])
         validate_config(self)
 
     def replace(self, **changes: Any) -> "StyleConfig":
-        """Return a copy with some fields changed (validated again)."""
+        """Return a copy with some fields changed (validated again).
+
+        Changing ``style_loss`` without giving ``style_weight`` moves a weight that is still the old
+        statistic's default to the new statistic's default (a Gram weight means nothing to another
+        statistic); a weight set by hand is kept.
+        """
+        new_loss = changes.get("style_loss", self.style_loss)
+        if (new_loss != self.style_loss and "style_weight" not in changes
+                and self.style_weight == DEFAULT_STYLE_WEIGHTS.get(self.style_loss)):
+            changes["style_weight"] = None
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
@@ -242,6 +288,7 @@ def validate_config(cfg: StyleConfig) -> None:
     _check_choice("optimizer", cfg.optimizer, OPTIMIZERS)
     if cfg.time_budget is not None:
         _check_number("time_budget", cfg.time_budget, minimum=0.0, exclusive=True)
+    _check_choice("style_loss", cfg.style_loss, STYLE_LOSSES)  # before the weights: it sets style_weight's default
     for name in ("content_weight", "style_weight", "tv_weight"):
         _check_number(name, getattr(cfg, name), minimum=0.0)
     if cfg.content_weight == 0 and cfg.style_weight == 0 and cfg.tv_weight == 0:
@@ -264,9 +311,13 @@ def validate_config(cfg: StyleConfig) -> None:
             f"size × style_scale must be at most {MAX_SIZE} px (the style image is used at that size); got "
             f"{cfg.size} × {cfg.style_scale:g} = {round(cfg.size * cfg.style_scale)} px"
         )
-    _check_choice("style_loss", cfg.style_loss, STYLE_LOSSES)
     _check_choice("preserve_colors", cfg.preserve_colors, COLOR_MODES)
-    _check_choice("init", cfg.init, INITS)
+    if cfg.init not in INITS:
+        if not isinstance(cfg.init, str) or not os.path.isfile(cfg.init):
+            raise InvalidSettingError(
+                f"init must be one of {', '.join(INITS)} or the path of an image file; got {cfg.init!r}"
+                + (" (no such file)" if isinstance(cfg.init, str) else "")
+            )
     _check_int("seed", cfg.seed, minimum=0)
     _check_int("scales", cfg.scales, minimum=1, maximum=6)
     _check_number("learning_rate", cfg.learning_rate, minimum=0.0, exclusive=True)
@@ -274,8 +325,24 @@ def validate_config(cfg: StyleConfig) -> None:
     if cfg.adam_beta_1 >= 1:
         raise InvalidSettingError(f"adam_beta_1 must be below 1, got {cfg.adam_beta_1}")
     _check_number("adam_epsilon", cfg.adam_epsilon, minimum=0.0, exclusive=True)
+    _check_number("adam_beta_2", cfg.adam_beta_2, minimum=0.0)
+    if cfg.adam_beta_2 >= 1:
+        raise InvalidSettingError(f"adam_beta_2 must be below 1, got {cfg.adam_beta_2}")
+    if cfg.learning_rate_end is not None:
+        _check_number("learning_rate_end", cfg.learning_rate_end, minimum=0.0, exclusive=True)
+    if cfg.average_decay is not None:
+        _check_number("average_decay", cfg.average_decay, minimum=0.0, exclusive=True)
+        if cfg.average_decay >= 1:
+            raise InvalidSettingError(f"average_decay must be below 1, got {cfg.average_decay}")
+    _check_number("scale_factor", cfg.scale_factor, minimum=1.1)
+    if cfg.scale_factor > 4:
+        raise InvalidSettingError(f"scale_factor must be between 1.1 and 4, got {cfg.scale_factor}")
     _check_int("lbfgs_corrections", cfg.lbfgs_corrections, minimum=1, maximum=100)
     _check_choice("backbone", cfg.backbone, BACKBONES)
+    if cfg.max_memory is not None:
+        from .memory import parse_memory_size
+
+        parse_memory_size(cfg.max_memory)
     if not isinstance(cfg.weights, str) or not cfg.weights:
         raise InvalidSettingError(f"weights must be 'imagenet' or a file path, got {cfg.weights!r}")
 

@@ -58,6 +58,8 @@ class StyleStatistic:
         blend: ``blend(targets, weights) -> tuple``: one target from the targets of several style images
             (weights sum to 1). Default: the weighted sum of each element.
         description: one line for documentation and the CLI.
+        stochastic: the distance draws random numbers from ``seed``, so the loss changes between
+            evaluations (L-BFGS then redraws them per block of iterations: ``optimize.run_lbfgs_redrawing``).
     """
 
     name: str
@@ -65,6 +67,7 @@ class StyleStatistic:
     distance: Callable[[tf.Tensor, StyleStatistics, "tf.Tensor | None", tf.Tensor], tf.Tensor]
     blend: Callable[[Sequence[StyleStatistics], Sequence[Any]], StyleStatistics] | None = None
     description: str = ""
+    stochastic: bool = False
 
     def blend_targets(self, targets: Sequence[StyleStatistics], weights: Sequence[Any]) -> StyleStatistics:
         """Blend the targets of several style images (weights summing to 1)."""
@@ -84,13 +87,14 @@ def register_style_statistic(
     *,
     blend: Callable[[Sequence[StyleStatistics], Sequence[Any]], StyleStatistics] | None = None,
     description: str = "",
+    stochastic: bool = False,
 ) -> StyleStatistic:
     """Register a style statistic under ``name`` (see :class:`StyleStatistic`); returns it.
 
     Registering the same name again replaces the earlier entry (useful while developing in a notebook).
     The name must also be listed in :data:`nst_lib.config.STYLE_LOSSES` to be accepted by ``StyleConfig``.
     """
-    statistic = StyleStatistic(name, targets, distance, blend, description)
+    statistic = StyleStatistic(name, targets, distance, blend, description, stochastic)
     with _STATISTICS_LOCK:
         _STATISTICS[name] = statistic
     return statistic
@@ -180,12 +184,14 @@ def style_loss(
     stat = style_statistic(statistic)
     seed = tf.zeros((2,), tf.int64) if seed is None else seed
     parts = {}
-    for layer, weight in layer_weights.items():
+    for index, (layer, weight) in enumerate(layer_weights.items()):
         feats = features[layer]
         target = targets[layer]
         target = tuple(target) if isinstance(target, (tuple, list)) else (target,)
         layer_mask = None if mask is None else resize_mask(mask, tf.shape(feats)[1:3])
-        parts[layer] = weight * stat.distance(feats, target, layer_mask, seed)
+        # each layer draws its own random numbers (two layers with as many channels must not share them)
+        layer_seed = tf.random.experimental.stateless_fold_in(seed, index)
+        parts[layer] = weight * stat.distance(feats, target, layer_mask, layer_seed)
     return tf.add_n(list(parts.values())), parts
 
 

@@ -387,6 +387,13 @@ def test_controls_demo_runs_uploaded_images_with_an_uploaded_mask():
     assert demo.result is not None, demo.status.value
     assert demo.result.image.shape == (32, 64, 3) and demo.settings["mask"] == "uploaded mask.png"
     assert common.png_size(demo.figure_view.value)[0] > 3 * 64  # photo, style, mask and result
+    assert "Note:" not in demo.status.value  # the VGG16-for-VGG19 notice is not repeated in every status
+
+    black = io.BytesIO()
+    Image.fromarray(np.zeros((40, 80), np.uint8)).save(black, format="PNG")
+    demo.mask_upload.value = _upload("black.png", black.getvalue())
+    demo.run_button.click()
+    assert "Note:" in demo.status.value and "all black" in demo.status.value  # the run's notes are shown
 
 
 # ------------------------------------------------------------------------- Stop in 05 and 07 (threads)

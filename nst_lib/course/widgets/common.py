@@ -47,6 +47,7 @@ __all__ = [
     "stats_table_html",
     "feature_extractor",
     "weights_note",
+    "notes_html",
     "demo_size",
     "has_picture",
     "upload_files",
@@ -354,6 +355,19 @@ def feature_extractor():
 
     info = resolve_weights("vgg19")
     return FeatureExtractor(layer_names(info.backbone), backbone="vgg19", weights=info)
+
+
+def notes_html(result: Any) -> str:
+    """The run's one-line notices (:attr:`nst_lib.Result.notes`, e.g. a mask with no effect) as " Note: …."
+    sentences, leaving out the VGG16-for-VGG19 notice, which every demo's status already names."""
+    from ...weights import resolve_weights
+
+    try:
+        weights_notice = resolve_weights(result.config.backbone, result.config.weights, warn=False).notice
+    except Exception:  # noqa: BLE001 - only used to leave one note out
+        weights_notice = None
+    notes = [note for note in getattr(result, "notes", []) or [] if note != weights_notice]
+    return "".join(f" Note: {html.escape(note.rstrip('.'))}." for note in notes)
 
 
 def weights_note() -> str:

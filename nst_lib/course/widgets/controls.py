@@ -29,6 +29,7 @@ from .common import (
     figure_to_png,
     image_slot,
     load_example,
+    notes_html,
     show_png,
 )
 
@@ -198,10 +199,13 @@ def controls_demo(content: str = "grace_hopper", style: str = "swirls", second_s
         show_png(result_view, result.image)
         figure_view.value = figure_to_png(render_controlled(context["photo"], context["styles"], context["mask"],
                                                             result.image, context["labels"]))
-        shown = ", ".join(f"{k}={v}" for k, v in context["settings"].items())
-        stopped = " Stopped: the best image so far is kept." if run.stopped else ""
-        notes = "".join(f" Note: {html.escape(n)}." for n in context["notes"])
-        status.value = f"Done in {result.elapsed:.1f} s with {html.escape(shown)}.{stopped}{notes}"
+        shown = html.escape(", ".join(f"{k}={v}" for k, v in context["settings"].items()))
+        notes = "".join(f" Note: {html.escape(n)}." for n in context["notes"]) + notes_html(result)
+        if run.stopped:
+            status.value = (f"Stopped after {result.iterations} iterations in {result.elapsed:.1f} s with {shown}; "
+                            f"the best image so far is kept.{notes}")
+        else:
+            status.value = f"Done: {result.iterations} iterations in {result.elapsed:.1f} s with {shown}.{notes}"
 
     def on_end(run: Run) -> None:
         run_button.disabled, stop_button.disabled = False, True

@@ -26,6 +26,7 @@ from .common import (
     figure_to_png,
     image_slot,
     load_example,
+    notes_html,
     show_png,
     stats_table_html,
 )
@@ -110,9 +111,10 @@ def tour_demo(content: str = "grace_hopper", style: str = "swirls", *, backgroun
         demo.result = result
         show_png(result_view, result.image)
         height, width = result.image.shape[:2]
-        stopped = " Stopped: the best image so far is kept." if run.stopped else ""
-        demo.status.value = (f"Done: {width}×{height} px, {result.iterations} iterations in "
-                             f"{result.elapsed:.1f} s with {result.backbone.upper()} ({result.message}).{stopped}")
+        done = "Stopped" if run.stopped else "Done"
+        kept = "; the best image so far is kept" if run.stopped else f" ({result.message})"
+        demo.status.value = (f"{done}: {width}×{height} px, {result.iterations} iterations in "
+                             f"{result.elapsed:.1f} s with {result.backbone.upper()}{kept}.{notes_html(result)}")
 
     def on_end(run: Run) -> None:
         preview_button.disabled, stop_button.disabled = False, True

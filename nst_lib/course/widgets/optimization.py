@@ -15,7 +15,17 @@ from matplotlib.figure import Figure
 
 from ...config import INITS, OPTIMIZERS, pick
 from ..viz import loss_curves
-from .common import BackgroundRun, Demo, Run, example_options, figure_to_png, image_slot, load_example, show_png
+from .common import (
+    BackgroundRun,
+    Demo,
+    Run,
+    example_options,
+    figure_to_png,
+    image_slot,
+    load_example,
+    notes_html,
+    show_png,
+)
 
 __all__ = ["run_settings", "run_label", "render_curves", "optimize_once", "optimization_demo"]
 
@@ -134,10 +144,12 @@ def optimization_demo(content: str = "grace_hopper", style: str = "swirls", *, b
         show_png(image_view, result.image)
         draw_curves()
         best = f", best total loss {min(h['total'] for h in history):.4g}" if history else ""
-        stopped = (" Stopped: the best image so far is kept." if run.stopped
-                   else " The image shown is the best one seen.")
-        demo.status.value = (f"{label}: {result.iterations} iterations in {result.elapsed:.1f} s{best} "
-                             f"({result.message}).{stopped}")
+        if run.stopped:
+            demo.status.value = (f"{label}: stopped after {result.iterations} iterations in {result.elapsed:.1f} s"
+                                 f"{best}; the best image so far is kept.{notes_html(result)}")
+        else:
+            demo.status.value = (f"{label}: {result.iterations} iterations in {result.elapsed:.1f} s{best} "
+                                 f"({result.message}); the image shown is the best one seen.{notes_html(result)}")
 
     def on_end(run: Run) -> None:
         run_button.disabled, stop_button.disabled = False, True

@@ -35,6 +35,7 @@ from .common import (
     example_options,
     image_slot,
     load_example,
+    notes_html,
     show_png,
 )
 
@@ -205,7 +206,8 @@ class StudioDemo(Demo):
         height, width = result.image.shape[:2]
         kept = "the best image so far is kept" if result.stop_reason == "callback" else "best image shown"
         self.status.value = (f"{html.escape(result.message.capitalize())} after {result.iterations} iterations in "
-                             f"{result.elapsed:.1f} s ({width}×{height} px, {result.backbone.upper()}); {kept}.")
+                             f"{result.elapsed:.1f} s ({width}×{height} px, {result.backbone.upper()}); {kept}."
+                             + notes_html(result))
 
     def _on_end(self, run: Run) -> None:
         self.run_button.disabled, self.stop_button.disabled = False, True

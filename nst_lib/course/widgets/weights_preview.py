@@ -33,6 +33,7 @@ from .common import (
     figure_to_png,
     image_slot,
     load_example,
+    notes_html,
     show_png,
 )
 from .losses import render_loss_parts
@@ -58,7 +59,7 @@ CACHE_SIZE = 64
 CHART_WIDTH = 360
 
 
-def ratio_weights(ratio: float, style_weight: float = StyleConfig.style_weight) -> tuple[float, float]:
+def ratio_weights(ratio: float, style_weight: float = StyleConfig().style_weight) -> tuple[float, float]:
     """``(content_weight, style_weight)`` for a content/style ratio α/β, keeping the library's style weight.
 
     Only the ratio shapes the picture (L-BFGS is barely affected by scaling the whole objective), so the
@@ -138,7 +139,7 @@ class WeightsPreviewDemo(Demo):
         self.image_view = image_slot(display, text="the picture appears here")
         self.chart_view = image_slot(CHART_WIDTH, round(CHART_WIDTH * 272 / 448), text="loss per layer of the result")
         controls = widgets.VBox([widgets.HTML("<b>style layer weights w<sub>l</sub></b> (normalised to sum 1)"),
-                                 *self.style_sliders.values()])
+                                 *self.style_sliders.values()], layout=widgets.Layout(min_width="340px"))
         super().__init__("Weights → picture: move a slider, watch the stylization change", [
             [self.content_picker, self.style_picker], self.ratio_slider, [controls, self.image_view, self.chart_view],
             [self.stop_button, self.progress]])
@@ -240,11 +241,12 @@ class WeightsPreviewDemo(Demo):
         self.shown_from_cache = False
         first = ("" if run.first_preview_seconds is None
                  else f"; first picture {run.first_preview_seconds:.1f} s after the change")
-        summary = (f"{html.escape(result.message.capitalize())}: {result.iterations} iterations in "
-                   f"{result.elapsed:.1f} s ({result.backbone.upper()}, {self.size} px){first}.")
+        how = (f"{result.iterations} iterations in {result.elapsed:.1f} s ({result.backbone.upper()}, "
+               f"{self.size} px){first}")
         if run.stopped:
-            self.status.value = summary + " Stopped: the best image so far is kept (not cached)."
+            self.status.value = f"Stopped after {how}; the best image so far is kept (not cached).{notes_html(result)}"
             return
+        summary = f"{html.escape(result.message.capitalize())}: {how}.{notes_html(result)}"
         self.status.value = summary
         self.cache[run.context["key"]] = CachedPreview(image_png, chart, summary, result.image)
         while len(self.cache) > CACHE_SIZE:
