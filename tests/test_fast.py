@@ -208,7 +208,7 @@ def test_every_registered_style_statistic_trains(style_file):
     for name in STYLE_LOSSES:
         if name == "gram":
             continue  # every other test trains with Gram
-        model = train_fast(style_file, steps=1, style_loss=name, **TINY)
+        model = train_fast(style_file, steps=1, style_loss=name, **{**TINY, "batch_size": 1})
         assert model.steps == 1 and model.stop_reason == "steps", name
         assert model.settings.style_loss == name and model.settings.style_weight == default_style_weight(name)
         assert np.isfinite(model.history[-1]["style"]) and model.history[-1]["style"] > 0, name
