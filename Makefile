@@ -27,8 +27,9 @@ demo: install  ## stylize a bundled example pair with the CLI into outputs/
 	@mkdir -p outputs
 	$(VENV)/bin/nst stylize example:grace_hopper example:swirls -o outputs/demo.jpg --size 384 --steps 150
 
-web: install  ## the Streamlit page on http://localhost:8501
-	$(VENV)/bin/streamlit run apps/streamlit_app.py
+SHARE ?= 0
+web: install  ## the Streamlit page on http://localhost:8501, for this machine only (SHARE=1: for the whole network)
+	$(VENV)/bin/streamlit run apps/streamlit_app.py $(if $(filter 1 yes true,$(SHARE)),--server.address 0.0.0.0)
 
 figures: install  ## regenerate the README's figures (slow: real settings)
 	$(PY) scripts/make_readme_figures.py

@@ -9,17 +9,25 @@ loop and no image code of its own. What lives here:
 * form defaults derived from :class:`~nst_lib.config.StyleConfig` (its field docs are the tooltips),
   and the way back from form values to a validated ``StyleConfig``;
 * query parameters (``?demo=1&size=64&steps=5``) that preselect examples and settings and run once;
-* progress text, the loss chart data, the PNG download and the equivalent ``nst`` command line.
+* progress text, the loss chart data, the PNG download and the equivalent ``nst`` command line;
+* the server's settings for sharing it fairly (:class:`ServerSettings`, read from ``NST_WEB_*``
+  environment variables), the memory admission check of a run (:func:`run_admission`, with
+  :func:`nst_lib.memory.plan_run`), the queue's wording (:func:`queue_message`) and the job a queued
+  run executes (:func:`style_transfer_job`); the queue itself is ``apps/run_queue.py``.
+
+Nothing here keeps a session's data in module state: every function returns what the page stores in
+that session's own ``st.session_state``.
 """
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
+import os
 import re
 import shlex
-import warnings
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -35,6 +43,8 @@ __all__ = [
     "MAX_UPLOAD_PIXELS",
     "Progress",
     "QuerySettings",
+    "RunRequest",
+    "ServerSettings",
     "UPLOAD_EXTENSIONS",
     "WeightsSummary",
     "cli_command",
@@ -43,17 +53,25 @@ __all__ = [
     "example_image",
     "field_help",
     "form_defaults",
+    "format_bytes",
     "format_progress",
     "layer_label",
     "layer_options",
     "loss_chart_data",
+    "machine_memory",
     "make_config",
     "parse_query_params",
+    "parse_size",
     "png_bytes",
     "preset_mask",
     "preview_due",
     "preview_every",
+    "queue_message",
     "read_upload",
+    "result_view",
+    "run_admission",
+    "execute_run",
+    "style_transfer_job",
     "summarize_weights",
 ]
 
@@ -103,6 +121,7 @@ class InputImage:
     preview: np.ndarray
     caption: str = ""
     uploaded: bool = False
+    shape: tuple[int, int] = (0, 0)  # (height, width) of the full image, for the memory plan of a run
 
 
 def _extension(name: str) -> str:
@@ -111,6 +130,8 @@ def _extension(name: str) -> str:
 
 
 def _size_text(n_bytes: int) -> str:
+    if n_bytes < 1024:
+        return f"{n_bytes} bytes"
     return f"{n_bytes / 1024 / 1024:.1f} MB" if n_bytes >= 1024 * 1024 else f"{n_bytes / 1024:.0f} KB"
 
 
@@ -158,12 +179,12 @@ def read_upload(
             "upload a smaller or more compressed image"
         )
     try:
-        preview = load_image(data, max_pixels=max_pixels)
+        full = load_image(data, max_pixels=max_pixels)
     except NSTError as exc:
         raise InvalidImageError(_relabel(str(exc), data, f"the {role} '{label}'")) from None
-    preview = _shrink(preview, preview_size)
     caption = f"{label} ({_size_text(len(data))})"
-    return InputImage(label=label, source=data, preview=preview, caption=caption, uploaded=True)
+    return InputImage(label=label, source=data, preview=_shrink(full, preview_size), caption=caption, uploaded=True,
+                      shape=full.shape[:2])
 
 
 def _relabel(message: str, data: bytes, label: str) -> str:
@@ -188,7 +209,8 @@ def example_image(kind: str, name: str, *, preview_size: int = PREVIEW_SIZE) -> 
         caption = f"{name.replace('_', ' ')} (procedural style image)"
     else:
         raise InvalidSettingError(f"example kind must be 'content' or 'style', got {kind!r}")
-    return InputImage(label=name, source=image, preview=_shrink(image, preview_size), caption=caption)
+    return InputImage(label=name, source=image, preview=_shrink(image, preview_size), caption=caption,
+                      shape=image.shape[:2])
 
 
 def preset_mask(kind: str, height: int, width: int) -> np.ndarray | None:
@@ -242,11 +264,19 @@ def layer_options(backbone: str) -> list[str]:
 
 
 def layer_label(keras_name: str, naming: str = "gatys") -> str:
-    """How a layer is shown: ``block4_conv2`` → ``conv4_2`` with Gatys naming, unchanged with Keras naming."""
-    match = re.match(r"^block(\d)_conv(\d)$", keras_name)
-    if naming == "gatys" and match:
-        return f"conv{match.group(1)}_{match.group(2)}"
-    return keras_name
+    """How a layer is shown: ``block4_conv2`` → ``conv4_2`` with Gatys naming, unchanged with Keras naming.
+
+    The Gatys names come from the library's layer catalogue (:func:`nst_lib.backbone.layer_catalogue`;
+    VGG19's catalogue holds every VGG16 layer too).
+    """
+    return _gatys_names().get(keras_name, keras_name) if naming == "gatys" else keras_name
+
+
+@functools.lru_cache(maxsize=1)
+def _gatys_names() -> dict[str, str]:
+    from nst_lib.backbone import layer_catalogue
+
+    return {layer.keras_name: layer.gatys_name for layer in layer_catalogue("vgg19")}
 
 
 def make_config(values: Mapping[str, Any], n_styles: int = 1) -> StyleConfig:
@@ -294,6 +324,7 @@ class WeightsSummary:
     description: str  # resolved_weights_description(): network, source, file, substitution
     error: str | None = None
     path: str | None = None
+    notice: str | None = None  # the library's one-line notice when VGG16 replaces VGG19 (also on Result.notes)
 
     @property
     def short(self) -> str:
@@ -305,17 +336,17 @@ def summarize_weights(backbone: str = "vgg19") -> WeightsSummary:
     """Resolve the weights once (no download with ``NST_OFFLINE=1``); errors become ``error``.
 
     Same text as :func:`nst_lib.backbone.resolved_weights_description`, plus the backbone actually used,
-    so the layer pickers list the layers that really exist (VGG16 has no ``block5_conv4``).
+    so the layer pickers list the layers that really exist (VGG16 has no ``block5_conv4``). Resolved with
+    ``warn=False``: the substitution notice is returned on ``notice`` (the page shows it in its "Feature
+    network" line) rather than issued as a warning, which a page could only catch process-wide.
     """
-    from nst_lib.backbone import BackboneSubstitutionWarning, resolve_weights
+    from nst_lib.weights import resolve_weights
 
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", BackboneSubstitutionWarning)
-            info = resolve_weights(backbone)
+        info = resolve_weights(backbone, warn=False)
     except NSTError as exc:
         return WeightsSummary(backbone, "no ImageNet weights available", error=str(exc))
-    return WeightsSummary(info.backbone, info.describe(), path=info.path)
+    return WeightsSummary(info.backbone, info.describe(), path=info.path, notice=info.notice)
 
 
 # ------------------------------------------------------------------------------------------ query string
@@ -544,3 +575,214 @@ def cli_command(
             value = f"{value:g}"
         words += [flag, str(value)]
     return " ".join(shlex.quote(w) for w in words)
+
+
+# ------------------------------------------------------------------------------- sharing the server
+#: Environment variables that configure how the page shares its server (see the README, "Web page").
+ENV_MAX_RUNS = "NST_WEB_MAX_RUNS"  # optimisations that run at once (default 1)
+ENV_MAX_MEMORY = "NST_WEB_MAX_MEMORY"  # memory the running optimisations may use together, e.g. 6G
+ENV_MAX_WAITING = "NST_WEB_MAX_WAITING"  # runs that may wait in the queue (default 10)
+ENV_DISCONNECT_GRACE = "NST_WEB_DISCONNECT_GRACE"  # seconds a closed tab keeps its place (default 10)
+#: Share of the machine's memory that the runs may use by default (the server, TensorFlow and the
+#: browser sessions need the rest).
+DEFAULT_MEMORY_SHARE = 0.75
+_SIZE_UNITS = {"": 1, "B": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
+
+
+def parse_size(text: str, name: str = "size") -> int:
+    """Bytes from ``"6G"``, ``"512M"``, ``"1.5GB"``, ``"8GiB"`` or a plain number of bytes."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?\s*", str(text), flags=re.IGNORECASE)
+    if not match:
+        raise InvalidSettingError(f"{name} must be a size such as 6G, 512M or 2.5GB; got {text!r}")
+    return int(float(match.group(1)) * _SIZE_UNITS[match.group(2).upper()])
+
+
+def machine_memory() -> int:
+    """Bytes of memory this process may use: the physical memory, or the container's limit if lower."""
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    for limit_file in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            with open(limit_file) as handle:
+                text = handle.read().strip()
+        except OSError:
+            continue
+        if text.isdigit():
+            total = min(total, int(text))
+    return total
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """How the page shares one server among its sessions (read by :meth:`from_env`)."""
+
+    max_running: int = 1
+    memory_budget: int = 0  # bytes for the running optimisations together
+    max_waiting: int = 10
+    disconnect_grace: float = 10.0
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "ServerSettings":
+        """Read the ``NST_WEB_*`` variables; unset ones take their defaults.
+
+        Raises:
+            InvalidSettingError: a variable's value is not allowed (the message names it).
+        """
+        environ = os.environ if environ is None else environ
+
+        def number(name: str, kind: type, low: float, high: float, default: Any) -> Any:
+            text = environ.get(name, "").strip()
+            if not text:
+                return default
+            try:
+                value = kind(text)
+            except ValueError:
+                value = None
+            if value is None or not low <= value <= high:
+                what = "a whole number" if kind is int else "a number"
+                raise InvalidSettingError(f"{name} must be {what} from {low:g} to {high:g}; got {text!r}")
+            return value
+
+        memory_text = environ.get(ENV_MAX_MEMORY, "").strip()
+        if memory_text:
+            memory = parse_size(memory_text, ENV_MAX_MEMORY)
+        else:
+            memory = int(DEFAULT_MEMORY_SHARE * machine_memory())
+        if memory <= 0:
+            raise InvalidSettingError(f"{ENV_MAX_MEMORY} must be more than 0 bytes; got {memory_text!r}")
+        return cls(
+            max_running=number(ENV_MAX_RUNS, int, 1, 64, 1),
+            memory_budget=memory,
+            max_waiting=number(ENV_MAX_WAITING, int, 0, 1000, 10),
+            disconnect_grace=number(ENV_DISCONNECT_GRACE, float, 0.0, 3600.0, 10.0),
+        )
+
+    def describe(self) -> str:
+        """One sentence for the page, e.g. "This server runs one style transfer at a time, with 6.0 GB."""
+        runs = ("one style transfer at a time" if self.max_running == 1
+                else f"up to {self.max_running} style transfers at once")
+        return (f"This server runs {runs}, within {format_bytes(self.memory_budget)} of memory; "
+                "later runs wait in a queue.")
+
+
+def format_bytes(n_bytes: float) -> str:
+    """``1536 MB`` → ``"1.5 GB"``: sizes for people."""
+    for unit, factor in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
+        if n_bytes >= factor:
+            return f"{n_bytes / factor:.1f} {unit}"
+    return f"{int(n_bytes)} bytes"
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """What the queue's admission check needs to plan a run's memory."""
+
+    config: StyleConfig
+    content_shape: tuple[int, int]  # (height, width) of the content image as given (any size)
+    style_shapes: tuple[tuple[int, int], ...] = ()  # (height, width) of each style image as given
+    backbone: str | None = None  # the network really used (VGG16 when VGG19's weights are unavailable)
+
+
+def run_admission(request: RunRequest | None, memory_budget: int | None):
+    """The queue's admission check: :func:`nst_lib.memory.plan_run` against the server's budget.
+
+    Returns a :class:`run_queue.Admission` whose cost is the plan's estimated peak; a run the plan says
+    cannot fit is refused with the plan's own message.
+    """
+    from run_queue import Admission
+
+    if request is None:
+        return Admission(True)
+    try:
+        from nst_lib.memory import plan_run
+    except ImportError:  # until the memory planner of issue 13 lands on main
+        return Admission(True)
+    plan = plan_run(request.config, request.content_shape, max_memory=memory_budget,
+                    style_shapes=request.style_shapes or None, backbone=request.backbone)
+    return Admission(bool(plan.fits), int(plan.estimated_peak_bytes), str(plan.message))
+
+
+def ordinal(n: int) -> str:
+    """1 → "1st", 2 → "2nd", 11 → "11th"."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def queue_message(position: int, running: int, max_running: int, waited: float) -> str:
+    """What a waiting session sees, e.g. "You are 2nd in the queue (waited 12 s): 1 run in progress, …"."""
+    ahead = position - 1
+    busy = f"{running} run{'s' if running != 1 else ''} in progress"
+    waiting = f"{ahead} waiting ahead of you" if ahead else "you are next"
+    limit = "one at a time" if max_running == 1 else f"{max_running} at a time"
+    return (f"Waiting for your turn: you are {ordinal(position)} in the queue (waited {waited:.0f} s). "
+            f"This server runs style transfers {limit}: {busy}, {waiting}.")
+
+
+# ------------------------------------------------------------------------------------------ running
+def result_view(
+    result: Any, content: InputImage, styles: Sequence[InputImage], mask_name: str | None
+) -> dict[str, Any]:
+    """Everything the page shows about a finished run (stored in the session's own state)."""
+    from nst_lib.images import to_uint8
+
+    labels = [s.label for s in styles]
+    file_name = download_name(content.label, labels)
+    height, width = result.image.shape[:2]
+    return {
+        "png": png_bytes(result.image),
+        "image": to_uint8(result.image),
+        "file_name": file_name,
+        "summary": (f"{result.message[0].upper()}{result.message[1:]}: {result.iterations} iterations in "
+                    f"{result.elapsed:.1f} s on {result.backbone.upper()}, {width}×{height} px."),
+        "chart": loss_chart_data(result.history, result.config),
+        "chart_note": "Weighted content and style terms; they add up to the loss that is minimised."
+        + (" The jump is where the run moves from the coarse scale to the full size."
+           if len(result.scale_shapes) > 1 else ""),
+        "cli": cli_command(result.config, content, styles, file_name, mask=mask_name),
+        "notes": list(result.notes),
+    }
+
+
+def execute_run(
+    content: InputImage,
+    styles: Sequence[InputImage],
+    mask: Any,
+    mask_name: str | None,
+    config: StyleConfig,
+    report: Callable[[str, Any], None],
+    should_stop: Callable[[], bool],
+) -> dict[str, Any]:
+    """Run :func:`nst_lib.stylize` for the page and return :func:`result_view` of its result.
+
+    Reports ``report("progress", Progress)`` after every iteration and ``report("preview", (uint8 image,
+    iteration))`` about 15 times per run; stops (keeping the best image so far) once ``should_stop()``.
+    Executed in a worker process (``apps/run_worker.py``).
+    """
+    import nst_lib
+    from nst_lib.images import to_uint8
+
+    steps = config.steps or 1
+    every = preview_every(steps)
+
+    def on_iterate(event: Any) -> bool:
+        report("progress", format_progress(event, config))
+        if preview_due(event.iteration, steps, every):
+            report("preview", (to_uint8(event.image()), int(event.iteration)))
+        return should_stop()
+
+    result = nst_lib.stylize(content.source, [s.source for s in styles], config=config, mask=mask,
+                             callback=on_iterate)
+    return result_view(result, content, styles, mask_name)
+
+
+def style_transfer_job(
+    content: InputImage, styles: Sequence[InputImage], mask: Any, mask_name: str | None, config: StyleConfig,
+    pool: Any,
+) -> Callable[[Any], dict[str, Any] | None]:
+    """The job a queued run executes: :func:`execute_run` in a worker of ``pool`` (a ``run_worker.WorkerPool``),
+    which copies the progress and previews onto the ticket and stops the run when the ticket is cancelled."""
+    run = {"content": content, "styles": list(styles), "mask": mask, "mask_name": mask_name, "config": config}
+
+    def job(ticket: Any) -> dict[str, Any] | None:
+        return pool.run(ticket, run)
+
+    return job

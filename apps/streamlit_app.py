@@ -8,19 +8,29 @@ Shareable links preselect settings and can run once on load, for example
 ``http://localhost:8501/?demo=1&size=64&steps=5`` or ``?content=coffee&style=swirls,cubist&run=1``
 (any of size, steps, seed, scales, time_budget, content_weight, style_weight, tv_weight, style_scale,
 learning_rate, optimizer, preserve_colors, init, backbone).
+
+One server serves every open tab (a Streamlit *session*). Runs go through one server-wide
+:class:`run_queue.RunQueue` (limits from the ``NST_WEB_*`` variables, see :class:`app_logic.ServerSettings`):
+Run queues a job that a worker thread executes, and a fragment of the page polls the session's ticket
+for its place in the queue, progress and live preview. Everything a session uploads or produces lives in
+its own ``st.session_state``; the only shared objects are the queue, the bundled examples and the
+resolved weights.
 """
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import streamlit as st
+from streamlit import runtime
 from streamlit.logger import get_logger
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 import nst_lib as nst
 import app_logic as logic
 from nst_lib import data
 from nst_lib.images import to_uint8
+from run_queue import RunQueue, State, Ticket, heartbeat_liveness
+from run_worker import WorkerPool, shared_pool
 
 LOG = get_logger("nst_lib.app")  # Streamlit's console handler: tracebacks go to the server log
 
@@ -62,8 +72,8 @@ def _resolved_weights(backbone: str) -> logic.WeightsSummary:
 
 
 def weights_summary(backbone: str) -> logic.WeightsSummary:
-    """Resolved once per server process (nst_lib itself caches the built network per process, so only the
-    first run of a server pays for building VGG and loading its weights)."""
+    """Resolved once per server process, for the "Feature network" line and the layer pickers (the runs
+    resolve them again in their worker process, which builds VGG once and keeps it)."""
     try:
         return _resolved_weights(backbone)
     except nst.WeightsError as exc:
@@ -75,9 +85,80 @@ def example(kind: str, name: str) -> logic.InputImage:
     return logic.example_image(kind, name)
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
-def uploaded(name: str, content: bytes, role: str) -> logic.InputImage:
-    return logic.read_upload(name, content, role=role)
+def uploaded(widget_key: str, files: list[Any], role: str) -> list[logic.InputImage | nst.NSTError]:
+    """The checked uploads of one file uploader, decoded once per file and kept in this session only.
+
+    (A process-wide cache would keep one person's photos in the server's memory for the next visitor.)
+    Bad files give their error, which the caller shows; entries for removed files are dropped.
+    """
+    store = st.session_state.setdefault("_uploads", {})
+    previous = store.get(widget_key, {})
+    current: dict[str, logic.InputImage | nst.NSTError] = {}
+    for file in files:
+        if file.file_id not in previous:
+            try:
+                previous[file.file_id] = logic.read_upload(file.name, file.getvalue(), role=role)
+            except nst.NSTError as exc:
+                previous[file.file_id] = exc
+        current[file.file_id] = previous[file.file_id]
+    store[widget_key] = current
+    return list(current.values())
+
+
+# ------------------------------------------------------------------------------------ the server queue
+#: Seconds between two looks of a session's page at its ticket (queue position, progress, preview).
+#: Every look is a script run on the server, for every waiting or running tab: once a second is prompt
+#: for a person and cheap for the server.
+POLL_SECONDS = 1.0
+#: Without Streamlit's runtime (AppTest), an owner is alive while its page polled in the last minute.
+_HEARTBEAT = heartbeat_liveness(60.0)
+
+
+def session_alive(ticket: Ticket) -> bool:
+    """True while the ticket's session is connected (a closed tab disconnects it at once)."""
+    if runtime.exists():
+        return runtime.get_instance().is_active_session(ticket.owner)
+    return _HEARTBEAT(ticket)
+
+
+def log_queue_event(ticket: Ticket, event: str) -> None:
+    """One line per queue event in the server's log (no file names or settings: only numbers)."""
+    if event == "started":
+        detail = f" after {ticket.queue_wait:.1f} s in the queue"
+    elif event in ("done", "stopped", "failed") and ticket.started_at is not None:
+        detail = f" after {ticket.finished_at - ticket.started_at:.1f} s"
+    elif event == "queued":
+        detail = f" at position {ticket.position}" if ticket.position else ""
+    else:
+        detail = ""
+    LOG.info("run #%d of session %s: %s%s", ticket.number, ticket.owner[:8], event, detail)
+
+
+@st.cache_resource(show_spinner=False)
+def server_queue(max_running: int, memory_budget: int, max_waiting: int, grace: float) -> RunQueue:
+    """The one queue of this server process, shared by every session (created on first use)."""
+    return RunQueue(max_running, memory_budget=memory_budget, admission=logic.run_admission,
+                    max_waiting=max_waiting, is_alive=session_alive, grace=grace, on_event=log_queue_event)
+
+
+def get_queue(settings: logic.ServerSettings) -> RunQueue:
+    return server_queue(settings.max_running, settings.memory_budget, settings.max_waiting,
+                        settings.disconnect_grace)
+
+
+def get_pool(settings: logic.ServerSettings) -> WorkerPool:
+    """The worker processes that execute the runs (one per concurrent run; see apps/run_worker.py)."""
+    return shared_pool(settings.max_running)
+
+
+def serves_only_this_machine() -> bool:
+    """True when the server listens on the loopback address only (the project's default settings)."""
+    return str(st.get_option("server.address")) in ("localhost", "127.0.0.1", "::1")
+
+
+def session_id() -> str:
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx is not None else "no-session"
 
 
 # -------------------------------------------------------------------------------------------- state
@@ -212,10 +293,9 @@ def content_input(content_names: list[str]) -> logic.InputImage | None:
         if file is None:
             st.info("Upload a photo, or switch to an example.")
             return None
-        try:
-            image = uploaded(file.name, file.getvalue(), "content image")
-        except nst.NSTError as exc:
-            show_error(exc)
+        image = uploaded("content_upload", [file], "content image")[0]
+        if isinstance(image, nst.NSTError):
+            show_error(image)
             return None
     st.image(to_uint8(image.preview), caption=image.caption, width="stretch")
     return image
@@ -236,11 +316,11 @@ def style_inputs(style_names: list[str]) -> list[logic.InputImage]:
                                  max_upload_size=logic.MAX_UPLOAD_MB)
         if len(files) > logic.MAX_STYLES:
             st.warning(f"Only the first {logic.MAX_STYLES} style images are used.")
-        for file in files[: logic.MAX_STYLES]:
-            try:
-                images.append(uploaded(file.name, file.getvalue(), "style image"))
-            except nst.NSTError as exc:
-                show_error(exc)
+        for item in uploaded("style_upload", files[: logic.MAX_STYLES], "style image"):
+            if isinstance(item, nst.NSTError):
+                show_error(item)
+            else:
+                images.append(item)
     if not images:
         st.info("Choose or upload at least one style image.")
         return []
@@ -263,10 +343,9 @@ def mask_input(content: logic.InputImage | None) -> tuple[Any, str | None]:
                                     max_upload_size=logic.MAX_UPLOAD_MB)
             if file is None:
                 return None, None
-            try:
-                mask = uploaded(file.name, file.getvalue(), "mask")
-            except nst.NSTError as exc:
-                show_error(exc)
+            mask = uploaded("mask_upload", [file], "mask")[0]
+            if isinstance(mask, nst.NSTError):
+                show_error(mask)
                 return None, None
             st.image(to_uint8(mask.preview), caption="mask", width=160)
             return mask.source, mask.label
@@ -279,47 +358,75 @@ def mask_input(content: logic.InputImage | None) -> tuple[Any, str | None]:
 
 
 # ------------------------------------------------------------------------------------------- running
-def run_transfer(content: logic.InputImage, styles: list[logic.InputImage], mask: Any, mask_name: str | None,
-                 config: nst.StyleConfig) -> None:
-    """Call stylize with a live progress bar and preview; store the outcome in session state."""
-    progress = st.progress(0.0, text="Preparing: loading the images and the VGG network…")
-    live = st.empty()
-    every = logic.preview_every(config.steps)
-
-    def on_iterate(event) -> None:
-        shown = logic.format_progress(event, config)
-        progress.progress(shown.fraction, text=shown.text)
-        if logic.preview_due(event.iteration, config.steps, every):
-            live.image(to_uint8(event.image()), caption=f"Live preview, iteration {event.iteration}",
-                       width="stretch")
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        result = nst.stylize(content.source, [s.source for s in styles], config=config, mask=mask,
-                             callback=on_iterate)
-    progress.empty()
-    live.empty()
-    notes = sorted({str(w.message) for w in caught if w.category.__name__ != "BackboneSubstitutionWarning"})
-    labels = [s.label for s in styles]
-    st.session_state["result"] = {
-        "png": logic.png_bytes(result.image),
-        "image": to_uint8(result.image),
-        "file_name": logic.download_name(content.label, labels),
-        "summary": (f"{result.message[0].upper()}{result.message[1:]}: {result.iterations} iterations in "
-                    f"{result.elapsed:.1f} s on {result.backbone.upper()}, "
-                    f"{result.image.shape[1]}×{result.image.shape[0]} px."),
-        "chart": logic.loss_chart_data(result.history, result.config),
-        "chart_note": "Weighted content and style terms; they add up to the loss that is minimised."
-        + (" The jump is where the run moves from the coarse scale to the full size."
-           if len(result.scale_shapes) > 1 else ""),
-        "cli": logic.cli_command(result.config, content, styles, logic.download_name(content.label, labels),
-                                 mask=mask_name),
-        "notes": notes,
-    }
+def queue_run(settings: logic.ServerSettings, content: logic.InputImage, styles: list[logic.InputImage],
+              mask: Any, mask_name: str | None, config: nst.StyleConfig, backbone: str) -> None:
+    """Put this session's run in the server's queue (refused at once if it cannot fit in memory)."""
+    request = logic.RunRequest(config, content.shape, tuple(s.shape for s in styles), backbone)
+    job = logic.style_transfer_job(content, styles, mask, mask_name, config, get_pool(settings))
+    st.session_state["ticket"] = get_queue(settings).submit(session_id(), job, request)
 
 
-def show_result(details: Any) -> None:
-    """The result, its download and summary here; the loss curve and CLI line in ``details``."""
+def collect(ticket: Ticket) -> None:
+    """Move a finished ticket's outcome into this session's state."""
+    state = st.session_state
+    state.pop("ticket", None)
+    if ticket.state is State.DONE and ticket.outcome is None:
+        state["run_notice"] = "Stopped before the first image was ready; nothing to show."
+    elif ticket.state is State.DONE:
+        state["result"] = ticket.outcome
+        if ticket.queue_wait and ticket.queue_wait >= 1:
+            state["result"]["summary"] += f" It waited {ticket.queue_wait:.0f} s in the queue."
+    elif ticket.state is State.FAILED:
+        if not isinstance(ticket.error, nst.NSTError):
+            LOG.error("style transfer failed", exc_info=ticket.error)
+        state["run_error"] = logic.error_sentence(ticket.error)
+    elif ticket.end_reason == "abandoned":
+        state["run_notice"] = "This page stopped answering for a while, so its run gave up its place; run again."
+    else:
+        state["run_notice"] = "You left the queue; nothing was run."
+
+
+@st.fragment(run_every=POLL_SECONDS)
+def run_status(queue: RunQueue) -> None:
+    """The session's place in the queue, or its progress and live preview, refreshed every poll."""
+    ticket: Ticket | None = st.session_state.get("ticket")
+    if ticket is None:
+        return
+    ticket.touch()
+    if ticket.active:
+        if ticket.state is State.WAITING:
+            status = queue.status()
+            waited = queue.clock() - ticket.submitted_at
+            position = ticket.position
+            if position:
+                st.info(logic.queue_message(position, status.running, status.max_running, waited),
+                        icon=":material/hourglass_top:")
+            leave = st.button("✖ Leave the queue", key="cancel", width="stretch")
+        else:
+            since = queue.clock() - ticket.started_at
+            preparing = f"Preparing: loading the images and the VGG network… ({since:.0f} s)"
+            shown = ticket.progress or logic.Progress(0.0, preparing)
+            st.progress(shown.fraction, text=shown.text)
+            preview = ticket.preview
+            if preview is not None:
+                st.image(preview[0], caption=f"Live preview, iteration {preview[1]}", width="stretch")
+            label = ("Stopping at the next iteration…" if ticket.stop_requested
+                     else "■ Stop (keep the best image so far)")
+            leave = st.button(label, key="cancel", width="stretch", disabled=ticket.stop_requested)
+        if leave:
+            ticket.cancel()  # a waiting ticket leaves at once; a running job stops at its next iteration
+        if ticket.active:
+            return
+    collect(ticket)
+    st.rerun()  # the whole page: the result, or the message, replaces the progress
+
+
+def show_result(details: Any, weights: logic.WeightsSummary) -> None:
+    """The result, its download and summary here; the loss curve and CLI line in ``details``.
+
+    The result's notes are shown as warnings, except the VGG16-for-VGG19 notice that the "Feature
+    network" line above already gives.
+    """
     outcome = st.session_state.get("result")
     if outcome is None:
         st.caption("The result appears here, with a live preview while it is computed.")
@@ -329,7 +436,8 @@ def show_result(details: Any) -> None:
                        on_click="ignore", type="primary", key="download")
     st.caption(outcome["summary"])
     for note in outcome["notes"]:
-        st.warning(note)
+        if note != weights.notice:
+            st.warning(note)
     with details:
         st.markdown("**Loss during the run**")
         st.line_chart(outcome["chart"], x="iteration", x_label="iteration", y_label="weighted loss", height=260)
@@ -364,19 +472,39 @@ def main() -> None:
         if summary.error:
             st.error(logic.error_sentence(nst.WeightsError(summary.error)))
         else:
-            st.caption(f"Feature network: {summary.short}.", help=summary.description)
-        ready = content is not None and bool(styles) and not summary.error
-        clicked = st.button("▶ Run style transfer", type="primary", disabled=not ready, key="run",
-                            width="stretch")
-        auto = ready and st.session_state.pop("_auto_run", False)
+            # the weights file's path only for the machine's own user, not for a shared page's visitors
+            st.caption(f"Feature network: {summary.short}.", help=summary.description if serves_only_this_machine()
+                       else None)
+        try:
+            settings = logic.ServerSettings.from_env()
+        except nst.NSTError as exc:
+            settings = None
+            show_error(exc)
+        if settings is not None:
+            get_pool(settings).warm_up()  # the first run need not wait for TensorFlow to load
+        ready = content is not None and bool(styles) and not summary.error and settings is not None
+        state = st.session_state
+        busy = "ticket" in state
+        clicked = st.button("▶ Run style transfer", type="primary", disabled=not ready or busy, key="run",
+                            width="stretch", help=settings.describe() if settings else None)
+        auto = ready and not busy and state.pop("_auto_run", False)
         if clicked or auto:
-            st.session_state.pop("result", None)
+            for key in ("result", "run_error", "run_notice"):
+                state.pop(key, None)
             try:
                 config = logic.make_config(form_values(len(styles)), n_styles=len(styles))
-                run_transfer(content, styles, mask, mask_name, config)
+                queue_run(settings, content, styles, mask, mask_name, config, summary.backbone)
             except Exception as exc:  # noqa: BLE001 - the page shows one sentence, never a traceback
                 show_error(exc)
-        show_result(details)
+            else:
+                st.rerun()  # draw the page again with Run disabled and the run's status
+        if "ticket" in state and settings is not None:
+            run_status(get_queue(settings))
+        if "run_error" in state:
+            st.error(state["run_error"])
+        if "run_notice" in state:
+            st.info(state["run_notice"])
+        show_result(details, summary)
 
 
 try:

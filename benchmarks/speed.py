@@ -65,9 +65,12 @@ def child_tutorial(args) -> dict:
     problem = Problem(args.size)
     peak0 = matmul_peak()
     history: list = []
+    cpu: list = []
+    cpu0 = time.process_time()
     t0 = time.perf_counter()
     run_adam(problem.value_and_grad(problem.shape), problem.content_full, steps=args.steps_tutorial,
-             learning_rate=0.02, beta_1=0.99, epsilon=0.1, history=history)
+             learning_rate=0.02, beta_1=0.99, epsilon=0.1, history=history,
+             callback=lambda event: cpu.append(time.process_time() - cpu0))
     total_wall = time.perf_counter() - t0
     peak1 = matmul_peak()
     wall = [h["elapsed"] for h in history]
@@ -77,7 +80,7 @@ def child_tutorial(args) -> dict:
         total_wall=total_wall, step_seconds=_median(steps[1:] or steps), shape=list(problem.shape),
         backbone=problem.extractor.backbone, peak_flops=max(peak0, peak1), peak_flops_before=peak0,
         peak_flops_after=peak1, flops_per_step_x3=vgg_flops(*problem.shape, problem.extractor.backbone),
-        rss_mb=_rss_mb(), initial=history[0]["total"] if history else None,
+        rss_mb=_rss_mb(), initial=history[0]["total"] if history else None, cpu=cpu,
     )
 
 
@@ -129,17 +132,22 @@ def child_stylize(args) -> dict:
 
     problem = Problem(args.size)
     peak0 = matmul_peak()
-    wall, value, cost, off = [], [], [], [0.0]
+    options = json.loads(args.options) if args.options else {}
+    averaging = options.get("average_decay") is not None
+    wall, value, cost, cpu, off, off_cpu = [], [], [], [], [0.0], [0.0]
+    cpu0 = time.process_time()
 
     def callback(event):
-        if event.iteration % 10 == 0 or event.shape == problem.shape:
-            t = time.perf_counter()
-            if event.shape == problem.shape:
-                v = event.losses["total"]
-            else:
-                v = problem.full_objective(event.image())["total"]
+        # the objective of what the run would return now, at full resolution: the iterate's own loss at the
+        # finest scale; otherwise (coarse scales, a moving average) evaluated every `eval_every`, off the clock
+        exact = event.shape == problem.shape and not averaging
+        if exact or event.iteration % args.eval_every == 0:
+            t, c = time.perf_counter(), time.process_time()
+            v = event.losses["total"] if exact else problem.full_objective(event.image())["total"]
             off[0] += time.perf_counter() - t
+            off_cpu[0] += time.process_time() - c
             wall.append(event.elapsed - off[0])
+            cpu.append(time.process_time() - cpu0 - off_cpu[0])
             value.append(v)
             cost.append(event.iteration)
         return args.ours_target is not None and min(value, default=float("inf")) <= args.ours_target
@@ -153,14 +161,24 @@ def child_stylize(args) -> dict:
                  if k in ("content_layers", "style_layers", "content_weight", "style_weight", "tv_weight")}
     t0 = time.perf_counter()
     extra = {} if args.lbfgs_corrections is None else {"lbfgs_corrections": args.lbfgs_corrections}
+    settings = {**objective, **extra, **options}
+    if "steps" in settings:  # the recipe's own schedule length (a decay is laid out over it)
+        steps = settings.pop("steps")
     res = nst_lib.stylize(problem.content_full, problem.style_full, size=args.size, backbone="vgg16",
-                          callback=callback, steps=steps, time_budget=args.ours_seconds, **objective, **extra)
+                          callback=callback, steps=steps, time_budget=args.ours_seconds, **settings)
     total_wall = time.perf_counter() - t0
+    if averaging or tuple(res.image.shape[:2]) == problem.shape:  # the returned image itself
+        final = problem.full_objective(res.image)["total"]
+        if final < min(value, default=float("inf")) and wall:
+            wall.append(wall[-1])
+            cpu.append(cpu[-1])
+            value.append(final)
+            cost.append(res.iterations)
     peak1 = matmul_peak()
     if args.image_out:
         res.save(args.image_out)
     steps_s = [b - a for a, b in zip(wall, wall[1:])]
-    return dict(recipe="stylize", wall=wall, value=value, cost=cost, total_wall=total_wall,
+    return dict(recipe="stylize", options=options, wall=wall, value=value, cost=cost, cpu=cpu, total_wall=total_wall,
                 shape=list(problem.shape), backbone=problem.extractor.backbone, peak_flops=max(peak0, peak1),
                 peak_flops_before=peak0, peak_flops_after=peak1,
                 flops_per_step_x3=vgg_flops(*problem.shape, problem.extractor.backbone), rss_mb=_rss_mb(),
@@ -173,12 +191,14 @@ def _median(xs):
     return xs[len(xs) // 2] if xs else None
 
 
-def run_child(recipe: str, args, done: dict) -> dict:
+def run_child(recipe: str, args, done: dict, options: dict | None = None) -> dict:
     """Run one recipe in a subprocess; return its JSON plus the parent's view of its peak RSS."""
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
         path = f.name
     cmd = [sys.executable, __file__, "--child", recipe, "--child-out", path, "--size", str(args.size),
-           "--steps-tutorial", str(args.steps_tutorial)]
+           "--steps-tutorial", str(args.steps_tutorial), "--eval-every", str(args.eval_every)]
+    if options:
+        cmd += ["--options", json.dumps(options)]
     if args.quick:
         cmd.append("--quick")
     if args.ours_cost is not None:
@@ -202,6 +222,8 @@ def run_child(recipe: str, args, done: dict) -> dict:
     os.unlink(path)
     out["child_maxrss_mb"] = usage.ru_maxrss / 1024.0
     out["process_wall"] = time.perf_counter() - t
+    out["process_cpu"] = usage.ru_utime + usage.ru_stime
+    out["loadavg"] = os.getloadavg()
     return out
 
 
@@ -249,7 +271,39 @@ def summarise(results: dict) -> dict:
                 # how far (b) got by the time (a) ended, and what (a) had at (b)'s end
             summary[name]["value_at_10pct_of_tutorial"] = _best_before(r["wall"], r["value"], 0.1 * t_a)
         summary["tutorial"]["value_at_10pct_time"] = _best_before(tut["wall"], tut["value"], 0.1 * t_a)
+        for name in results:
+            if name != "tutorial":
+                summary[name]["levels"] = level_ratios(results, name)
     return summary
+
+
+#: the tutorial's step counts whose objective the goals name (300 steps: ≤ 0.1 of its time; 1000: ≤ 0.5)
+GOAL_LEVELS = {100: None, 300: 0.1, 1000: 0.5}
+
+
+def level_ratios(results: dict, name: str) -> dict:
+    """For each of :data:`GOAL_LEVELS` the tutorial reached: the time ``name`` needs to reach the tutorial's
+    objective after N steps, divided by the tutorial's time to N steps — in wall time and in CPU time."""
+    tut, ours = results["tutorial"], results[name]
+    out = {}
+    best, levels = float("inf"), []
+    for value in tut["value"]:
+        best = min(best, value)
+        levels.append(best)
+    for n in GOAL_LEVELS:
+        if n > len(levels):
+            continue
+        level = levels[n - 1]
+        entry = {"objective": level, "goal": GOAL_LEVELS[n]}
+        for clock in ("wall", "cpu"):
+            if clock not in tut or clock not in ours or len(tut[clock]) < n:
+                continue
+            reach = first_reach(ours[clock], ours["value"], level)
+            entry[f"ratio_{clock}"] = None if reach is None else reach / tut[clock][n - 1]
+        reach_cost = first_reach(ours["cost"], ours["value"], level)
+        entry["iterations"] = reach_cost
+        out[str(n)] = entry
+    return out
 
 
 def _best_before(wall, value, t):
@@ -257,69 +311,75 @@ def _best_before(wall, value, t):
     return min(vals) if vals else None
 
 
-def ratio_curve(results: dict, name: str, every: int = 25) -> list[tuple[int, float | None]]:
+def ratio_curve(results: dict, name: str, every: int = 25, clock: str = "wall") -> list[tuple[int, float | None]]:
     """(N, time ours needs to reach the tutorial's best objective after N steps ÷ the tutorial's time to N)."""
     tut, ours = results["tutorial"], results[name]
+    if clock not in tut or clock not in ours:
+        clock = "wall"
     out, best = [], float("inf")
     levels = []
-    for wall, value in zip(tut["wall"], tut["value"]):
+    for t, value in zip(tut[clock], tut["value"]):
         best = min(best, value)
-        levels.append((wall, best))
+        levels.append((t, best))
     for n in range(every, len(levels) + 1, every):
-        wall_a, level = levels[n - 1]
-        wall_b = first_reach(ours["wall"], ours["value"], level)
-        out.append((n, None if wall_b is None else wall_b / wall_a))
+        time_a, level = levels[n - 1]
+        time_b = first_reach(ours[clock], ours["value"], level)
+        out.append((n, None if time_b is None else time_b / time_a))
     return out
 
 
-def plot(results: dict, summary: dict, path: Path, size: int, load: str) -> None:
+def plot(results: dict, summary: dict, path: Path, size: int, load: str, clock: str = "wall") -> None:
+    """Objective against time for every recipe, and each recipe's time ratio against the target level."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    ours_name = "stylize" if "stylize" in results else "ours"
-    two = "tutorial" in results and ours_name in results
-    fig, axes = plt.subplots(1, 2 if two else 1, figsize=(11 if two else 7, 4.2), dpi=120, squeeze=False)
+    others = [name for name in results if name != "tutorial"]
+    two = "tutorial" in results and bool(others)
+    fig, axes = plt.subplots(1, 2 if two else 1, figsize=(12 if two else 7, 4.6), dpi=120, squeeze=False)
     ax = axes[0][0]
     steps_a = len(results["tutorial"]["value"]) if "tutorial" in results else 0
-    labels = {"tutorial": f"TF tutorial (Adam lr 0.02, {steps_a} steps)", "ours": "prototype (L-BFGS-B, 50 corrections, colour-matched init)",
-              "stylize": "ours: nst_lib.stylize defaults (L-BFGS-B, recoloured init)"}
+    labels = {"tutorial": f"TF tutorial (Adam lr 0.02, {steps_a} steps)",
+              "ours": "prototype (L-BFGS-B, 50 corrections, colour-matched init)",
+              "stylize": "nst_lib.stylize defaults (L-BFGS-B, recoloured init)"}
     for name, r in results.items():
+        times = r.get(clock) or r["wall"]
         best, ys = float("inf"), []
         for v in r["value"]:
             best = min(best, v)
             ys.append(best)
-        ax.plot(r["wall"], ys, label=labels.get(name, name), lw=1.8)
-    if "target_value" in summary:
-        ax.axhline(summary["target_value"], color="grey", ls=":", lw=1)
-        ours = summary.get(ours_name) or {}
-        if ours.get("ratio"):
-            title = f"{size} px, the tutorial's {steps_a}-step objective: ours needs {ours['ratio']:.2f}× its time"
-            if ours.get("cost_ratio"):
-                title += f"\n({ours['cost_ratio']:.2f}× the iterations)"
-        else:
-            title = (f"{size} px: ours did not reach the tutorial's {steps_a}-step objective "
-                     f"(best {ours.get('best_value', float('nan')):.4g} vs {summary['target_value']:.4g})")
-        ax.set_title(title, fontsize=9)
+        ax.plot(times[:len(ys)], ys[:len(times)], label=labels.get(name, name), lw=1.6)
+    if "tutorial" in results:
+        levels = summary.get(others[0], {}).get("levels", {}) if others else {}
+        for n, entry in levels.items():
+            ax.axhline(entry["objective"], color="grey", ls=":", lw=0.8)
+            ax.text(0, entry["objective"], f" tutorial @ {n}", fontsize=7,
+                    color="grey", va="bottom")
     ax.set_yscale("log")
-    ax.set_xlabel("wall time (s)")
-    ax.set_ylabel("objective (best so far, full resolution)")
+    ax.set_xlabel(f"{'CPU' if clock == 'cpu' else 'wall'} time (s)")
+    ax.set_ylabel("objective of the output (best so far, full resolution)")
+    ax.set_title(f"{size} px, the TensorFlow tutorial's objective", fontsize=9)
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7)
     if two:
         ax2 = axes[0][1]
-        curve = [(n, r) for n, r in ratio_curve(results, ours_name) if r is not None]
-        if curve:
-            ax2.plot([n for n, _ in curve], [r for _, r in curve], "o-", ms=3, lw=1.5, color="C1")
+        for index, name in enumerate(others):
+            curve = [(n, r) for n, r in ratio_curve(results, name, clock=clock) if r is not None]
+            if curve:
+                ax2.plot([n for n, _ in curve], [r for _, r in curve], "o-", ms=2.5, lw=1.3, color=f"C{index + 1}",
+                         label=labels.get(name, name))
         ax2.axhline(1.0, color="grey", lw=1)
-        ax2.axhline(0.1, color="C3", ls="--", lw=1)
-        ax2.text(steps_a, 0.1, "goal: 0.1", color="C3", fontsize=8, ha="right", va="bottom")
+        for n, goal in GOAL_LEVELS.items():
+            if goal is not None and n <= steps_a:
+                ax2.plot([n], [goal], marker="*", ms=11, color="C3", ls="none")
+                ax2.text(n, goal, f"  goal {goal} at {n}", color="C3", fontsize=8, va="center")
         ax2.set_yscale("log")
         ax2.set_xlabel("tutorial steps N")
-        ax2.set_ylabel("ours' time ÷ tutorial's time\nto the tutorial's objective after N steps")
-        ax2.set_title("lower is better: ours' lead shrinks as the target gets lower", fontsize=9)
+        ax2.set_ylabel(f"recipe's {clock} time ÷ tutorial's\nto the tutorial's objective after N steps")
+        ax2.set_title("lower is better", fontsize=9)
         ax2.grid(alpha=0.3, which="both")
+        ax2.legend(fontsize=7)
     fig.text(0.01, 0.01, f"2-core CPU, load {load}", fontsize=7, color="grey")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -350,7 +410,16 @@ def main(argv=None) -> int:
                          "11 min at 256 px, 45 min at 512 px on an idle machine)")
     ap.add_argument("--image-out", default=None, help="save ours' final image here")
     ap.add_argument("--replot", metavar="JSON", help="only redraw the figure from a results file")
-    ap.add_argument("--fig", help="figure path for --replot (default docs/figures/speed_<size>.png)")
+    ap.add_argument("--fig", help="figure path (default docs/figures/speed_<size>.png)")
+    ap.add_argument("--recipe", action="append", default=[], metavar="LABEL=JSON",
+                    help="also run nst_lib.stylize with these settings, e.g. "
+                         "'adam_decay={\"optimizer\": \"adam\", \"learning_rate\": 0.05, \"learning_rate_end\": 0.002}' "
+                         "(repeatable; each in its own subprocess, after the others)")
+    ap.add_argument("--eval-every", type=int, default=10,
+                    help="evaluate the output's full-resolution objective every N iterations when the iterate's "
+                         "own loss is not it (coarse scales, moving averages), off the clock")
+    ap.add_argument("--clock", choices=["wall", "cpu"], default="wall", help="the figure's time axis")
+    ap.add_argument("--options", help=argparse.SUPPRESS)
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--child-out", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -366,7 +435,8 @@ def main(argv=None) -> int:
         payload = json.loads(Path(args.replot).read_text())
         lb, la = payload["loadavg_before"], payload["loadavg_after"]
         fig = Path(args.fig) if args.fig else ROOT / "docs" / "figures" / f"speed_{payload['size']}.png"
-        plot(payload["results"], payload["summary"], fig, payload["size"], f"{lb[0]:.1f}→{la[0]:.1f} (1-min avg)")
+        plot(payload["results"], payload["summary"], fig, payload["size"], f"{lb[0]:.1f}→{la[0]:.1f} (1-min avg)",
+             args.clock)
         print(f"plot: {fig}")
         return 0
 
@@ -387,6 +457,11 @@ def main(argv=None) -> int:
     for name in recipes:
         print(f"running {name} at {args.size} px …", flush=True)
         results[name] = run_child(name, args, results)
+    for spec in args.recipe:
+        label, _, text = spec.partition("=")
+        options = json.loads(text)
+        print(f"running {label} at {args.size} px: {options} …", flush=True)
+        results[label] = run_child("stylize", args, results, options)
     load_after = os.getloadavg()
     summary = summarise(results)
     load = f"{load_before[0]:.1f}→{load_after[0]:.1f} (1-min avg)"
@@ -397,7 +472,8 @@ def main(argv=None) -> int:
     out.write_text(json.dumps(payload, indent=1))
     if "tutorial" in results:  # a plot compares against the tutorial
         fig = (HERE / "results" / "speed_quick.png") if args.quick else ROOT / "docs" / "figures" / f"speed_{args.size}.png"
-        plot(results, summary, fig, args.size, load)
+        fig = Path(args.fig) if args.fig else fig
+        plot(results, summary, fig, args.size, load, args.clock)
         print(f"plot: {fig}")
     print(json.dumps(summary, indent=1))
     print(f"results: {out}; load average {load}")

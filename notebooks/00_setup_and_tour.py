@@ -13,8 +13,26 @@
 # - what neural style transfer (Gatys, Ecker & Bethge, 2015) does, by running it once on a bundled example;
 # - the one contract every function of `nst_lib` shares: an image is a `float32` array of shape
 #   `(H, W, 3)` with values in `[0, 1]`;
-# - how the course is organised, how the exercises check your code, and how *fast mode* keeps every
-#   notebook quick to test.
+# - how the course is organised, how the exercises check your code (and how to reveal a solution on
+#   purpose), and how *fast mode* keeps every notebook quick to test.
+
+# %% [markdown]
+# ## Prerequisites
+#
+# - **Python**: functions, dictionaries, loops and list comprehensions.
+# - **NumPy**: arrays, their `shape` and `dtype`, slicing (`image[10:20, :, 0]`) and broadcasting
+#   ([NumPy for absolute beginners](https://numpy.org/doc/stable/user/absolute_beginners.html)).
+# - **A little linear algebra**: the matrix product and the transpose (notebook 03 builds the Gram matrix
+#   from them).
+# - **A little calculus**: a gradient points in the direction in which a function grows fastest; following
+#   it backwards lowers the function. TensorFlow computes gradients for you (notebook 05; the guide
+#   [Introduction to gradients and automatic differentiation](https://www.tensorflow.org/guide/autodiff)).
+# - **Convolutional networks, at the level of an overview**: layers of filters, ReLU, pooling
+#   ([CS231n notes](https://cs231n.github.io/convolutional-networks/)). You never train one here: the course
+#   uses a network that is already trained.
+#
+# TensorFlow itself is introduced as it is needed: tensors in notebook 01, `keras.Model` in 02,
+# `tf.GradientTape`, `tf.Variable` and `tf.function` in 05.
 
 # %% [markdown]
 # ## 1. Environment check
@@ -87,11 +105,12 @@ print(data.describe_examples())
 # settings while the automatic tests run tiny ones.
 
 # %%
+CONTENT_NAME, STYLE_NAME = "grace_hopper", "swirls"  # the example pair of this notebook: change it here
 SIZE = nst.pick(256, 64)  # long side of the images, in pixels
-content, style = data.example_pair("grace_hopper", "swirls", size=SIZE)
+content, style = data.example_pair(CONTENT_NAME, STYLE_NAME, size=SIZE)
 print("content:", describe_image(content))
 print("style:  ", describe_image(style))
-viz.show_images([content, style], ["content: grace_hopper", "style: swirls"])
+viz.show_images([content, style], [f"content: {CONTENT_NAME}", f"style: {STYLE_NAME}"])
 
 # %% [markdown]
 # Every image in the library is a NumPy array of shape `(height, width, 3)`, `float32`, with values
@@ -109,7 +128,7 @@ STEPS = nst.pick(50, 3)
 result = nst.stylize(content, style, size=SIZE, steps=STEPS)
 print(f"{result.message}: {result.iterations} iterations in {result.elapsed:.0f} s "
       f"with {result.backbone.upper()} weights from {result.weights_source}")
-viz.show_images([content, style, result.image], ["content", "style", "result"])
+viz.show_images([content, style, result.image], [CONTENT_NAME, STYLE_NAME, "result"])
 
 # %% [markdown]
 # `stylize` reports how the optimisation went in `result.history`, one entry per iteration. The *total*
@@ -132,6 +151,7 @@ viz.loss_curves(result.history, parts=("total", "content", "style"), title="what
 # | change the pixels with L-BFGS or Adam | 05 Optimization |
 # | all options together: sizes, weights, layers, colours | 06 Style transfer studio |
 # | colour preservation, masks, several styles | 07 Beyond Gatys |
+# | the whole method again, from *your own* functions | 08 Your own style transfer |
 
 # %% [markdown]
 # ## 3. How the course is organised
@@ -152,8 +172,66 @@ print("fast mode is", "on" if nst.fast_mode() else "off", "→ this notebook use
 # **Exercises with self-checks.** `nst_lib.course.checks` has one check per exercise. A check calls your
 # function on small known inputs and compares the answer with the library's. It prints a line starting
 # with ✓ when your function is right; otherwise it raises an `ExerciseError` that says what is wrong in
-# plain words. Starter code in the exercises sometimes contains a typical mistake on purpose: run the
-# check, read the message, fix the function, run both cells again.
+# plain words. Two kinds of starters:
+#
+# - **build it yourself**: the function's body is `raise NotImplementedError` — you write it from the
+#   formula in the notebook (notebooks 01–05 each have one, and notebook 08 puts them all together);
+# - **fix it**: the starter is almost right and contains a typical mistake on purpose.
+#
+# Run the check, read the message, change the function, run both cells again. The cells of the checks are
+# tagged `raises-exception`, so *Run All* goes on past a check that fails.
+#
+# **Solutions, on purpose.** Every self-checked exercise has a reference solution that is never shown
+# unless you ask: `checks.solution("gram_matrix")` prints one, `checks.solution()` lists them all.
+# Open-ended exercises (no check) end with a folded **What you should see** note; click it when you have
+# tried.
+
+# %%
+from nst_lib.course import checks
+
+checks.solution()
+
+# %% [markdown]
+# ## Glossary
+#
+# | term | meaning | notebook |
+# | --- | --- | --- |
+# | content image, style image | the photo whose layout we keep; the picture whose textures and colours we copy | 00 |
+# | image contract | `float32` array `(H, W, 3)`, values in `[0, 1]`, RGB | 00, 01 |
+# | preprocessing ("caffe") | what VGG expects: ×255, RGB → BGR, minus the ImageNet mean colour | 01 |
+# | VGG16 / VGG19 | convolutional networks trained on ImageNet photos (Simonyan & Zisserman); we use their convolution layers | 02 |
+# | layer names | `block4_conv2` (Keras) = `conv4_2` (Gatys et al.): block 4, second convolution | 02 |
+# | feature map | one channel of a layer's output, drawn as a grey image | 02 |
+# | stride | distance in input pixels between two neighbouring values of a feature map | 02 |
+# | receptive field | side of the input window that can influence one value of a feature map | 02 |
+# | Gram matrix | `Fᵀ F / (H·W)`: the average product of every pair of channels; style without layout | 03 |
+# | texture synthesis | an image made from noise by matching Gram matrices only | 03 |
+# | content loss | mean squared difference of deep feature maps: "is it the same picture?" | 04 |
+# | style loss | weighted mean squared difference of Gram matrices: "is it the same texture?" | 04 |
+# | total variation (TV) | mean squared difference of neighbouring pixels: a smoothness penalty | 04 |
+# | objective, loss weights | `content_weight · content + style_weight · style + tv_weight · TV`, the number the optimiser lowers | 04 |
+# | gradient | `∂loss/∂pixel`: how the loss changes when one pixel value changes | 05 |
+# | `tf.GradientTape`, `tf.Variable`, `tf.function` | records a computation to differentiate it; a tensor that can be changed in place; compiles a Python function into a graph | 05 |
+# | Adam, learning rate | a gradient method with running averages of the gradient and its square; its step size | 05 |
+# | L-BFGS(-B) | a quasi-Newton method that estimates curvature from recent gradients (B: with bounds) | 05 |
+# | α/β | the paper's content-to-style weight ratio; ours is `content_weight / style_weight` | 06 |
+# | init | the starting image: content, recoloured content, style or noise | 05, 06 |
+# | scales (coarse to fine) | optimise a small image first, then upsample it and refine | 07 |
+# | luminance transfer, histogram matching | two ways to keep the photo's colours | 07 |
+# | guided Gram matrix | a Gram matrix of one masked region, `(m·F)ᵀ (m·F) / Σ m²` | 07 |
+# | fast mode | `NST_FAST=1`: tiny images and few steps, for tests | 00 |
+
+# %% [markdown]
+# ## Further reading
+#
+# - L. A. Gatys, A. S. Ecker, M. Bethge, *A Neural Algorithm of Artistic Style*, arXiv:1508.06576, 2015 —
+#   the first report of the method.
+# - L. A. Gatys, A. S. Ecker, M. Bethge, *Image Style Transfer Using Convolutional Neural Networks*, CVPR
+#   2016 — the full paper; the course's figure numbers refer to it.
+# - Y. Jing, Y. Yang, Z. Feng, J. Ye, Y. Yu, M. Song, *Neural Style Transfer: A Review*, IEEE Transactions
+#   on Visualization and Computer Graphics, 2020 — what came after.
+# - TensorFlow tutorial *Neural style transfer* (tensorflow.org/tutorials/generative/style_transfer) — the
+#   objective this library reproduces (`nst.TF_TUTORIAL`).
 
 # %% [markdown]
 # ## Summary
@@ -163,7 +241,8 @@ print("fast mode is", "on" if nst.fast_mode() else "off", "→ this notebook use
 # - An image is a `float32` array `(H, W, 3)` in `[0, 1]`, everywhere in the library.
 # - `nst.stylize(content, style, size=…, steps=…)` runs the whole method and returns the image and the
 #   loss history; the next notebooks open it up piece by piece.
-# - `nst.pick(real, fast)` keeps notebooks honest and quick; `nst_lib.course.checks` checks your exercises.
+# - `nst.pick(real, fast)` keeps notebooks honest and quick; `nst_lib.course.checks` checks your exercises,
+#   and `checks.solution(name)` reveals a reference solution when you ask for it.
 
 # %% [markdown]
 # ## Exercises
@@ -171,7 +250,8 @@ print("fast mode is", "on" if nst.fast_mode() else "off", "→ this notebook use
 # **Exercise 1 — the image contract (self-checked).** Image files store 8-bit pixels: integers from 0
 # to 255 (`uint8`). Write `to_float_image(pixels)` that turns such an array of shape `(H, W, 3)` into the
 # library's image: `float32` values in `[0, 1]`, same shape, with 255 becoming exactly 1.0. The starter
-# below is almost right; run the check, read its message and fix the function.
+# below is almost right; run the check, read its message and fix the function. (Solution:
+# `checks.solution("to_float_image")`.)
 
 # %%
 from nst_lib.course.checks import check_to_float_image
@@ -185,13 +265,28 @@ def to_float_image(pixels):
 check_to_float_image(to_float_image)
 
 # %% [markdown]
-# **Exercise 2 — another pair.** Change the names in the `example_pair` cell to `"astronaut"` and
-# `"stained_glass"` (or any names from the table above) and run the stylize cell again. Which parts of
-# the photo keep their shape best, and which are repainted by the style?
+# **Exercise 2 — another pair.** Change `CONTENT_NAME, STYLE_NAME` to `"astronaut"` and
+# `"stained_glass"` (or any names from the table above) and run the notebook again from that cell. Which
+# parts of the photo keep their shape best, and which are repainted by the style?
+#
+# <details><summary><b>What you should see</b></summary>
+#
+# Every figure below the names follows them. Typically, large shapes with strong edges keep their
+# outlines (a helmet, a face's outline), while flat and low-contrast areas (sky, walls, cloth) take the
+# style's texture first. Nothing is checked here: compare the pictures with your prediction.
+# </details>
 #
 # **Exercise 3 — cost of size.** Time the stylize cell at `SIZE = 128` and at `SIZE = 256` with the same
 # number of steps (look at `result.elapsed`). Before running, predict the ratio: the work of a
 # convolutional network grows with the number of pixels.
+#
+# <details><summary><b>What you should see</b></summary>
+#
+# Twice the side is four times the pixels, so the iterations themselves should take up to about 4× as
+# long (a small image keeps the two cores less busy, so often a little less). The ratio of
+# `result.elapsed` also includes fixed costs (loading the images, computing the targets, compiling the
+# graph the first time a shape is seen): run each size twice and compare the second runs.
+# </details>
 
 # %% [markdown]
 # ## Interactive demo

@@ -3,7 +3,7 @@
 #
 # How a picture becomes the tensor VGG expects, and how to turn that tensor back into a picture.
 #
-# **What you'll build:** VGG preprocessing and its inverse, checked against the library, and an inspector for any image's channels and statistics.
+# **What you'll build:** VGG preprocessing and its inverse, written yourself and checked against the library, and an inspector for any image's channels and statistics.
 
 # %% [markdown]
 # ## What you will learn
@@ -13,7 +13,8 @@
 # - how to resize without distortion (`resize_long_side`) and why size drives the cost of everything;
 # - the "caffe" preprocessing VGG was trained with — scale to 0–255, RGB → BGR, subtract the ImageNet
 #   mean colour — and why the library applies it *inside* the feature extractor;
-# - how to undo it, and how to get back to 8-bit pixels and files.
+# - what the preprocessing does to gradients on their way back to the image;
+# - how to undo it, and how to get back to 8-bit pixels and files — and you write both directions yourself.
 
 # %%
 # %matplotlib inline
@@ -23,12 +24,14 @@ from pathlib import Path
 import keras
 import matplotlib.pyplot as plt
 import numpy as np
+import tensorflow as tf
 
 import nst_lib as nst
 from nst_lib import backbone, data
 from nst_lib.course import viz
 from nst_lib.images import describe_image, image_to_png_bytes, resize_long_side, resize_to, to_uint8
 
+CONTENT_NAME = "astronaut"  # the example photo of this notebook: every figure below follows it
 SIZE = nst.pick(512, 64)  # long side used in this notebook
 
 # %% [markdown]
@@ -37,7 +40,7 @@ SIZE = nst.pick(512, 64)  # long side used in this notebook
 # `data.content_image` loads one of the bundled photos. What comes back is a plain NumPy array.
 
 # %%
-image = data.content_image("astronaut", size=SIZE)
+image = data.content_image(CONTENT_NAME, size=SIZE)
 print(type(image).__name__, image.shape, image.dtype, f"values from {image.min():.2f} to {image.max():.2f}")
 print(describe_image(image))
 
@@ -61,15 +64,15 @@ for ax in axes:
     ax.axis("off")
 
 # %% [markdown]
-# Each channel on its own is a grey picture: bright where that colour is strong. The orange space suit
-# is bright in the red channel and much darker in the blue one; white areas (the shuttle, the flag's
-# white stripes) are bright in all three, and black ones dark in all three.
+# Each channel on its own is a grey picture: bright where that colour is strong. White areas are bright in
+# all three channels and black ones dark in all three; a coloured area is bright in some and dark in the
+# others (in the `astronaut` photo, the orange space suit is bright in red and much darker in blue).
 # `render_channels` is the drawing function of this notebook's demo.
 
 # %%
 from nst_lib.course.widgets.images import render_channels
 
-render_channels(image, "astronaut")
+render_channels(image, CONTENT_NAME)
 
 # %% [markdown]
 # Why `float32` in `[0, 1]` rather than the file's 8-bit integers? Because we are going to *optimise*
@@ -114,7 +117,7 @@ for bad in (b"this is not an image", np.zeros((4, 4, 3), np.uint8), "no/such/fil
 # does not create jagged edges that VGG would see as texture.
 
 # %%
-portrait = data.content_image("grace_hopper")
+portrait = data.content_image(CONTENT_NAME)  # at its own size
 small = resize_long_side(portrait, nst.pick(128, 48))
 tiny = resize_long_side(portrait, 32)
 squashed = resize_to(portrait, 128, 256)
@@ -122,9 +125,10 @@ viz.show_images([portrait, small, tiny, squashed],
                 [f"{im.shape[1]}×{im.shape[0]}" for im in (portrait, small, tiny)] + ["resize_to(128, 256)"])
 
 # %%
+base = np.prod(resize_long_side(portrait, 128).shape[:2])
 for side in (128, 256, 512, 1024):
     h, w = resize_long_side(portrait, side).shape[:2]
-    print(f"long side {side:4d}: {w}×{h} = {w * h:>9,} pixels, {w * h / (128 * 109):5.1f}× the work of 128 px")
+    print(f"long side {side:4d}: {w}×{h} = {w * h:>9,} pixels, {w * h / base:5.1f}× the work of 128 px")
 
 # %% [markdown]
 # ## 4. VGG preprocessing, step by step
@@ -159,9 +163,10 @@ print("✓ our steps = FeatureExtractor.preprocess = keras.applications.vgg19.pr
 
 # %% [markdown]
 # What changed? The histograms show each channel's values before and after: stretched from `[0, 1]` to
-# about `[-124, 151]`, each shifted by its own mean, and in the opposite channel order. Shown naively as
-# a picture (rescaled to `[0, 1]` and read as if it were RGB), the VGG input has its reds and blues
-# swapped — the orange suit turns blue.
+# 0–255, each shifted by its own mean (so the possible range is `[-123.68, 151.06]`: 0 − 123.68 for red,
+# 255 − 103.939 for blue), and in the opposite channel order. Shown naively as a picture (rescaled to
+# `[0, 1]` and read as if it were RGB), the VGG input has its reds and blues swapped: in the `astronaut`
+# photo, the orange suit turns blue.
 
 # %%
 fig, axes = plt.subplots(1, 3, figsize=(13, 3.4))
@@ -181,10 +186,25 @@ plt.show()
 # %% [markdown]
 # **Why inside the model?** Many tutorials preprocess once and then optimise the preprocessed tensor.
 # `nst_lib` follows the TensorFlow tutorial instead: the variable being optimised stays a plain
-# `[0, 1]` RGB image, and `FeatureExtractor` applies `preprocess` as its first operation. The
-# preprocessing is a fixed affine map, so gradients flow through it unchanged; in exchange, "keep the
+# `[0, 1]` RGB image, and `FeatureExtractor` applies `preprocess` as its first operation. Then "keep the
 # pixels valid" is a simple clip (or box bound) to `[0, 1]`, and the result never needs converting back.
 #
+# The preprocessing is a fixed affine map, `vgg_input = 255 · reverse_channels(image) − means`, so the
+# gradients that reach the image (notebook 05) are those at the VGG input **multiplied by 255 and with the
+# channels reversed** (the means are constants: they drop out). `tf.GradientTape` confirms it, for a loss
+# that is any weighted sum of the VGG input:
+
+# %%
+x_tensor = tf.constant(x)
+weights = tf.random.stateless_normal(x.shape, seed=(0, 1))  # ∂loss/∂vgg_input of this loss
+with tf.GradientTape() as tape:
+    tape.watch(x_tensor)
+    loss = tf.reduce_sum(weights * extractor.preprocess(x_tensor))
+grad_image = tape.gradient(loss, x_tensor)
+np.testing.assert_allclose(grad_image.numpy(), 255.0 * weights.numpy()[..., ::-1], rtol=1e-5)
+print("✓ ∂loss/∂image = 255 × ∂loss/∂vgg_input, with the channel axis reversed (BGR → RGB)")
+
+# %% [markdown]
 # ## 5. Going back: the inverse
 #
 # Sometimes you *do* hold an image in VGG's space (an older implementation, a debugging session) and
@@ -201,10 +221,20 @@ plt.show()
 # %%
 print("to_uint8:", to_uint8(image).dtype, to_uint8(image)[row, col])
 with tempfile.TemporaryDirectory() as folder:
-    path = nst.save_image(image, Path(folder) / "astronaut.png")
+    path = nst.save_image(image, Path(folder) / f"{CONTENT_NAME}.png")
     reloaded = nst.load_image(path)
     print(f"saved {path.name}: {path.stat().st_size / 1024:.0f} KiB; "
           f"largest difference after the round trip {np.abs(reloaded - image).max() * 255:.2f} / 255")
+
+# %% [markdown]
+# ## Further reading
+#
+# - K. Simonyan, A. Zisserman, *Very Deep Convolutional Networks for Large-Scale Image Recognition*, ICLR
+#   2015 (arXiv:1409.1556, 2014) — VGG, and how its training images were prepared.
+# - Y. Jia et al., *Caffe: Convolutional Architecture for Fast Feature Embedding*, ACM Multimedia 2014 — the
+#   framework behind the "caffe" convention (BGR, 0–255, mean subtraction).
+# - O. Russakovsky et al., *ImageNet Large Scale Visual Recognition Challenge*, International Journal of
+#   Computer Vision, 2015 — the photos whose mean colour we subtract.
 
 # %% [markdown]
 # ## Summary
@@ -213,53 +243,75 @@ with tempfile.TemporaryDirectory() as folder:
 #   that out of anything (paths, bytes, PIL, arrays), upright and validated.
 # - Cost grows with the number of pixels; `resize_long_side` keeps proportions, `resize_to` forces a shape.
 # - VGG expects "caffe" input: ×255, RGB → BGR, minus the ImageNet mean colour (`CAFFE_MEANS_BGR`).
-#   `FeatureExtractor` does it itself, so the optimised image stays a plain `[0, 1]` picture.
+#   `FeatureExtractor` does it itself, so the optimised image stays a plain `[0, 1]` picture; gradients
+#   reach the image multiplied by 255 and with the channels reversed.
 # - The inverse goes backwards: + means, BGR → RGB, ÷255, clip. `to_uint8` and `nst.save_image` get you
 #   back to 8-bit pixels and files.
 
 # %% [markdown]
 # ## Exercises
 #
-# **Exercise 1 — preprocessing as a function (self-checked).** Package the three steps of section 4 as
-# `my_preprocess(images)` for a batch `(N, H, W, 3)`. It receives a TensorFlow tensor: slicing with
-# `[..., ::-1]` and arithmetic work on tensors just as on arrays. The starter has a classic bug; the
-# check will tell you which.
+# **Exercise 1 — build it yourself: preprocessing (self-checked).** Write `preprocess(images)` for a batch
+# `(N, H, W, 3)` of `[0, 1]` RGB images: the three steps of section 4, returning VGG's input. It receives
+# a TensorFlow tensor: slicing with `[..., ::-1]` (or `tf.reverse(images, axis=[-1])`) and arithmetic
+# work on tensors as on arrays. `MEANS_BGR` holds the means in B, G, R order. Replace
+# `raise NotImplementedError` with your code, then run the check. (Reference solution, on purpose only:
+# `checks.solution("preprocess")`.)
 
 # %%
-from nst_lib.course.checks import check_deprocess, check_preprocess
+from nst_lib.course import checks
 
 MEANS_BGR = np.array(backbone.CAFFE_MEANS_BGR, np.float32)
 
 
-def my_preprocess(images):
-    return images[..., ::-1] * 255.0 - MEANS_BGR[::-1]
+def preprocess(images):
+    """(N, H, W, 3) RGB in [0, 1] → VGG's input: ×255, RGB → BGR, minus MEANS_BGR."""
+    raise NotImplementedError
 
 
 # %% tags=["raises-exception"]
-check_preprocess(my_preprocess)
+checks.check_preprocess(preprocess)
 
 
 # %% [markdown]
-# **Exercise 2 — the inverse (self-checked).** Write `my_deprocess(vgg_input)` that turns a
-# `(1, H, W, 3)` tensor in VGG's space back into a displayable `[0, 1]` RGB image (returning shape
-# `(H, W, 3)` is fine too). Use NumPy (`np.asarray(vgg_input)` first) or TensorFlow. The starter does
-# the right steps in the wrong order.
+# **Exercise 2 — build it yourself: the inverse (self-checked).** Write `deprocess(vgg_input)` that turns
+# a `(1, H, W, 3)` tensor in VGG's space back into a displayable `[0, 1]` RGB image (returning shape
+# `(H, W, 3)` is fine too). Undo the steps in reverse order (section 5), and clip. NumPy
+# (`np.asarray(vgg_input)` first) or TensorFlow both work. (Solution: `checks.solution("deprocess")`.)
 
 # %%
-def my_deprocess(vgg_input):
-    rgb = np.asarray(vgg_input)[..., ::-1]
-    return np.clip((rgb + MEANS_BGR) / 255.0, 0.0, 1.0)
+def deprocess(vgg_input):
+    """VGG's input → RGB image in [0, 1]: + means, BGR → RGB, ÷255, clip."""
+    raise NotImplementedError
 
 
 # %% tags=["raises-exception"]
-check_deprocess(my_deprocess)
+checks.check_deprocess(deprocess)
 
 # %% [markdown]
 # **Exercise 3 — a wrong colour order, seen by VGG.** What would VGG see if you forgot to reverse the
 # channels? Compute `block1_conv1` features of `image` and of `image[..., ::-1]` with a real extractor
 # (`nst.FeatureExtractor(["block1_conv1"])`) and draw both with `viz.feature_map_grid(…, "first", 8)`.
 # Which channels change most: the ones that look like edge detectors, or the ones that look like colour
-# detectors?
+# detectors? To put a number on it, compute for each channel the mean absolute difference of the two maps
+# divided by the channel's mean activation.
+#
+# <details><summary><b>What you should see</b></summary>
+#
+# ```python
+# first = nst.FeatureExtractor(["block1_conv1"])
+# a = first(image[np.newaxis])["block1_conv1"].numpy()[0]
+# b = first(image[np.newaxis, ..., ::-1].copy())["block1_conv1"].numpy()[0]
+# change = np.abs(a - b).mean(axis=(0, 1)) / (np.abs(a).mean(axis=(0, 1)) + 1e-6)
+# print(np.round(np.sort(change), 2))
+# ```
+#
+# The changes span orders of magnitude. Channels whose filters weight the three colours alike — brightness
+# edges, light against dark — change by a few per cent; channels that prefer one colour to another change
+# by several times their usual activation (their filters' red and blue weights differ; on the bundled
+# photos the change correlates with that difference). A network fed the wrong channel order still sees the
+# edges, but its colour detectors report the wrong colours.
+# </details>
 
 # %% [markdown]
 # ## Interactive demo

@@ -3,7 +3,7 @@
 #
 # What a pretrained convolutional network sees in an image, layer by layer, and how far each layer looks.
 #
-# **What you'll build:** a feature-map viewer for any image and layer, and the arithmetic of strides and receptive fields.
+# **What you'll build:** your own VGG feature extractor (a `keras.Model`), a feature-map viewer for any image — bundled or uploaded — and any layer, and the arithmetic of strides and receptive fields.
 
 # %% [markdown]
 # ## What you will learn
@@ -16,14 +16,17 @@
 
 # %%
 # %matplotlib inline
+import keras
 import matplotlib.pyplot as plt
 import numpy as np
+import tensorflow as tf
 from IPython.display import Markdown
 
 import nst_lib as nst
 from nst_lib import backbone, data
 from nst_lib.course import viz
 
+IMAGE_NAME = "astronaut"  # the example photo of this notebook: every figure below follows it
 SIZE = nst.pick(256, 64)  # long side of the images fed to VGG in this notebook
 
 # %% [markdown]
@@ -32,7 +35,8 @@ SIZE = nst.pick(256, 64)  # long side of the images fed to VGG in this notebook
 # VGG19 (Simonyan & Zisserman, 2014) classifies photos into 1000 ImageNet categories. Style transfer
 # uses only its convolutional part: five **blocks** of 3×3 convolutions, each followed by a ReLU
 # (negative values become 0), with a 2×2 max-pooling between blocks that halves the width and height.
-# The number of channels doubles from block to block, from 64 up to 512. `layer_catalogue` lists every
+# The blocks have 64, 128, 256, 512 and 512 channels: the number doubles after each of the first three
+# poolings, and block 5 keeps block 4's 512. `layer_catalogue` lists every
 # layer with its two names, its channels, its **stride** (how many input pixels one step in its output
 # corresponds to) and its **receptive field** (the side of the input window that can influence one of
 # its values).
@@ -85,8 +89,8 @@ print(f"{extractor.backbone}: {len(extractor.layers)} convolution layers, {extra
 # %% [markdown]
 # To be honest about the difference: VGG16 has the same five blocks, the same channel counts and the
 # same strides, but three convolutions fewer (`conv3_4`, `conv4_4` and `conv5_4` do not exist), so its
-# deeper layers have slightly smaller receptive fields (`conv5_1`: 132 px instead of 156 px). Every layer
-# the course uses by default exists in both. Results look alike but not identical; with VGG19 weights in
+# deeper layers have slightly smaller receptive fields (printed below). Every layer the course uses by
+# default exists in both. Results look alike but not identical; with VGG19 weights in
 # the Keras cache the same code uses VGG19.
 #
 # ## 3. Feature maps
@@ -97,7 +101,13 @@ print(f"{extractor.backbone}: {len(extractor.layers)} convolution layers, {extra
 # (notebook 01).
 
 # %%
-image = data.content_image("astronaut", size=SIZE)
+for name in ("conv4_1", "conv5_1"):
+    fields = {net: next(i.receptive_field for i in nst.layer_catalogue(net) if i.gatys_name == name)
+              for net in ("vgg16", "vgg19")}
+    print(f"{name}: receptive field {fields['vgg16']} px in VGG16, {fields['vgg19']} px in VGG19")
+
+# %%
+image = data.content_image(IMAGE_NAME, size=SIZE)
 features = extractor(image[np.newaxis])
 for layer in (LAYERS[0], "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1"):
     print(f"{layer:14s} → {tuple(features[layer].shape)}")
@@ -109,7 +119,7 @@ for layer in (LAYERS[0], "block2_conv1", "block3_conv1", "block4_conv1", "block5
 # orientation, one colour, light against dark.
 
 # %%
-viz.show_images([image], ["input"], size=2.5)
+viz.show_images([image], [IMAGE_NAME], size=2.5)
 
 # %%
 viz.feature_map_grid(features["block1_conv1"], "most_active", 16, title="block1_conv1: 16 most active of 64 channels")
@@ -126,11 +136,13 @@ viz.feature_map_grid(features["block3_conv1"], "most_active", 16, title="block3_
 viz.feature_map_grid(features["block5_conv1"], "most_active", 16, title="block5_conv1: 16 most active of 512")
 
 # %% [markdown]
-# Because of the ReLU, many values are exactly 0. Broadly, the deeper the layer, the sparser its maps:
-# fewer channels respond at any one place, which is what makes deep features specific.
+# Because of the ReLU, many values are exactly 0. The fraction of zeros per layer, for this image (the
+# printed line compares the first layer with the last):
 
 # %%
 zeros = [float(np.mean(features[layer].numpy() == 0)) for layer in LAYERS]
+print(f"{IMAGE_NAME}, {image.shape[1]}×{image.shape[0]} px, {extractor.backbone}: {zeros[0]:.0%} zeros in "
+      f"{LAYERS[0]}, {zeros[-1]:.0%} in {LAYERS[-1]}")
 fig, ax = plt.subplots(figsize=(10, 3))
 ax.bar(LAYERS, zeros, color="tab:gray")
 ax.set_ylabel("fraction of zeros")
@@ -171,8 +183,15 @@ plt.show()
 
 # %% [markdown]
 # Where does one channel respond most? Take the most active channel of `block4_conv1`, find its largest
-# value, and map that position back to the input: position `(i, j)` in the map sits near pixel
-# `(stride·i, stride·j)`, and the square shows its receptive field.
+# value, and map that position back to the input. Pixel rows and columns are numbered from 0, like the
+# values of a map. A layer with stride `s` merged each `s × s` block of pixels into one value (the
+# convolutions, padded to keep the size, do not move anything), so value `(i, j)` is centred on pixel
+# `(s·i + (s − 1)/2, s·j + (s − 1)/2)`: the middle of its block. Its receptive field is the
+# `rf × rf` square around that centre.
+#
+# The gradient of that one value with respect to the image shows which pixels really influence it (notebook
+# 05 explains gradients): they all lie inside the square. The region is patchy because max-pooling passes
+# the gradient through one input of each window only.
 
 # %%
 layer = "block4_conv1"
@@ -180,38 +199,101 @@ maps = features[layer].numpy()[0]
 channel = viz.select_channels(maps, "most_active", 1)[0]
 i, j = np.unravel_index(np.argmax(maps[..., channel]), maps.shape[:2])
 stride, rf = info[layer].stride, info[layer].receptive_field
-y, x = (i + 0.5) * stride, (j + 0.5) * stride
+y, x = stride * i + (stride - 1) / 2, stride * j + (stride - 1) / 2  # the centre of value (i, j), in pixels
 
-fig, axes = plt.subplots(1, 2, figsize=(9, 4.5))
+pixels = tf.constant(image[np.newaxis])
+with tf.GradientTape() as tape:
+    tape.watch(pixels)
+    value = extractor(pixels)[layer][0, i, j, channel]
+influence = np.abs(tape.gradient(value, pixels)[0].numpy()).sum(axis=-1)
+rows, cols = np.nonzero(influence)
+half = (rf - 1) / 2  # the window spans pixels centre − half … centre + half
+assert y - half <= rows.min() and rows.max() <= y + half and x - half <= cols.min() and cols.max() <= x + half
+print(f"✓ value ({i}, {j}) is centred on pixel ({y:g}, {x:g}); the pixels with a non-zero gradient span rows "
+      f"{rows.min()}–{rows.max()} and columns {cols.min()}–{cols.max()}, inside the {rf}×{rf} window")
+
+window = dict(xy=(x - rf / 2, y - rf / 2), width=rf, height=rf, fill=False, color="red", linewidth=2)
+fig, axes = plt.subplots(1, 3, figsize=(13, 4.5))
 axes[0].imshow(viz.normalize_map(maps[..., channel]), cmap="viridis")
 axes[0].plot(j, i, "r+", markersize=14)
 axes[0].set_title(f"{layer} channel {channel} ({maps.shape[0]}×{maps.shape[1]})")
 axes[1].imshow(image)
-axes[1].add_patch(plt.Rectangle((x - rf / 2, y - rf / 2), rf, rf, fill=False, color="red", linewidth=2))
+axes[1].add_patch(plt.Rectangle(**window))
 axes[1].set_title(f"its strongest value sees this {rf}×{rf} px window")
+axes[2].imshow(influence > 0, cmap="gray")
+axes[2].add_patch(plt.Rectangle(**window))
+axes[2].set_title("pixels with a non-zero gradient")
 for ax in axes:
     ax.axis("off")
 plt.show()
 
 # %% [markdown]
+# ## 5. A feature extractor is a Keras model
+#
+# `nst.FeatureExtractor` is a thin wrapper around a Keras model. Keras' *functional* API builds a new model
+# from any tensors of an existing one: `keras.Model(inputs, outputs)` with `outputs` a list of tensors
+# gives a model that returns that list. `checks.vgg_network()` hands you VGG's convolution stack with the
+# weights resolved above, as a plain `keras.Model` whose input is the **preprocessed** image (notebook 01),
+# and every layer is reachable by name with `vgg.get_layer(name)`; its `.output` is the symbolic tensor a
+# new model can end at. You will build your own extractor from it in Exercise 1.
+
+# %%
+from nst_lib.course import checks
+
+vgg = checks.vgg_network()
+print(f"vgg: input {vgg.input.shape} (batch, height, width, BGR), {len(vgg.layers)} layers:",
+      ", ".join(layer.name for layer in vgg.layers[1:6]), "…")
+print("block3_conv1's output tensor:", vgg.get_layer("block3_conv1").output.shape)
+
+# %% [markdown]
+# ## Further reading
+#
+# - K. Simonyan, A. Zisserman, *Very Deep Convolutional Networks for Large-Scale Image Recognition*, ICLR
+#   2015 — VGG16 and VGG19.
+# - M. D. Zeiler, R. Fergus, *Visualizing and Understanding Convolutional Networks*, ECCV 2014 — what the
+#   feature maps of each layer respond to.
+# - W. Luo, Y. Li, R. Urtasun, R. Zemel, *Understanding the Effective Receptive Field in Deep Convolutional
+#   Neural Networks*, NeurIPS 2016 — why the pixels that matter are fewer than the receptive field.
+# - C. Olah, A. Mordvintsev, L. Schubert, *Feature Visualization*, Distill, 2017 — images that make single
+#   channels fire.
+
+# %% [markdown]
 # ## Summary
 #
 # - VGG19's convolutional part: 5 blocks of 3×3 convolutions + ReLU, 2×2 max-pooling between blocks,
-#   64 → 512 channels. Offline the course runs on VGG16: same blocks, three layers fewer.
+#   64, 128, 256, 512 and 512 channels. Offline the course runs on VGG16: same blocks, three layers fewer.
 # - `nst.FeatureExtractor(layers)` maps `[0, 1]` images to `{layer: (batch, h, w, C)}` feature maps;
 #   `nst.layer_catalogue` and `backbone.to_keras_name` describe and translate layer names.
 # - A feature map is one channel drawn as an image (`viz.feature_map_grid`). Early maps are sharp edge and
 #   colour detectors, deep ones coarse, sparse and specific.
 # - Each pooling doubles the stride; receptive fields grow from 3 px to over 150 px, so different layers
-#   describe texture at different scales.
+#   describe texture at different scales. Value `(i, j)` of a layer with stride `s` is centred on pixel
+#   `(s·i + (s − 1)/2, s·j + (s − 1)/2)`.
+# - An extractor is `keras.Model(vgg.input, [vgg.get_layer(name).output, …])`.
 
 # %% [markdown]
 # ## Exercises
 #
-# **Exercise 1 — output shapes (self-checked).** Write `feature_map_shape(layer, height, width)` that
+# **Exercise 1 — build it yourself: a feature extractor (self-checked).** Write `make_extractor(layer_names)`
+# that returns a `keras.Model` from `vgg.input` to the outputs of the layers named in `layer_names`, as a
+# list in that order (section 5). The check calls your model on a preprocessed image and compares every
+# output with `nst.FeatureExtractor`'s. (Solution, on purpose only: `checks.solution("make_extractor")`.)
+
+# %%
+def make_extractor(layer_names):
+    """A keras.Model from vgg.input to a list of the outputs of `layer_names`, in that order."""
+    raise NotImplementedError
+
+
+# %% tags=["raises-exception"]
+checks.check_feature_extractor(make_extractor)
+
+
+# %% [markdown]
+# **Exercise 2 — output shapes (self-checked).** Write `feature_map_shape(layer, height, width)` that
 # returns `(h, w, channels)` of a VGG19 layer's output for an input of `height × width` pixels, using
 # only arithmetic (the convolutions keep the size; each 2×2 pooling halves it, rounding down). The
-# starter miscounts the poolings.
+# starter miscounts the poolings. (Solution: `checks.solution("feature_map_shape")`.)
 
 # %%
 from nst_lib.course.checks import check_feature_map_shape, check_receptive_field
@@ -229,9 +311,10 @@ check_feature_map_shape(feature_map_shape)
 
 
 # %% [markdown]
-# **Exercise 2 — receptive fields (self-checked).** Write `receptive_field(layer)` for VGG19 layers by
+# **Exercise 3 — receptive fields (self-checked).** Write `receptive_field(layer)` for VGG19 layers by
 # walking through the network: start with `rf, jump = 1, 1`; each 3×3 convolution does `rf += 2 * jump`;
 # each pooling does `rf += jump` and then `jump *= 2`. The starter forgets something about pooling.
+# (Solution: `checks.solution("receptive_field")`.)
 
 # %%
 def receptive_field(layer):
@@ -249,9 +332,29 @@ def receptive_field(layer):
 check_receptive_field(receptive_field)
 
 # %% [markdown]
-# **Exercise 3 — what a channel likes.** Use the demo below (or `extractor` and `viz.feature_map_grid`)
+# **Exercise 4 — what a channel likes.** Use the demo below (or `extractor` and `viz.feature_map_grid`)
 # on `stained_glass` and on `swirls`. Find a `block1_conv1` channel that responds to the dark lead lines
 # of the stained glass. What does the same channel do on the swirls?
+#
+# <details><summary><b>What you should see</b></summary>
+#
+# A channel that is bright along the lead lines responds to *dark* areas rather than to glass. To find one
+# by numbers, correlate each channel's map with a mask of the dark pixels:
+#
+# ```python
+# glass, swirls = data.style_image("stained_glass", SIZE), data.style_image("swirls", SIZE)
+# maps = extractor(glass[np.newaxis])["block1_conv1"].numpy()[0]
+# dark = (glass.mean(axis=-1) < 0.2).ravel()
+# scores = [np.corrcoef(maps[..., c].ravel(), dark)[0, 1] if maps[..., c].std() > 0 else 0 for c in range(64)]
+# best = int(np.argmax(scores))
+# viz.feature_map_grid(extractor(swirls[np.newaxis])["block1_conv1"], [best], 1)
+# ```
+#
+# With the offline VGG16 weights at 256 px, channel 61 correlates 0.70 with the dark pixels of the glass,
+# and on `swirls` the same channel lights up the dark strokes (correlation 0.59 with its dark pixels): a
+# first-layer filter reports a local property — here "dark" — wherever it occurs, whatever the picture.
+# (With VGG19 weights the channel numbers differ.)
+# </details>
 
 # %% [markdown]
 # ## Interactive demo

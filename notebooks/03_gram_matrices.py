@@ -3,7 +3,7 @@
 #
 # How the correlations between feature channels capture texture and style while forgetting the layout.
 #
-# **What you'll build:** the Gram matrix derived by hand and checked against the library, a style distance, and textures synthesised from noise by matching Gram matrices alone.
+# **What you'll build:** the Gram matrix derived by hand, then written yourself and checked against the library, a style distance, and textures synthesised from noise by matching Gram matrices alone.
 
 # %% [markdown]
 # ## What you will learn
@@ -26,6 +26,8 @@ from nst_lib import data
 from nst_lib.course import viz
 from nst_lib.config import GATYS_STYLE_LAYERS
 
+STYLE_NAME = "stained_glass"  # the style image of this notebook: every figure below follows it
+OTHER_STYLE, PHOTO = "swirls", "astronaut"  # what it is compared with in section 2
 SIZE = nst.pick(256, 64)
 extractor = nst.FeatureExtractor(GATYS_STYLE_LAYERS)  # conv1_1 … conv5_1, the style layers of the paper
 print(extractor.weights_info.describe())
@@ -33,11 +35,11 @@ print(extractor.weights_info.describe())
 # %% [markdown]
 # ## 1. Deriving the Gram matrix
 #
-# Take the feature maps of one layer for the `stained_glass` style image: `h × w` positions, `C`
-# channels. At every position there is a vector of `C` numbers saying which features are present there.
+# Take the feature maps of one layer for the style image: `h × w` positions, `C` channels. At every
+# position there is a vector of `C` numbers saying which features are present there.
 
 # %%
-style = data.style_image("stained_glass", size=SIZE)
+style = data.style_image(STYLE_NAME, size=SIZE)
 feats = extractor(style[np.newaxis])["block1_conv1"]  # (1, h, w, C)
 h, w, c = feats.shape[1:]
 print(f"features: {tuple(feats.shape)} → {h}·{w} = {h * w} positions, each with {c} channel values")
@@ -63,12 +65,14 @@ print("✓ our G equals nst.gram_matrix(feats); shape", tuple(G.shape))
 
 # %% [markdown]
 # The **diagonal** `G[i, i]` is the mean of channel `i`'s squared activation: how much of feature `i`
-# the image contains. The **off-diagonal** `G[i, j]` says how often features `i` and `j` appear together
-# — red glass with a dark border, say. `viz.gram_heatmap` draws the first 64 channels (on a log scale,
-# because a few entries are much larger than the rest).
+# the image contains. The **off-diagonal** `G[i, j]` is the average, over all positions, of the product of
+# channel `i`'s and channel `j`'s activations: large when the two are strong *at the same places* (red
+# glass with a dark border, say), small when one is silent wherever the other fires. It mixes how often
+# they co-occur with how strongly they fire. `viz.gram_heatmap` draws the first 64 channels (on a log
+# scale, because a few entries are much larger than the rest).
 
 # %%
-viz.gram_heatmap(G, title="stained_glass, block1_conv1")
+viz.gram_heatmap(G, title=f"{STYLE_NAME}, block1_conv1")
 
 # %% [markdown]
 # ## 2. A Gram matrix forgets where things are
@@ -108,45 +112,52 @@ def shuffle_tiles(image, tiles=4, seed=0):
     return np.concatenate(rows, axis=0)
 
 
-candidates = {
-    "tiles shuffled": shuffle_tiles(style),
-    "mirrored": style[:, ::-1].copy(),
-    "swirls": data.style_image("swirls", size=SIZE),
-    "astronaut": data.content_image("astronaut", size=SIZE),
-}
+rearranged = {"tiles shuffled": shuffle_tiles(style), "mirrored": style[:, ::-1].copy()}
+others = {OTHER_STYLE: data.style_image(OTHER_STYLE, size=SIZE), PHOTO: data.content_image(PHOTO, size=SIZE)}
+candidates = {**rearranged, **others}
 target = grams(style)
 distances = {name: style_distance(image, target) for name, image in candidates.items()}
-viz.show_images([style, *candidates.values()], ["stained_glass (target)", *candidates], ncols=5, size=2.4)
+viz.show_images([style, *candidates.values()], [f"{STYLE_NAME} (target)", *candidates], ncols=5, size=2.4)
 
 # %%
 fig, ax = plt.subplots(figsize=(7, 3))
 ax.barh(list(distances), list(distances.values()), color="tab:purple")
 ax.set_xscale("log")
 ax.invert_yaxis()
-ax.set_xlabel("style distance to stained_glass (log scale)")
+ax.set_xlabel(f"style distance to {STYLE_NAME} (log scale)")
 plt.show()
+closest_other = min(distances[name] for name in others)
+furthest_rearranged = max(distances[name] for name in rearranged)
+assert furthest_rearranged * 5 < closest_other
+print(f"✓ the rearranged copies are at least {closest_other / furthest_rearranged:.0f}× closer in style than "
+      f"{OTHER_STYLE} or {PHOTO}")
 
 # %% [markdown]
 # The scrambled and mirrored versions are far closer to the original in style than a different
-# style image or a photo, although their layout is very different. They are not at exactly zero: the
-# tile seams add new edges, and VGG's filters are not mirror-symmetric.
+# style image or a photo, although their layout is very different (the line above says how much closer).
+# They are not at exactly zero: the tile seams add new edges, and VGG's filters are not mirror-symmetric.
 #
 # ## 3. Why divide by `H·W`
 #
 # Without the division, the Gram matrix is a *sum* over positions, so it grows with the image: twice the
 # side, four times the positions, about four times the entries. With the division it is an average, so
-# the same texture gives values of the same size at any resolution, and the loss weights carry over from
-# 256 px to 1024 px. (Not *identical* values: at half the size the glass panes are half as many pixels
-# wide, and VGG's fixed-size filters see a finer texture.)
+# the same texture gives values of *roughly* the same size at any resolution, and the loss weights carry
+# over from 256 px to 1024 px. Roughly, not exactly: at half the size every detail (a glass pane, a
+# stroke) is half as many pixels wide, and VGG's fixed-size filters see a finer texture. The cell compares
+# the two sizes:
 
 # %%
-half = data.style_image("stained_glass", size=SIZE // 2)
+half = data.style_image(STYLE_NAME, size=SIZE // 2)
+means = {}
 for name, image in (("full", style), ("half", half)):
     f = extractor(image[np.newaxis])["block1_conv1"]
     positions = f.shape[1] * f.shape[2]
     g = nst.gram_matrix(f)[0]
-    print(f"{name} size {image.shape[1]}×{image.shape[0]}: mean of Fᵀ F = {float(tf.reduce_mean(g)) * positions:10.4g},"
-          f"  mean of Fᵀ F/(H·W) = {float(tf.reduce_mean(g)):.4g}")
+    means[name] = (float(tf.reduce_mean(g)) * positions, float(tf.reduce_mean(g)))
+    print(f"{name} size {image.shape[1]}×{image.shape[0]}: mean of Fᵀ F = {means[name][0]:10.4g},"
+          f"  mean of Fᵀ F/(H·W) = {means[name][1]:.4g}")
+print(f"full / half: {means['full'][0] / means['half'][0]:.2f} without the division, "
+      f"{means['full'][1] / means['half'][1]:.2f} with it")
 
 # %% [markdown]
 # ## 4. Reading Gram heat maps
@@ -160,8 +171,8 @@ for name, image in (("full", style), ("half", half)):
 # %%
 fig = plt.figure(figsize=(13, 3.6), layout="constrained")
 axes = fig.subplots(1, 3)
-for ax, (name, image) in zip(axes, (("stained_glass", style), ("swirls", candidates["swirls"]),
-                                     ("astronaut", candidates["astronaut"]))):
+for ax, (name, image) in zip(axes, ((STYLE_NAME, style), (OTHER_STYLE, others[OTHER_STYLE]),
+                                     (PHOTO, others[PHOTO]))):
     viz.gram_heatmap(grams(image)["block1_conv1"], title=name, max_channels=64, ax=ax)
 plt.show()
 
@@ -169,9 +180,12 @@ plt.show()
 # ## 5. Texture synthesis from noise
 #
 # If Gram matrices capture a texture, then an image whose Gram matrices match the style's should *look
-# like* that texture. Gatys, Ecker & Bethge (2015) tested this before style transfer: start from random
-# noise and change the pixels until the Grams at all five layers match. With `stylize` that is a content
-# weight of 0 and no content layer at all (no layout to keep), and `init="noise"`.
+# like* that texture. Gatys, Ecker & Bethge tested this before style transfer (*Texture Synthesis Using
+# Convolutional Neural Networks*, NeurIPS 2015): start from random noise and change the pixels until the
+# Gram matrices match. That paper matched `conv1_1` and the pooling layers `pool1` … `pool4`; we match the
+# five layers of the style-transfer paper, `conv1_1` … `conv5_1` (each `convN_1` reads the output of
+# `pool(N−1)`, one convolution later). With `stylize` that is a content weight of 0 and no content layer
+# at all (no layout to keep), and `init="noise"`.
 #
 # ⏱ At the real settings (256 px, 100 L-BFGS iterations) this cell takes about **2 minutes** on a 2-core
 # CPU; in fast mode a few seconds.
@@ -183,65 +197,113 @@ texture = nst.stylize(style, style, content_weight=0.0, content_layers=(), init=
                       size=TEXTURE_SIZE, steps=TEXTURE_STEPS, seed=0)
 noise = np.random.default_rng(0).uniform(0, 1, texture.image.shape).astype(np.float32)
 print(f"{texture.iterations} iterations in {texture.elapsed:.0f} s")
-viz.show_images([noise, texture.image, style], ["noise (like the start)", "synthesised texture", "style"])
+viz.show_images([noise, texture.image, style], ["noise (like the start)", "synthesised texture", STYLE_NAME])
 
 # %%
-viz.loss_curves(texture.history, parts=("style",), title="the style loss falls by orders of magnitude")
+first, last = texture.history[0]["style"], texture.history[-1]["style"]
+print(f"style loss: {first:.3g} at the first iteration, {last:.3g} at the last ({first / last:.3g}× lower)")
+viz.loss_curves(texture.history, parts=("style",), title="the style loss while the texture forms")
 
 # %% [markdown]
-# The texture has the glass colours, the dark lead lines and pane-sized cells, scattered in a new
-# arrangement: layout is free because nothing asked for it. Which layers you match decides which scale
-# of structure comes back. With only the two first layers (receptive fields of 3 and 10 px) the colours
-# and the dark lines return, but the cells become rounder blobs of random sizes: those layers see too
-# little of the image to know how large a pane is or that its edges are straight.
+# At the real settings (256 px, `stained_glass`), the texture has the glass colours, the dark lead lines
+# and pane-sized cells, scattered in a new arrangement: layout is free because nothing asked for it.
+# Which layers you match decides which scale of structure comes back. With only the two first layers
+# (receptive fields of 3 and 10 px) the colours and the dark lines return, but, in our 256 px run, the
+# cells became rounder blobs of random sizes: those layers see too little of the image to know how large
+# a pane is or that its edges are straight.
 #
 # ⏱ Real settings: **under a minute** (the network stops after `block2_conv1`, so each step is cheap).
 
 # %%
 shallow = nst.stylize(style, style, content_weight=0.0, content_layers=(), init="noise",
                       size=TEXTURE_SIZE, steps=TEXTURE_STEPS, seed=0, style_layers=("block1_conv1", "block2_conv1"))
-viz.show_images([shallow.image, texture.image], ["matched: conv1_1, conv2_1", "matched: conv1_1 … conv5_1"])
+viz.show_images([shallow.image, texture.image, style],
+                ["matched: conv1_1, conv2_1", "matched: conv1_1 … conv5_1", STYLE_NAME])
+
+# %% [markdown]
+# ## Further reading
+#
+# - L. A. Gatys, A. S. Ecker, M. Bethge, *Texture Synthesis Using Convolutional Neural Networks*, NeurIPS
+#   2015 — Gram matrices of VGG features as a texture model (section 5 of this notebook).
+# - J. Portilla, E. P. Simoncelli, *A Parametric Texture Model Based on Joint Statistics of Complex Wavelet
+#   Coefficients*, International Journal of Computer Vision, 2000 — the hand-made statistics it replaced.
+# - Y. Li, N. Wang, J. Liu, X. Hou, *Demystifying Neural Style Transfer*, IJCAI 2017 — matching Gram
+#   matrices is minimising a maximum mean discrepancy between the two images' feature distributions.
 
 # %% [markdown]
 # ## Summary
 #
 # - The Gram matrix of a layer is `G = Fᵀ F / (H·W)` with `F` the features reshaped to `(H·W, C)`;
 #   `nst.gram_matrix` computes it (for a batch, `(N, C, C)`).
-# - `G[i, j]` measures how strongly channels `i` and `j` fire together on average. Shuffling positions
-#   leaves it unchanged: it describes texture and colour, not layout.
-# - Dividing by `H·W` makes it independent of the image size.
+# - `G[i, j]` is the average product of channels `i` and `j` over all positions: large when both fire
+#   strongly at the same places. Shuffling positions leaves it unchanged: it describes texture and colour,
+#   not layout.
+# - Dividing by `H·W` makes it roughly independent of the image size (exactly only if the texture looked
+#   the same to VGG at every size).
 # - The style distance `Σ_l w_l · mean((G_l − A_l)²)` (`nst.style_loss`) is small for the same texture
 #   rearranged and large for a different style.
-# - Matching Gram matrices alone, from noise, synthesises the texture; shallow layers give fine grain,
-#   deep layers larger structures.
+# - Matching Gram matrices alone, from noise, synthesises the texture (Gatys et al., NeurIPS 2015); shallow
+#   layers give fine grain, deep layers larger structures.
 
 # %% [markdown]
 # ## Exercises
 #
-# **Exercise 1 — your own Gram matrix (self-checked).** Write `my_gram_matrix(features)` for features of
-# shape `(1, H, W, C)`, returning `(1, C, C)` (or `(C, C)`). Use TensorFlow operations: `tf.reshape`,
-# `tf.matmul` (or `tf.einsum`). The starter forgets something.
+# **Exercise 1 — build it yourself: the Gram matrix (self-checked).** Write `gram_matrix(features)` for
+# features of shape `(1, H, W, C)`, returning `(1, C, C)` (or `(C, C)`): the three steps of section 1 —
+# reshape to `(H·W, C)`, `Fᵀ F`, divide by `H·W`. Use TensorFlow operations (`tf.reshape`, `tf.matmul` or
+# `tf.einsum`, `tf.shape`). (Solution, on purpose only: `checks.solution("gram_matrix")`.)
 
 # %%
-from nst_lib.course.checks import check_gram_matrix
+from nst_lib.course import checks
 
 
-def my_gram_matrix(features):
-    _, height, width, channels = features.shape
-    flat = tf.reshape(features, (height * width, channels))
-    return tf.matmul(flat, flat, transpose_a=True)
+def gram_matrix(features):
+    """(1, H, W, C) features → (1, C, C) Gram matrix Fᵀ F / (H·W)."""
+    raise NotImplementedError
 
 
 # %% tags=["raises-exception"]
-check_gram_matrix(my_gram_matrix)
+checks.check_gram_matrix(gram_matrix)
 
 # %% [markdown]
 # **Exercise 2 — what survives a flip?** Predict the style distance between `style` and its upside-down
 # copy `style[::-1]` relative to the mirrored one in section 2, then compute it with `style_distance`.
 # Would a rotation by 90° (`np.rot90(style)`) be closer or further? Why might VGG care?
 #
+# <details><summary><b>What you should see</b></summary>
+#
+# ```python
+# for name, image in (("mirrored", style[:, ::-1]), ("upside down", style[::-1]), ("rotated 90°", np.rot90(style))):
+#     print(f"{name:12s} {style_distance(image.copy(), target):.3g}")
+# ```
+#
+# With `stained_glass` at 256 px and the offline VGG16 weights we measured 1.03e9 (mirrored), 1.02e9
+# (upside down) and 1.21e9 (rotated): all three far below the other style and the photo (about 2e10), and
+# the rotation the furthest. A flip keeps every vertical edge vertical and every horizontal one horizontal
+# (it only swaps the two diagonals, or light-above-dark for dark-above-light); a 90° rotation turns
+# vertical edges into horizontal ones, and VGG detects the two orientations with different channels, so
+# different entries of the Gram matrix fill up.
+# </details>
+#
 # **Exercise 3 — deep layers only.** Synthesise a texture of `composition` matching only
 # `("block4_conv1", "block5_conv1")`. What is kept, and what is lost compared with all five layers?
+#
+# <details><summary><b>What you should see</b></summary>
+#
+# ```python
+# painting = data.style_image("composition", size=TEXTURE_SIZE)
+# settings = dict(content_weight=0.0, content_layers=(), init="noise", size=TEXTURE_SIZE, steps=TEXTURE_STEPS, seed=0)
+# deep = nst.stylize(painting, painting, style_layers=("block4_conv1", "block5_conv1"), **settings)
+# full = nst.stylize(painting, painting, **settings)
+# viz.show_images([painting, deep.image, full.image], ["style", "deep layers only", "all five"])
+# ```
+#
+# In our run (192 px, 60 iterations, VGG16) the deep layers alone brought back the painting's motifs —
+# circles with rings, checkerboard patches, curved shapes — but not its surfaces: the smooth beige
+# paper became a colourful high-frequency grain, because nothing constrains detail finer than those
+# layers' large receptive fields or the exact colours. With all five layers the background is smooth
+# and beige again.
+# </details>
 
 # %% [markdown]
 # ## Interactive demo

@@ -35,11 +35,12 @@ from nst_lib.config import GATYS_STYLE_LAYERS
 
 warnings.filterwarnings("once", category=BackboneSubstitutionWarning)  # say it once, not at every run
 tf.get_logger().setLevel("ERROR")  # every stylize call compiles its own graph; skip TensorFlow's notes on that
+CONTENT_NAME, STYLE_NAME = "grace_hopper", "swirls"  # the example pair of this notebook: change it here
 SIZE = nst.pick(256, 64)  # long side of the images in this notebook
-content, style = data.example_pair("grace_hopper", "swirls", size=SIZE)
+content, style = data.example_pair(CONTENT_NAME, STYLE_NAME, size=SIZE)
 extractor = nst.FeatureExtractor(("block4_conv2", "block5_conv2", *GATYS_STYLE_LAYERS))
 print(extractor.weights_info.describe())
-viz.show_images([content, style], ["content: grace_hopper", "style: swirls"])
+viz.show_images([content, style], [f"content: {CONTENT_NAME}", f"style: {STYLE_NAME}"])
 
 
 # %% [markdown]
@@ -103,12 +104,17 @@ ax.invert_yaxis()
 ax.set_xlabel("content loss / content loss of the style image")
 ax.legend()
 plt.show()
+for name in list(candidates)[:2]:
+    ratios = {layer: losses[name][layer] / losses["the style image"][layer] for layer in layers}
+    print(f"{name}: {ratios['block4_conv2']:.2f} of a different picture's loss at conv4_2, "
+          f"{ratios['block5_conv2']:.2f} at conv5_2")
+    assert ratios["block5_conv2"] < ratios["block4_conv2"] < 1
 
 
 # %% [markdown]
-# Pixel noise and a small shift cost far less than a different picture, and the deep layer `conv5_2` is
-# the more forgiving: its units see large windows (notebook 02), so it records *which objects are
-# roughly where*, not exact pixels. That is why style transfer matches content at a deep layer: the style
+# Pixel noise and a small shift cost less than a different picture, and the deep layer `conv5_2` is
+# the more forgiving (the assertion above checks both): its units see large windows (notebook 02), so it
+# records *which objects are roughly where*, not exact pixels. That is why style transfer matches content at a deep layer: the style
 # is free to repaint the surfaces as long as the objects stay in place.
 #
 # ## 2. The style loss, layer by layer
@@ -154,12 +160,26 @@ loss, parts = nst.style_loss(F, A, equal)
 layer_bars(parts, f"equal weights: style loss {float(loss):.3g}, parts by layer (log scale)")
 
 # %% [markdown]
-# Equal weights are far from equal contributions: the middle layers outweigh `conv1_1` and `conv5_1` by
-# three to four orders of magnitude. The reason is the size of the activations. Keras' VGG is not rescaled,
-# and its middle layers fire hundreds of times more strongly than the first; a Gram matrix is a product of
-# two activations and the loss squares it again, so the loss grows with the fourth power of the activation
-# scale. (Gatys et al. rescaled their network so every filter has mean activation 1, which makes their
-# equal weights closer to equal contributions.)
+# Equal weights are far from equal contributions. The reason is the size of the activations: Keras' VGG is
+# not rescaled, and its layers fire with very different strengths. The mean activation of each style
+# layer, measured on the image being judged (the photo with noise):
+
+# %%
+mean_activation = {layer: float(tf.reduce_mean(F[layer])) for layer in GATYS_STYLE_LAYERS}
+print(f"{CONTENT_NAME} + noise, {content.shape[1]}×{content.shape[0]} px, {extractor.backbone}:")
+for layer, value in mean_activation.items():
+    print(f"  {layer}: mean activation {value:7.1f} ({value / mean_activation['block1_conv1']:4.1f}× block1_conv1)"
+          f"   style part {float(parts[layer]):.3g}")
+largest = max(GATYS_STYLE_LAYERS, key=lambda layer: float(parts[layer]))
+print(f"the largest part, {largest}, is {float(parts[largest]) / float(parts['block1_conv1']):.3g}× the part of "
+      f"block1_conv1 and {float(parts[largest]) / float(parts['block5_conv1']):.3g}× that of block5_conv1")
+
+# %% [markdown]
+# A Gram matrix is a product of two activations and the loss squares it again, so the loss grows roughly
+# with the fourth power of the activation scale: middle layers that fire several times more strongly
+# than the first (the printed ratios) contribute orders of magnitude more. (Gatys et al. rescaled their
+# network so every filter has mean activation 1 over ImageNet, which makes their equal weights closer to
+# equal contributions.)
 #
 # If you want every layer to count equally *for this image*, divide each weight by that layer's part and
 # normalise — the per-layer weights are exactly the knob for that:
@@ -194,7 +214,11 @@ viz.show_images(list(smooth_to_rough.values()), [f"{name}: TV = {value:.3g}" for
 
 # %% [markdown]
 # The original paper has no TV term; most implementations add a small one (`tv_weight`). The library's
-# default is `tv_weight=0`, like the TensorFlow tutorial. You will write this loss yourself in Exercise 3.
+# default is `tv_weight=0`, like the *first* optimisation loop of the TensorFlow tutorial. The tutorial's
+# final loop adds one: `total_variation_weight = 30` times `tf.image.total_variation(image)`, a *sum of
+# absolute* differences of neighbouring pixels, not our mean of squared ones, so the library does not
+# reproduce that loop (a small `tv_weight` plays the same role). You will write our TV loss yourself in
+# Exercise 3.
 #
 # ## 4. One objective
 #
@@ -203,7 +227,8 @@ viz.show_images(list(smooth_to_rough.values()), [f"{name}: TV = {value:.3g}" for
 # `total = content_weight · L_content + style_weight · L_style + tv_weight · L_tv`
 #
 # With the content at `conv5_2`, the five Gatys style layers, `content_weight = 1e4`, `style_weight = 1e-2`
-# and no TV, this is exactly the objective of the TensorFlow tutorial; these are the library's defaults.
+# and no TV, this is exactly the objective of the TensorFlow tutorial's first loop (`nst.TF_TUTORIAL`);
+# these are the library's defaults.
 # `stylize` builds this object for you; here we build it by hand and check its arithmetic.
 
 # %%
@@ -226,7 +251,7 @@ print("✓ total = 1e4 · content + 1e-2 · style; parts:", ", ".join(sorted(all
 from nst_lib.course.widgets.losses import render_loss_parts
 
 render_loss_parts({k: float(v) for k, v in all_parts.items()}, content_weight=1e4, style_weight=1e-2,
-                  tv_weight=0.0, image=noisy, title="photo + noise")
+                  tv_weight=0.0, image=noisy, title=f"{CONTENT_NAME} + noise")
 
 # %% [markdown]
 # ## 5. What each layer remembers (Gatys et al. 2016, Figure 1)
@@ -248,7 +273,8 @@ print(f"{len(content_panel)} reconstructions in {content_panel.elapsed:.0f} s")
 content_panel.figure(with_inputs=True)
 
 # %% [markdown]
-# From the lower layers the photo comes back almost exactly. From `conv4_2` and `conv5_2` the objects and
+# At the real settings (256 px, `grace_hopper`; `docs/figures/content_reconstructions.png` is that run),
+# the photo comes back almost exactly from the lower layers. From `conv4_2` and `conv5_2` the objects and
 # their arrangement survive — face, cap, uniform — but the exact pixels, colours and fine detail are
 # free: the deep layers keep the *content* and let go of the *appearance*. That freedom is what the style
 # loss will fill. The loss curves show how hard each question is to answer:
@@ -270,20 +296,35 @@ print(f"{len(style_panel)} textures in {style_panel.elapsed:.0f} s")
 style_panel.figure(with_inputs=True)
 
 # %% [markdown]
-# With `conv1_1` alone only the colours and the finest grain come back. Each added layer brings larger
-# structures: short strokes, then swirls and halos. The arrangement of the painting never comes back —
+# At the real settings (256 px, `swirls`; `docs/figures/style_reconstructions.png`), `conv1_1` alone
+# brings back only the colours and the finest grain. Each added layer brings larger structures: short
+# strokes, then swirls and halos. The arrangement of the painting never comes back —
 # Gram matrices do not store it (notebook 03). Put the two rows together and you have style transfer:
 # the layout of a deep content layer, the textures of all the style layers.
+
+# %% [markdown]
+# ## Further reading
 #
+# - L. A. Gatys, A. S. Ecker, M. Bethge, *Image Style Transfer Using Convolutional Neural Networks*, CVPR
+#   2016 — the content and style losses, and Figure 1 (section 5 of this notebook).
+# - A. Mahendran, A. Vedaldi, *Understanding Deep Image Representations by Inverting Them*, CVPR 2015 —
+#   images rebuilt from a layer's features, with a total-variation prior.
+# - J. Johnson, A. Alahi, L. Fei-Fei, *Perceptual Losses for Real-Time Style Transfer and
+#   Super-Resolution*, ECCV 2016 — the same losses, used to train a network instead of optimising pixels.
+
+# %% [markdown]
 # ## Summary
 #
 # - Content loss: `Σ_l c_l · mean((F_l − P_l)²)` (`nst.content_loss`); deep layers keep the objects and
 #   their arrangement but not the exact pixels, which is why the content is matched at `conv4_2`/`conv5_2`.
 # - Style loss: `Σ_l w_l · mean((G_l − A_l)²)` (`nst.style_loss`); with Keras' VGG, equal weights give
-#   very unequal contributions — the per-layer weights `style_layer_weights` rebalance them.
+#   very unequal contributions (the middle layers fire several times more strongly than the first, and the
+#   loss grows roughly with the fourth power of that) — the per-layer weights `style_layer_weights`
+#   rebalance them.
 # - Total variation: mean squared differences of neighbouring pixels (`nst.total_variation_loss`).
 # - `nst.Objective`: `content_weight · content + style_weight · style + tv_weight · tv`, with every
-#   part reported by layer; the defaults reproduce the TensorFlow tutorial.
+#   part reported by layer; the defaults reproduce the objective of the TensorFlow tutorial's first loop
+#   (its final loop adds a TV term of its own).
 # - Means instead of sums make the losses independent of the image size.
 # - Figure 1 of Gatys et al.: single content layers rebuild the photo more loosely the deeper they are;
 #   growing style layer sets rebuild the texture at growing scales.
@@ -291,57 +332,59 @@ style_panel.figure(with_inputs=True)
 # %% [markdown]
 # ## Exercises
 #
-# **Exercise 1 — content loss over several layers (self-checked).** Write
-# `my_content_loss(features, targets, layer_weights)`: the arguments are dictionaries keyed by layer
-# name, and the result is `Σ_l c_l · mean((F_l − P_l)²)` (returning `(loss, parts)` like the library is
-# fine). The starter forgets something.
+# These three build the whole objective from empty bodies; notebook 08 puts them to work in your own style
+# transfer. The checks compare each with the library on small known inputs. (Solutions, on purpose only:
+# `checks.solution("content_loss")`, `"style_loss"`, `"total_variation"`.)
+#
+# **Exercise 1 — build it yourself: the content loss (self-checked).** Write
+# `content_loss(features, targets, layer_weights)`: the arguments are dictionaries keyed by layer name
+# (feature maps `(1, h, w, C)`, target maps of the same shape, and the weights `c_l`), and the result is
+# the number `Σ_l c_l · mean((F_l − P_l)²)`.
 
 # %%
-from nst_lib.course.checks import check_content_loss, check_style_loss, check_total_variation
+from nst_lib.course import checks
 
 
-def my_content_loss(features, targets, layer_weights):
-    total = 0.0
-    for layer in layer_weights:
-        total += tf.reduce_mean(tf.square(features[layer] - targets[layer]))
-    return total
+def content_loss(features, targets, layer_weights):
+    """Σ_l c_l · mean((F_l − P_l)²) over the layers of layer_weights."""
+    raise NotImplementedError
 
 
 # %% tags=["raises-exception"]
-check_content_loss(my_content_loss)
+checks.check_content_loss(content_loss)
 
 
 # %% [markdown]
-# **Exercise 2 — style loss over several layers (self-checked).** Write
-# `my_style_loss(features, target_grams, layer_weights)` = `Σ_l w_l · mean((G_l − A_l)²)`, computing the
-# Gram matrices `G_l` of `features` yourself (notebook 03). The starter's Gram matrix is not quite right.
+# **Exercise 2 — build it yourself: the style loss (self-checked).** Write
+# `style_loss(features, target_grams, layer_weights)` = `Σ_l w_l · mean((G_l − A_l)²)`, where `G_l` is the
+# Gram matrix of `features[layer]` (your own from notebook 03, or `nst.gram_matrix`) and `A_l =
+# target_grams[layer]` has shape `(C, C)`. Mind the shapes: a Gram matrix of `(1, h, w, C)` features may
+# come out as `(1, C, C)`.
 
 # %%
-def my_style_loss(features, target_grams, layer_weights):
-    total = 0.0
-    for layer, weight in layer_weights.items():
-        f = features[layer]
-        gram = tf.einsum("bhwc,bhwd->cd", f, f)
-        total += weight * tf.reduce_mean(tf.square(gram - target_grams[layer]))
-    return total
+def style_loss(features, target_grams, layer_weights):
+    """Σ_l w_l · mean((G_l − A_l)²) with G_l the Gram matrix of features[layer]."""
+    raise NotImplementedError
 
 
 # %% tags=["raises-exception"]
-check_style_loss(my_style_loss)
+checks.check_style_loss(style_loss)
 
 
 # %% [markdown]
-# **Exercise 3 — total variation (self-checked).** Write `my_total_variation(image)` for a
-# `(1, H, W, 3)` image, following the formula of section 3. The starter uses TensorFlow's built-in
-# `tf.image.total_variation`, which measures something else.
+# **Exercise 3 — build it yourself: total variation (self-checked).** Write `total_variation(image)` for a
+# `(1, H, W, 3)` image, following the formula of section 3: one mean of squared differences between rows,
+# one between columns, added. (TensorFlow's built-in `tf.image.total_variation` measures something else:
+# a sum of absolute differences.)
 
 # %%
-def my_total_variation(image):
-    return tf.reduce_sum(tf.image.total_variation(image))
+def total_variation(image):
+    """mean((x[i+1, j] − x[i, j])²) + mean((x[i, j+1] − x[i, j])²) for a (1, H, W, 3) image."""
+    raise NotImplementedError
 
 
 # %% tags=["raises-exception"]
-check_total_variation(my_total_variation)
+checks.check_total_variation(total_variation)
 
 # %% [markdown]
 # **Exercise 4 — balanced style weights.** Stylise the photo twice with
@@ -349,9 +392,36 @@ check_total_variation(my_total_variation)
 # and once with `style_layer_weights=tuple(balanced.values())` from section 2. Which details change?
 # Then try weights that favour only the deepest layer, e.g. `(0, 0, 0, 0, 1)`.
 #
+# <details><summary><b>What you should see</b></summary>
+#
+# ```python
+# runs = {name: nst.stylize(content, style, size=SIZE, steps=nst.pick(100, 3), style_layer_weights=weights)
+#         for name, weights in (("equal", None), ("balanced", tuple(balanced.values())),
+#                               ("block5_conv1 only", (0, 0, 0, 0, 1)))}
+# viz.show_images([r.image for r in runs.values()], list(runs))
+# ```
+#
+# In our run (160 px, 60 L-BFGS iterations, offline VGG16) the equal-weight result was painted all
+# over with swirls, while the balanced and the `(0, 0, 0, 0, 1)` results stayed close to the start — the
+# photo recoloured in the style's palette (the default `init="recolored"`) — with only faint texture. The
+# reason is in section 2: with balanced weights every layer adds the same small amount, of the order of
+# what `conv1_1` added before, so the style loss as a whole is orders of magnitude smaller and, at the same
+# `style_weight`, the content term wins. Raise `style_weight` (by the factor the two style losses differ) to compare the *looks* fairly.
+# </details>
+#
 # **Exercise 5 — another photo.** Run `experiments.content_reconstructions` on
 # `data.content_image("coffee", size=SIZE)`. At which layer do the cup's edges become blurry? Does the
 # answer depend on the photo?
+#
+# <details><summary><b>What you should see</b></summary>
+#
+# In our run (160 px, 60 L-BFGS iterations per image, offline VGG16): near-perfect copies from `conv1_2`
+# and `conv2_2`, a grainier copy with paler colours from `conv3_2`; from `conv4_2` the cup, the saucer and
+# the spoon keep their outlines but their colours give way to a coloured grain, and from `conv5_2` only a
+# faint outline of the cup survives the noise. The same progression as the portrait: depth decides most.
+# The size of a detail relative to the receptive fields decides the rest — the cup's large round rim
+# outlives the fine grain of the wooden table.
+# </details>
 
 # %% [markdown]
 # ## Interactive demo

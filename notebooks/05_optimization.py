@@ -3,14 +3,16 @@
 #
 # The image itself is what we train: compute the gradient of the loss with respect to every pixel, then follow it with Adam or L-BFGS.
 #
-# **What you'll build:** a gradient image, one Adam step written out and checked against the library, Adam and L-BFGS runs compared by iteration and by seconds, and Gatys et al.'s Figure 6 on starting points.
+# **What you'll build:** a gradient image, one Adam step written out and checked against the library, your own training step with `tf.GradientTape`, Adam and L-BFGS runs compared by iteration and by seconds, and Gatys et al.'s Figure 6 on starting points.
 
 # %% [markdown]
 # ## What you will learn
 #
 # - how `tf.GradientTape` gives the gradient of the loss with respect to the **pixels**, and what that
 #   gradient looks like;
-# - one step of **Adam** written out, then the library's loop `run_adam` watched one step at a time;
+# - one step of **Adam** written out, the same step with `keras.optimizers.Adam` on a `tf.Variable`, then
+#   the library's loop `run_adam` watched one step at a time — and your own training step with
+#   `tf.GradientTape` and `tf.function`;
 # - **L-BFGS** (`run_lbfgs`): why it needs fewer iterations, and why an iteration costs more;
 # - the effect of the **learning rate**, and of the **starting image** — the content, the style, or white
 #   noise with different seeds (Gatys et al. 2016, Fig. 6);
@@ -20,6 +22,7 @@
 # %matplotlib inline
 import warnings
 
+import keras
 import matplotlib.pyplot as plt
 import numpy as np
 import tensorflow as tf
@@ -35,9 +38,10 @@ from nst_lib.optimize import make_value_and_grad, run_adam, run_lbfgs
 warnings.filterwarnings("once", category=BackboneSubstitutionWarning)  # say it once, not at every run
 tf.get_logger().setLevel("ERROR")  # every stylize call compiles its own graph; skip TensorFlow's notes on that
 
+CONTENT_NAME, STYLE_NAME = "grace_hopper", "swirls"  # the example pair of this notebook: change it here
 SIZE = nst.pick(256, 64)   # long side of the images
 STEPS = nst.pick(100, 4)   # iterations of the Adam and L-BFGS runs below
-content, style = data.example_pair("grace_hopper", "swirls", size=SIZE)
+content, style = data.example_pair(CONTENT_NAME, STYLE_NAME, size=SIZE)
 
 # %% [markdown]
 # ## 1. The objective, as a function of the pixels
@@ -87,12 +91,13 @@ print(f"✓ same gradient as nst_lib.optimize.make_value_and_grad; shape {grad.s
 signed = 0.5 + 0.5 * grad / np.abs(grad).max()
 size = np.abs(grad).sum(axis=-1)
 viz.show_images([content, signed, size / size.max()],
-                ["the image (start: the photo)", "gradient (grey = 0)", "|gradient| (white = large)"])
+                [f"the image (start: {CONTENT_NAME})", "gradient (grey = 0)", "|gradient| (white = large)"])
 
 # %% [markdown]
 # At the start the content loss is zero (the image *is* the photo), so the whole gradient comes from the
-# style loss. It is largest on edges and textured areas (the flag, the cap, the medals), where VGG's
-# style layers respond most strongly. A step *against* the gradient changes those pixels first.
+# style loss. It is largest on edges and textured areas (in `grace_hopper`: the flag, the cap, the
+# medals), where VGG's style layers respond most strongly. A step *against* the gradient changes those
+# pixels first.
 #
 # ## 3. One Adam step, written out
 #
@@ -123,10 +128,37 @@ print(f"✓ our step equals run_adam's; pixels moved by {np.abs(one_step - conte
       f"at most {np.abs(one_step - content).max():.4f}")
 
 # %% [markdown]
-# In the first step the bias corrections cancel the small start of `m` and `v`, and `m/√v` is just the
-# sign of the gradient wherever it is much larger than ε: almost every pixel moves by about the learning
-# rate, 0.02 — five grey levels out of 255 — whatever the size of its gradient. That is why the learning
-# rate is in *pixel units* here and carries over between images.
+# In the first step `m = (1 − β₁)·g` and `v = (1 − β₂)·g²`, and the bias corrections cancel the
+# `(1 − β₁)`, so the step is
+#
+# `lr · √(1 − β₂)·g / (√(1 − β₂)·|g| + ε)`.
+#
+# Where `√(1 − β₂)·|g| ≫ ε` — that is, `|g| ≫ ε/√(1 − β₂)`, about 3.2 with ε = 0.1 (this is Keras' placement
+# of ε, outside the bias correction) — the step is `lr` times the *sign* of the gradient: the pixel moves
+# by the learning rate, 0.02 — five grey levels out of 255 — whatever the size of its gradient. Where the
+# gradient is smaller, ε damps the step. How many values of this image are in the sign-like regime:
+
+# %%
+threshold = epsilon / np.sqrt(1 - beta_2)
+moved = np.abs(one_step - content)[np.clip(content - step, 0, 1) == content - step]  # not clipped
+print(f"|g| > 10·ε/√(1−β₂) = {10 * threshold:.3g} for {np.mean(np.abs(grad) > 10 * threshold):.0%} of the values; "
+      f"median step {np.median(moved) / lr:.2f}·lr, 90th percentile {np.quantile(moved, 0.9) / lr:.2f}·lr")
+
+# %% [markdown]
+# For the values in that regime the step is within 10 % of `lr`. That is why, in the first steps, the
+# learning rate is in *pixel units* and carries over between images; later, `m` and `v` average several
+# gradients and the steps become smaller where the gradient's sign keeps changing.
+#
+# **The same step with Keras.** `keras.optimizers.Adam` implements exactly this update (with ε in the same
+# place). It changes a `tf.Variable` — a tensor that can be updated in place — when you hand it pairs of
+# (gradient, variable); the clip is ours to add:
+
+# %%
+pixels = tf.Variable(content[np.newaxis])
+optimizer = keras.optimizers.Adam(learning_rate=lr, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon)
+optimizer.apply_gradients([(tf.constant(grad[np.newaxis]), pixels)])  # one step, in place
+np.testing.assert_allclose(pixels.numpy()[0], content - step, atol=1e-4)  # before our clip
+print("✓ keras.optimizers.Adam takes the same step (we clip afterwards: pixels.assign(tf.clip_by_value(...)))")
 #
 # ## 4. The Adam loop, step by step
 #
@@ -193,9 +225,20 @@ viz.loss_curves(histories, title="total loss by iteration")
 # %%
 viz.loss_curves(histories, x="elapsed", title="total loss by seconds")
 
+# %%
+target_loss = adam.history[-1]["total"]
+reached = next((h for h in lbfgs.history if h["total"] <= target_loss), None)
+if reached is None:
+    print(f"L-BFGS did not reach Adam's final loss {target_loss:.4g} within {lbfgs.iterations} iterations")
+else:
+    adam_seconds = adam.history[-1]["elapsed"]
+    print(f"L-BFGS reached Adam's loss after {adam.iterations} steps ({target_loss:.4g}, {adam_seconds:.1f} s) in "
+          f"{reached['iteration']} iterations and {reached['elapsed']:.1f} s")
+
 # %% [markdown]
-# L-BFGS reaches in about 30 iterations the loss that Adam reaches after 100 steps, and it stays ahead
-# when measured in seconds — which is why `stylize` uses it by default. Adam's strengths are
+# The printed line compares the two runs: at the real settings L-BFGS reaches the loss of Adam's last step
+# in a fraction of the iterations, and it stays ahead when measured in seconds — which is why `stylize`
+# uses it by default. Adam's strengths are
 # elsewhere: each step is cheap and predictable, it works with any differentiable pipeline, and it is
 # what the TensorFlow tutorial uses (`nst.TF_TUTORIAL`).
 #
@@ -222,11 +265,18 @@ viz.show_images([r.image for r in lr_runs.values()], [f"learning rate {lr:g}" fo
 # %%
 viz.loss_curves({f"lr {lr:g}": r.history for lr, r in lr_runs.items()}, title="Adam with three learning rates")
 
+# %%
+for lr_value, run in lr_runs.items():
+    totals = [h["total"] for h in run.history]
+    rises = sum(later > earlier for earlier, later in zip(totals, totals[1:]))
+    print(f"lr {lr_value:<5g}: loss {totals[0]:.3g} → {totals[-1]:.3g} (lowest {min(totals):.3g}); "
+          f"it rose in {rises} of {len(totals) - 1} steps")
+
 # %% [markdown]
-# At 0.002 every pixel moves about half a grey level per step: after 100 steps the image has only begun
-# to leave the photo. At 0.2 the steps overshoot: the loss even rises during the first steps, then falls
-# more slowly than at 0.02, and the image gets noisy and pale. 0.02 (the tutorial's value) is a good
-# compromise at this size.
+# At 0.002 every pixel moves at most about half a grey level per step (0.002 × 255), so after 100 steps
+# the image has only begun to leave the photo. At 0.2 the steps overshoot: the printed lines count the
+# steps in which the loss *rose* instead of falling, and the image gets noisy. 0.02 (the tutorial's
+# value) is a good compromise at this size; the final losses above say how the three compare.
 #
 # ## 8. Where to start (Gatys et al. 2016, Figure 6)
 #
@@ -248,40 +298,84 @@ viz.loss_curves({label: r.history for label, r in zip(init_panel.labels, init_pa
                 title="the same objective from five starting images")
 
 # %% [markdown]
-# Starting from the photo keeps the most of it (the optimiser only travels as far as the loss asks);
+# At the real settings (`docs/figures/init_comparison.png` is such a run, without the recoloured start),
+# starting from the photo keeps the most of it (the optimiser only travels as far as the loss asks);
 # starting from the style image leaves traces of the painting's layout; the noise starts give images that
 # differ in their details but not in their overall look — Gatys et al. report the same. The library
 # starts from the recoloured photo by default: it keeps the photo's layout, and its colours are already
 # the style's, so the optimiser has less to change (the project's benchmarks measured it reaching a given
 # loss fastest; compare the curves above).
+
+# %% [markdown]
+# ## Further reading
 #
+# - D. P. Kingma, J. Ba, *Adam: A Method for Stochastic Optimization*, ICLR 2015 — the update of section 3
+#   (Keras places ε slightly differently, as its documentation says).
+# - D. C. Liu, J. Nocedal, *On the Limited Memory BFGS Method for Large Scale Optimization*, Mathematical
+#   Programming, 1989 — L-BFGS.
+# - R. H. Byrd, P. Lu, J. Nocedal, C. Zhu, *A Limited Memory Algorithm for Bound Constrained Optimization*,
+#   SIAM Journal on Scientific Computing, 1995 — L-BFGS-B, what SciPy runs.
+# - L. A. Gatys, A. S. Ecker, M. Bethge, *Image Style Transfer Using Convolutional Neural Networks*, CVPR
+#   2016 — Figure 6, the starting points of section 8.
+
+# %% [markdown]
 # ## Summary
 #
 # - Style transfer optimises the pixels: `tf.GradientTape` (or `make_value_and_grad`) gives
 #   `∂loss/∂pixel`, largest where textures and edges are.
 # - Adam divides a running mean of the gradient by the root of a running mean of its square; in the first
-#   steps every pixel moves by about the learning rate, which is therefore in pixel units.
+#   steps every pixel whose gradient is large (`√(1 − β₂)·|g| ≫ ε`) moves by about the learning rate,
+#   which is therefore in pixel units. `keras.optimizers.Adam` takes the same step on a `tf.Variable`.
 # - `run_adam` and `run_lbfgs` keep the best image, stop on a time budget or a NaN, and report every step
 #   to a callback with an `Iterate` event.
 # - L-BFGS-B needs no learning rate, keeps pixels in `[0, 1]` exactly, and beats Adam by iteration and by
 #   seconds on this problem for the first few hundred iterations (its lead shrinks in very long runs);
 #   compare optimisers by seconds, not only by iterations.
 # - The start matters: from the content you keep the most of the photo; from noise, different seeds give
-#   different details; the library's default, the photo recoloured in the style's palette, gets there
-#   fastest.
+#   different details; the library's default, the photo recoloured in the style's palette, reached a given
+#   loss fastest in the project's benchmarks.
+# - A training step is four lines: the loss under a `tf.GradientTape`, `tape.gradient`,
+#   `optimizer.apply_gradients`, a clip — compiled with `tf.function`.
 
 # %% [markdown]
 # ## Exercises
 #
-# **Exercise 1 — one Adam step (self-checked).** Write
-# `my_adam_step(image, grad, m, v, t, *, learning_rate, beta_1, beta_2, epsilon)` returning
-# `(new_image, new_m, new_v)`, with `t = 1` for the first step, following the update of section 3. The
-# starter forgets one part of the update.
+# **Exercise 1 — build it yourself: one optimisation step with `tf.GradientTape` (self-checked).** Write
+# `make_train_step(loss_fn, optimizer)`. It returns a function `train_step(image)` that, for a
+# `tf.Variable` image `(1, H, W, 3)`:
+#
+# 1. computes `loss = loss_fn(image)` inside `with tf.GradientTape() as tape:` (a variable is watched
+#    automatically);
+# 2. gets the gradient with `tape.gradient(loss, image)`;
+# 3. lets the optimizer take its step, `optimizer.apply_gradients([(gradient, image)])`;
+# 4. clips the pixels back to `[0, 1]` with `image.assign(tf.clip_by_value(image, 0.0, 1.0))`;
+# 5. returns the loss (the loss of the image *before* the step).
+#
+# Decorate `train_step` with `@tf.function` so TensorFlow compiles it into a graph the first time it runs.
+# The check runs three steps on a small problem with a Keras Adam and compares every image with
+# `run_adam`. This is the training step of the TensorFlow tutorial, and the heart of notebook 08.
+# (Solution, on purpose only: `checks.solution("make_train_step")`.)
 
 # %%
-from nst_lib.course.checks import check_adam_step
+from nst_lib.course import checks
 
 
+def make_train_step(loss_fn, optimizer):
+    """Return train_step(image): one optimizer step on a tf.Variable image, clipped; returns the loss."""
+    raise NotImplementedError
+
+
+# %% tags=["raises-exception"]
+checks.check_train_step(make_train_step)
+
+
+# %% [markdown]
+# **Exercise 2 — one Adam step by hand (self-checked).** Write
+# `my_adam_step(image, grad, m, v, t, *, learning_rate, beta_1, beta_2, epsilon)` returning
+# `(new_image, new_m, new_v)`, with `t = 1` for the first step, following the update of section 3. The
+# starter forgets one part of the update. (Solution: `checks.solution("adam_step")`.)
+
+# %%
 def my_adam_step(image, grad, m, v, t, *, learning_rate, beta_1, beta_2, epsilon):
     m = beta_1 * m + (1 - beta_1) * grad
     v = beta_2 * v + (1 - beta_2) * grad**2
@@ -290,16 +384,42 @@ def my_adam_step(image, grad, m, v, t, *, learning_rate, beta_1, beta_2, epsilon
 
 
 # %% tags=["raises-exception"]
-check_adam_step(my_adam_step)
+checks.check_adam_step(my_adam_step)
 
 # %% [markdown]
-# **Exercise 2 — from noise with Adam.** Run `nst.stylize(content, style, optimizer="adam", init="noise",
+# **Exercise 3 — from noise with Adam.** Run `nst.stylize(content, style, optimizer="adam", init="noise",
 # size=LR_SIZE, steps=LR_STEPS, scales=1)` with learning rates 0.02 and 0.05. Why does a noise start
 # want a larger learning rate than a content start?
 #
-# **Exercise 3 — equal time, not equal steps.** Give both optimisers the same budget:
+# <details><summary><b>What you should see</b></summary>
+#
+# ```python
+# noise_runs = {lr: nst.stylize(content, style, optimizer="adam", init="noise", learning_rate=lr,
+#                               size=LR_SIZE, steps=LR_STEPS, scales=1) for lr in (0.02, 0.05)}
+# viz.loss_curves({f"noise, lr {lr:g}": r.history for lr, r in noise_runs.items()})
+# ```
+#
+# Adam moves each pixel by at most about the learning rate per step (section 3). From the photo, the
+# pixels only have to travel a little — the layout is already right. From noise every pixel starts at a
+# random value, often far from where it has to end, and at 0.02 per step (five grey levels) a pixel needs
+# tens of steps to cross the range; 0.05 gets there in fewer steps. In our run (128 px, 100 steps, offline
+# VGG16) the loss at 0.05 was below the one at 0.02 for most of the run and ended about a third lower
+# (1.0e7 against 1.5e7); both images still carried the noise's grain after 100 steps.
+# </details>
+#
+# **Exercise 4 — equal time, not equal steps.** Give both optimisers the same budget:
 # `nst.stylize(content, style, size=SIZE, steps=10_000, time_budget=30, optimizer=...)`. Compare
 # `result.iterations`, the final `result.history[-1]["total"]` and the pictures.
+#
+# <details><summary><b>What you should see</b></summary>
+#
+# Adam does more iterations in the 30 s (each is one evaluation of the loss and its gradient), L-BFGS
+# fewer (its line search sometimes evaluates more than once, and SciPy adds bookkeeping: 0.77 s against
+# 0.62 s per iteration at 256 px in the README's "Speed" section). Expect the final total to be lower for
+# L-BFGS all the same in a budget this short — in that benchmark it reached the loss of Adam's 150th step
+# in about a quarter of Adam's time; `benchmarks/README.md` also has the long runs in which the order
+# changes.
+# </details>
 
 # %% [markdown]
 # ## Interactive demo

@@ -3,7 +3,7 @@
 #
 # Everything together in one call, `nst.stylize`: what its settings do, the paper's content/style trade-off in our units, and a studio for your own photos.
 #
-# **What you'll build:** a full style transfer with live progress, Gatys et al.'s Figure 3 (the content/style ratio) and Figure 5 (the content layer), and a studio widget with upload, live preview, Stop and Download.
+# **What you'll build:** a full style transfer with live progress, Gatys et al.'s Figure 4 (the content/style ratio) and Figure 5 (the content layer), and a studio widget with upload, live preview, Stop and Download.
 
 # %% [markdown]
 # ## What you will learn
@@ -12,8 +12,11 @@
 # - how to watch a run and stop it early from a **callback**;
 # - every setting of `nst.StyleConfig`, with its default;
 # - how the paper's ratio **α/β** relates to our `content_weight / style_weight` — exactly for the
-#   normalisation, approximately for the network — and Gatys et al. 2016, **Figure 3**;
+#   normalisation, approximately for the network — and Gatys et al. 2016, **Figure 4**;
 # - why the content is matched at a deep layer (Gatys et al. 2016, **Figure 5**);
+#
+# Figure numbers are those of the CVPR 2016 paper (*Image Style Transfer Using Convolutional Neural
+# Networks*); its Figure 4 is Figure 3 of the 2015 arXiv preprint (*A Neural Algorithm of Artistic Style*).
 # - how to run long jobs from a widget in Jupyter so that a Stop button still works.
 
 # %%
@@ -33,9 +36,10 @@ from nst_lib.backbone import BackboneSubstitutionWarning
 warnings.filterwarnings("once", category=BackboneSubstitutionWarning)  # say it once, not at every run
 tf.get_logger().setLevel("ERROR")  # every stylize call compiles its own graph; skip TensorFlow's notes on that
 
+CONTENT_NAME, STYLE_NAME = "grace_hopper", "swirls"  # the example pair of this notebook: change it here
 SIZE = nst.pick(256, 64)   # long side of the result
 STEPS = nst.pick(100, 4)   # L-BFGS iterations
-content, style = data.example_pair("grace_hopper", "swirls")  # full size: stylize resizes them
+content, style = data.example_pair(CONTENT_NAME, STYLE_NAME)  # full size: stylize resizes them
 
 # %% [markdown]
 # ## 1. One call
@@ -60,8 +64,8 @@ def report(event):
 
 result = nst.stylize(content, style, size=SIZE, steps=STEPS, callback=report)
 print(f"{result.message}: {result.iterations} iterations in {result.elapsed:.0f} s on {result.backbone.upper()}")
-viz.show_images([data.content_image("grace_hopper", SIZE), data.style_image("swirls", SIZE), result.image],
-                ["content", "style", "result"])
+viz.show_images([data.content_image(CONTENT_NAME, SIZE), data.style_image(STYLE_NAME, SIZE), result.image],
+                [CONTENT_NAME, STYLE_NAME, "result"])
 
 # %% [markdown]
 # Inside, `stylize`:
@@ -109,7 +113,7 @@ rows = [(f.name, repr(f.default), f.metadata["doc"]) for f in config_fields()]
 HTML(stats_table_html(("setting", "default", "what it does"), rows))
 
 # %% [markdown]
-# ## 2. α/β in our units (Gatys et al. 2016, Figure 3)
+# ## 2. α/β in our units (Gatys et al. 2016, Figure 4)
 #
 # The paper weighs its two losses as `α · L_content + β · L_style` and reports the ratio **α/β**
 # (1e-3 or 1e-4 for most of its pictures). Our losses are normalised differently, so the same ratio does
@@ -140,15 +144,17 @@ for side in (256, 512, 1024):
 # mean activation over ImageNet is 1; Keras' VGG is not rescaled, and its activations are much larger and
 # differ from layer to layer. The content loss scales with the square of the activations and the style loss
 # with their fourth power, so the missing rescaling changes the balance by orders of magnitude, differently
-# at every layer:
+# at every layer. The mean activations, measured on the two images of this notebook:
 
 # %%
 probe = nst.FeatureExtractor(("conv4_2", *experiments.GATYS_STYLE_LAYERS))
-small_content, small_style = data.example_pair("grace_hopper", "swirls", size=SIZE)
+small_content, small_style = data.example_pair(CONTENT_NAME, STYLE_NAME, size=SIZE)
 means = {}
 for image in (small_content, small_style):
     for layer, value in probe(image[np.newaxis]).items():
         means[layer] = means.get(layer, 0.0) + float(np.mean(value)) / 2
+print(f"{CONTENT_NAME} and {STYLE_NAME} at {SIZE} px, {probe.backbone}: "
+      + ", ".join(f"{layer} {value:.0f}" for layer, value in means.items()))
 fig, ax = plt.subplots(figsize=(7, 2.6))
 ax.barh(list(means), list(means.values()), color="tab:green")
 ax.invert_yaxis()
@@ -156,14 +162,17 @@ ax.set_xlabel("mean activation (the paper's network: 1)")
 plt.show()
 
 # %% [markdown]
-# So there is no exact conversion, and the library uses a measured one: with the content at `conv4_2` (as
-# in the paper's Figure 3),
+# So there is no exact conversion. The library uses a rough one instead: with the content at `conv4_2` (as
+# in the paper's Figure 4),
 #
-# **content_weight / style_weight = RATIO_CALIBRATION · α/β**, with `RATIO_CALIBRATION = 1e8`,
+# **content_weight / style_weight = RATIO_CALIBRATION · α/β**, with `RATIO_CALIBRATION = 1e8`.
 #
-# chosen so that the paper's four columns, 1e-5 to 1e-2, show the same progression from "the style
-# everywhere" to "the photo, lightly painted". `experiments.paper_ratio_to_weights` keeps our default
-# style weight and moves the content weight:
+# This constant was **chosen by eye**, on one pair of images (`grace_hopper` and `swirls`) at one size
+# (256 px): it is the power of ten for which the paper's four columns, 1e-5 to 1e-2, show the same
+# progression from "the style everywhere" to "the photo, lightly painted". It is not derived, and other
+# images or sizes may want another one — the normalisation part alone, `2·N·M` above, already changes with
+# the size. Treat the paper's α/β as a label for a column, not as a setting. `experiments.paper_ratio_to_weights`
+# keeps our default style weight and moves the content weight:
 
 # %%
 for ratio in experiments.PAPER_RATIOS:
@@ -172,7 +181,7 @@ for ratio in experiments.PAPER_RATIOS:
     print(f"α/β = {ratio:g}  →  content_weight = {weights['content_weight']:g}, style_weight = {weights['style_weight']:g}")
 
 # %% [markdown]
-# Now Figure 3: one row with the five style layers, the four ratios across, each run from white noise as
+# Now Figure 4: one row with the five style layers, the four ratios across, each run from white noise as
 # in the paper. (`layer_sets=experiments.cumulative_layer_sets()` gives the paper's five rows; see the
 # exercises.)
 #
@@ -185,7 +194,8 @@ grid = experiments.ratio_grid(content, style, size=SIZE, steps=GRID_STEPS, scale
 grid.figure(with_inputs=True)
 
 # %% [markdown]
-# At α/β = 1e-5 the style fills the canvas and the portrait is barely there; at 1e-2 the photo is back,
+# At the real settings (`docs/figures/ratio_grid.png` is that run: 256 px, `grace_hopper` and `swirls`), at
+# α/β = 1e-5 the style fills the canvas and the portrait is barely there; at 1e-2 the photo is back,
 # with the painting's texture over it. Where you want to be is a matter of taste — which is why the studio
 # below has one slider per weight. (From noise, 80 iterations can leave a little grain; the paper ran
 # much longer. Starting from the photo, or from the recoloured photo as `stylize` does by default,
@@ -203,8 +213,8 @@ layer_panel = experiments.content_layer_comparison(content, style, layers=("conv
 layer_panel.figure(with_inputs=True)
 
 # %% [markdown]
-# Matched at `conv2_2`, the content loss pins down nearly every pixel (notebook 04, Figure 1), so the
-# style can only add texture on top of the photo. Matched at `conv4_2`, only the objects and their
+# At the real settings (`docs/figures/content_layers.png`), matched at `conv2_2` the content loss pins down
+# nearly every pixel (notebook 04, Figure 1), so the style can only add texture on top of the photo. Matched at `conv4_2`, only the objects and their
 # arrangement are fixed, and the style repaints their surfaces: the result looks *painted*, not filtered.
 # The library's default, `conv5_2` (the TensorFlow tutorial's), goes one step further.
 #
@@ -215,7 +225,18 @@ layer_panel.figure(with_inputs=True)
 # stays free, the Stop click arrives, and the callback returns `True` at the next iteration. The live
 # preview is the callback setting the `value` of an `ipywidgets.Image`; the download is a link with the
 # PNG inside it. The tests build the studio with `background=False` to run it synchronously.
+
+# %% [markdown]
+# ## Further reading
 #
+# - L. A. Gatys, A. S. Ecker, M. Bethge, *Image Style Transfer Using Convolutional Neural Networks*, CVPR
+#   2016 — Figure 4 (the α/β grid, Figure 3 of the 2015 arXiv preprint) and Figure 5 (the content layer).
+# - Y. Jing, Y. Yang, Z. Feng, J. Ye, Y. Yu, M. Song, *Neural Style Transfer: A Review*, IEEE Transactions
+#   on Visualization and Computer Graphics, 2020 — the settings other implementations chose.
+# - J. Johnson, A. Alahi, L. Fei-Fei, *Perceptual Losses for Real-Time Style Transfer and
+#   Super-Resolution*, ECCV 2016 — the same objective, trained into a network that stylises in one pass.
+
+# %% [markdown]
 # ## Summary
 #
 # - `nst.stylize(content, style, **settings)` runs the whole pipeline and returns a `Result`: the best
@@ -223,8 +244,8 @@ layer_panel.figure(with_inputs=True)
 # - Progress goes to a callback with an `Iterate` event; returning `True` stops with the best image.
 # - `nst.StyleConfig` declares every setting once; `stylize`, the CLI and the widgets share it.
 # - The paper's `α/β` corresponds to `content_weight / style_weight = 2·N·M·α/β` for the normalisation
-#   alone; because Keras' VGG is not rescaled like the paper's, the library calibrates the ratio as
-#   `1e8 · α/β` at `conv4_2`. Small ratios give style, large ones content (Figure 3).
+#   alone; because Keras' VGG is not rescaled like the paper's, the library uses `1e8 · α/β` at `conv4_2`,
+#   a constant chosen by eye on one pair at 256 px. Small ratios give style, large ones content (Figure 4).
 # - A deep content layer lets the style repaint the surfaces; a shallow one only adds texture (Figure 5).
 # - Long runs in a widget go to a background thread so that Stop can be clicked.
 
@@ -235,9 +256,10 @@ layer_panel.figure(with_inputs=True)
 # `paper_to_ours(alpha_over_beta, height, width)` returning `content_weight / style_weight` for the content
 # layer `conv4_2` (512 channels), from the normalisation alone: `2 · N · M · α/β`, where `M` counts the
 # positions of the `conv4_2` feature map for a `height × width` image. The starter counts the wrong
-# positions.
+# positions. (Solution, on purpose only: `checks.solution("paper_to_ours")`.)
 
 # %%
+from nst_lib.course import checks
 from nst_lib.course.checks import check_paper_to_ours
 
 
@@ -251,16 +273,47 @@ def paper_to_ours(alpha_over_beta, height, width):
 check_paper_to_ours(paper_to_ours)
 
 # %% [markdown]
-# **Exercise 2 — the whole Figure 3.** Run
+# **Exercise 2 — the whole Figure 4.** Run
 # `experiments.ratio_grid(content, style, layer_sets=experiments.cumulative_layer_sets(), size=SIZE,
 # steps=GRID_STEPS, scales=GRID_SCALES)` and draw it with `.figure()`: five rows, from `conv1_1` alone to
 # all five layers. How does the look change down a column? (⏱ five times the cell of section 2.)
 #
+# <details><summary><b>What you should see</b></summary>
+#
+# Down a column the texture grows in scale, as in notebook 04's style reconstructions: fine colour grain
+# with `conv1_1` alone, the painting's strokes and swirls with all five layers. Across a row the photo
+# comes back as α/β grows. One difference from the paper: the same ratio does not weigh the style equally
+# in every row. With equal layer weights, the style loss of `conv1_1` alone is orders of magnitude smaller
+# than that of all five layers (notebook 04, section 2), so expect the top rows to keep more of the photo
+# at the same α/β than the paper's do.
+# </details>
+#
 # **Exercise 3 — a third content layer.** Add `"conv5_2"` to the layers of section 3. Is it closer to
 # `conv4_2` or to `conv2_2`?
 #
+# <details><summary><b>What you should see</b></summary>
+#
+# ```python
+# layer_panel = experiments.content_layer_comparison(content, style, layers=("conv2_2", "conv4_2", "conv5_2"),
+#                                                    size=SIZE, steps=GRID_STEPS, scales=GRID_SCALES)
+# layer_panel.figure(with_inputs=True)
+# ```
+#
+# Closer to `conv4_2`, and looser still: notebook 04's reconstructions from `conv5_2` keep less of the photo
+# than those from `conv4_2`, so the style repaints more of the surfaces while the arrangement of the
+# objects stays.
+# </details>
+#
 # **Exercise 4 — your own photo.** Upload a photo in the studio below, stylise it at 384 px, press Stop
 # half-way, and download the result.
+#
+# <details><summary><b>What you should see</b></summary>
+#
+# The preview follows the run; after Stop, the status line says the run was stopped and that the best
+# image so far is kept, and the download is that image as a PNG. An L-BFGS iteration takes 0.77 s at
+# 256 px and 3.2 s at 512 px on the project's 2-core CPU (README, "Speed"), so about 2 s at 384 px: half of
+# 100 steps is one to two minutes.
+# </details>
 
 # %% [markdown]
 # ## Interactive demo: the studio

@@ -32,10 +32,12 @@ from nst_lib.config import GATYS_STYLE_LAYERS
 warnings.filterwarnings("once", category=BackboneSubstitutionWarning)  # say it once, not at every run
 tf.get_logger().setLevel("ERROR")  # every stylize call compiles its own graph; skip TensorFlow's notes on that
 
+CONTENT_NAME, STYLE_NAME = "grace_hopper", "swirls"  # the example pair of this notebook: change it here
+SECOND_STYLE_NAME = "stained_glass"  # the second style of sections 2 and 4
 SIZE = nst.pick(256, 64)  # long side of the results
-STEPS = nst.pick(60, 3)   # L-BFGS iterations per run, from the photo, one scale
-content, style = data.example_pair("grace_hopper", "swirls", size=SIZE)
-second_style = data.style_image("stained_glass", size=SIZE)
+STEPS = nst.pick(60, 3)   # L-BFGS iterations per run, from the recoloured photo, one scale
+content, style = data.example_pair(CONTENT_NAME, STYLE_NAME, size=SIZE)
+second_style = data.style_image(SECOND_STYLE_NAME, size=SIZE)
 
 
 def transfer(styles=style, **settings):
@@ -43,7 +45,7 @@ def transfer(styles=style, **settings):
 
 
 baseline = transfer()
-viz.show_images([content, style, baseline.image], ["content", "style", "plain transfer"])
+viz.show_images([content, style, baseline.image], [CONTENT_NAME, STYLE_NAME, "plain transfer"])
 
 # %% [markdown]
 # ⏱ Every `transfer(...)` call in this notebook takes **1–2 minutes** at the real settings (256 px, 60
@@ -51,8 +53,8 @@ viz.show_images([content, style, baseline.image], ["content", "style", "plain tr
 #
 # ## 1. Keeping the photo's colours
 #
-# A style transfer copies the painting's palette along with its brush strokes: the portrait above is now
-# blue and yellow. Gatys et al. (2017) give two ways to keep the photo's colours; both are in
+# A style transfer copies the painting's palette along with its brush strokes: with `swirls`, the portrait
+# above turns blue and yellow. Gatys et al. (2017) give two ways to keep the photo's colours; both are in
 # `nst_lib.color`, and `stylize(..., preserve_colors=...)` applies them.
 #
 # **Histogram matching** (`"histogram"`) recolours the *style image* first, giving its pixels the mean and
@@ -78,8 +80,10 @@ viz.show_images([r.image for r in runs.values()],
 
 # %% [markdown]
 # The colour distance is the mean difference of the I and Q channels from the photo's. Luminance-only
-# transfer keeps the photo's colours exactly — only the brightness pattern is painted — which suits
-# portraits. Histogram matching keeps the photo's palette but lets the style move colours around, so it
+# transfer keeps the photo's colours up to clipping: it puts the photo's I and Q back exactly, but turning
+# YIQ into RGB can leave the `[0, 1]` range (a bright new luminance with a saturated colour falls outside
+# the RGB cube), and those values are clipped — which is why its colour distance above is small but not
+# zero. Only the brightness pattern is painted, which suits portraits. Histogram matching keeps the photo's palette but lets the style move colours around, so it
 # looks more painted, and a little less faithful.
 #
 # ## 2. Blending two styles
@@ -104,13 +108,16 @@ print("✓ the blended targets are 0.3·A₁ + 0.7·A₂")
 half_half = transfer([style, second_style], style_blend=(0.5, 0.5))
 all_glass = transfer([style, second_style], style_blend=(0.0, 1.0))
 viz.show_images([baseline.image, half_half.image, all_glass.image],
-                ["100 % swirls", "50 % swirls + 50 % stained glass", "100 % stained glass"])
+                [f"100 % {STYLE_NAME}", f"50 % {STYLE_NAME} + 50 % {SECOND_STYLE_NAME}", f"100 % {SECOND_STYLE_NAME}"])
+sizes = {layer: float(np.linalg.norm(A2[layer]) / np.linalg.norm(A1[layer])) for layer in GATYS_STYLE_LAYERS}
+print(f"‖A({SECOND_STYLE_NAME})‖ / ‖A({STYLE_NAME})‖ by layer:", ", ".join(f"{k} {v:.2f}" for k, v in sizes.items()))
 
 # %% [markdown]
 # The middle image is not the two results overlaid: it is one texture whose statistics lie between the
 # two styles', so look for features of both mixed in the same strokes rather than side by side. A 50/50
-# blend of the *targets* is not a 50/50 blend of the *look*: the style whose Gram matrices are larger
-# (here the saturated stained glass) pulls harder. Move the blend weights to compensate.
+# blend of the *targets* is not a 50/50 blend of the *look*: the style whose Gram matrices are larger (the
+# printed ratios of their sizes, layer by layer, say which) pulls harder. Move the blend weights to
+# compensate.
 #
 # ## 3. The size of the brush strokes
 #
@@ -145,7 +152,8 @@ print("✓ a guided Gram matrix with a mask of ones equals the plain Gram matrix
 # %% [markdown]
 # `stylize(..., mask=m)` with two styles gives the first style the white part of the mask and the second
 # the black part: each gets a guided style loss, with the mask area-averaged down to every layer's
-# resolution. (With one style, the black part keeps only the content loss and stays a photo.) The demo's
+# resolution. (With one style, the black part keeps only the content loss; Exercise 3 shows what that
+# does.) The demo's
 # masks come from `nst_lib.course.widgets.controls.make_mask`, with soft edges:
 
 # %%
@@ -153,7 +161,7 @@ from nst_lib.course.widgets.controls import make_mask
 
 mask = make_mask("centre disc", *content.shape[:2])
 regions = transfer([style, second_style], mask=mask)
-viz.show_images([mask, regions.image], ["mask: white = swirls, black = stained glass", "guided transfer"])
+viz.show_images([mask, regions.image], [f"mask: white = {STYLE_NAME}, black = {SECOND_STYLE_NAME}", "guided transfer"])
 
 # %% [markdown]
 # ## 5. High resolution, coarse to fine
@@ -162,16 +170,24 @@ viz.show_images([mask, regions.image], ["mask: white = swirls, black = stained g
 # form, because every pixel only moves a little per step. `scales` (default 1) runs the optimisation on a
 # pyramid: first at a fraction of the size, where the layout forms cheaply, then each finer scale starts
 # from the upsampled result and only adds detail. The schedule halves the size per level and skips levels
-# whose short side would fall below 64 px; the finest scale gets half the iterations:
+# whose short side would fall below 64 px. With a number of steps, the finest scale gets half the
+# iterations. With a **time budget**, the time is what is shared out: the coarser scales get 15 % of the
+# budget together (in proportion to their pixels), and the finest scale gets the rest — at least 85 %, more
+# if a coarse scale finishes its iterations early. (The project's benchmarks found that coarse scales do
+# not pay for themselves when the goal is the lowest loss, hence the small share.)
 
 # %%
-from nst_lib.transfer import scale_shapes, split_steps
+from nst_lib.transfer import scale_shapes, split_budget, split_steps
 
 HR_SIZE = nst.pick(512, 160)
-photo = data.content_image("grace_hopper")  # the full 600×512 photo; stylize resizes it
+photo = data.content_image(CONTENT_NAME)  # the full-size photo; stylize resizes it
 height, width = nst.load_image(photo, HR_SIZE).shape[:2]
 shapes = scale_shapes(height, width, 3)
-print("scales:", shapes, "| iterations per scale for 300 in total:", split_steps(300, shapes))
+print("scales:", shapes)
+print("iterations per scale for steps=300:", split_steps(300, shapes))
+shares = split_budget(90, shapes)
+print("seconds per scale for time_budget=90:", [f"{s:.1f}" for s in shares[:-1]], f"+ the rest ({90 - sum(shares[:-1]):.1f} s "
+      "or more) for the finest")
 
 # %% [markdown]
 # Give one scale and three scales the same time budget and compare:
@@ -180,42 +196,64 @@ print("scales:", shapes, "| iterations per scale for 300 in total:", split_steps
 
 # %%
 BUDGET = nst.pick(90, 10)  # seconds per run
-hr_runs = {n: nst.stylize(photo, data.style_image("swirls"), size=HR_SIZE, scales=n, steps=10_000,
+hr_runs = {n: nst.stylize(photo, data.style_image(STYLE_NAME), size=HR_SIZE, scales=n, steps=10_000,
                           time_budget=BUDGET) for n in (1, 3)}
 for n, r in hr_runs.items():
     per_scale = [sum(1 for h in r.history if h["scale"] == s) for s in range(len(r.scale_shapes))]
-    print(f"scales={n}: {r.iterations} iterations ({per_scale} per scale) in {r.elapsed:.0f} s")
+    last_seconds = [max((h["elapsed"] for h in r.history if h["scale"] == s), default=0.0)
+                    for s in range(len(r.scale_shapes))]
+    finest_share = (last_seconds[-1] - (last_seconds[-2] if n > 1 else 0.0)) / r.elapsed
+    print(f"scales={n}: {r.iterations} iterations ({per_scale} per scale, scales {r.scale_shapes}) in "
+          f"{r.elapsed:.0f} s; the finest scale had {finest_share:.0%} of the time")
 crop = (slice(height // 4, height // 4 + height // 3), slice(width // 3, width // 3 + width // 3))
 viz.show_images([hr_runs[1].image, hr_runs[3].image, hr_runs[1].image[crop], hr_runs[3].image[crop]],
                 ["1 scale", "3 scales", "1 scale (detail)", "3 scales (detail)"], ncols=4)
 
 # %% [markdown]
-# In the same time, the single-scale run has only managed a few expensive iterations at 512 px: it is
-# still the photo with a fine texture on top. The multi-scale run did most of its iterations at 128 and
-# 256 px, where each costs a sixteenth or a quarter as much and where strokes as large as the style's can
-# form, then refined the result at 512 px: it is stylised all over, with larger strokes. Coarse to fine is
-# the usual way to reach 1024 px and more on a CPU when large strokes matter; for the lowest loss at a
-# given size, the project's benchmarks found a single scale fastest, which is why `scales=1` is the
-# default.
+# Read the printed lines first. Either way the finest scale has most of the time (at least 85 % with three
+# scales). What the coarse scales add are cheap iterations: one at 128 px costs about a sixteenth of one at
+# 512 px, one at 256 px a quarter, so their 15 % can hold more iterations than the same time at 512 px, and
+# strokes as large as the style's form there first; the finest scale then starts from an image that is
+# already stylised and refines it. Where the coarse scales did run (non-zero counts), look for larger,
+# more even strokes across the whole image in the 3-scale result. On a busy machine, or with a budget so
+# short that tracing each scale's graph (a few seconds) eats its share, the coarse scales get no iteration
+# at all — the counts say 0 — and the two results look alike. Coarse to fine is the usual way to reach
+# 1024 px and more on a CPU when large strokes matter; for the lowest loss at a given size, the project's
+# benchmarks found a single scale fastest, which is why `scales=1` is the default.
+
+# %% [markdown]
+# ## Further reading
 #
+# - L. A. Gatys, A. S. Ecker, M. Bethge, A. Hertzmann, E. Shechtman, *Controlling Perceptual Factors in
+#   Neural Style Transfer*, CVPR 2017 — colour preservation, guided Gram matrices, scale and coarse-to-fine
+#   (sections 1 and 3–5).
+# - V. Dumoulin, J. Shlens, M. Kudlur, *A Learned Representation for Artistic Style*, ICLR 2017 — blending
+#   styles inside one network (section 2's idea, learned).
+# - X. Huang, S. Belongie, *Arbitrary Style Transfer in Real-time with Adaptive Instance Normalization*,
+#   ICCV 2017 — style as channel means and standard deviations, with content–style and style–style blends.
+
+# %% [markdown]
 # ## Summary
 #
 # - `preserve_colors="luminance"` transfers style on the grey image and restores the photo's colours
-#   exactly; `"histogram"` recolours the style image to the photo's colour mean and covariance first.
+#   (exactly, up to the clipping back into RGB); `"histogram"` recolours the style image to the photo's
+#   colour mean and covariance first.
 # - Several styles blend through their Gram targets, `Σ b_i A_i` (`style_blend`, weights normalised).
 # - `style_scale` resizes the style image relative to the output: larger means larger strokes.
 # - A mask gives each style its own region through guided Gram matrices `(m·F)ᵀ(m·F)/Σm²` (`mask=`).
 # - `scales` optimises coarse to fine, which forms large structures cheaply and makes high resolutions
-#   practical.
+#   practical; with a time budget the finest scale gets at least 85 % of the time.
 
 # %% [markdown]
 # ## Exercises
 #
 # **Exercise 1 — a guided Gram matrix (self-checked).** Write `my_guided_gram(features, mask)` for
 # features of shape `(1, h, w, C)` and a mask of shape `(h, w)`, returning the `(C, C)` matrix
-# `(m·F)ᵀ (m·F) / Σ m²`. The starter divides by the wrong number.
+# `(m·F)ᵀ (m·F) / Σ m²`. The starter divides by the wrong number. (Solution, on purpose only:
+# `checks.solution("guided_gram_matrix")`.)
 
 # %%
+from nst_lib.course import checks
 from nst_lib.course.checks import check_guided_gram_matrix
 
 
@@ -232,8 +270,49 @@ check_guided_gram_matrix(my_guided_gram)
 # **Exercise 2 — colour and content.** Run `transfer(preserve_colors="luminance")` with the `coffee` photo
 # and the `stained_glass` style. When would you choose histogram matching instead?
 #
+# <details><summary><b>What you should see</b></summary>
+#
+# ```python
+# coffee = data.content_image("coffee", size=SIZE)
+# glass = data.style_image("stained_glass", size=SIZE)
+# runs = {mode: nst.stylize(coffee, glass, size=SIZE, steps=STEPS, scales=1, preserve_colors=mode)
+#         for mode in ("none", "luminance", "histogram")}
+# viz.show_images([r.image for r in runs.values()],
+#                 [f"{m}: {color.chroma_distance(r.image, coffee):.3f}" for m, r in runs.items()])
+# ```
+#
+# With `"luminance"` the cup keeps its own reds and browns and only the pattern of light and dark takes the
+# glass's lead lines and panes; its colour distance is the smallest of the three (in our run at 128 px and
+# 40 iterations: 0.003, against 0.055 for `"histogram"` and 0.134 without colour control). Histogram matching lets
+# the style move the photo's colours around (a pane of the cup's red next to one of the table's brown):
+# choose it when the style's colours *are* the point — many small patches of different colour — and
+# you only want them in the photo's palette; choose luminance when the photo's colours must stay where
+# they are, as for faces and products.
+# </details>
+#
 # **Exercise 3 — one style, one region.** Use `make_mask("left half", ...)` with *one* style: what happens
 # to the right half, and why? Then give the mask soft edges of different widths and look at the seam.
+#
+# <details><summary><b>What you should see</b></summary>
+#
+# ```python
+# from scipy.ndimage import gaussian_filter
+#
+# hard = (np.arange(content.shape[1]) < content.shape[1] / 2).astype(np.float32) * np.ones(content.shape[:2], np.float32)
+# masks = {"preset": make_mask("left half", *content.shape[:2]), "hard": hard,
+#          "soft (σ = 8 px)": gaussian_filter(hard, 8)}
+# results = {name: transfer(mask=m) for name, m in masks.items()}
+# viz.show_images([r.image for r in results.values()], list(results))
+# ```
+#
+# With one style the right half has no style term at all, only the content loss at `block5_conv2`. It
+# keeps the layout and the palette of the start — the photo *recoloured in the style's colours*, because
+# the default start is `init="recolored"` (pass `init="content"` to keep the photo's own colours) — but
+# not its exact pixels: the deep content layer lets them drift (notebook 04, Figure 1), and in our run
+# (128 px, 40 iterations) the right half picked up blotchy, pane-like artefacts instead of the style's
+# swirls. The seam is where the swirls stop; a wider soft edge makes them fade out more gradually (at
+# 128 px the difference between the three masks is subtle; look at the middle column of pixels).
+# </details>
 
 # %% [markdown]
 # ## Interactive demo

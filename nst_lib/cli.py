@@ -20,9 +20,11 @@ from .config import BACKBONES, COLOR_MODES, INITS, OPTIMIZERS, STYLE_LOSSES, Sty
 from .errors import NSTError
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-_CHOICES = {"optimizer": OPTIMIZERS, "init": INITS, "preserve_colors": COLOR_MODES, "backbone": BACKBONES,
+_CHOICES = {"optimizer": OPTIMIZERS, "preserve_colors": COLOR_MODES, "backbone": BACKBONES,
             "style_loss": STYLE_LOSSES}
-_METAVARS = {"size": "PX", "steps": "N", "time_budget": "SECONDS", "seed": "N", "weights": "PATH"}
+_METAVARS = {"size": "PX", "steps": "N", "time_budget": "SECONDS", "seed": "N", "weights": "PATH",
+             "max_memory": "SIZE", "init": "{" + ",".join(INITS) + "}|IMAGE", "learning_rate_end": "RATE",
+             "average_decay": "DECAY", "scale_factor": "RATIO"}
 
 
 class UsageError(Exception):
@@ -75,7 +77,7 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
             kwargs["action"] = argparse.BooleanOptionalAction
         elif isinstance(default, int):
             kwargs["type"] = _number(int)
-        elif isinstance(default, float) or f.name == "time_budget":
+        elif isinstance(default, float) or str(f.type).startswith("float"):  # also `float | None` fields
             kwargs["type"] = _number(float)
             kwargs.setdefault("metavar", "W" if f.name.endswith("weight") else None)
         if f.name in _METAVARS:
@@ -100,6 +102,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--save-every", type=_number(int), metavar="N",
                    help="also write every N-th iteration as OUT_0050.png … (OUT_scale1_0050.png … with several scales)")
     p.add_argument("--history", metavar="JSON", help="write the settings and the loss history to this JSON file")
+    p.add_argument("--bit-depth", type=_number(int), metavar="{8,16}",
+                   help="bits per channel of the output: 16 needs .png, .tif or .tiff (default: 16 for .tif/.tiff, 8 otherwise)")
+    p.add_argument("--save-state", metavar="RUN.npz",
+                   help="write the run's state to this file as it goes (at most every minute, after every tile and at "
+                        "the end) so that --resume can continue it after a crash or a kill")
+    p.add_argument("--resume", metavar="RUN.npz",
+                   help="continue the run saved in this file, with its settings (only --time-budget, --max-memory and "
+                        "--steps may change) and the same images; L-BFGS-B restarts its history")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no notes")
     p.add_argument("--debug", action="store_true", help="show Python tracebacks")
     from .cli_train import add_model_option, add_train_parser  # fast style transfer (nst_lib/cli_train.py)
@@ -133,6 +143,8 @@ def _load_source(text: str, size: int | None = None):
 
 
 def _config_from_args(args: argparse.Namespace) -> StyleConfig:
+    if args.init is not None and args.init not in INITS and not os.path.isfile(args.init):
+        raise UsageError(f"--init must be one of {', '.join(INITS)} or an image file; got {args.init!r} (no such file)")
     changes = {f.name: getattr(args, f.name) for f in config_fields() if getattr(args, f.name) is not None}
     if args.time_budget is not None and args.steps is None:
         changes["steps"] = None  # a budget alone means "the best image you can make in that time"
@@ -188,7 +200,7 @@ class _Progress:
 
 
 def _cmd_stylize(args: argparse.Namespace) -> int:
-    from .images import check_output_path
+    from .images import check_output_path, output_bit_depth
 
     if args.model is not None:  # a trained fast-transfer network (nst_lib/cli_train.py)
         from .cli_train import cmd_stylize_model
@@ -197,12 +209,23 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
     if not args.styles:
         raise UsageError("stylize needs at least one STYLE image after CONTENT (or --model MODEL.keras)")
 
-    config = _config_from_args(args)
+    state = None
+    if args.resume:
+        from .resume import RunState, resumed_config
+
+        state = RunState.load(args.resume)
+        given = {f.name: getattr(args, f.name) for f in config_fields() if getattr(args, f.name) is not None}
+        config = resumed_config(state, given)
+    else:
+        config = _config_from_args(args)
     if args.save_every is not None and args.save_every < 1:
         raise UsageError(f"--save-every must be a whole number >= 1, got {args.save_every}")
     output = check_output_path(args.output)
+    output_bit_depth(output, args.bit_depth)
     if args.history:
         check_output_path_json(args.history)
+    if args.save_state:
+        check_output_path_json(args.save_state, "--save-state", "run.npz")
     from .backbone import to_keras_names
 
     # layer names are checked before the slow TensorFlow import (VGG19 names; VGG16 lacks block5_conv4)
@@ -220,18 +243,29 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
         masks = [mask for mask, _ in loaded]
         notes = [note for _, note in loaded if note]
 
+    # the memory plan, before TensorFlow: a run that cannot fit is refused at once
+    from .memory import check_plan, plan_run
+
+    plan = check_plan(plan_run(config, content.shape[:2], style_shapes=[s.shape[:2] for s in styles]))
+    plan_note = plan.message[0].upper() + plan.message[1:] + "."
+    if plan.mode == "tiled" and not args.quiet:
+        print(f"note: {plan_note}", file=sys.stderr)
+
     _import_tensorflow_quietly()
     from .transfer import stylize
 
-    progress = _Progress(config.steps, args.quiet, args.save_every, output, budget=config.time_budget)
+    total = plan.total_iterations if plan.mode == "tiled" else config.steps
+    progress = _Progress(total, args.quiet, args.save_every, output, budget=config.time_budget)
     try:
-        result = stylize(content, styles, config=config, mask=masks, callback=progress)
+        result = stylize(content, styles, config=config, mask=masks, callback=progress, resume=state,
+                         save_state=args.save_state)
     finally:
         progress.close()
     if not args.quiet:
         for note in notes + result.notes:
-            print(f"note: {note}", file=sys.stderr)
-    result.save(output)
+            if note != plan_note:  # already shown before the run
+                print(f"note: {note}", file=sys.stderr)
+    result.save(output, args.bit_depth)
     if args.history:
         result.save_history(args.history)
     h, w = result.image.shape[:2]
@@ -268,16 +302,16 @@ def _import_tensorflow_quietly() -> None:
         os.close(saved)
 
 
-def check_output_path_json(path: str) -> Path:
-    """The history file's folder must exist and be writable, and the path must not be a folder."""
+def check_output_path_json(path: str, flag: str = "--history", example: str = "history.json") -> Path:
+    """The file's folder must exist and be writable, and the path must not be a folder."""
     target = Path(path)
     if target.is_dir():
-        raise UsageError(f"--history: {str(target)!r} is a folder; give a file name such as {str(target / 'history.json')!r}")
+        raise UsageError(f"{flag}: {str(target)!r} is a folder; give a file name such as {str(target / example)!r}")
     folder = target.parent if str(target.parent) else Path(".")
     if not folder.is_dir():
-        raise UsageError(f"--history: folder {str(folder)!r} does not exist")
+        raise UsageError(f"{flag}: folder {str(folder)!r} does not exist")
     if not os.access(folder, os.W_OK):
-        raise UsageError(f"--history: folder {str(folder)!r} is not writable")
+        raise UsageError(f"{flag}: folder {str(folder)!r} is not writable")
     return target
 
 

@@ -57,7 +57,7 @@ class StyleConfig:
             "None = no limit, run until time_budget is spent"
         ),
     )
-    optimizer: str = field(default="lbfgs", metadata=_doc("lbfgs (fast, bounded) or adam (the original report's)"))
+    optimizer: str = field(default="lbfgs", metadata=_doc("lbfgs (L-BFGS-B; Gatys et al. used L-BFGS) or adam (the TensorFlow tutorial's choice)"))
     time_budget: float | None = field(
         default=None,
         metadata=_doc(
@@ -100,7 +100,8 @@ class StyleConfig:
         default="recolored",
         metadata=_doc(
             "start image: recolored (the content in the style's colours; fastest, see benchmarks/README.md), "
-            "content, noise or style"
+            "content, noise, style, or the path of an image file (e.g. an earlier result; stretched to the "
+            "content's shape)"
         ),
     )
     seed: int = field(default=0, metadata=_doc("random seed (noise init, reproducible runs)"))
@@ -113,6 +114,22 @@ class StyleConfig:
     learning_rate: float = field(default=0.02, metadata=_doc("Adam learning rate (pixel units, image in [0,1])"))
     adam_beta_1: float = field(default=0.99, metadata=_doc("Adam beta_1 (the TensorFlow tutorial uses 0.99)"))
     adam_epsilon: float = field(default=0.1, metadata=_doc("Adam epsilon (the TensorFlow tutorial uses 0.1)"))
+    adam_beta_2: float = field(default=0.999, metadata=_doc("Adam beta_2 (Keras and the tutorial: 0.999)"))
+    learning_rate_end: float | None = field(
+        default=None,
+        metadata=_doc("Adam: the learning rate falls along a half cosine to this value by the last step; None = constant"),
+    )
+    average_decay: float | None = field(
+        default=None,
+        metadata=_doc(
+            "Adam: return the exponential moving average of the iterates with this decay (e.g. 0.99), as "
+            "crowsonkb's style-transfer-pytorch does; None = the best iterate"
+        ),
+    )
+    scale_factor: float = field(
+        default=2.0,
+        metadata=_doc("size ratio between consecutive scales when scales > 1 (2 = halve; 1.414 = crowsonkb's √2 ladder)"),
+    )
     lbfgs_corrections: int = field(
         default=50,
         metadata=_doc(
@@ -123,6 +140,14 @@ class StyleConfig:
     backbone: str = field(default="vgg19", metadata=_doc("feature network: vgg19 or vgg16"))
     weights: str = field(
         default="imagenet", metadata=_doc("'imagenet' (resolved as in the README) or a path to a Keras weights file")
+    )
+
+    max_memory: str | None = field(
+        default=None,
+        metadata=_doc(
+            "memory budget such as 8G or 512M; a run that needs more is done in tiles, or refused if even "
+            "tiles do not fit (default: 0.8 × the memory available when the run starts)"
+        ),
     )
 
     def __post_init__(self) -> None:
@@ -151,7 +176,10 @@ class StyleConfig:
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in dataclasses.asdict(self).items()}
 
 
-#: The objective of the TensorFlow tutorial "Neural style transfer" (no TV term), with its Adam recipe.
+#: The objective of the TensorFlow tutorial "Neural style transfer" in its first optimisation loop (no TV
+#: term), with its Adam recipe. The tutorial's final loop adds ``total_variation_weight = 30`` times
+#: ``tf.image.total_variation`` (a sum of absolute differences), which this library's squared-mean TV does not
+#: reproduce.
 TF_TUTORIAL = dict(
     content_layers=("block5_conv2",),
     style_layers=GATYS_STYLE_LAYERS,
@@ -284,7 +312,12 @@ def validate_config(cfg: StyleConfig) -> None:
             f"{cfg.size} × {cfg.style_scale:g} = {round(cfg.size * cfg.style_scale)} px"
         )
     _check_choice("preserve_colors", cfg.preserve_colors, COLOR_MODES)
-    _check_choice("init", cfg.init, INITS)
+    if cfg.init not in INITS:
+        if not isinstance(cfg.init, str) or not os.path.isfile(cfg.init):
+            raise InvalidSettingError(
+                f"init must be one of {', '.join(INITS)} or the path of an image file; got {cfg.init!r}"
+                + (" (no such file)" if isinstance(cfg.init, str) else "")
+            )
     _check_int("seed", cfg.seed, minimum=0)
     _check_int("scales", cfg.scales, minimum=1, maximum=6)
     _check_number("learning_rate", cfg.learning_rate, minimum=0.0, exclusive=True)
@@ -292,8 +325,24 @@ def validate_config(cfg: StyleConfig) -> None:
     if cfg.adam_beta_1 >= 1:
         raise InvalidSettingError(f"adam_beta_1 must be below 1, got {cfg.adam_beta_1}")
     _check_number("adam_epsilon", cfg.adam_epsilon, minimum=0.0, exclusive=True)
+    _check_number("adam_beta_2", cfg.adam_beta_2, minimum=0.0)
+    if cfg.adam_beta_2 >= 1:
+        raise InvalidSettingError(f"adam_beta_2 must be below 1, got {cfg.adam_beta_2}")
+    if cfg.learning_rate_end is not None:
+        _check_number("learning_rate_end", cfg.learning_rate_end, minimum=0.0, exclusive=True)
+    if cfg.average_decay is not None:
+        _check_number("average_decay", cfg.average_decay, minimum=0.0, exclusive=True)
+        if cfg.average_decay >= 1:
+            raise InvalidSettingError(f"average_decay must be below 1, got {cfg.average_decay}")
+    _check_number("scale_factor", cfg.scale_factor, minimum=1.1)
+    if cfg.scale_factor > 4:
+        raise InvalidSettingError(f"scale_factor must be between 1.1 and 4, got {cfg.scale_factor}")
     _check_int("lbfgs_corrections", cfg.lbfgs_corrections, minimum=1, maximum=100)
     _check_choice("backbone", cfg.backbone, BACKBONES)
+    if cfg.max_memory is not None:
+        from .memory import parse_memory_size
+
+        parse_memory_size(cfg.max_memory)
     if not isinstance(cfg.weights, str) or not cfg.weights:
         raise InvalidSettingError(f"weights must be 'imagenet' or a file path, got {cfg.weights!r}")
 

@@ -29,3 +29,7 @@ class WeightsError(NSTError, OSError):
 
 class OutputError(NSTError, OSError):
     """An output file cannot be written where or how it was asked for."""
+
+
+class MemoryBudgetError(NSTError, MemoryError):
+    """A run cannot be done within the memory budget, even in tiles (refused before it starts)."""

@@ -42,6 +42,8 @@ __all__ = [
     "image_to_png_bytes",
     "check_output_path",
     "save_image",
+    "output_bit_depth",
+    "to_uint16",
     "atomic_write",
     "load_mask",
     "read_mask",
@@ -761,27 +763,97 @@ def atomic_write(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
         pass
 
 
-def save_image(image: np.ndarray | Image.Image, path: str | os.PathLike[str]) -> pathlib.Path:
+#: extensions that can hold 16 bits per channel; TIFF is written with 16 unless told otherwise
+SIXTEEN_BIT_EXTENSIONS = (".png", ".tif", ".tiff")
+
+
+def output_bit_depth(path: str | os.PathLike[str], bit_depth: int | None = None) -> int:
+    """Bits per channel an image saved at ``path`` gets: ``bit_depth`` if given (8 or 16), else 16 for
+    ``.tif``/``.tiff`` and 8 for everything else. 16 bits need ``.png``, ``.tif`` or ``.tiff``.
+
+    Raises:
+        OutputError: 16 bits asked for a format that holds only 8, or a depth other than 8 or 16.
+    """
+    suffix = pathlib.Path(os.fspath(path)).suffix.lower()
+    if bit_depth is None:
+        return 16 if suffix in (".tif", ".tiff") else 8
+    if bit_depth not in (8, 16):
+        raise OutputError(f"the bit depth must be 8 or 16 bits per channel, got {bit_depth!r}")
+    if bit_depth == 16 and suffix not in SIXTEEN_BIT_EXTENSIONS:
+        raise OutputError(
+            f"16 bits per channel need a .png, .tif or .tiff file; '{suffix}' holds 8 (got '{pathlib.Path(os.fspath(path)).name}')"
+        )
+    return bit_depth
+
+
+def to_uint16(image: np.ndarray) -> np.ndarray:
+    """A float image in [0, 1] (or uint8) as uint16 in [0, 65535] (rounded, clipped; NaN becomes 0)."""
+    if not isinstance(image, np.ndarray):
+        raise InvalidImageError(f"to_uint16() expects a NumPy array; got {type(image).__name__}")
+    if image.dtype == np.uint16:
+        return np.ascontiguousarray(image)
+    if image.dtype == np.uint8:
+        return np.ascontiguousarray(image.astype(np.uint16) * 257)
+    values = np.nan_to_num(image.astype(np.float64), nan=0.0, posinf=1.0, neginf=0.0)
+    return np.ascontiguousarray(np.clip(np.rint(values * 65535.0), 0, 65535).astype(np.uint16))
+
+
+def _write_16bit(pixels: np.ndarray, suffix: str, stream: BinaryIO) -> None:
+    """PNG (pypng) or TIFF (tifffile, deflate-compressed) with 16 bits per channel; grey or RGB(A)."""
+    if pixels.ndim == 3 and pixels.shape[2] == 1:
+        pixels = pixels[..., 0]
+    channels = 1 if pixels.ndim == 2 else pixels.shape[2]
+    if suffix == ".png":
+        import png
+
+        height, width = pixels.shape[:2]
+        writer = png.Writer(width=width, height=height, bitdepth=16, greyscale=channels == 1,
+                            alpha=channels == 4, compression=6)
+        writer.write_array(stream, pixels.reshape(-1))
+    else:
+        import tifffile
+
+        buffer = io.BytesIO()  # tifffile wants a named file or a memory buffer, not a descriptor's stream
+        tifffile.imwrite(buffer, pixels, photometric="minisblack" if channels == 1 else "rgb",
+                         compression="zlib", extrasamples=["unassalpha"] if channels == 4 else None)
+        stream.write(buffer.getbuffer())
+
+
+def save_image(image: np.ndarray | Image.Image, path: str | os.PathLike[str], bit_depth: int | None = None) -> pathlib.Path:
     """Save an image atomically: the file at ``path`` is either complete or not there at all.
 
     Taught in notebook 01. Written with :func:`atomic_write`: on any failure (including Ctrl-C) no partial
     file is left and an existing file at ``path`` is left untouched. JPEG and WebP are
     written with quality 95; JPEG is always RGB (alpha composited over white first).
 
+    **16 bits per channel** (for prints, and for editing without banding): ``.tif``/``.tiff`` files are
+    always written with 16 bits per channel unless ``bit_depth=8``; PNG files with 16 when
+    ``bit_depth=16`` (CLI: ``--bit-depth 16``); other formats hold 8 (see :func:`output_bit_depth`).
+
     Args:
         image: float array in [0, 1] (H, W, 3) (also uint8, (H, W), (H, W, 4), or a PIL image).
         path: the output file, checked with :func:`check_output_path`.
+        bit_depth: 8, 16, or None for the format's default (16 for TIFF, 8 otherwise).
 
     Returns:
         The path written, as a ``pathlib.Path``.
 
     Raises:
-        OutputError: the path is not writable or the write failed (disk full ...).
+        OutputError: the path is not writable, the write failed (disk full ...) or the format cannot hold
+            the bit depth asked for.
         InvalidImageError: ``image`` is not an image array.
     """
     target = check_output_path(path)
-    picture = to_pil(image)
     suffix = target.suffix.lower()
+    if output_bit_depth(target, bit_depth) == 16:
+        array = np.asarray(image) if isinstance(image, Image.Image) else image
+        if isinstance(image, np.ndarray) and image.dtype.kind == "f" and image.ndim == 3 and image.shape[2] not in (1, 3, 4):
+            raise InvalidImageError(f"save_image() expects (H, W), (H, W, 1), (H, W, 3) or (H, W, 4); got {image.shape}")
+        pixels = to_uint16(np.asarray(array))
+        with atomic_write(target) as stream:
+            _write_16bit(pixels, suffix, stream)
+        return target
+    picture = to_pil(image)
     image_format = _writable_formats()[suffix]
     options: dict[str, Any] = {}
     if image_format in ("JPEG", "WEBP"):

@@ -15,6 +15,9 @@ from typing import Callable, Optional
 import numpy as np
 import tensorflow as tf
 
+#: iteration count meaning "no limit: run until the deadline" (nst_lib.transfer.UNLIMITED_STEPS)
+UNLIMITED_STEPS = 10**8
+
 STOP_REASONS = {
     "steps": "finished the requested steps",
     "converged": "converged (the gradient vanished or the loss stopped changing)",
@@ -41,6 +44,9 @@ class Iterate:
     scales: int = 1
     shape: tuple[int, int] = (0, 0)  # (height, width) of the current scale
     image: Callable[[], np.ndarray] = field(default=lambda: np.zeros((0, 0, 3), np.float32), repr=False)
+    #: the optimiser's state now, where it can be saved (Adam: moments, step count, the iterate, its
+    #: average); None for L-BFGS-B, whose history lives inside SciPy (used by ``save_state``)
+    optimizer_state: Optional[Callable[[], dict]] = field(default=None, repr=False)
 
 
 @dataclass
@@ -54,6 +60,7 @@ class OptimizeResult:
     stop_reason: str  # one of STOP_REASONS
     history: list[dict] = field(default_factory=list)
     message: str = ""
+    state: dict | None = None  # the optimiser's state at the end, where it can be continued (Adam's moments)
 
 
 class _Stop(Exception):
@@ -149,7 +156,8 @@ class _Tracker:
             self.best_loss = loss
             self.best_image = image_fn()
 
-    def iteration_done(self, parts: dict[str, float], image_fn: Callable[[], np.ndarray]):
+    def iteration_done(self, parts: dict[str, float], image_fn: Callable[[], np.ndarray],
+                       state_fn: Optional[Callable[[], dict]] = None):
         self.iterations += 1
         elapsed = time.perf_counter() - self.start
         entry = {"iteration": self.offset + self.iterations, "elapsed": elapsed, "scale": self.scale, **parts}
@@ -163,6 +171,7 @@ class _Tracker:
                 scales=self.scales,
                 shape=self.shape,
                 image=image_fn,
+                optimizer_state=state_fn,
             )
             if self.callback(event):
                 raise _Stop("callback")
@@ -186,6 +195,9 @@ def run_adam(
     scale: int = 0,
     scales: int = 1,
     history: list | None = None,
+    learning_rate_end: float | None = None,
+    average_decay: float | None = None,
+    state: dict | None = None,
 ) -> OptimizeResult:
     """Adam on the pixels, clipping to [0, 1] after each step (the TensorFlow tutorial's recipe).
 
@@ -193,14 +205,56 @@ def run_adam(
     the loss of that event's ``image()``: the image after the step. ``time_budget`` counts seconds from
     this call; ``deadline`` is an absolute ``time.perf_counter()`` time (the earlier one wins).
 
+    Three additions, all off by default (crowsonkb's recipe and a decay; measured in benchmarks/README.md):
+
+    * ``learning_rate_end``: the rate falls from ``learning_rate`` to it along a half cosine over the
+      ``steps`` (over the time left before the deadline when ``steps`` is unlimited);
+    * ``average_decay``: the result is the bias-corrected exponential moving average of the iterates
+      (decay e.g. 0.99) instead of the best iterate, which smooths Adam's last oscillations; events then
+      show that average as their ``image()`` (their losses stay the iterate's);
+    * ``state``: moments to start from (``m``, ``v`` as (H, W, 3) arrays, the step count ``t``, and the
+      average) — from an earlier scale (resized) or a saved run; the result's ``state`` holds them at the end.
+
     The update is Keras' Adam written out: m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g²,
     x ← clip(x − lr·√(1−β₂ᵗ)/(1−β₁ᵗ) · m / (√v + ε), 0, 1).
     """
     start = time.perf_counter() if start is None else start
     tracker = _Tracker(callback, time_budget, deadline, start, iteration_offset, scale, scales, history, init.shape[:2])
     image = tf.constant(init[np.newaxis].astype(np.float32))
-    m = tf.zeros_like(image)
-    v = tf.zeros_like(image)
+    state = dict(state or {})
+    m = tf.constant(state["m"][np.newaxis], tf.float32) if "m" in state else tf.zeros_like(image)
+    v = tf.constant(state["v"][np.newaxis], tf.float32) if "v" in state else tf.zeros_like(image)
+    t0 = int(state.get("t", 0))  # steps already taken (bias correction continues from there)
+    averaging = average_decay is not None
+    average = None
+    average_weight = float(state.get("average_weight", 0.0))  # 1 − decay^n: the bias correction
+    if averaging:
+        average = tf.constant(state["average"][np.newaxis], tf.float32) if "average" in state else tf.zeros_like(image)
+    run_start = time.perf_counter()
+
+    def rate(step: int) -> float:
+        if learning_rate_end is None:
+            return learning_rate
+        progress = step / steps
+        if steps >= UNLIMITED_STEPS and tracker.deadline is not None:  # run until the deadline
+            progress = (time.perf_counter() - run_start) / max(1e-9, tracker.deadline - run_start)
+        progress = min(1.0, max(0.0, progress))
+        return learning_rate_end + 0.5 * (learning_rate - learning_rate_end) * (1 + math.cos(math.pi * progress))
+
+    def saved_state(current, m, v, t, average, average_weight):
+        def get() -> dict:
+            out = {"m": m[0].numpy(), "v": v[0].numpy(), "t": np.array(t), "iterate": current[0].numpy()}
+            if averaging:
+                out["average"] = average[0].numpy()
+                out["average_weight"] = np.array(average_weight)
+            return out
+
+        return get
+
+    def shown(current):
+        if averaging:
+            return lambda: (average[0] / max(average_weight, 1e-12)).numpy()
+        return lambda: current[0].numpy()
 
     reason = "steps"
     try:
@@ -208,31 +262,45 @@ def run_adam(
         parts, grad = value_and_grad(image)  # the start is evaluated too: every event pairs an image and its loss
         values = _main_parts(parts)
         tracker.observe(values["total"], lambda start=image: start[0].numpy())
-        for t in range(1, steps + 1):
+        for step in range(1, steps + 1):
+            t = t0 + step
             m = beta_1 * m + (1 - beta_1) * grad
             v = beta_2 * v + (1 - beta_2) * tf.square(grad)
-            alpha = learning_rate * math.sqrt(1 - beta_2**t) / (1 - beta_1**t)
+            alpha = rate(step) * math.sqrt(1 - beta_2**t) / (1 - beta_1**t)
             image = tf.clip_by_value(image - alpha * m / (tf.sqrt(v) + epsilon), 0.0, 1.0)
+            if averaging:
+                average = average_decay * average + (1 - average_decay) * image
+                average_weight = average_decay * average_weight + (1 - average_decay)
             tracker.check_time()
             parts, grad = value_and_grad(image)
             values = _main_parts(parts)
             tracker.observe(values["total"], lambda current=image: current[0].numpy())
-            tracker.iteration_done(values, lambda current=image: current[0].numpy())
+            tracker.iteration_done(values, shown(image), saved_state(image, m, v, t, average, average_weight))
     except _Stop as stop:
         reason = stop.reason
     except KeyboardInterrupt:
         reason = "interrupted"
-    return _finish(tracker, reason, init)
+    final_state = {"m": m[0].numpy(), "v": v[0].numpy(), "t": np.array(t0 + tracker.iterations)}
+    result_image = None
+    if averaging:
+        final_state["average"] = average[0].numpy()
+        final_state["average_weight"] = np.array(average_weight)
+        if average_weight > 0:
+            result_image = final_state["average"] / average_weight
+    result = _finish(tracker, reason, init, image=result_image)
+    result.state = final_state
+    return result
 
 
-#: most memory L-BFGS-B's history may take (2 · corrections · pixels · 3 float64 values): above it,
-#: fewer corrections are kept. 50 corrections fit up to ~360×360 px; a 1024 px run keeps 9.
-LBFGS_HISTORY_BYTES = 400 * 2**20
+from . import memory as _memory  # noqa: E402
+
+#: most memory L-BFGS-B's history may take (a memory policy: nst_lib.memory plans with the same cap)
+LBFGS_HISTORY_BYTES = _memory.LBFGS_HISTORY_BYTES
 
 
 def lbfgs_corrections_for(corrections: int, n_values: int) -> int:
     """``corrections``, lowered so that the history (2 · m · n float64) stays under :data:`LBFGS_HISTORY_BYTES`."""
-    return max(3, min(int(corrections), LBFGS_HISTORY_BYTES // (16 * max(1, int(n_values)))))
+    return _memory.lbfgs_corrections_for(corrections, n_values, LBFGS_HISTORY_BYTES)
 
 
 def run_lbfgs(
@@ -394,8 +462,10 @@ def run_lbfgs_redrawing(
     return outcome
 
 
-def _finish(tracker: _Tracker, reason: str, init: np.ndarray, detail: str = "") -> OptimizeResult:
-    image = tracker.best_image if tracker.best_image is not None else init.astype(np.float32)
+def _finish(tracker: _Tracker, reason: str, init: np.ndarray, detail: str = "",
+            image: np.ndarray | None = None) -> OptimizeResult:
+    if image is None:  # the best image seen (Adam with averaging returns its average instead)
+        image = tracker.best_image if tracker.best_image is not None else init.astype(np.float32)
     message = STOP_REASONS[reason] + detail
     if reason == "nonfinite":
         message = NONFINITE_HINT.format(it=tracker.offset + tracker.iterations + 1, best=tracker.best_loss)

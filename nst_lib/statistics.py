@@ -55,14 +55,10 @@ from typing import Callable, Sequence
 import numpy as np
 import tensorflow as tf
 
-from .config import DEFAULT_STYLE_WEIGHTS, STYLE_LOSSES
-from .losses import register_style_statistic, style_statistic
+from .losses import register_style_statistic
 
 __all__ = [
-    "DEFAULT_STYLE_WEIGHTS",
     "RANDOM_STATISTICS",
-    "STYLE_LOSSES",
-    "style_statistic",
     "mean_std_target",
     "mean_std_distance",
     "mean_std_blend",

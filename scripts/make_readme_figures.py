@@ -40,7 +40,7 @@ STYLE = "swirls"
 FIGURES = {
     "content_reconstructions": "Gatys Fig. 1 (top): the photo rebuilt from noise with one layer's content loss",
     "style_reconstructions": "Gatys Fig. 1 (bottom): textures from noise with growing style layer sets",
-    "ratio_grid": "Gatys Fig. 3: content/style ratio α/β from 1e-5 to 1e-2 (our content_weight/style_weight "
+    "ratio_grid": "Gatys Fig. 4: content/style ratio α/β from 1e-5 to 1e-2 (our content_weight/style_weight "
                   f"= {experiments.RATIO_CALIBRATION:g}·α/β)",
     "content_layers": "Gatys Fig. 5: content matched at conv2_2 versus conv4_2",
     "init_comparison": "Gatys Fig. 6: starting from the content, the style, or white noise (two seeds)",

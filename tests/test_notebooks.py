@@ -145,7 +145,8 @@ def test_notebook_follows_the_course_structure(path: Path):
     assert _has_heading(nb, "Summary"), f"{name}: needs a '## Summary' section"
     assert _has_heading(nb, "Exercises"), f"{name}: needs a '## Exercises' section"
     code = _code(nb)
-    assert any(re.search(r"\bnst_lib\.course\.checks\b|\bnst\.course\.checks\b", c) for c in code), (
+    uses_checks = r"\bnst_lib\.course\.checks\b|\bnst\.course\.checks\b|from nst_lib\.course import [^\n]*\bchecks\b"
+    assert any(re.search(uses_checks, c) for c in code), (
         f"{name}: exercises should use a self-check from nst_lib.course.checks"
     )
 

@@ -401,7 +401,10 @@ def test_one_deadline_from_the_start_bounds_every_scale(monkeypatch, quiet_subst
         return OptimizeResult(image=init, best_loss=0.0, iterations=1, evaluations=1, stop_reason="time_budget")
 
     monkeypatch.setattr(transfer, "run_lbfgs", recording)
-    monkeypatch.setattr(transfer, "_build_objective", lambda *args: None)
+    from types import SimpleNamespace
+
+    deterministic = SimpleNamespace(statistic=SimpleNamespace(stochastic=False))  # what stylize asks of it
+    monkeypatch.setattr(transfer, "_build_objective", lambda *args: deterministic)
     monkeypatch.setattr(transfer, "make_value_and_grad", lambda objective: None)
     import time
 

@@ -26,8 +26,12 @@ The contracts checked here are those of :mod:`nst_lib.losses` and docs/architect
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import inspect
+import io
+import textwrap
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
@@ -46,6 +50,15 @@ __all__ = [
     "check_total_variation",
     "check_adam_step",
     "check_paper_to_ours",
+    "check_feature_extractor",
+    "check_train_step",
+    "check_objective",
+    "check_style_transfer",
+    "vgg_network",
+    "solution",
+    "reference",
+    "yours_or_reference",
+    "EXERCISES",
 ]
 
 
@@ -55,6 +68,37 @@ class ExerciseError(AssertionError):
     def _render_traceback_(self) -> list[str]:
         # IPython shows this instead of a long traceback through nst_lib: the message is what matters.
         return [f"\x1b[0;31mExerciseError\x1b[0m: {self}", "Fix your function, then run the check again."]
+
+
+# ------------------------------------------------------------------------------- exercise registry
+#: exercise name → (its check, the notebook that asks for it); the names are those of
+#: :mod:`nst_lib.course.solutions` and of the functions the notebooks ask the learner to write.
+EXERCISES: dict[str, tuple[Callable, str]] = {}
+_CURRENT_EXERCISE: contextvars.ContextVar[str | None] = contextvars.ContextVar("exercise", default=None)
+
+
+def _exercise(name: str, notebook: str) -> Callable[[Callable], Callable]:
+    """Register a check as the one of exercise ``name``; while it runs, messages can name the exercise."""
+
+    def register(check: Callable) -> Callable:
+        @functools.wraps(check)
+        def run(fn: Callable, *args: Any, **kwargs: Any) -> None:
+            __tracebackhide__ = True
+            token = _CURRENT_EXERCISE.set(name)
+            try:
+                return check(fn, *args, **kwargs)
+            finally:
+                _CURRENT_EXERCISE.reset(token)
+
+        EXERCISES[name] = (run, notebook)
+        return run
+
+    return register
+
+
+def _solution_hint() -> str:
+    name = _CURRENT_EXERCISE.get()
+    return f" Stuck? checks.solution({name!r}) shows a reference solution." if name else ""
 
 
 # ------------------------------------------------------------------------------------------- helpers
@@ -88,6 +132,9 @@ def _call(fn: Callable, *args: Any, hint: str = "", **kwargs: Any) -> Any:
         return fn(*args, **kwargs)
     except ExerciseError:
         raise
+    except NotImplementedError:
+        raise _fail(f"{_name(fn)} is still empty: write its body in place of `raise NotImplementedError`, "
+                    f"then run this check again.{_solution_hint()}") from None
     except Exception as exc:  # noqa: BLE001 - any crash in learner code is reported, not re-raised
         shown = ", ".join([_describe(a) for a in args] + [f"{k}={_describe(v)}" for k, v in kwargs.items()])
         text = " ".join(str(exc).split())
@@ -161,6 +208,24 @@ def _tf():
     return tf
 
 
+@functools.lru_cache(maxsize=2)
+def vgg_network(backbone: str = "vgg19"):
+    """VGG's convolution stack with ImageNet weights, as a plain ``keras.Model`` (notebooks 02 and 08).
+
+    Its input is an image *already preprocessed* for VGG (notebook 01: ×255, BGR, means removed); every
+    convolution layer is reachable with ``vgg.get_layer("block3_conv1")``. The weights resolve as
+    everywhere in the library (README, "Weights"): offline, VGG16 stands in for VGG19.
+    """
+    import warnings
+
+    from ..backbone import BackboneSubstitutionWarning, FeatureExtractor, layer_names, resolve_weights
+
+    with warnings.catch_warnings():  # FeatureExtractor below says it once, if VGG16 stands in
+        warnings.simplefilter("ignore", BackboneSubstitutionWarning)
+        network = resolve_weights(backbone).backbone
+    return FeatureExtractor([layer_names(network)[-1]], backbone).model
+
+
 @functools.lru_cache(maxsize=1)
 def _preprocessor():
     """A weightless FeatureExtractor: only its ``preprocess`` (nst_lib's own) is used."""
@@ -180,6 +245,7 @@ def _means() -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------- notebook 00: images
+@_exercise("to_float_image", "00")
 def check_to_float_image(fn: Callable[[np.ndarray], np.ndarray]) -> None:
     """Check ``fn(uint8 (H, W, 3) array) -> float32 (H, W, 3) array in [0, 1]`` (notebook 00).
 
@@ -242,6 +308,7 @@ def _preprocess_input() -> np.ndarray:
     return x.astype(np.float32)
 
 
+@_exercise("preprocess", "01")
 def check_preprocess(fn: Callable) -> None:
     """Check ``fn(images)``: (batch, H, W, 3) RGB in [0, 1] → VGG input (BGR, ×255, means removed).
 
@@ -284,6 +351,7 @@ def check_preprocess(fn: Callable) -> None:
     _ok(f"{_name(fn)} matches FeatureExtractor.preprocess: ×255, RGB → BGR, ImageNet means subtracted.")
 
 
+@_exercise("deprocess", "01")
 def check_deprocess(fn: Callable) -> None:
     """Check ``fn(vgg_input)``: the inverse of preprocessing, back to a displayable image (notebook 01).
 
@@ -332,6 +400,7 @@ def check_deprocess(fn: Callable) -> None:
 _SHAPE_LAYERS = ("block1_conv1", "block2_conv2", "block3_conv1", "block4_conv3", "block5_conv4")
 
 
+@_exercise("feature_map_shape", "02")
 def check_feature_map_shape(fn: Callable[[str, int, int], tuple]) -> None:
     """Check ``fn(layer, height, width) -> (h, w, channels)`` of a VGG19 layer's output (notebook 02).
 
@@ -373,6 +442,7 @@ def check_feature_map_shape(fn: Callable[[str, int, int], tuple]) -> None:
     _ok(f"{_name(fn)} gives the right (h, w, channels) for every block, including odd image sizes.")
 
 
+@_exercise("receptive_field", "02")
 def check_receptive_field(fn: Callable[[str], int]) -> None:
     """Check ``fn(layer) -> receptive field in pixels`` for every VGG19 layer (notebook 02).
 
@@ -426,6 +496,7 @@ def _features(shape: tuple[int, ...], seed: int) -> np.ndarray:
     return np.maximum(rng.normal(0.3, 1.0, size=shape), 0.0).astype(np.float32)
 
 
+@_exercise("gram_matrix", "03")
 def check_gram_matrix(fn: Callable) -> None:
     """Check ``fn(features)``: (1, H, W, C) → Gram matrix (1, C, C) (or (C, C)) = Fᵀ F / (H·W).
 
@@ -477,6 +548,7 @@ def check_gram_matrix(fn: Callable) -> None:
     _ok(f"{_name(fn)} matches nst.gram_matrix: shape (C, C), Fᵀ F divided by H·W.")
 
 
+@_exercise("guided_gram_matrix", "07")
 def check_guided_gram_matrix(fn: Callable) -> None:
     """Check ``fn(features, mask)``: a guided Gram matrix ``(m·F)ᵀ (m·F) / Σ m²`` (notebook 07).
 
@@ -534,6 +606,7 @@ def _as_tf(mapping: Mapping[str, np.ndarray]) -> dict:
     return {k: tf.constant(v) for k, v in mapping.items()}
 
 
+@_exercise("content_loss", "04")
 def check_content_loss(fn: Callable) -> None:
     """Check a content loss against :func:`nst_lib.content_loss` (notebook 04).
 
@@ -600,6 +673,7 @@ def check_content_loss(fn: Callable) -> None:
     _ok(f"{_name(fn)} matches nst.content_loss: Σ_l c_l · mean((F_l − P_l)²) over {len(feats)} layers.")
 
 
+@_exercise("style_loss", "04")
 def check_style_loss(fn: Callable) -> None:
     """Check a style loss against :func:`nst_lib.style_loss` (notebook 04).
 
@@ -681,6 +755,7 @@ def check_style_loss(fn: Callable) -> None:
     _ok(f"{_name(fn)} matches nst.style_loss: Σ_l w_l · mean((G_l − A_l)²) over {len(feats)} layers.")
 
 
+@_exercise("total_variation", "04")
 def check_total_variation(fn: Callable) -> None:
     """Check ``fn(image)`` for a (1, H, W, 3) image against :func:`nst_lib.total_variation_loss`.
 
@@ -784,6 +859,7 @@ def _adam_variant(t_offset: int = 0, bias_correction: bool = True, clip: bool = 
     return out
 
 
+@_exercise("adam_step", "05")
 def check_adam_step(fn: Callable) -> None:
     """Check one Adam update on the pixels against :func:`nst_lib.optimize.run_adam` (notebook 05).
 
@@ -848,6 +924,7 @@ def check_adam_step(fn: Callable) -> None:
 
 
 # ----------------------------------------------------------------- notebook 06: the paper's α/β
+@_exercise("paper_to_ours", "06")
 def check_paper_to_ours(fn: Callable[[float, int, int], float]) -> None:
     """Check ``fn(alpha_over_beta, height, width)``: the paper's α/β as our ``content_weight / style_weight``
     from the normalisation alone, ``2 · N · M · α/β`` for ``conv4_2`` (N = 512 channels, M = the positions of
@@ -878,3 +955,451 @@ def check_paper_to_ours(fn: Callable[[float, int, int], float]) -> None:
             raise _fail(f"{what} returned {got:.6g}; the answer is {expected:.6g} = 2 · 512 · M · α/β with "
                         f"M = {positions} positions of conv4_2")
     _ok(f"{_name(fn)} gives 2 · N · M · α/β with M the positions of conv4_2.")
+
+
+# ---------------------------------------------------------------------- notebook 02: the extractor
+_EXTRACTOR_LAYERS = ("block1_conv1", "block3_conv1", "block4_conv2")  # in VGG19 and in VGG16
+
+
+def _test_image(height: int, width: int, seed: int) -> np.ndarray:
+    """A smooth colour image with some edges: VGG responds to it at every depth."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width] / max(height, width)
+    waves = [0.5 + 0.5 * np.sin(2 * np.pi * (rng.uniform(1, 4) * x + rng.uniform(1, 4) * y) + rng.uniform(0, 6))
+             for _ in range(3)]
+    image = np.stack(waves, axis=-1)
+    image[height // 3: height // 2, width // 4: width // 2] = rng.uniform(0, 1, 3)  # a flat patch with edges
+    return image.astype(np.float32)
+
+
+@_exercise("make_extractor", "02")
+def check_feature_extractor(fn: Callable) -> None:
+    """Check ``fn(layer_names) -> keras.Model`` from VGG's (preprocessed) input to those layers' outputs.
+
+    Called with three layer names, the model must map a preprocessed batch to a list of three feature
+    maps, in that order, equal to :class:`nst_lib.FeatureExtractor`'s (same weights; notebook 02).
+    """
+    __tracebackhide__ = True
+    from ..backbone import FeatureExtractor
+
+    tf = _tf()
+    layers = list(_EXTRACTOR_LAYERS)
+    what = f"{_name(fn)}({layers})"
+    model = _call(fn, list(layers))
+    if model is None:
+        raise _fail(f"{what} returned None; return the model: keras.Model(vgg.input, [outputs …])")
+    if not callable(model):
+        raise _fail(f"{what} returned {_describe(model)}; return a keras.Model, which can be called on images")
+    reference = FeatureExtractor(layers)
+    image = _test_image(40, 48, seed=11)[np.newaxis]
+    vgg_input = reference.preprocess(image)
+    expected = {k: v.numpy().astype(np.float64) for k, v in reference(image).items()}
+    out = _call(model, vgg_input, hint="The model takes the preprocessed image, vgg.input's format")
+    model_what = f"the model's output for a preprocessed (1, 40, 48, 3) image"
+    if isinstance(out, Mapping):
+        raise _fail(f"{model_what} is a dict; build the model with a *list* of outputs, one per name, in the "
+                    "order of layer_names: keras.Model(vgg.input, [vgg.get_layer(name).output for name in layer_names])")
+    if not isinstance(out, (list, tuple)):
+        raise _fail(f"{model_what} is one tensor of shape {tuple(getattr(out, 'shape', ()))}; the model needs one "
+                    f"output per layer name ({len(layers)} here): pass a list of outputs to keras.Model")
+    if len(out) != len(layers):
+        raise _fail(f"{model_what} is a list of {len(out)} tensors for {len(layers)} layer names; one output per name")
+    shapes = {k: v.shape for k, v in expected.items()}
+    for index, (layer, value) in enumerate(zip(layers, out)):
+        got = _to_array(value, f"output {index} of the model")
+        if got.shape != shapes[layer]:
+            other = [k for k, s in shapes.items() if s == got.shape and k != layer]
+            if other:
+                raise _fail(f"output {index} has the shape of {other[0]}, not of {layer}; the outputs must follow "
+                            "the order of layer_names")
+            if got.shape[1:3] == (shapes[layer][1] // 2, shapes[layer][2] // 2):
+                raise _fail(f"output {index} ({layer}) is half the expected size {shapes[layer][1:3]}: did you take "
+                            "the output of the pooling layer after it? Use vgg.get_layer(name).output for the "
+                            "convolution itself")
+            raise _fail(f"output {index} ({layer}) has shape {got.shape}; expected {shapes[layer]}")
+        if _close(got, expected[layer], rtol=1e-3, atol=1e-3 * max(1.0, float(np.abs(expected[layer]).max()))):
+            continue
+        for other, values in expected.items():
+            if other != layer and values.shape == got.shape and _close(got, values, rtol=1e-3, atol=1e-2):
+                raise _fail(f"output {index} holds the features of {other}, not {layer}; keep the order of layer_names")
+        twice = reference.model(reference.preprocess(vgg_input))
+        twice = twice if isinstance(twice, (list, tuple)) else [twice]
+        if _close(got, np.asarray(twice[index], np.float64), rtol=1e-3, atol=1e-2):
+            raise _fail("your model preprocesses its input again; its input is already preprocessed (vgg.input), "
+                        "so connect vgg.input straight to the outputs")
+        raise _fail(f"output {index} ({layer}) differs from nst.FeatureExtractor's features (largest difference "
+                    f"{np.max(np.abs(got - expected[layer])):.3g}); build the model on the pretrained `vgg` of the "
+                    "notebook: keras.Model(vgg.input, [vgg.get_layer(name).output for name in layer_names])")
+    _ok(f"{_name(fn)} builds a keras.Model whose outputs equal nst.FeatureExtractor's, layer by layer, in order.")
+
+
+# ------------------------------------------------------------------- notebook 05: the train step
+@_exercise("make_train_step", "05")
+def check_train_step(fn: Callable) -> None:
+    """Check ``fn(loss_fn, optimizer) -> train_step``: one ``tf.GradientTape`` step on a ``tf.Variable`` image.
+
+    ``train_step(image)`` computes ``loss_fn(image)`` under a tape, applies the gradient with the Keras
+    ``optimizer``, clips the image to [0, 1] and returns the loss of the image *before* the step. Three
+    steps on a small problem are compared with nst_lib's :func:`~nst_lib.optimize.run_adam` (notebook 05).
+    """
+    __tracebackhide__ = True
+    import keras
+
+    tf = _tf()
+    reference = _adam_reference()
+    init, target = _adam_problem()
+    target_t = tf.constant(target[np.newaxis])
+
+    def loss_fn(image):
+        return tf.reduce_sum(tf.square(image - target_t))
+
+    optimizer = keras.optimizers.Adam(**_ADAM)
+    what = f"{_name(fn)}(loss_fn, optimizer)"
+    step = _call(fn, loss_fn, optimizer)
+    if step is None:
+        raise _fail(f"{what} returned None; define the step function inside it and return it")
+    if not callable(step):
+        raise _fail(f"{what} returned {_describe(step)}; return the step function itself")
+    image = tf.Variable(init[np.newaxis])
+    before = init.astype(np.float64)
+    for t in range(1, _ADAM_STEPS + 1):
+        step_what = f"train_step(image) at step {t}"
+        loss = _call(step, image, hint="Compute the loss inside `with tf.GradientTape() as tape:`, then "
+                                       "tape.gradient(loss, image) and optimizer.apply_gradients([(gradient, image)])")
+        if loss is None:
+            raise _fail(f"{step_what} returned None; return the loss (the one computed inside the tape)")
+        loss = _scalar(loss, step_what)
+        now = image.numpy()[0].astype(np.float64)
+        if _close(now, before, rtol=0, atol=1e-9):
+            raise _fail(f"{step_what} did not change the image: optimizer.apply_gradients([(gradient, image)]) "
+                        "updates the tf.Variable in place (if tape.gradient gave None, compute the loss inside "
+                        "the `with tf.GradientTape() as tape:` block)")
+        if not _close(now, reference[t - 1], rtol=1e-4, atol=2e-6):
+            if _close(now, _adam_variant(clip=False)[t - 1], rtol=1e-4, atol=2e-6):
+                raise _fail("the pixels left [0, 1]: after the optimizer's step, clip the image back: "
+                            "image.assign(tf.clip_by_value(image, 0.0, 1.0))")
+            if _close(now, _adam_variant(sign=-1.0)[t - 1], rtol=1e-4, atol=2e-6):
+                raise _fail("the image moved uphill: give apply_gradients the gradient itself (the optimizer "
+                            "subtracts it), not its negative")
+            raise _fail(f"the image after step {t} differs from nst_lib's run_adam with the same optimizer settings "
+                        f"(largest difference {np.max(np.abs(now - reference[t - 1])):.3g}); take one optimizer "
+                        "step with the tape's gradient, then clip to [0, 1], and nothing else")
+        expected_loss = float(np.sum((before - target) ** 2))
+        if not np.isclose(loss, expected_loss, rtol=1e-4):
+            if np.isclose(loss, float(np.sum((now - target) ** 2)), rtol=1e-4):
+                raise _fail(f"{step_what} returned the loss *after* the step; return the loss computed inside the "
+                            "tape, the loss of the image the gradient belongs to")
+            raise _fail(_ratio_message(loss, expected_loss, step_what) + "; return loss_fn(image) as computed "
+                        "inside the tape")
+        before = now
+    compiled = hasattr(step, "get_concrete_function")
+    _ok(f"{_name(fn)} takes {_ADAM_STEPS} steps exactly like nst_lib's run_adam: gradient from the tape, Adam, clip, "
+        "loss before the step." + ("" if compiled else " (Tip: wrap the step in @tf.function to compile it.)"))
+
+
+# --------------------------------------------------------------- notebook 08: your own transfer
+#: the capstone's self-checks run at this size (long side, px) and for this many Adam steps
+CAPSTONE_SIZE = 64
+CAPSTONE_STEPS = 10
+#: relative tolerances of the loss at step 0 and of the losses of the following steps. Two correct float32
+#: implementations differ by rounding only, but Adam amplifies it: benchmarks/capstone_drift.py measured
+#: (64 px, 10 steps, 2 cores) at most 1.5e-7 at step 0 and, over the 10 steps, 2.7e-4 between the reference
+#: solution (keras.optimizers.Adam) and nst.stylize (its own Adam with float64 constants; Keras computes
+#: 1 − β₂ in float32, 1.3e-5 off, which alone changes the step sizes by about 1e-5), and 3.8e-4 for a
+#: variant computing the Gram matrices and losses in float64. The drift grows with the number of steps
+#: (1.1e-3 within 30), so the check stops at 10. 1e-5 at step 0 is 66× the measured drift; 2e-3 afterwards
+#: is 5× the larger measurement, and still catches β₁ = 0.9 instead of 0.99 (7e-3 by step 3) and any wrong
+#: learning rate. A wrong ε (Keras' 1e-7 instead of 0.1) moves these losses by at most 1.2e-4: inside the
+#: drift, so no loss comparison can see it.
+CAPSTONE_RTOL_STEP0 = 1e-5
+CAPSTONE_RTOL = 2e-3
+
+
+@functools.lru_cache(maxsize=2)
+def _capstone_problem(size: int = CAPSTONE_SIZE):
+    """The capstone check's images (long side ``size``) and an independent float64 reference of the
+    tutorial's objective on nst_lib's features (also used by ``benchmarks/capstone_drift.py``)."""
+    from .. import data
+    from ..backbone import FeatureExtractor
+    from ..config import TF_TUTORIAL
+
+    content, style = data.example_pair("grace_hopper", "swirls", size=size)
+    content_layers = tuple(TF_TUTORIAL["content_layers"])
+    style_layers = tuple(TF_TUTORIAL["style_layers"])
+    extractor = FeatureExtractor((*content_layers, *style_layers))
+
+    def features(image):
+        return {k: v.numpy()[0].astype(np.float64) for k, v in extractor(image[np.newaxis]).items()}
+
+    def gram(f):
+        flat = f.reshape(-1, f.shape[-1])
+        return flat.T @ flat / flat.shape[0]
+
+    content_f, style_f = features(content), features(style)
+    targets = ({k: content_f[k] for k in content_layers}, {k: gram(style_f[k]) for k in style_layers})
+    noisy = np.clip(0.6 * content + 0.4 * np.random.default_rng(3).uniform(0, 1, content.shape), 0, 1).astype(np.float32)
+
+    def parts(image):
+        """Every term of the objective at ``image``, and what typical mistakes would give instead."""
+        feats = features(image)
+        out: dict[str, Any] = {"mistakes": {}}
+        n_content, n_style = len(content_layers), len(style_layers)
+        for k in content_layers:
+            diff2 = (feats[k] - targets[0][k]) ** 2
+            out[f"content/{k}"] = np.mean(diff2) / n_content
+            out["mistakes"][f"content/{k}"] = [
+                (f"you summed the squared differences over the {diff2.size} values of the feature map instead of "
+                 "taking their mean", np.sum(diff2) / n_content),
+                ("you multiplied by ½ (the paper's content loss); this course's is the plain mean",
+                 0.5 * np.mean(diff2) / n_content),
+            ]
+        for k in style_layers:
+            f, flat_s = feats[k].reshape(-1, feats[k].shape[-1]), style_f[k].reshape(-1, style_f[k].shape[-1])
+            g, a = gram(feats[k]), targets[1][k]
+            out[f"style/{k}"] = np.mean((g - a) ** 2) / n_style
+            out["mistakes"][f"style/{k}"] = [
+                (f"did you forget to divide the Gram matrix by H·W? (here H·W = {f.shape[0]} for your image and "
+                 f"{flat_s.shape[0]} for the style image)", np.mean((f.T @ f - flat_s.T @ flat_s) ** 2) / n_style),
+                (f"did you divide the Gram matrix by H·W·C instead of H·W (C = {f.shape[1]} channels)?",
+                 np.mean((g - a) ** 2) / f.shape[1] ** 2 / n_style),
+                (f"did you sum over the {g.size} entries of the Gram matrices instead of taking their mean?",
+                 np.sum((g - a) ** 2) / n_style),
+                ("you left out the layer weight: each style layer's part is w_l · mean((G − A)²) with "
+                 f"w_l = 1/{n_style}", np.mean((g - a) ** 2)),
+                ("you multiplied by ½; this course's style loss is the plain mean", 0.5 * np.mean((g - a) ** 2) / n_style),
+            ]
+        out["content"] = sum(out[f"content/{k}"] for k in content_layers)
+        out["style"] = sum(out[f"style/{k}"] for k in style_layers)
+        out["total"] = TF_TUTORIAL["content_weight"] * out["content"] + TF_TUTORIAL["style_weight"] * out["style"]
+        return out
+
+    shapes = {k: v.shape for k, v in content_f.items()}
+    return dict(content=content, style=style, noisy=noisy, parts=parts, shapes=shapes,
+                content_layers=content_layers, style_layers=style_layers, settings=dict(TF_TUTORIAL))
+
+
+def _part_message(key: str, got: float, expected: Mapping) -> str:
+    """One line about a wrong part: its value, the right one, and the typical mistake that explains it."""
+    ratio = got / expected[key] if expected[key] else float("inf")
+    line = f"{key.split('/')[-1]}: {got:.4g} instead of {expected[key]:.4g} ({ratio:.4g}×)"
+    for message, value in expected["mistakes"].get(key, []):
+        if np.isclose(got, value, rtol=1e-3):
+            return f"{line} — {message}"
+    return line
+
+
+def _compare_objective(got_total: float, got_parts: Mapping, expected: Mapping, problem: dict, where: str,
+                       rtol: float) -> str | None:
+    """Which term, and which layer, differs from the reference (None: the total agrees)."""
+    if np.isclose(got_total, expected["total"], rtol=rtol, atol=0):
+        return None
+    lines = [f"at {where} your objective gives {got_total:.6g}, the library's {expected['total']:.6g} "
+             f"(yours is {got_total / expected['total']:.4g}×)"]
+    for term in ("content", "style"):
+        if term not in got_parts:
+            lines.append(f"parts has no '{term}' entry, so the check cannot say which term differs")
+            continue
+        value = _scalar(got_parts[term], f"parts['{term}']")
+        if np.isclose(value, expected[term], rtol=rtol, atol=0):
+            continue
+        layers = problem["content_layers"] if term == "content" else problem["style_layers"]
+        keys = [f"{term}/{layer}" for layer in layers]
+        if term == "content" and len(layers) == 1 and keys[0] not in got_parts:
+            got_parts = {**got_parts, keys[0]: value}  # one content layer: the term is its only part
+        wrong = [_part_message(key, _scalar(got_parts[key], f"parts['{key}']"), expected) for key in keys
+                 if key in got_parts and not np.isclose(_scalar(got_parts[key], key), expected[key], rtol=rtol, atol=0)]
+        missing = [key for key in keys if key not in got_parts]
+        line = f"your {term} term is {value:.4g} instead of {expected[term]:.4g}"
+        if wrong:
+            line += "; by layer: " + "; ".join(wrong)
+        elif missing:
+            line += f" (add the parts {', '.join(repr(k) for k in missing)} to see which layer differs)"
+        lines.append(line)
+    if len(lines) == 1 and all(t in got_parts for t in ("content", "style")):
+        s = problem["settings"]
+        lines.append(f"both terms are right, so their weights are not: total = {s['content_weight']:g} · content + "
+                     f"{s['style_weight']:g} · style")
+    return "; ".join(lines)
+
+
+def _objective_values(objective: Callable, image: np.ndarray, what: str) -> tuple[float, dict]:
+    tf = _tf()
+    out = _call(objective, tf.constant(image[np.newaxis]))
+    if not (isinstance(out, tuple) and len(out) == 2 and isinstance(out[1], Mapping)):
+        raise _fail(f"{what} returned {_describe(out)}; return (total, parts) with parts a dict holding at least "
+                    "'content' and 'style' (and 'style/<layer>' for each style layer)")
+    return _scalar(out[0], what), dict(out[1])
+
+
+@_exercise("make_objective", "08")
+def check_objective(fn: Callable) -> None:
+    """Check ``fn(content, style) -> objective`` with ``objective(image) -> (total, parts)``: the TensorFlow
+    tutorial's objective (:data:`nst_lib.TF_TUTORIAL`) at the content image (step 0) and at a noisy image,
+    term by term and layer by layer, against an independent float64 computation on nst_lib's features.
+    """
+    __tracebackhide__ = True
+    problem = _capstone_problem()
+    objective = _call(fn, problem["content"], problem["style"])
+    what = f"{_name(fn)}(content, style)"
+    if objective is None:
+        raise _fail(f"{what} returned None; define objective(image) inside it and return it")
+    if not callable(objective):
+        raise _fail(f"{what} returned {_describe(objective)}; return the objective function itself")
+    for where, image in (("the content image (step 0)", problem["content"]), ("a noisy copy of it", problem["noisy"])):
+        total, parts = _objective_values(objective, image, f"objective(image) at {where}")
+        message = _compare_objective(total, parts, problem["parts"](image), problem, where, CAPSTONE_RTOL_STEP0)
+        if message:
+            raise _fail(message)
+    _ok(f"{_name(fn)} gives the tutorial's objective: content and style terms, every style layer and the weights agree.")
+
+
+@functools.lru_cache(maxsize=1)
+def _capstone_library_losses(steps: int) -> tuple[float, ...]:
+    """The loss of the content image and after each of ``steps`` Adam steps of ``nst.stylize`` (tutorial recipe).
+
+    ``stylize``'s history holds the loss *after* each step; the loss of the start (step 0) is the tutorial's
+    objective at the content image, computed independently by :func:`_capstone_problem`.
+    """
+    from ..transfer import stylize
+
+    problem = _capstone_problem()
+    result = stylize(problem["content"], problem["style"], **problem["settings"], size=CAPSTONE_SIZE, steps=steps)
+    start = float(problem["parts"](problem["content"])["total"])
+    return (start, *(float(h["total"]) for h in result.history))
+
+
+def _adam_setting_hint(got: np.ndarray, steps: int) -> str:
+    """Name a mis-set Adam hyper-parameter, by re-running nst.stylize with the usual wrong values."""
+    from ..transfer import stylize
+
+    problem = _capstone_problem()
+    s = problem["settings"]
+    variants = [
+        ("you used Keras' default learning rate 0.001; the tutorial's is learning_rate=0.02", dict(learning_rate=0.001)),
+        ("you used Keras' default β₁ = 0.9; the tutorial's is beta_1=0.99", dict(adam_beta_1=0.9)),
+        ("you used Keras' default Adam; the tutorial's is Adam(learning_rate=0.02, beta_1=0.99, epsilon=0.1)",
+         dict(learning_rate=0.001, adam_beta_1=0.9, adam_epsilon=1e-7)),
+    ]
+    for message, change in variants:
+        result = stylize(problem["content"], problem["style"], **{**s, **change}, size=CAPSTONE_SIZE, steps=steps - 1)
+        after = np.array([h["total"] for h in result.history])  # the losses after steps 1 … steps − 1
+        if after.shape == got[1:].shape and np.allclose(got[1:], after, rtol=CAPSTONE_RTOL):
+            return message
+    return ""
+
+
+@_exercise("style_transfer", "08")
+def check_style_transfer(fn: Callable, make_objective: Callable | None = None) -> None:
+    """Check ``fn(content, style, steps) -> (image, losses)`` against ``nst.stylize(**nst.TF_TUTORIAL)``.
+
+    Both start from the content image and take :data:`CAPSTONE_STEPS` Adam steps at :data:`CAPSTONE_SIZE` px;
+    ``losses[k]`` must be the loss before step k+1, as the train step returns it: the loss of the content
+    image for k = 0 (compared with the tutorial's objective computed independently from nst_lib's features),
+    then the loss after step k (compared with ``stylize``'s history, which records the loss after each step). Step 0 must agree to :data:`CAPSTONE_RTOL_STEP0` and every
+    later step to :data:`CAPSTONE_RTOL` (float32 drift, measured in ``benchmarks/capstone_drift.py``). When
+    they differ, the message says where: the objective (by term and layer, if ``make_objective`` is given),
+    the loss bookkeeping, or the Adam settings.
+    """
+    __tracebackhide__ = True
+    problem = _capstone_problem()
+    steps = CAPSTONE_STEPS
+    what = f"{_name(fn)}(content, style, steps={steps})"
+    out = _call(fn, problem["content"], problem["style"], steps)
+    if not (isinstance(out, (tuple, list)) and len(out) == 2):
+        raise _fail(f"{what} returned {_describe(out)}; return two things: (image, losses)")
+    image, losses = out
+    image = _to_array(image, f"the image {what} returned")
+    if image.shape not in (problem["content"].shape, (1, *problem["content"].shape)):
+        raise _fail(f"{what} returned an image of shape {image.shape}; expected {problem['content'].shape} "
+                    "(the content image's shape)")
+    if image.min() < -1e-6 or image.max() > 1 + 1e-6:
+        raise _fail(f"the image has values in [{image.min():.3g}, {image.max():.3g}]; clip it to [0, 1] after each step")
+    try:
+        got = np.array([float(np.asarray(v)) for v in losses], np.float64)
+    except (TypeError, ValueError):
+        raise _fail(f"losses should be a list of numbers, one per step; got {_describe(losses)}") from None
+    if got.shape != (steps,):
+        raise _fail(f"{what} returned {got.size} losses for {steps} steps; keep one per step (the value train_step returns)")
+    reference = np.array(_capstone_library_losses(steps))  # the losses at steps 0 … steps
+    expected = reference[:steps]
+    relative = np.abs(got - expected) / np.abs(expected)
+    if relative[0] <= CAPSTONE_RTOL_STEP0 and np.all(relative <= CAPSTONE_RTOL):
+        _ok(f"{_name(fn)} matches nst.stylize with the tutorial's recipe: the same loss at step 0 (relative difference "
+            f"{relative[0]:.1e}) and after each of the next {steps - 1} Adam steps (largest {relative[1:].max():.1e}; "
+            f"tolerance {CAPSTONE_RTOL:g}, float32 drift).")
+        return
+    if np.allclose(got, reference[1:], rtol=CAPSTONE_RTOL, atol=0):
+        raise _fail("each of your losses belongs to the image *after* its step (yours are nst.stylize's shifted by one); "
+                    "record the loss train_step returns, computed inside the tape before the update")
+    if relative[0] > CAPSTONE_RTOL_STEP0:
+        if make_objective is not None:
+            check_objective(make_objective)  # raises, naming the term and the layer that differ
+            raise _fail(f"your objective is right, but your first loss {got[0]:.6g} is not the loss of the content "
+                        f"image ({expected[0]:.6g}): start from tf.Variable(content[np.newaxis]) and record what "
+                        "train_step returns")
+        raise _fail(f"the loss at step 0 (the content image) is {got[0]:.6g}; nst.stylize has {expected[0]:.6g}: your "
+                    "objective differs. Run check_style_transfer(style_transfer, make_objective) to see which term "
+                    "and which layer")
+    first = int(np.argmax(relative > CAPSTONE_RTOL))
+    hint = _adam_setting_hint(got, steps) or (
+        "the objective is right at step 0, so look at the loop: one keras.optimizers.Adam(learning_rate=0.02, "
+        "beta_1=0.99, epsilon=0.1) created before the loop, the gradient of the total loss, a clip to [0, 1] after "
+        "each step")
+    raise _fail(f"your losses leave nst.stylize's at step {first}: {got[first]:.6g} instead of {expected[first]:.6g} "
+                f"(relative difference {relative[first]:.2g}, tolerance {CAPSTONE_RTOL:g}); {hint}")
+
+
+# ------------------------------------------------------------------------------------- solutions
+def _lookup(name: str) -> tuple[Callable, str]:
+    if name not in EXERCISES:
+        raise _fail(f"there is no exercise called {name!r}; the exercises are: {', '.join(EXERCISES)}")
+    return EXERCISES[name]
+
+
+def solution(name: str | None = None) -> None:
+    """Print the reference solution of exercise ``name`` (``checks.solution()`` lists the names).
+
+    Solutions are never shown by default: try first, read the check's message, and reveal one on purpose.
+    """
+    if name is None:
+        print("Reference solutions (checks.solution(name) shows one):")
+        for key, (_, notebook) in EXERCISES.items():
+            print(f"  notebook {notebook}: {key}")
+        return
+    _, notebook = _lookup(name)
+    print(f"# Reference solution of '{name}' (notebook {notebook}); the check is {EXERCISES[name][0].__name__}.\n")
+    print(textwrap.dedent(inspect.getsource(reference(name))))
+
+
+def reference(name: str) -> Callable:
+    """The reference solution of exercise ``name`` as a function (what :func:`solution` prints)."""
+    from . import solutions
+
+    _lookup(name)
+    return getattr(solutions, name)
+
+
+def yours_or_reference(**functions: Callable) -> Callable | tuple[Callable, ...]:
+    """For each ``name=function``, your function if it passes its check, else the reference solution.
+
+    Prints one line per function saying which one the next cells will use, so a notebook that builds on
+    earlier exercises (the capstone) runs top to bottom before every piece is written. Returns the
+    functions in the order given (one function when one is given).
+    """
+    chosen = []
+    for name, fn in functions.items():
+        check, _ = _lookup(name)
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):
+                check(fn)
+        except ExerciseError as err:
+            reason = str(err).removeprefix("✗ ").split(" Stuck? ")[0]
+            if "is still empty" in reason:
+                reason = "still empty"
+            print(f"✗ {name}: {reason}\n"
+                  f"  → the next cells use the reference solution instead (checks.solution({name!r}) shows it)")
+            chosen.append(reference(name))
+        else:
+            print(f"✓ {name}: yours passes its check, and the next cells use it")
+            chosen.append(fn)
+    return chosen[0] if len(chosen) == 1 else tuple(chosen)

@@ -5,11 +5,11 @@ Each function runs :func:`nst_lib.stylize` a few times with different settings a
 run (loss histories, timings), and the inputs. ``panel.figure()`` draws it with
 :func:`nst_lib.course.viz.image_table`. No function here defines a loss or an optimisation loop of its own.
 
-| function                       | paper figure (Gatys, Ecker & Bethge, CVPR 2016)                         |
+| function                       | paper figure (Gatys, Ecker & Bethge, CVPR 2016; Fig. 4 is Fig. 3 of the 2015 arXiv preprint) |
 | ------------------------------ | ----------------------------------------------------------------------- |
 | :func:`content_reconstructions` | Fig. 1, top: the photo rebuilt from one layer's features, from noise    |
 | :func:`style_reconstructions`   | Fig. 1, bottom: textures rebuilt from Gram matrices of growing layer sets |
-| :func:`ratio_grid`              | Fig. 3: the content/style weight ratio α/β (columns) × style layers (rows) |
+| :func:`ratio_grid`              | Fig. 4: the content/style weight ratio α/β (columns) × style layers (rows) |
 | :func:`content_layer_comparison` | Fig. 5: matching the content at a low or a high layer                   |
 | :func:`init_comparison`         | Fig. 6: starting from the content, the style, or different white noise  |
 
@@ -24,9 +24,10 @@ alone gives ``content_weight / style_weight = (α/β) · 2 · N · M`` (N channe
 content layer); the rescaled network adds a factor that depends on the images and layers, so there is
 no exact conversion. :func:`paper_ratio_to_weights` therefore uses one calibration constant,
 :data:`RATIO_CALIBRATION`: **content_weight / style_weight = RATIO_CALIBRATION · α/β** with the content
-layer conv4_2, chosen so that the paper's columns 1e-5 … 1e-2 show the same progression from "all
-style" to "mostly content" (measured with the bundled grace_hopper and swirls at 128 and 256 px;
-notebook 06 derives this and shows the grid).
+layer conv4_2. It was chosen by eye, on one pair (the bundled grace_hopper and swirls) at one size
+(256 px): the power of ten for which the paper's columns 1e-5 … 1e-2 show the same progression from "all
+style" to "mostly content". It is a rough guide, not a conversion: other images and sizes may want
+another constant (notebook 06 explains the parts that can be derived and shows the grid).
 """
 from __future__ import annotations
 
@@ -39,9 +40,10 @@ import numpy as np
 GATYS_CONTENT_LAYERS: tuple[str, ...] = ("conv1_2", "conv2_2", "conv3_2", "conv4_2", "conv5_2")
 #: Style layers of Gatys et al. 2016 (conv1_1 … conv5_1), in the paper's names.
 GATYS_STYLE_LAYERS: tuple[str, ...] = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
-#: The content/style ratios α/β of Gatys et al. 2016, Fig. 3 (columns).
+#: The content/style ratios α/β of Gatys et al. 2016, Fig. 4 (columns).
 PAPER_RATIOS: tuple[float, ...] = (1e-5, 1e-4, 1e-3, 1e-2)
-#: content_weight / style_weight = RATIO_CALIBRATION · α/β (content layer conv4_2); see the module docstring.
+#: content_weight / style_weight = RATIO_CALIBRATION · α/β (content layer conv4_2); chosen by eye on one pair at
+#: 256 px, see the module docstring.
 RATIO_CALIBRATION: float = 1e8
 #: The style weight the ratio functions keep fixed (the library default); the content weight carries α/β.
 RATIO_STYLE_WEIGHT: float = 1e-2
@@ -103,7 +105,7 @@ class Panel:
 
 # ----------------------------------------------------------------------------------------- helpers
 def cumulative_layer_sets(layers: Sequence[str] = GATYS_STYLE_LAYERS) -> list[tuple[str, ...]]:
-    """``[(conv1_1,), (conv1_1, conv2_1), …]``: the growing style layer sets of Gatys Fig. 1 and 3."""
+    """``[(conv1_1,), (conv1_1, conv2_1), …]``: the growing style layer sets of Gatys Fig. 1 and 4."""
     layers = tuple(layers)
     return [layers[: i + 1] for i in range(len(layers))]
 
@@ -118,7 +120,7 @@ def paper_ratio_to_weights(alpha_over_beta: float, *, style_weight: float = RATI
     """Our ``content_weight`` and ``style_weight`` for the paper's ratio α/β (content layer conv4_2).
 
     ``content_weight / style_weight = RATIO_CALIBRATION · α/β``; the style weight stays fixed, so only
-    the content weight moves along a row of Gatys Fig. 3. See the module docstring for why the
+    the content weight moves along a row of Gatys Fig. 4. See the module docstring for why the
     conversion needs a calibration constant.
     """
     if not alpha_over_beta > 0:
@@ -264,7 +266,7 @@ def ratio_grid(
     progress: Progress | None = None,
     **options: Any,
 ) -> Panel:
-    """Gatys 2016 Fig. 3: the content/style trade-off α/β across columns, style layer sets down rows.
+    """Gatys 2016 Fig. 4: the content/style trade-off α/β across columns, style layer sets down rows.
 
     The paper's ratios are turned into our weights by :func:`paper_ratio_to_weights`
     (``content_weight / style_weight = RATIO_CALIBRATION · α/β``); the column labels show both.
@@ -298,7 +300,7 @@ def ratio_grid(
     return Panel(images, labels, results, ncols=len(ratios), col_labels=col_labels,
                  row_labels=[layer_set_label(s) for s in sets] if len(sets) > 1 else None,
                  inputs={"content": photo, "style": painting},
-                 title="Content/style ratio (Gatys et al. 2016, Fig. 3)")
+                 title="Content/style ratio (Gatys et al. 2016, Fig. 4)")
 
 
 def content_layer_comparison(

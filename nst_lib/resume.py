@@ -1,0 +1,199 @@
+"""Saving a run's state and continuing it later (README, "High resolution and memory").
+
+``stylize(…, save_state="run.npz")`` (CLI: ``--save-state run.npz``) writes the run's state while it goes
+— atomically, so a kill never leaves a broken file — and ``stylize(…, resume="run.npz")`` (``--resume``)
+continues from it: a run killed after an hour of a poster loses at most the last minute.
+
+A state file is a NumPy ``.npz`` archive holding:
+
+* the settings (:class:`~nst_lib.config.StyleConfig` as JSON) and fingerprints of the content and style
+  images, so a state is never continued with other images;
+* where the run is: the stage (a scale, or a size of a tiled run's ladder), the iterations done in it,
+  for tiled stages the pass, the next tile and the grid offsets already drawn; the global iteration count
+  and the time spent so far;
+* the image at that point (float32), the loss history, and the optimiser's state where it can be saved:
+  Adam's two moments and step count, and the moving average of the iterates when one is kept.
+  **L-BFGS-B cannot be continued exactly**: SciPy keeps its curvature history inside the Fortran routine,
+  so a resumed L-BFGS-B run restarts its history from the saved image (the result's notes say so); the
+  first iterations after a resume are as slow to converge as the first ones of any run.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import InvalidSettingError
+from .images import atomic_write
+
+FORMAT = "nst-run-state/1"
+#: settings a resumed run may change: they do not change what the run computes
+RESUMABLE_CHANGES = ("time_budget", "max_memory", "steps")
+#: the state is written at most this often (seconds; the environment variable NST_SAVE_INTERVAL changes
+#: it, e.g. for tests); the end of a stage, an interruption and the end of the run always write it
+SAVE_INTERVAL = float(os.environ.get("NST_SAVE_INTERVAL", "60"))
+
+
+def fingerprint(image: np.ndarray) -> str:
+    """A short hash of an image's pixels (float32 bytes) and shape."""
+    digest = hashlib.sha1(np.ascontiguousarray(image, np.float32).tobytes())
+    digest.update(repr(tuple(image.shape)).encode())
+    return digest.hexdigest()[:16]
+
+
+@dataclass
+class RunState:
+    """Everything needed to continue a run (see the module docstring)."""
+
+    config: dict[str, Any]
+    image: np.ndarray  # float32 (h, w, 3): the image at the current stage's size
+    stage: int = 0  # index of the stage (scale, or rung of a tiled ladder) being worked on
+    stage_iterations: int = 0  # iterations done in this stage (whole stages)
+    tile_pass: int = 0  # tiled stages: the pass being done
+    next_tile: int = 0  # tiled stages: the first tile of that pass not yet refined
+    offsets: list[tuple[int, int]] = field(default_factory=list)  # tiled stages: grid offsets drawn
+    iterations: int = 0  # global iteration count
+    elapsed: float = 0.0  # seconds spent before this state was written
+    history: list[dict] = field(default_factory=list)
+    optimizer: dict[str, np.ndarray] = field(default_factory=dict)  # "m", "v", "t" (Adam), "average"
+    fingerprints: dict[str, Any] = field(default_factory=dict)  # content and style images
+    finished: bool = False  # the run ended normally (resuming it returns at once)
+
+    # --------------------------------------------------------------------------------------- writing
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the state atomically (a temporary file in the same folder, then renamed)."""
+        path = Path(path)
+        meta = {
+            "format": FORMAT,
+            "config": self.config,
+            "stage": self.stage,
+            "stage_iterations": self.stage_iterations,
+            "tile_pass": self.tile_pass,
+            "next_tile": self.next_tile,
+            "offsets": [list(map(int, o)) for o in self.offsets],
+            "iterations": self.iterations,
+            "elapsed": self.elapsed,
+            "fingerprints": self.fingerprints,
+            "finished": self.finished,
+            "optimizer_keys": sorted(self.optimizer),
+            "saved_at": time.strftime("%Y-%m-%d %H:%M:%S"),
+        }
+        arrays = {f"optimizer_{k}": np.asarray(v) for k, v in self.optimizer.items()}
+        with atomic_write(path) as handle:
+            np.savez(
+                handle,
+                meta=np.array(json.dumps(meta)),
+                history=np.array(json.dumps(self.history)),
+                image=np.asarray(self.image, np.float32),
+                **arrays,
+            )
+        return path
+
+    # --------------------------------------------------------------------------------------- reading
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "RunState":
+        """Read a state written by :meth:`save`.
+
+        Raises:
+            InvalidSettingError: the file is missing, not a state file, or from another format version.
+        """
+        path = Path(path)
+        if not path.is_file():
+            raise InvalidSettingError(f"resume: state file '{path}' does not exist")
+        try:
+            with np.load(path, allow_pickle=False) as archive:
+                meta = json.loads(str(archive["meta"]))
+                history = json.loads(str(archive["history"]))
+                image = np.array(archive["image"], np.float32)
+                optimizer = {k: np.array(archive[f"optimizer_{k}"]) for k in meta.get("optimizer_keys", [])}
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile, json.JSONDecodeError) as exc:
+            raise InvalidSettingError(f"resume: '{path}' is not a run state written by --save-state ({exc})") from exc
+        if meta.get("format") != FORMAT:
+            raise InvalidSettingError(
+                f"resume: '{path}' has format {meta.get('format')!r}; this version reads {FORMAT!r}"
+            )
+        if image.ndim != 3 or image.shape[2] != 3:
+            raise InvalidSettingError(f"resume: the image in '{path}' has shape {image.shape}, not (H, W, 3)")
+        return cls(
+            config=meta["config"],
+            image=image,
+            stage=int(meta["stage"]),
+            stage_iterations=int(meta["stage_iterations"]),
+            tile_pass=int(meta["tile_pass"]),
+            next_tile=int(meta["next_tile"]),
+            offsets=[tuple(o) for o in meta["offsets"]],
+            iterations=int(meta["iterations"]),
+            elapsed=float(meta["elapsed"]),
+            history=history,
+            optimizer=optimizer,
+            fingerprints=meta.get("fingerprints", {}),
+            finished=bool(meta.get("finished", False)),
+        )
+
+
+def resumed_config(state: RunState, changes: dict[str, Any]):
+    """The saved settings with ``changes`` applied (only :data:`RESUMABLE_CHANGES` may differ).
+
+    Raises:
+        InvalidSettingError: a setting that changes what the run computes differs from the saved one.
+    """
+    from .config import StyleConfig
+
+    saved = StyleConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in state.config.items()
+                           if k in StyleConfig.__dataclass_fields__})
+    conflicts = []
+    for name, value in changes.items():
+        if name in RESUMABLE_CHANGES:
+            continue
+        theirs = getattr(saved, name)
+        mine = tuple(value) if isinstance(value, list) else value
+        if mine != theirs:
+            conflicts.append(f"{name}={mine!r} (saved: {theirs!r})")
+    if conflicts:
+        raise InvalidSettingError(
+            "resume: the run was saved with other settings: " + ", ".join(conflicts)
+            + f"; drop them to continue it (only {', '.join(RESUMABLE_CHANGES)} may change)"
+        )
+    allowed = {k: v for k, v in changes.items() if k in RESUMABLE_CHANGES}
+    return saved.replace(**allowed) if allowed else saved
+
+
+def check_inputs(state: RunState, content: np.ndarray, styles: list[np.ndarray]) -> None:
+    """Refuse to continue a state with other content or style images than it was saved with."""
+    expected = state.fingerprints
+    if not expected:
+        return
+    if expected.get("content") != fingerprint(content):
+        raise InvalidSettingError("resume: the content image differs from the one the run was saved with")
+    if list(expected.get("styles", [])) != [fingerprint(s) for s in styles]:
+        raise InvalidSettingError("resume: the style image(s) differ from the one(s) the run was saved with")
+
+
+class StateWriter:
+    """Writes the run's state to ``path`` at most every :data:`SAVE_INTERVAL` seconds (and when forced)."""
+
+    def __init__(self, path: str | os.PathLike | None, interval: float = SAVE_INTERVAL):
+        self.path = None if path is None else Path(path)
+        self.interval = interval
+        self._last = time.monotonic()
+
+    def __bool__(self) -> bool:
+        return self.path is not None
+
+    def maybe_save(self, make_state, force: bool = False) -> bool:
+        """Call ``make_state()`` and write it when the interval has passed (or ``force``)."""
+        if self.path is None:
+            return False
+        now = time.monotonic()
+        if not force and now - self._last < self.interval:
+            return False
+        make_state().save(self.path)
+        self._last = time.monotonic()
+        return True
