@@ -53,15 +53,12 @@ __all__ = [
     "example_image",
     "field_help",
     "form_defaults",
-    "format_bytes",
     "format_progress",
     "layer_label",
     "layer_options",
     "loss_chart_data",
-    "machine_memory",
     "make_config",
     "parse_query_params",
-    "parse_size",
     "png_bytes",
     "preset_mask",
     "preview_due",
@@ -583,46 +580,20 @@ ENV_MAX_RUNS = "NST_WEB_MAX_RUNS"  # optimisations that run at once (default 1)
 ENV_MAX_MEMORY = "NST_WEB_MAX_MEMORY"  # memory the running optimisations may use together, e.g. 6G
 ENV_MAX_WAITING = "NST_WEB_MAX_WAITING"  # runs that may wait in the queue (default 10)
 ENV_DISCONNECT_GRACE = "NST_WEB_DISCONNECT_GRACE"  # seconds a closed tab keeps its place (default 10)
-#: Share of the machine's memory that the runs may use by default (the server, TensorFlow and the
-#: browser sessions need the rest).
-DEFAULT_MEMORY_SHARE = 0.75
-_SIZE_UNITS = {"": 1, "B": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
-
-
-def parse_size(text: str, name: str = "size") -> int:
-    """Bytes from ``"6G"``, ``"512M"``, ``"1.5GB"``, ``"8GiB"`` or a plain number of bytes."""
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?\s*", str(text), flags=re.IGNORECASE)
-    if not match:
-        raise InvalidSettingError(f"{name} must be a size such as 6G, 512M or 2.5GB; got {text!r}")
-    return int(float(match.group(1)) * _SIZE_UNITS[match.group(2).upper()])
-
-
-def machine_memory() -> int:
-    """Bytes of memory this process may use: the physical memory, or the container's limit if lower."""
-    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    for limit_file in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
-        try:
-            with open(limit_file) as handle:
-                text = handle.read().strip()
-        except OSError:
-            continue
-        if text.isdigit():
-            total = min(total, int(text))
-    return total
-
-
+SERVER_VARIABLES = (ENV_MAX_RUNS, ENV_MAX_MEMORY, ENV_MAX_WAITING, ENV_DISCONNECT_GRACE)
 @dataclass(frozen=True)
 class ServerSettings:
     """How the page shares one server among its sessions (read by :meth:`from_env`)."""
 
     max_running: int = 1
-    memory_budget: int = 0  # bytes for the running optimisations together
+    memory_budget: int = 0  # bytes for the running optimisations together (their worker processes)
     max_waiting: int = 10
     disconnect_grace: float = 10.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "ServerSettings":
-        """Read the ``NST_WEB_*`` variables; unset ones take their defaults.
+        """Read the ``NST_WEB_*`` variables; unset ones take their defaults (the memory budget's is the
+        library's: :func:`nst_lib.memory.default_budget`, a share of the memory available now).
 
         Raises:
             InvalidSettingError: a variable's value is not allowed (the message names it).
@@ -642,13 +613,10 @@ class ServerSettings:
                 raise InvalidSettingError(f"{name} must be {what} from {low:g} to {high:g}; got {text!r}")
             return value
 
+        from nst_lib.memory import default_budget, parse_memory_size
+
         memory_text = environ.get(ENV_MAX_MEMORY, "").strip()
-        if memory_text:
-            memory = parse_size(memory_text, ENV_MAX_MEMORY)
-        else:
-            memory = int(DEFAULT_MEMORY_SHARE * machine_memory())
-        if memory <= 0:
-            raise InvalidSettingError(f"{ENV_MAX_MEMORY} must be more than 0 bytes; got {memory_text!r}")
+        memory = parse_memory_size(memory_text, ENV_MAX_MEMORY) if memory_text else default_budget()
         return cls(
             max_running=number(ENV_MAX_RUNS, int, 1, 64, 1),
             memory_budget=memory,
@@ -660,16 +628,15 @@ class ServerSettings:
         """One sentence for the page, e.g. "This server runs one style transfer at a time, with 6.0 GB."""
         runs = ("one style transfer at a time" if self.max_running == 1
                 else f"up to {self.max_running} style transfers at once")
+        from nst_lib.memory import format_bytes
+
         return (f"This server runs {runs}, within {format_bytes(self.memory_budget)} of memory; "
                 "later runs wait in a queue.")
 
-
-def format_bytes(n_bytes: float) -> str:
-    """``1536 MB`` → ``"1.5 GB"``: sizes for people."""
-    for unit, factor in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
-        if n_bytes >= factor:
-            return f"{n_bytes / factor:.1f} {unit}"
-    return f"{int(n_bytes)} bytes"
+    @property
+    def memory_per_run(self) -> str:
+        """The budget as a ``max_memory`` setting, so a run plans with the budget it was admitted with."""
+        return f"{self.memory_budget // 2**20}M"
 
 
 @dataclass(frozen=True)
@@ -685,20 +652,24 @@ class RunRequest:
 def run_admission(request: RunRequest | None, memory_budget: int | None):
     """The queue's admission check: :func:`nst_lib.memory.plan_run` against the server's budget.
 
-    Returns a :class:`run_queue.Admission` whose cost is the plan's estimated peak; a run the plan says
-    cannot fit is refused with the plan's own message.
+    Returns a :class:`run_queue.Admission` whose cost is the plan's estimated peak (the whole worker
+    process: TensorFlow, the network and the run; in tiles if the run is too large in one piece). A run
+    that cannot fit even in tiles is refused with a sentence for the page (the plan's own message speaks
+    to the command line's flags).
     """
+    from nst_lib.memory import format_bytes, plan_run
     from run_queue import Admission
 
     if request is None:
         return Admission(True)
-    try:
-        from nst_lib.memory import plan_run
-    except ImportError:  # until the memory planner of issue 13 lands on main
-        return Admission(True)
     plan = plan_run(request.config, request.content_shape, max_memory=memory_budget,
                     style_shapes=request.style_shapes or None, backbone=request.backbone)
-    return Admission(bool(plan.fits), int(plan.estimated_peak_bytes), str(plan.message))
+    if plan.fits:
+        return Admission(True, int(plan.estimated_peak_bytes))
+    height, width = plan.output_shape
+    return Admission(False, int(plan.estimated_peak_bytes), (
+        f"a {width}×{height} px run needs at least {format_bytes(plan.estimated_peak_bytes)} of memory, even "
+        f"in tiles, and this server allows {format_bytes(plan.budget_bytes)}; choose a smaller size"))
 
 
 def ordinal(n: int) -> str:

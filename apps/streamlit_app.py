@@ -18,6 +18,7 @@ resolved weights.
 """
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import streamlit as st
@@ -139,6 +140,21 @@ def server_queue(max_running: int, memory_budget: int, max_waiting: int, grace: 
     """The one queue of this server process, shared by every session (created on first use)."""
     return RunQueue(max_running, memory_budget=memory_budget, admission=logic.run_admission,
                     max_waiting=max_waiting, is_alive=session_alive, grace=grace, on_event=log_queue_event)
+
+
+@st.cache_resource(show_spinner=False)
+def _server_settings(variables: tuple[tuple[str, str], ...]) -> logic.ServerSettings:
+    return logic.ServerSettings.from_env(dict(variables))
+
+
+def server_settings() -> logic.ServerSettings:
+    """The sharing settings, read once per server process: the default memory budget is a share of the
+    memory available when the server starts, not at every page view (and so one queue serves them all).
+
+    Raises:
+        InvalidSettingError: an ``NST_WEB_*`` value is not allowed (not cached: fixed values are read again).
+    """
+    return _server_settings(tuple((name, os.environ.get(name, "")) for name in logic.SERVER_VARIABLES))
 
 
 def get_queue(settings: logic.ServerSettings) -> RunQueue:
@@ -360,7 +376,12 @@ def mask_input(content: logic.InputImage | None) -> tuple[Any, str | None]:
 # ------------------------------------------------------------------------------------------- running
 def queue_run(settings: logic.ServerSettings, content: logic.InputImage, styles: list[logic.InputImage],
               mask: Any, mask_name: str | None, config: nst.StyleConfig, backbone: str) -> None:
-    """Put this session's run in the server's queue (refused at once if it cannot fit in memory)."""
+    """Put this session's run in the server's queue (refused at once if it cannot fit in memory).
+
+    The run plans its memory with the server's budget (``max_memory``), as its admission did: what was
+    admitted is what runs (whole, or in tiles).
+    """
+    config = config.replace(max_memory=settings.memory_per_run)
     request = logic.RunRequest(config, content.shape, tuple(s.shape for s in styles), backbone)
     job = logic.style_transfer_job(content, styles, mask, mask_name, config, get_pool(settings))
     st.session_state["ticket"] = get_queue(settings).submit(session_id(), job, request)
@@ -476,7 +497,7 @@ def main() -> None:
             st.caption(f"Feature network: {summary.short}.", help=summary.description if serves_only_this_machine()
                        else None)
         try:
-            settings = logic.ServerSettings.from_env()
+            settings = server_settings()
         except nst.NSTError as exc:
             settings = None
             show_error(exc)

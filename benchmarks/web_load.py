@@ -15,8 +15,8 @@ after the other. Then it measures:
   polls the queue once a second; from request to answer) and a full rerun of the last tab, every 5 s;
 * memory, sampled every 0.2 s with psutil: the server process (Streamlit, the queue, the sessions'
   uploads and results) and the worker process that runs the optimisations (TensorFlow, VGG, the run),
-  each at its peak, and the peak of the two together; with the memory plan's estimate of one run when
-  ``nst_lib.memory`` is there.
+  each at its peak, and the peak of the two together; beside the memory plan's estimate
+  (:func:`nst_lib.memory.plan_run`) for the largest of the runs.
 
 It prints a table and writes the numbers as JSON. Record ``uptime`` with the result: the machine's
 load changes every number here but the memory.
@@ -109,16 +109,14 @@ def photo_png(name: str) -> tuple[bytes, tuple[int, int]]:
     return buffer.getvalue(), image.shape[:2]
 
 
-def planned_peak(size: int, steps: int, shape: tuple[int, int]) -> int | None:
-    """The memory plan's estimate of one run (None before nst_lib.memory exists)."""
-    try:
-        from nst_lib.memory import plan_run
-    except ImportError:
-        return None
+def planned_peak(size: int, steps: int, shapes: list[tuple[int, int]], backbone: str) -> int:
+    """The memory plan's largest estimate for the tabs' runs (the whole worker process; swirls is 512²)."""
     from nst_lib.config import StyleConfig
+    from nst_lib.memory import plan_run
 
-    return int(plan_run(StyleConfig(size=size, steps=steps), shape, max_memory=64 * 2**30,
-                        backbone="vgg16").estimated_peak_bytes)
+    return max(int(plan_run(StyleConfig(size=size, steps=steps), shape, max_memory=64 * 2**30,
+                            style_shapes=[(512, 512)], backbone=backbone).estimated_peak_bytes)
+               for shape in shapes)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -190,7 +188,10 @@ def main(argv: list[str] | None = None) -> int:
         match = re.search(r"of session (\w{8}): (started|done) after ([\d.]+) s", line)
         if match and match.group(1) in by_session:
             (waits if match.group(2) == "started" else runs)[by_session[match.group(1)]] = float(match.group(3))
-    plan = planned_peak(args.size, args.steps, photos[0][1])
+    from nst_lib.weights import resolve_weights
+
+    plan = planned_peak(args.size, args.steps, [shape for _, shape in photos.values()],
+                        resolve_weights("vgg19", warn=False).backbone)
     report = {
         "command": "NST_OFFLINE=1 .venv/bin/python benchmarks/web_load.py " + " ".join(argv or sys.argv[1:]),
         "machine": machine(), "load_before": load_before, "load_after": load_average(),
@@ -206,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
                                      "count": len(full_reruns)},
         "peak_rss_mb": {k: round(v / 2**20) for k, v in memory.items()},
         "idle_rss_mb_before_runs": {k: round(v / 2**20) for k, v in idle_memory.items()},
-        "planned_peak_mb_one_run": None if plan is None else round(plan / 2**20),
+        "planned_peak_mb_one_run": round(plan / 2**20),
         "queue_log": queue_log,
     }
     out.write_text(json.dumps(report, indent=2) + "\n")
@@ -229,9 +230,8 @@ def main(argv: list[str] | None = None) -> int:
     peak = report["peak_rss_mb"]
     idle = report["idle_rss_mb_before_runs"]
     print(f"peak RSS: server {peak['server']} MB (idle {idle['server']} MB), worker {peak['workers']} MB "
-          f"(idle {idle['workers']} MB), together {peak['total']} MB"
-          + (f"; the memory plan estimates {report['planned_peak_mb_one_run']} MB for one run"
-             if plan is not None else ""))
+          f"(idle {idle['workers']} MB), together {peak['total']} MB; the memory plan estimates "
+          f"{report['planned_peak_mb_one_run']} MB for the largest of these runs")
     print(f"wrote {out} and {log.name}")
     return 0
 

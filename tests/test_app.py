@@ -616,7 +616,9 @@ def test_the_runs_notes_are_shown_but_not_the_network_line_twice(page):
 def test_server_settings_come_from_the_environment_with_defaults():
     defaults = logic.ServerSettings.from_env({})
     assert (defaults.max_running, defaults.max_waiting, defaults.disconnect_grace) == (1, 10, 10.0)
-    assert 0 < defaults.memory_budget <= logic.machine_memory()
+    from nst_lib.memory import available_memory
+
+    assert 0 < defaults.memory_budget <= available_memory()
     settings = logic.ServerSettings.from_env({"NST_WEB_MAX_RUNS": "2", "NST_WEB_MAX_MEMORY": "6G",
                                               "NST_WEB_MAX_WAITING": "3", "NST_WEB_DISCONNECT_GRACE": "2.5"})
     assert settings == logic.ServerSettings(2, 6 * 1024**3, 3, 2.5)
@@ -629,7 +631,8 @@ def test_server_settings_come_from_the_environment_with_defaults():
     ("variable", "value", "expected"),
     [("NST_WEB_MAX_RUNS", "0", "NST_WEB_MAX_RUNS must be a whole number from 1 to 64; got '0'"),
      ("NST_WEB_MAX_RUNS", "two", "NST_WEB_MAX_RUNS must be a whole number"),
-     ("NST_WEB_MAX_MEMORY", "lots", "NST_WEB_MAX_MEMORY must be a size such as 6G"),
+     ("NST_WEB_MAX_MEMORY", "lots", "NST_WEB_MAX_MEMORY must be a size such as 8G"),
+     ("NST_WEB_MAX_MEMORY", "1M", "NST_WEB_MAX_MEMORY must be at least 64M"),
      ("NST_WEB_DISCONNECT_GRACE", "-1", "NST_WEB_DISCONNECT_GRACE must be a number from 0 to 3600")],
 )
 def test_bad_server_settings_are_one_sentence_naming_the_variable(variable, value, expected):
@@ -648,34 +651,26 @@ def test_queue_message_and_ordinals():
     assert "2 at a time" in logic.queue_message(3, 2, 2, 0)
 
 
-def test_run_admission_asks_the_memory_plan_with_the_servers_budget(monkeypatch):
-    calls = []
+def test_run_admission_is_the_memory_plan_with_the_servers_budget():
+    from nst_lib.memory import plan_run
 
-    def plan_run(config, content_shape, max_memory=None, *, style_shapes=None, backbone=None):
-        calls.append((config.size, tuple(content_shape), max_memory, style_shapes, backbone))
-        fits = config.size <= 512
-        return types.SimpleNamespace(fits=fits, estimated_peak_bytes=config.size * 1000,
-                                     message="" if fits else f"a {config.size} px run needs more than the budget")
-
-    monkeypatch.setitem(__import__("sys").modules, "nst_lib.memory", types.SimpleNamespace(plan_run=plan_run))
-    small = logic.RunRequest(StyleConfig(size=256), (600, 800), ((512, 512),), "vgg16")
-    admission = logic.run_admission(small, 4 * 1024**3)
-    assert admission.fits and admission.cost_bytes == 256_000
-    assert calls[-1] == (256, (600, 800), 4 * 1024**3, ((512, 512),), "vgg16")
-    big = logic.run_admission(logic.RunRequest(StyleConfig(size=1024), (600, 800)), 1024**3)
-    assert not big.fits and big.message == "a 1024 px run needs more than the budget"
-    assert calls[-1][3] is None  # no style shapes known: the plan assumes square styles
+    request = logic.RunRequest(StyleConfig(size=256), (600, 800), ((512, 512),), "vgg16")
+    plan = plan_run(request.config, (600, 800), max_memory=8 * 1024**3, style_shapes=((512, 512),), backbone="vgg16")
+    admission = logic.run_admission(request, 8 * 1024**3)
+    assert admission.fits and admission.cost_bytes == plan.estimated_peak_bytes > 0
+    big = logic.RunRequest(StyleConfig(size=4096), (3000, 4000), (), "vgg19")
+    refused = logic.run_admission(big, 64 * 1024**2)
+    assert not refused.fits and refused.cost_bytes > 64 * 1024**2
+    assert refused.message.startswith("a 4096×3072 px run needs at least ") and "this server allows 64 MB" in refused.message
+    assert "--" not in refused.message  # the page's sentence, not the command line's advice
     assert logic.run_admission(None, 1).fits
 
 
 def test_a_run_that_cannot_fit_the_servers_memory_is_refused_on_the_page(page, monkeypatch):
-    def plan_run(config, content_shape, max_memory=None, *, style_shapes=None, backbone=None):
-        return types.SimpleNamespace(fits=False, estimated_peak_bytes=2 * max_memory,
-                                     message=f"a {config.size} px run needs about 2 times the server's budget")
-
-    monkeypatch.setitem(__import__("sys").modules, "nst_lib.memory", types.SimpleNamespace(plan_run=plan_run))
+    monkeypatch.setenv("NST_WEB_MAX_MEMORY", "64M")  # less than TensorFlow and VGG alone
     at = page.start()
     at.button(key="run").click()
     at.run()
-    assert errors(at) == [f"A {logic.FAST_DEFAULTS['size']} px run needs about 2 times the server's budget."]
-    assert "ticket" not in at.session_state and not at.button(key="run").disabled
+    assert len(errors(at)) == 1 and "this server allows 64 MB; choose a smaller size." in errors(at)[0]
+    assert errors(at)[0].startswith("A ") and "ticket" not in at.session_state
+    assert not at.button(key="run").disabled
