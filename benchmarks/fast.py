@@ -4,6 +4,7 @@
     python benchmarks/fast.py measure                            # inference time and quality of that model
     python benchmarks/fast.py train --resume --time-budget 1800 --snapshot-every 100   # continue, keep copies
     python benchmarks/fast.py curve                              # held-out quality of each kept copy
+    python benchmarks/fast.py inference --size 512               # inference alone: wall and CPU seconds
     python benchmarks/fast.py --quick train && python benchmarks/fast.py --quick measure   # smoke run
 
 ``train`` calls :func:`nst_lib.fast.train_fast` with the default (real) settings on the bundled style
@@ -118,6 +119,31 @@ def cmd_train(args) -> None:
             {**summary, "machine": machine(), "load_samples": recorder.samples}, indent=1))
 
 
+def cmd_inference(args) -> None:
+    """Inference alone at ``--size``: wall time and process CPU time (user + system) per image, over
+    ``--repeats`` runs after a warm-up. CPU time does not grow with the machine's load the way wall time
+    does; on an idle machine the wall time is at least CPU time ÷ cores."""
+    from nst_lib.fast import FastModel
+    from nst_lib.fast_data import HELD_OUT_PHOTOS, held_out_photo
+
+    model = FastModel.load(args.model)
+    photo = held_out_photo(HELD_OUT_PHOTOS[0], args.size)
+    model.stylize(photo)
+    runs = []
+    for _ in range(args.repeats):
+        cpu0, wall0 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+        model.stylize(photo)
+        cpu1, wall = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter() - wall0
+        runs.append({"wall": wall, "cpu": (cpu1.ru_utime + cpu1.ru_stime) - (cpu0.ru_utime + cpu0.ru_stime)})
+    walls, cpus = sorted(r["wall"] for r in runs), sorted(r["cpu"] for r in runs)
+    payload = {"command": f"python benchmarks/fast.py inference --size {args.size} --repeats {args.repeats}",
+               "size": list(photo.shape[:2]), "median_wall_seconds": walls[len(walls) // 2], "min_wall_seconds": walls[0],
+               "median_cpu_seconds": cpus[len(cpus) // 2], "runs": runs, "machine": machine()}
+    out = RESULTS / f"fast_inference_{args.size}.json"
+    out.write_text(json.dumps(payload, indent=1))
+    print(json.dumps({k: v for k, v in payload.items() if k != "runs"}, indent=1))
+
+
 def cmd_curve(args) -> None:
     """Held-out quality of every kept snapshot (MODEL_stepNNNNN.keras) against the stylize references
     measured by ``measure`` (``fast_512.json``): the style and content loss ratios against training time."""
@@ -196,6 +222,9 @@ def main(argv=None) -> None:
     train.add_argument("--snapshot-every", type=int, default=0,
                        help="also keep a copy of the model every N steps (MODEL_stepNNNNN.keras, for the curve command)")
     sub.add_parser("curve", help="held-out quality of the kept snapshots (train --snapshot-every) against time")
+    inference = sub.add_parser("inference", help="inference alone: wall and CPU time per image")
+    inference.add_argument("--size", type=int, default=512)
+    inference.add_argument("--repeats", type=int, default=15)
     measure = sub.add_parser("measure")
     measure.add_argument("--size", type=int, default=512, help="inference and speed-up comparison size (long side)")
     measure.add_argument("--quality-size", type=int, default=256, help="size of the quality comparison")
@@ -204,7 +233,7 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     if args.quick and args.model == MODEL:
         args.model = ROOT / "outputs" / "fast" / "swirls_quick.keras"
-    {"train": cmd_train, "measure": cmd_measure, "curve": cmd_curve}[args.command](args)
+    {"train": cmd_train, "measure": cmd_measure, "curve": cmd_curve, "inference": cmd_inference}[args.command](args)
 
 
 def _median_seconds(function, repeats: int) -> tuple[float, list[float]]:

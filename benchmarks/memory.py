@@ -2,7 +2,7 @@
 
     python benchmarks/memory.py calibrate                      # 256/512/768/1024 px, L-BFGS-B and Adam
     python benchmarks/memory.py check --sizes 256 512 1024 2048 --max-memory 4G   # estimate vs measured
-    python benchmarks/memory.py tutorial --sizes 512           # the TensorFlow tutorial's recipe, same run
+    python benchmarks/memory.py compare --sizes 512            # the TensorFlow tutorial's recipe and ours, one run
 
 Every run happens in its own subprocess and its peak resident set size is the kernel's ``ru_maxrss`` for
 that child (what ``/usr/bin/time -v`` reports as "Maximum resident set size"). Each child also records its
@@ -218,7 +218,7 @@ def _save(runs: list[dict], out: Path, argv) -> None:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("command", nargs="?", choices=["calibrate", "check", "tutorial", "forward"])
+    ap.add_argument("command", nargs="?", choices=["calibrate", "check", "compare", "tutorial", "forward"])
     ap.add_argument("--sizes", type=int, nargs="+", default=None)
     ap.add_argument("--optimizers", nargs="+", default=["lbfgs", "adam"])
     ap.add_argument("--steps", type=int, default=None, help="iterations (default: enough to fill L-BFGS's history)")
@@ -258,6 +258,15 @@ def main(argv=None) -> int:
                     spec["image_out"] = f"{args.image_out}{size}_{optimizer}.png"
                 runs.append(_with_estimate(run_child(spec)))
                 _report(runs[-1])
+    elif args.command == "compare":  # the tutorial's recipe and ours, in one run (the 512 px memory goal)
+        for size in args.sizes or [512]:
+            runs.append(run_child(dict(kind="tutorial", size=size, steps=args.steps or 5)))
+            _report(runs[-1])
+            for optimizer in args.optimizers:
+                steps = _lbfgs_steps(size) if optimizer == "lbfgs" else (args.steps or 5)
+                spec = dict(kind="stylize", size=size, steps=steps, options=dict(optimizer=optimizer))
+                runs.append(_with_estimate(run_child(spec)))
+                _report(runs[-1])
     elif args.command == "tutorial":
         for size in args.sizes or [512]:
             runs.append(run_child(dict(kind="tutorial", size=size, steps=args.steps or 5)))
@@ -267,7 +276,7 @@ def main(argv=None) -> int:
             runs.append(run_child(dict(kind="forward", size=size)))
             _report(runs[-1])
     else:
-        ap.error("give a command: calibrate, check, tutorial or forward")
+        ap.error("give a command: calibrate, check, compare, tutorial or forward")
     out = Path(args.out) if args.out else HERE / "results" / f"memory_{args.command}.json"
     _save(runs, out, sys.argv[1:] if argv is None else list(argv))
     return 0

@@ -190,7 +190,7 @@ def style_loss(
         target = tuple(target) if isinstance(target, (tuple, list)) else (target,)
         layer_mask = None if mask is None else resize_mask(mask, tf.shape(feats)[1:3])
         # each layer draws its own random numbers (two layers with as many channels must not share them)
-        layer_seed = tf.random.experimental.stateless_fold_in(seed, index)
+        layer_seed = tf.cast(tf.random.experimental.stateless_fold_in(seed, index), tf.int64)  # the contract: int64
         parts[layer] = weight * stat.distance(feats, target, layer_mask, layer_seed)
     return tf.add_n(list(parts.values())), parts
 
@@ -379,7 +379,7 @@ def objective_parts(extractor, structure: ObjectiveStructure, inputs: Mapping[st
         style_parts: dict[str, tf.Tensor] = {}
         for index, (targets, mask, share) in enumerate(terms):
             # each masked style draws its own random numbers (statistics that use them)
-            term_seed = seed if index == 0 else tf.random.experimental.stateless_fold_in(seed, index)
+            term_seed = seed if index == 0 else tf.cast(tf.random.experimental.stateless_fold_in(seed, index), tf.int64)
             loss, per_layer = style_loss(features, targets, inputs["style_layer_weights"], mask,
                                          statistic=structure.style_loss, seed=term_seed)
             style += share * loss

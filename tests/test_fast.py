@@ -129,6 +129,15 @@ def test_save_and_load_give_identical_outputs(trained, tmp_path):
     assert set(metadata["held_out_photos"]) == {"grace_hopper", "chelsea"}
 
 
+def test_an_image_too_large_for_the_memory_is_refused_before_it_starts(trained, monkeypatch):
+    import nst_lib.memory
+    from nst_lib.errors import MemoryBudgetError
+
+    monkeypatch.setattr(nst_lib.memory, "default_budget", lambda: 10 * 2**20)  # 10 MB
+    with pytest.raises(MemoryBudgetError, match=r"stylizing a 512×512 px image with this network needs about"):
+        trained[0].stylize(make_content(512, 512))
+
+
 def test_resume_continues_the_step_count_and_the_optimizer(trained, style_file, tmp_path):
     from nst_lib.fast import FastModel, train_fast
 
@@ -208,7 +217,7 @@ def test_every_registered_style_statistic_trains(style_file):
     for name in STYLE_LOSSES:
         if name == "gram":
             continue  # every other test trains with Gram
-        model = train_fast(style_file, steps=1, style_loss=name, **TINY)
+        model = train_fast(style_file, steps=1, style_loss=name, **{**TINY, "batch_size": 1})
         assert model.steps == 1 and model.stop_reason == "steps", name
         assert model.settings.style_loss == name and model.settings.style_weight == default_style_weight(name)
         assert np.isfinite(model.history[-1]["style"]) and model.history[-1]["style"] > 0, name

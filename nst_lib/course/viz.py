@@ -49,7 +49,7 @@ def image_table(
     col_labels: Sequence[str] | None = None,
     size: float = 2.5,
 ) -> Figure:
-    """A table of images, e.g. Gatys Fig. 1 (layers × reconstructions) or Fig. 3 (ratio grid)."""
+    """A table of images, e.g. Gatys Fig. 1 (layers × reconstructions) or Fig. 4 (ratio grid; CVPR 2016 numbering)."""
     titles = [list(col_labels)] if col_labels is not None else []
     return _image_rows(rows, titles, row_labels, size, height_factor=1.0)
 

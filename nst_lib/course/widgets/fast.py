@@ -291,9 +291,15 @@ class FastDemo(Demo):
 def fast_demo(model=None, photo: str = "grace_hopper") -> FastDemo:
     """The notebook 10 demo. ``model``: a :class:`~nst_lib.fast.FastModel` or a ``.keras`` path made by
     ``nst train`` (default: ``outputs/fast/swirls.keras`` from ``make fast-model``)."""
-    from ...fast import FastModel
+    from ...fast import FastModel, ModelFileError
 
-    if model is None or isinstance(model, (str, Path)):
-        path = Path(model) if model is not None else Path("outputs/fast/swirls.keras")
-        model = FastModel.load(path)
+    if model is None:
+        default = Path("outputs") / "fast" / "swirls.keras"
+        candidates = [default, Path.cwd().parent / default, Path(__file__).resolve().parents[3] / default]
+        model = next((p for p in candidates if p.is_file()), None)
+        if model is None:
+            raise ModelFileError(f"no model given, and {default} does not exist (in the working folder or the "
+                                 "repository); train it with `make fast-model`, or pass one: fast_demo(model)")
+    if isinstance(model, (str, Path)):
+        model = FastModel.load(model)
     return FastDemo(model, photo)
