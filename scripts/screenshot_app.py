@@ -36,7 +36,7 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--hide-scrollbars", "--mute-audio", "--force-device-scale-factor=1",
+    "--hide-scrollbars", "--mute-audio", "--force-device-scale-factor=1", "--disable-dev-shm-usage",
 ]
 #: JavaScript conditions for :func:`wait_for`.
 PAGE_RENDERED = (
@@ -132,13 +132,9 @@ class Browser:
         self.width, self.height = width, height
         self._profile = tempfile.mkdtemp(prefix="nst-chromium-")
         self._ids = itertools.count(1)
-        self.process = subprocess.Popen(
-            [CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={self._profile}", "--remote-debugging-port=0",
-             f"--window-size={width},{height}", "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-        )
+        self._log = Path(self._profile).with_suffix(".log")
         try:
-            port = self._devtools_port(timeout)
+            port = self._start(timeout)
             targets = json.loads(_wait_http(f"http://127.0.0.1:{port}/json/list", timeout, self.process))
             page = next(t for t in targets if t.get("type") == "page")
             self.ws = websocket.create_connection(page["webSocketDebuggerUrl"], timeout=timeout,
@@ -151,6 +147,30 @@ class Browser:
             self.close()
             raise
 
+    def _start(self, timeout: float, attempts: int = 2) -> int:
+        """Start Chromium and return its DevTools port; a start that hangs is killed and tried once more.
+
+        A cold first start on a busy machine (font cache, profile creation) has been seen to take longer
+        than the timeout; a second start is then quick. Chromium's own messages go to a log whose last
+        lines are in the error if both attempts fail.
+        """
+        for attempt in range(1, attempts + 1):
+            with open(self._log, "ab") as log:
+                self.process = subprocess.Popen(
+                    [CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={self._profile}", "--remote-debugging-port=0",
+                     f"--window-size={self.width},{self.height}", "about:blank"],
+                    stdout=log, stderr=log, start_new_session=True,
+                )
+            try:
+                return self._devtools_port(timeout)
+            except TimeoutError:
+                _stop(self.process)
+                if attempt == attempts:
+                    tail = self._log.read_text(errors="replace").strip().splitlines()[-5:]
+                    raise TimeoutError(f"chromium did not open its DevTools port within {timeout:.0f} s "
+                                       f"({attempts} attempts); its last messages: {tail}") from None
+        raise AssertionError("unreachable")
+
     def _devtools_port(self, timeout: float) -> int:
         """Chromium writes the port it chose into DevToolsActivePort in the profile folder."""
         marker = Path(self._profile) / "DevToolsActivePort"
@@ -159,7 +179,8 @@ class Browser:
             if marker.is_file() and marker.read_text().strip():
                 return int(marker.read_text().split()[0])
             if self.process.poll() is not None:
-                raise RuntimeError(f"chromium exited with code {self.process.returncode} at start")
+                raise RuntimeError(f"chromium exited with code {self.process.returncode} at start; "
+                                   f"its log: {self._log}")
             time.sleep(0.1)
         raise TimeoutError(f"chromium did not open its DevTools port within {timeout:.0f} s")
 
@@ -215,8 +236,10 @@ class Browser:
     def close(self) -> None:
         with contextlib.suppress(Exception):
             self.ws.close()
-        _stop(self.process)
+        if getattr(self, "process", None) is not None:
+            _stop(self.process)
         shutil.rmtree(self._profile, ignore_errors=True)
+        self._log.unlink(missing_ok=True)
 
     def __enter__(self) -> "Browser":
         return self
