@@ -384,6 +384,26 @@ for optimizer in ("lbfgs", "adam"):
     print(f"{optimizer:>6}: {run.iterations:4d} iterations in {run.elapsed:5.1f} s, held-out distance left {fraction:.3f}")
 
 # %% [markdown]
+# ## Further reading
+#
+# - L. A. Gatys, A. S. Ecker, M. Bethge, *Texture Synthesis Using Convolutional Neural Networks*, NeurIPS
+#   2015 — Gram matrices of VGG features as a texture model; section 4's synthesis from noise.
+# - Y. Li, N. Wang, J. Liu, X. Hou, *Demystifying Neural Style Transfer*, IJCAI 2017 — matching Gram
+#   matrices is minimising a maximum mean discrepancy with a second-order polynomial kernel; matching
+#   channel means and standard deviations (batch-normalisation statistics) works as well.
+# - X. Huang, S. Belongie, *Arbitrary Style Transfer in Real-time with Adaptive Instance Normalization*,
+#   ICCV 2017 — `mean_std` as the statistic a network transfers in one pass (notebook 10 comes back to it).
+# - E. Risser, P. Wilmot, C. Barnes, *Stable and Controllable Neural Texture Synthesis and Style Transfer
+#   Using Histogram Losses*, arXiv:1701.08893, 2017 — where Gram matching is unstable, and per-channel
+#   histogram matching as a remedy.
+# - Y. Mroueh, *Wasserstein Style Transfer*, AISTATS 2020, and crowsonkb/style-transfer-pytorch — the
+#   closed-form Wasserstein-2 distance between Gaussian fits (`wasserstein`).
+# - E. Heitz, K. Vanhoey, T. Chambon, L. Belcour, *A Sliced Wasserstein Loss for Neural Texture
+#   Synthesis*, CVPR 2021 — `sliced_wasserstein`, with random directions redrawn at each step.
+# - N. Kolkin, J. Salavon, G. Shakhnarovich, *Style Transfer by Relaxed Optimal Transport and
+#   Self-Similarity*, CVPR 2019 — optimal transport between feature sets for style transfer.
+
+# %% [markdown]
 # ## Summary
 #
 # - A style layer is a cloud of points; a style statistic summarises it and forgets the layout (shuffling

@@ -327,6 +327,26 @@ def test_solution_prints_the_reference_on_request_only(capsys):
         checks.solution("gramm")
 
 
+def test_later_notebooks_register_their_exercises_with_their_own_solutions(capsys):
+    from nst_lib.course import checks_fast, checks_statistics, solutions, solutions_fast, solutions_statistics
+
+    for name, module, notebook in (("instance_norm", solutions_fast, "10"),
+                                   ("batch_style_loss", solutions_fast, "10"),
+                                   ("mean_std_distance", solutions_statistics, "09"),
+                                   ("sliced_wasserstein_distance", solutions_statistics, "09")):
+        assert checks.EXERCISES[name][1] == notebook
+        assert checks.reference(name) is getattr(module, name)
+        assert not hasattr(solutions, name)  # found through the registry, not copied into solutions
+        checks.solution(name)
+        out = capsys.readouterr().out
+        assert f"def {name}(" in out and f"notebook {notebook}" in out
+    checks_fast.solution("instance_norm")
+    assert "def instance_norm(" in capsys.readouterr().out
+    with pytest.raises(ExerciseError, match="no notebook 10 exercise called 'gram_matrix'"):
+        checks_fast.solution("gram_matrix")
+    assert checks_statistics.NOTEBOOK == "09"
+
+
 def test_yours_or_reference_keeps_what_passes_and_replaces_what_does_not(capsys):
     def gram_matrix(features):
         raise NotImplementedError

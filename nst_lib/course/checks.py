@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import functools
+import importlib
 import inspect
 import io
 import textwrap
@@ -94,6 +95,20 @@ def _exercise(name: str, notebook: str) -> Callable[[Callable], Callable]:
         return run
 
     return register
+
+
+#: exercise name → the module of :mod:`nst_lib.course` that holds its reference solution, for exercises
+#: registered by another notebook's checks module (the others are in :mod:`nst_lib.course.solutions`).
+_SOLUTION_MODULES: dict[str, str] = {}
+
+
+def register_exercises(notebook: str, checks_by_name: dict[str, Callable], solutions_module: str) -> None:
+    """Add another notebook's exercises to the registry, so :func:`solution` and :func:`reference` find
+    them: ``checks_by_name`` maps each exercise to its check, ``solutions_module`` names the module of
+    :mod:`nst_lib.course` with the reference solutions (e.g. ``"solutions_fast"``)."""
+    for name, check in checks_by_name.items():
+        EXERCISES[name] = (check, notebook)
+        _SOLUTION_MODULES[name] = solutions_module
 
 
 def _solution_hint() -> str:
@@ -1373,10 +1388,9 @@ def solution(name: str | None = None) -> None:
 
 def reference(name: str) -> Callable:
     """The reference solution of exercise ``name`` as a function (what :func:`solution` prints)."""
-    from . import solutions
-
     _lookup(name)
-    return getattr(solutions, name)
+    module = importlib.import_module(f"{__package__}.{_SOLUTION_MODULES.get(name, 'solutions')}")
+    return getattr(module, name)
 
 
 def yours_or_reference(**functions: Callable) -> Callable | tuple[Callable, ...]:

@@ -163,34 +163,12 @@ def solution(name: str) -> None:
 
     Never shown by default: try first, read the check's message, then reveal it on purpose.
     """
-    import inspect
-    import textwrap
-
-    from . import solutions_fast
-
     names = ("instance_norm", "batch_style_loss")
     if name not in names:
         raise _fail(f"there is no notebook 10 exercise called {name!r}; they are: {', '.join(names)}")
-    print(f"# Reference solution of '{name}' (notebook 10).\n")
-    print(textwrap.dedent(inspect.getsource(getattr(solutions_fast, name))))
+    checks.solution(name)
 
 
 # --------------------------------------------------------------------------------- registration
-def _register() -> None:
-    """Add this notebook's exercises to the course's registry, so ``checks.solution(name)`` finds them."""
-    registry = getattr(checks, "EXERCISES", None)
-    if registry is None:
-        return
-    from . import solutions_fast
-
-    try:
-        from . import solutions
-    except ImportError:  # pragma: no cover - the course's solutions module is part of the package
-        return
-    for name, check in (("instance_norm", check_instance_norm), ("batch_style_loss", check_batch_style_loss)):
-        registry[name] = (check, NOTEBOOK)
-        if not hasattr(solutions, name):  # checks.reference(name) reads the solutions module
-            setattr(solutions, name, getattr(solutions_fast, name))
-
-
-_register()
+checks.register_exercises(NOTEBOOK, {"instance_norm": check_instance_norm, "batch_style_loss": check_batch_style_loss},
+                          "solutions_fast")

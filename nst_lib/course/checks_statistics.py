@@ -165,22 +165,6 @@ def check_sliced_wasserstein_distance(fn: Callable) -> None:
 
 
 # --------------------------------------------------------------------------------- registration
-def _register() -> None:
-    """Add this notebook's exercises to the course's registry, so ``checks.solution(name)`` finds them."""
-    registry = getattr(checks, "EXERCISES", None)
-    if registry is None:
-        return
-    from . import solutions_statistics
-
-    try:
-        from . import solutions
-    except ImportError:  # pragma: no cover - the course's solutions module is part of the package
-        return
-    for name, check in (("mean_std_distance", check_mean_std_distance),
-                        ("sliced_wasserstein_distance", check_sliced_wasserstein_distance)):
-        registry[name] = (check, NOTEBOOK)
-        if not hasattr(solutions, name):  # checks.reference(name) reads the solutions module
-            setattr(solutions, name, getattr(solutions_statistics, name))
-
-
-_register()
+checks.register_exercises(NOTEBOOK, {"mean_std_distance": check_mean_std_distance,
+                                     "sliced_wasserstein_distance": check_sliced_wasserstein_distance},
+                          "solutions_statistics")

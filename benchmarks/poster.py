@@ -1,0 +1,110 @@
+"""A poster from the command line: peak memory, wall time and seams of ``nst stylize --size N --max-memory M``.
+
+    python benchmarks/poster.py --size 4096 --max-memory 8G     # the issue's poster (≈ 1 h on 2 cores)
+    python benchmarks/poster.py --size 2048 --max-memory 4G
+    python benchmarks/poster.py --size 1024 --max-memory 2G --steps 60   # a quick look
+
+Runs exactly the README's command (``nst stylize example:grace_hopper example:swirls -o OUT --size N
+--max-memory M --history OUT.json``) in a subprocess, takes its peak resident set size from the kernel
+(``wait4``'s ``ru_maxrss``, what ``/usr/bin/time -v`` calls "Maximum resident set size") and its wall time,
+and measures seams on the result: for every tiled pass recorded in the history,
+:func:`nst_lib.tiling.border_energy_ratio` of the final image along that pass's tile borders (1.0 = a
+border looks like the lines next to it; a seam is > 1). Writes ``benchmarks/results/poster_<N>.json``;
+the image and its history stay in ``--workdir`` (images are not committed). Then
+``python scripts/make_poster_figure.py WORKDIR/poster_<N>.png --history WORKDIR/poster_<N>.json`` draws
+the README's overview and 100 % crop.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+GIB = 2**30
+
+
+def machine() -> dict:
+    cpu = ""
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                   if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return dict(cpu=cpu, cpus=os.cpu_count(), python=platform.python_version())
+
+
+def seams(image_path: Path, history: dict) -> list[dict]:
+    """Border energy ratio of the final image along each tiled pass's borders (at the output's size)."""
+    import numpy as np
+
+    from nst_lib.images import load_image
+    from nst_lib.tiling import border_energy_ratio, tile_boxes
+
+    image = np.asarray(load_image(image_path), np.float64)
+    shape = image.shape[:2]
+    rows = []
+    for grid in history.get("tiling", []):
+        if tuple(grid["shape"]) != shape:
+            continue
+        for number, offset in enumerate(grid["offsets"], 1):
+            boxes = tile_boxes(shape, grid["tile"], grid["overlap"], offset)
+            rows.append(dict(pass_=number, tile=grid["tile"], overlap=grid["overlap"], offset=list(offset),
+                             border_energy_ratio=round(border_energy_ratio(image, boxes), 4)))
+    return rows
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--size", type=int, default=4096)
+    ap.add_argument("--max-memory", default="8G")
+    ap.add_argument("--steps", type=int, default=None, help="total iterations (default: the library's)")
+    ap.add_argument("--content", default="example:grace_hopper")
+    ap.add_argument("--style", default="example:swirls")
+    ap.add_argument("--workdir", default="/tmp/nst-poster", help="where the image and its history go")
+    ap.add_argument("--out", default=None, help="results JSON (default benchmarks/results/poster_<size>.json)")
+    args = ap.parse_args(argv)
+
+    work = Path(args.workdir)
+    work.mkdir(parents=True, exist_ok=True)
+    image, history_path = work / f"poster_{args.size}.png", work / f"poster_{args.size}.json"
+    nst = Path(sys.executable).with_name("nst")
+    command = [str(nst), "stylize", args.content, args.style, "-o", str(image), "--size", str(args.size),
+               "--max-memory", args.max_memory, "--history", str(history_path), "--quiet"]
+    if args.steps is not None:
+        command += ["--steps", str(args.steps)]
+    print("running:", " ".join(command[1:]), flush=True)
+    load_before = os.getloadavg()
+    start = time.perf_counter()
+    process = subprocess.Popen(command, env={**os.environ, "NST_OFFLINE": os.environ.get("NST_OFFLINE", "1")})
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - start
+    code = os.waitstatus_to_exitcode(status)
+    result = dict(
+        command=["nst", *command[1:]], exit_code=code, wall_seconds=round(wall, 1),
+        cpu_seconds=round(usage.ru_utime + usage.ru_stime, 1), peak_rss_bytes=usage.ru_maxrss * 1024,
+        peak_rss_gib=round(usage.ru_maxrss * 1024 / GIB, 3), load_before=load_before, load_after=os.getloadavg(),
+        machine=machine(), date=time.strftime("%Y-%m-%d %H:%M"),
+    )
+    if code == 0:
+        history = json.loads(history_path.read_text())
+        result["plan"] = history.get("plan")
+        result["iterations"] = history.get("iterations")
+        result["seams"] = seams(image, history)
+    out = Path(args.out or HERE / "results" / f"poster_{args.size}.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=1))
+    print(f"exit {code}, {wall / 60:.1f} min, peak RSS {result['peak_rss_gib']:.2f} GiB "
+          f"(budget {args.max_memory}); seams: {[s['border_energy_ratio'] for s in result.get('seams', [])]}")
+    print(f"wrote {out}")
+    return 0 if code == 0 else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
