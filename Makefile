@@ -7,11 +7,11 @@ EXTRAS ?= dev,offline,app
 
 .PHONY: install test lab demo web figures toc strip sync benchmark benchmark-512 fast-model clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml nst_lib/course/kernel.py
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[$(EXTRAS)]'
-	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
+	$(PY) -m nst_lib.course.kernel install >/dev/null
 	@touch $(STAMP)
 
 install: $(STAMP)  ## create .venv and install the package with its test, offline and web extras

@@ -54,23 +54,13 @@ def _serve(conn: Connection, threads: int, idle_timeout: float) -> None:
     ``None`` (quit). To the server: ``("progress", …)``, ``("preview", …)``, then ``("done", view)`` or
     ``("failed", error)``.
     """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
         os.nice(NICENESS)  # the pages of every session stay responsive while a run takes the cores
     except (AttributeError, OSError):
         pass
-    saved = os.dup(2)  # TensorFlow's C++ start-up lines ignore TF_CPP_MIN_LOG_LEVEL: not for the server log
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            import tensorflow as tf
+    from nst_lib.startup import import_tensorflow_quietly
 
-            if threads > 0:
-                tf.config.threading.set_intra_op_parallelism_threads(threads)
-            tf.constant(0.0) + 0.0  # the first op initialises the devices (more start-up lines)
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
+    import_tensorflow_quietly(intra_op_threads=threads if threads > 0 else None)
     import app_logic  # the jobs' code, imported now so that the first run does not wait for it
 
     while conn.poll(idle_timeout if idle_timeout > 0 else None):

@@ -202,16 +202,20 @@ def _report(run: dict) -> None:
           f"{run['process_wall']:.0f} s, load {run['load_before']:.1f}{extra}", flush=True)
 
 
-def _save(runs: list[dict], out: Path, argv) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
+def machine() -> dict:
+    """The processor model, the number of CPUs and Python's version (benchmark results say where they ran)."""
     cpu = ""
     try:
         cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                    if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
-    payload = dict(argv=argv, machine=dict(cpu=cpu, cpus=os.cpu_count(), python=platform.python_version()),
-                   date=time.strftime("%Y-%m-%d %H:%M"), runs=runs)
+    return dict(cpu=cpu, cpus=os.cpu_count(), python=platform.python_version())
+
+
+def _save(runs: list[dict], out: Path, argv) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    payload = dict(argv=argv, machine=machine(), date=time.strftime("%Y-%m-%d %H:%M"), runs=runs)
     out.write_text(json.dumps(payload, indent=1))
     print(f"wrote {out}")
 

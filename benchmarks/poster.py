@@ -19,25 +19,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
 ROOT = HERE.parent
 GIB = 2**30
 
-
-def machine() -> dict:
-    cpu = ""
-    try:
-        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                   if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return dict(cpu=cpu, cpus=os.cpu_count(), python=platform.python_version())
+from memory import machine  # noqa: E402 - benchmarks/memory.py, next to this file
 
 
 def seams(image_path: Path, history: dict) -> list[dict]:

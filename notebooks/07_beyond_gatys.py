@@ -195,7 +195,7 @@ print("seconds per scale for time_budget=90:", [f"{s:.1f}" for s in shares[:-1]]
 # ⏱ Real settings (512 px, 90 s each): about **3–4 minutes**.
 
 # %%
-BUDGET = nst.pick(90, 10)  # seconds per run
+BUDGET = nst.pick(90, 5)  # seconds per run
 hr_runs = {n: nst.stylize(photo, data.style_image(STYLE_NAME), size=HR_SIZE, scales=n, steps=10_000,
                           time_budget=BUDGET) for n in (1, 3)}
 for n, r in hr_runs.items():

@@ -18,6 +18,7 @@ from typing import Any, Sequence
 
 from .config import BACKBONES, COLOR_MODES, INITS, OPTIMIZERS, STYLE_LOSSES, StyleConfig, config_fields, normalize_weights
 from .errors import NSTError
+from .startup import import_tensorflow_quietly
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 _CHOICES = {"optimizer": OPTIMIZERS, "preserve_colors": COLOR_MODES, "backbone": BACKBONES,
@@ -251,7 +252,7 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
     if plan.mode == "tiled" and not args.quiet:
         print(f"note: {plan_note}", file=sys.stderr)
 
-    _import_tensorflow_quietly()
+    import_tensorflow_quietly()
     from .transfer import stylize
 
     total = plan.total_iterations if plan.mode == "tiled" else config.steps
@@ -279,27 +280,6 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
             file=sys.stderr if result.stop_reason == "interrupted" else sys.stdout,
         )
     return EXIT_INTERRUPTED if result.stop_reason == "interrupted" else EXIT_OK
-
-
-def _import_tensorflow_quietly() -> None:
-    """Import TensorFlow and run one op with file descriptor 2 muted.
-
-    Its C++ start-up lines (CUDA probing on machines without a GPU) ignore TF_CPP_MIN_LOG_LEVEL and
-    would bury the CLI's own output; our errors are printed after the descriptor is restored.
-    """
-    if "tensorflow" in sys.modules:
-        return
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            import tensorflow as tf
-
-            tf.constant(0.0) + 0.0  # the first op initialises the devices (more start-up lines)
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
 
 
 def check_output_path_json(path: str, flag: str = "--history", example: str = "history.json") -> Path:

@@ -20,10 +20,11 @@ import sys
 import time
 from typing import Any
 
-from .cli import (EXIT_INTERRUPTED, EXIT_OK, UsageError, _import_tensorflow_quietly, _load_source, _name_list,
+from .cli import (EXIT_INTERRUPTED, EXIT_OK, UsageError, _load_source, _name_list,
                   _number)
 from .config import BACKBONES, STYLE_LOSSES, StyleConfig, config_fields
 from .fast_settings import TrainSettings, train_fields
+from .startup import import_tensorflow_quietly
 
 _METAVARS = {"size": "PX", "steps": "N", "time_budget": "SECONDS", "batch_size": "N", "seed": "N",
              "style_size": "PX", "checkpoint_every": "N", "weights": "PATH", "width": "N", "residual_blocks": "N",
@@ -138,7 +139,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.images is not None:
         list_image_folder(args.images)
 
-    _import_tensorflow_quietly()
+    import_tensorflow_quietly()
     from .fast import train_fast
 
     bar = _TrainBar(settings, first_step, args.quiet)
@@ -184,7 +185,7 @@ def cmd_stylize_model(args: argparse.Namespace) -> int:
     check_model_file(args.model)
     content = _load_source(args.content, size)
 
-    _import_tensorflow_quietly()
+    import_tensorflow_quietly()
     from .fast import FastModel
 
     start = time.perf_counter()

@@ -80,6 +80,25 @@ def test_every_text_twin_has_its_notebook():
 
 
 # -------------------------------------------------------------------------------------- execution
+#: what TensorFlow's C++ start-up writes to descriptor 2 (absl's format: I1130 12:00:00.000000 … or I0000 …)
+TENSORFLOW_START_UP = re.compile(r"(^|\n)[IWEF]\d{4} [\d:. ]+\d+ \w+\.cc:\d+\]|absl::InitializeLog|cuInit")
+
+
+def test_the_course_kernel_starts_tensorflow_quietly():
+    """The project's python3 kernel is nst_lib.course.kernel (make install), whose first cells stay clean."""
+    from jupyter_client.kernelspec import KernelSpecManager
+    from nbclient import NotebookClient
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    spec = KernelSpecManager().get_kernel_spec("python3")
+    assert "nst_lib.course.kernel" in spec.argv, f"the python3 kernel is not the course's: {spec.argv}; run make install"
+    nb = new_notebook(cells=[new_code_cell("import tensorflow as tf\nprint(float(tf.constant(1.0) + 1.0))"),
+                             new_code_cell("import time\ntime.sleep(0.5)\nprint('next cell')")])
+    NotebookClient(nb, timeout=120, kernel_name="python3").execute()
+    streams = [(o.name, o.text) for cell in nb.cells for o in cell.outputs if o.output_type == "stream"]
+    assert streams == [("stdout", "2.0\n"), ("stdout", "next cell\n")], streams
+
+
 @pytest.mark.notebooks
 @pytest.mark.timeout(TIMEOUT + 60)
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids)
@@ -89,7 +108,7 @@ def test_notebook_runs_top_to_bottom_in_fast_mode(path: Path, monkeypatch):
     monkeypatch.setenv("NST_FAST", "1")
     monkeypatch.setenv("NST_OFFLINE", "1")
     monkeypatch.setenv("MPLBACKEND", "Agg")
-    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "2")
+    monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL", raising=False)  # as a learner's JupyterLab has it
     nb = _read(path)
     client = NotebookClient(nb, timeout=TIMEOUT, kernel_name="python3",
                             resources={"metadata": {"path": str(NOTEBOOK_DIR)}})
@@ -111,6 +130,9 @@ def test_notebook_runs_top_to_bottom_in_fast_mode(path: Path, monkeypatch):
                 f"{errors[0].ename}: {errors[0].evalue}"
             )
             assert errors[0].evalue.startswith("✗ ")
+        noise = [o.text for o in cell.outputs
+                 if o.output_type == "stream" and o.name == "stderr" and TENSORFLOW_START_UP.search(o.text)]
+        assert not noise, f"{path.name} cell {index} shows TensorFlow's start-up lines: {noise[0][:300]!r}"
     last = nb.cells[-1]
     shown = [o for o in last.outputs if o.output_type in ("execute_result", "display_data")]
     assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in shown), (

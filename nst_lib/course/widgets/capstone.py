@@ -21,8 +21,8 @@ import numpy as np
 
 from ...config import TF_TUTORIAL, pick
 from ...optimize import Iterate
-from .common import (BackgroundRun, Demo, ImageSource, Run, error_html, example_options, figure_to_png,
-                     image_slot, show_png)
+from .common import (BackgroundDemo, BackgroundRun, ImageSource, Run, error_html, example_options,
+                     figure_to_png, image_slot, show_png)
 
 __all__ = ["CapstoneResult", "run_your_transfer", "loss_curve_png", "CapstoneDemo", "capstone_demo"]
 
@@ -102,7 +102,7 @@ def loss_curve_png(losses: list[float], width: float = 4.0) -> bytes:
     return figure_to_png(fig)
 
 
-class CapstoneDemo(Demo):
+class CapstoneDemo(BackgroundDemo):
     """The capstone widget. Controls and views are attributes (see :func:`capstone_demo`)."""
 
     def __init__(self, make_objective: Callable, make_train_step: Callable, content: str = "grace_hopper",
@@ -136,11 +136,6 @@ class CapstoneDemo(Demo):
         self.status.value = ("Press <i>Run</i>: your make_objective and make_train_step run in the background, "
                              "and <i>Stop</i> keeps the best image so far.")
 
-    @property
-    def running(self) -> bool:
-        """True while a run is in progress."""
-        return self.background_run.running
-
     def start(self) -> Run | None:
         """Start a run (in a background thread unless ``background=False``); ignored while one runs."""
         if self.running:
@@ -156,14 +151,6 @@ class CapstoneDemo(Demo):
             return run_your_transfer(self.make_objective, self.make_train_step, content, style, steps, callback)
 
         return self.background_run.start(job, steps=steps)
-
-    def stop(self) -> None:
-        """Ask the run to stop after the current step; it keeps the best image so far."""
-        self.background_run.stop()
-
-    def wait(self, timeout: float | None = None) -> bool:
-        """Wait for a background run to finish; True if none is running any more."""
-        return self.background_run.wait(timeout)
 
     def _on_start(self, run: Run) -> None:
         self.run_button.disabled, self.stop_button.disabled = True, False

@@ -30,6 +30,7 @@ from ...config import pick
 from ...errors import NSTError
 
 __all__ = [
+    "BackgroundDemo",
     "Demo",
     "BackgroundRun",
     "Run",
@@ -402,6 +403,26 @@ class Demo(widgets.VBox):
         except Exception as exc:  # noqa: BLE001 - a demo shows every failure as one line, never a traceback
             self.status.value = error_html(exc)
             return None
+
+
+class BackgroundDemo(Demo):
+    """A :class:`Demo` whose runs happen in ``self.background_run`` (a :class:`BackgroundRun` the subclass
+    makes): the kernel stays free, ``stop`` keeps the best image so far, ``wait`` is for tests and scripts."""
+
+    background_run: "BackgroundRun"
+
+    @property
+    def running(self) -> bool:
+        """True while a run is in progress."""
+        return self.background_run.running
+
+    def stop(self) -> None:
+        """Ask the run to stop after the current iteration; it keeps the best image so far."""
+        self.background_run.stop()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for the current run to finish; True if none is running any more."""
+        return self.background_run.wait(timeout)
 
 
 # ------------------------------------------------------------------------------- background runs

@@ -20,7 +20,8 @@ import ipywidgets as widgets
 import numpy as np
 
 from ...config import DEFAULT_STYLE_WEIGHTS, GATYS_STYLE_LAYERS, STYLE_LOSSES, StyleConfig, pick
-from .common import BackgroundRun, Demo, Run, error_html, example_options, image_slot, load_example, show_png
+from .common import (BackgroundDemo, BackgroundRun, Run, error_html, example_options, image_slot, load_example,
+                     show_png)
 
 __all__ = [
     "STATISTIC_LABELS",
@@ -129,7 +130,7 @@ def pair_summary(pair: PairResult, statistic: str) -> str:
     return html.escape(f"{STATISTIC_LABELS.get(statistic, statistic)} — " + "; ".join(pieces) + ".") + note
 
 
-class StatisticsDemo(Demo):
+class StatisticsDemo(BackgroundDemo):
     """The statistic → texture and transfer demo; controls and views are attributes (see :func:`statistics_demo`)."""
 
     def __init__(self, statistic: str = "sliced_wasserstein", style: str = "swirls", content: str = "grace_hopper", *,
@@ -213,14 +214,6 @@ class StatisticsDemo(Demo):
                                            callback=callback, on_phase=on_phase)
 
         return self.background_run.start(job, statistic=statistic, phase=phase)
-
-    @property
-    def running(self) -> bool:
-        return self.background_run.running
-
-    def wait(self, timeout: float | None = None) -> bool:
-        """Wait for the current run; True if none is running any more."""
-        return self.background_run.wait(timeout)
 
     def _on_start(self, run: Run) -> None:
         self.run_button.disabled, self.stop_button.disabled = True, False

@@ -26,8 +26,8 @@ from ...config import StyleConfig, pick
 from ...images import image_to_png_bytes, load_image
 from .common import (
     UPLOADED,
+    BackgroundDemo,
     BackgroundRun,
-    Demo,
     ImageSource,
     Run,
     decode_upload,
@@ -83,7 +83,7 @@ def decode_download(link_html: str) -> np.ndarray:
     return load_image(base64.b64decode(match.group(1)))
 
 
-class StudioDemo(Demo):
+class StudioDemo(BackgroundDemo):
     """The studio widget. Controls and views are attributes (see :func:`studio_demo`)."""
 
     def __init__(self, content: str = "grace_hopper", style: str = "swirls", *, background: bool = True):
@@ -149,11 +149,6 @@ class StudioDemo(Demo):
         run = self.background_run.current
         return 0 if run is None else run.previews
 
-    @property
-    def running(self) -> bool:
-        """True while a run is in progress."""
-        return self.background_run.running
-
     def start(self) -> Run | None:
         """Start a run (in a background thread unless ``background=False``); ignored while one runs."""
         if self.running:
@@ -174,14 +169,6 @@ class StudioDemo(Demo):
             return stylize(content, style, callback=callback, **settings)
 
         return self.background_run.start(job, preview_every=self.preview_every_slider.value, steps=settings["steps"])
-
-    def stop(self) -> None:
-        """Ask the run to stop after the current iteration; it keeps the best image so far."""
-        self.background_run.stop()
-
-    def wait(self, timeout: float | None = None) -> bool:
-        """Wait for a background run to finish; True if none is running any more."""
-        return self.background_run.wait(timeout)
 
     def _on_start(self, run: Run) -> None:
         self.run_button.disabled, self.stop_button.disabled = True, False

@@ -25,8 +25,8 @@ import numpy as np
 from ...config import GATYS_STYLE_LAYERS, StyleConfig, normalize_weights, pick
 from ...images import image_to_png_bytes
 from .common import (
+    BackgroundDemo,
     BackgroundRun,
-    Demo,
     Run,
     error_html,
     example_options,
@@ -109,7 +109,7 @@ class CachedPreview:
     image: np.ndarray
 
 
-class WeightsPreviewDemo(Demo):
+class WeightsPreviewDemo(BackgroundDemo):
     """The weights → image demo; controls and views are attributes (see :func:`weights_preview_demo`)."""
 
     def __init__(self, content: str = "grace_hopper", style: str = "swirls", *, size: int | None = None,
@@ -167,15 +167,6 @@ class WeightsPreviewDemo(Demo):
     def key(self) -> tuple:
         """The cache key of the current settings."""
         return settings_key(self.content_picker.value, self.style_picker.value, self.settings())
-
-    @property
-    def running(self) -> bool:
-        """True while a preview run is in progress."""
-        return self.background_run.running
-
-    def wait(self, timeout: float | None = None) -> bool:
-        """Wait for the current preview run; True if none is running any more."""
-        return self.background_run.wait(timeout)
 
     # ---------------------------------------------------------------------------------------- run
     def refresh(self, _: Any = None) -> Run | None:
