@@ -92,7 +92,7 @@ def main(argv=None) -> int:
     figure.paste(Image.fromarray(crop), (0, 28))
     figure.paste(borders, (crop_w + gap, 28))
     caption = ImageDraw.Draw(figure)
-    caption.text((4, 6), f"100 % crop of the {width}×{height} px poster at ({left}, {top})", fill=(0, 0, 0))
+    caption.text((4, 6), f"100 % crop of the {width} x {height} px poster at ({left}, {top})", fill=(0, 0, 0))
     caption.text((crop_w + gap + 4, 6), label, fill=(0, 0, 0))
     figure.save(out / "poster_crop.png", optimize=True)
 

@@ -125,7 +125,8 @@ def tiled_run():
         cfg = StyleConfig(size=128, steps=64, backbone="vgg16", optimizer="adam", learning_rate=0.05)
         layers = cfg.content_layers + cfg.style_layers
         shape = memory.output_shape((128, 112), 128)
-        budget = memory.estimate_tiled(shape, 96, layers=layers, backbone="vgg16", optimizer="adam") + 2**20
+        tile_peak = memory.estimate_tiled(shape, 96, layers=layers, backbone="vgg16", optimizer="adam") + 2**20
+        budget = int(tile_peak / memory.PLAN_HEADROOM)  # plans keep PLAN_HEADROOM of the budget in hand
         result = nst_lib.stylize(make_content(128, 112), make_style(96, 96), config=cfg, max_memory=budget)
     finally:
         memory.COMPOSITION_SIZE, memory.MIN_WHOLE, memory.MIN_TILE = saved

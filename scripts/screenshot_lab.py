@@ -1,0 +1,99 @@
+"""Look at a notebook as a learner sees it: open it in a real JupyterLab, run its first cells, screenshot.
+
+    .venv/bin/python scripts/screenshot_lab.py 00_setup_and_tour --cells 3 --out /tmp/lab_00.png
+    .venv/bin/python scripts/screenshot_lab.py 09_what_is_style --cells 2 --fast --out /tmp/lab_09.png
+
+It copies the notebook (and its text twin) into a temporary folder, starts ``jupyter lab`` there on a
+free localhost port with the project's ``python3`` kernel (``nst_lib.course.kernel``, installed by ``make
+install``), opens the notebook in headless Chromium, runs the first ``--cells`` cells one after the other
+through JupyterLab's own command (``notebook:run-cell-and-select-next``, what Shift+Enter does), waits for
+the kernel to be idle after each, and saves a screenshot of the window. It then prints every stream output
+of the cells it ran that went to stderr — what a learner would see in red — so a check does not rely on
+the eye alone. Nothing in the repository is written (the copy is discarded). ``--fast`` sets ``NST_FAST=1``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from screenshot_app import Browser, _stop, _wait_http, free_port  # noqa: E402 - the same DevTools helpers
+
+TOKEN = "nst-screenshot"
+KERNEL_IDLE = ("(() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;"
+               " const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;"
+               " return !!k && k.status === 'idle'; })()")
+STDERR_OUTPUTS = ("(() => { const w = window.jupyterapp.shell.currentWidget; const out = [];"
+                  " w.content.widgets.slice(0, %d).forEach((cell, i) => { const o = cell.model.outputs;"
+                  " if (!o) return; for (let j = 0; j < o.length; j++) { const m = o.get(j).toJSON();"
+                  " if (m.output_type === 'stream' && m.name === 'stderr') out.push([i, [].concat(m.text).join('')]); } });"
+                  " return JSON.stringify(out); })()")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("notebook", help="a notebook's name, e.g. 00_setup_and_tour")
+    ap.add_argument("--cells", type=int, default=3, help="how many cells to run from the top")
+    ap.add_argument("--out", default="/tmp/lab.png")
+    ap.add_argument("--fast", action="store_true", help="NST_FAST=1 (tiny images)")
+    ap.add_argument("--timeout", type=float, default=300.0, help="seconds per cell")
+    args = ap.parse_args(argv)
+
+    source = ROOT / "notebooks" / f"{args.notebook}.ipynb"
+    if not source.is_file():
+        print(f"error: no notebook {source}", file=sys.stderr)
+        return 2
+    folder = Path(tempfile.mkdtemp(prefix="nst-lab-"))
+    for path in (source, source.with_suffix(".py"), ROOT / "notebooks" / "jupytext.toml"):
+        shutil.copy(path, folder / path.name)
+    port = free_port()
+    env = {**os.environ, "NST_OFFLINE": "1", **({"NST_FAST": "1"} if args.fast else {})}
+    env.pop("TF_CPP_MIN_LOG_LEVEL", None)  # as in a learner's shell
+    lab = subprocess.Popen(
+        [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root", f"--port={port}",
+         "--ip=127.0.0.1", f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={folder}",
+         "--expose-app-in-browser"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        _wait_http(f"{base}/api?token={TOKEN}", 90, lab)
+        with Browser(1280, 1400) as browser:
+            browser.goto(f"{base}/lab/tree/{source.name}?token={TOKEN}")
+            browser.wait_for("!!window.jupyterapp && !!document.querySelector('.jp-Notebook .jp-Cell')", 120)
+            try:
+                browser.wait_for(KERNEL_IDLE, 120)
+            except TimeoutError:
+                browser.screenshot(args.out, full_page=False)
+                raise TimeoutError(f"the kernel did not start within 120 s; the window is in {args.out}") from None
+            for _ in range(args.cells):
+                browser.evaluate("window.jupyterapp.commands.execute('notebook:run-cell-and-select-next')")
+                time.sleep(1.0)
+                browser.wait_for(KERNEL_IDLE, args.timeout)
+            time.sleep(1.5)  # late stream messages
+            browser.evaluate("window.jupyterapp.shell.currentWidget.content.activeCellIndex = 0;"
+                             "window.jupyterapp.shell.currentWidget.content.scrollToItem(0)")
+            time.sleep(0.5)
+            browser.screenshot(args.out, full_page=False)
+            stderr = json.loads(browser.evaluate(STDERR_OUTPUTS % args.cells))
+    finally:
+        _stop(lab)
+        shutil.rmtree(folder, ignore_errors=True)
+    print(f"wrote {args.out}")
+    for index, text in stderr:
+        print(f"cell {index} stderr: {text[:400]!r}")
+    print(f"{len(stderr)} stderr outputs in the first {args.cells} cells")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
