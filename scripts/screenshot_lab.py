@@ -1,6 +1,6 @@
 """Look at a notebook as a learner sees it: open it in a real JupyterLab, run its first cells, screenshot.
 
-    .venv/bin/python scripts/screenshot_lab.py 00_setup_and_tour --cells 3 --out /tmp/lab_00.png
+    .venv/bin/python scripts/screenshot_lab.py 00_setup_and_tour --cells 2 --out /tmp/lab_00.png
     .venv/bin/python scripts/screenshot_lab.py 09_what_is_style --cells 2 --fast --out /tmp/lab_09.png
 
 It copies the notebook (and its text twin) into a temporary folder, starts ``jupyter lab`` there on a
@@ -29,10 +29,12 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from screenshot_app import Browser, _stop, _wait_http, free_port  # noqa: E402 - the same DevTools helpers
 
 TOKEN = "nst-screenshot"
-KERNEL_IDLE = ("(() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;"
+#: the notebook's panel (shell.currentWidget follows focus, which a headless window may not have)
+PANEL = "(window.jupyterapp && Array.from(window.jupyterapp.shell.widgets('main')).find(x => x.sessionContext))"
+KERNEL_IDLE = ("(() => { const w = " + PANEL + ";"
                " const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;"
                " return !!k && k.status === 'idle'; })()")
-STDERR_OUTPUTS = ("(() => { const w = window.jupyterapp.shell.currentWidget; const out = [];"
+STDERR_OUTPUTS = ("(() => { const w = " + PANEL + "; const out = [];"
                   " w.content.widgets.slice(0, %d).forEach((cell, i) => { const o = cell.model.outputs;"
                   " if (!o) return; for (let j = 0; j < o.length; j++) { const m = o.get(j).toJSON();"
                   " if (m.output_type === 'stream' && m.name === 'stderr') out.push([i, [].concat(m.text).join('')]); } });"
@@ -42,7 +44,7 @@ STDERR_OUTPUTS = ("(() => { const w = window.jupyterapp.shell.currentWidget; con
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("notebook", help="a notebook's name, e.g. 00_setup_and_tour")
-    ap.add_argument("--cells", type=int, default=3, help="how many cells to run from the top")
+    ap.add_argument("--cells", type=int, default=2, help="run the notebook from the top through this many code cells")
     ap.add_argument("--out", default="/tmp/lab.png")
     ap.add_argument("--fast", action="store_true", help="NST_FAST=1 (tiny images)")
     ap.add_argument("--timeout", type=float, default=300.0, help="seconds per cell")
@@ -75,23 +77,26 @@ def main(argv: list[str] | None = None) -> int:
             except TimeoutError:
                 browser.screenshot(args.out, full_page=False)
                 raise TimeoutError(f"the kernel did not start within 120 s; the window is in {args.out}") from None
-            for _ in range(args.cells):
+            browser.evaluate(f"window.jupyterapp.shell.activateById({PANEL}.id)")
+            kinds = browser.evaluate(f"{PANEL}.content.widgets.map(c => c.model.type)")
+            code = [i for i, kind in enumerate(kinds) if kind == "code"]
+            last = code[min(args.cells, len(code)) - 1]  # run everything up to the N-th code cell
+            for _ in range(last + 1):
                 browser.evaluate("window.jupyterapp.commands.execute('notebook:run-cell-and-select-next')")
-                time.sleep(1.0)
+                time.sleep(0.5)
                 browser.wait_for(KERNEL_IDLE, args.timeout)
             time.sleep(1.5)  # late stream messages
-            browser.evaluate("window.jupyterapp.shell.currentWidget.content.activeCellIndex = 0;"
-                             "window.jupyterapp.shell.currentWidget.content.scrollToItem(0)")
-            time.sleep(0.5)
+            browser.evaluate(f"{PANEL}.content.activeCellIndex = {code[0]}; {PANEL}.content.scrollToItem({code[0]}, 'start')")
+            time.sleep(1.0)
             browser.screenshot(args.out, full_page=False)
-            stderr = json.loads(browser.evaluate(STDERR_OUTPUTS % args.cells))
+            stderr = json.loads(browser.evaluate(STDERR_OUTPUTS % (last + 1)))
     finally:
         _stop(lab)
         shutil.rmtree(folder, ignore_errors=True)
     print(f"wrote {args.out}")
     for index, text in stderr:
         print(f"cell {index} stderr: {text[:400]!r}")
-    print(f"{len(stderr)} stderr outputs in the first {args.cells} cells")
+    print(f"{len(stderr)} stderr outputs in the cells run (through code cell {args.cells})")
     return 0
 
 
