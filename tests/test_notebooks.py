@@ -74,6 +74,14 @@ def test_notebook_and_its_text_twin_agree(path: Path):
     assert len(ours) == len(theirs), f"{path.name} has {len(ours)} cells, {twin.name} {len(theirs)}; run: make sync"
 
 
+@needs_notebooks
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids)
+def test_notebook_names_its_kernel(path: Path):
+    """JupyterLab opens a notebook without a kernelspec with a "Select Kernel" dialog; ours start at once."""
+    kernelspec = json.loads(path.read_text(encoding="utf-8"))["metadata"].get("kernelspec", {})
+    assert kernelspec.get("name") == "python3", f"{path.name}: metadata.kernelspec is {kernelspec}"
+
+
 def test_every_text_twin_has_its_notebook():
     orphans = [p.name for p in NOTEBOOK_DIR.glob("[0-9][0-9]_*.py") if not p.with_suffix(".ipynb").is_file()]
     assert not orphans, f"text twins without a notebook: {orphans}; run: make sync"
