@@ -281,7 +281,8 @@ def main(argv=None) -> int:
             _report(runs[-1])
     else:
         ap.error("give a command: calibrate, check, compare, tutorial or forward")
-    out = Path(args.out) if args.out else HERE / "results" / f"memory_{args.command}.json"
+    name = "calibration" if args.command == "calibrate" else args.command
+    out = Path(args.out) if args.out else HERE / "results" / f"memory_{name}.json"
     _save(runs, out, sys.argv[1:] if argv is None else list(argv))
     return 0
 

@@ -13,7 +13,7 @@ is done:
 
 **The model.** Peak = a fixed base (Python, TensorFlow, the network's weights) + the larger of
 
-* the optimisation: ``ACTIVATION_COPIES`` × the network's activations for the image being optimised
+* the optimisation: ``ACTIVATION_COPIES`` (Adam: ``ADAM_ACTIVATION_COPIES``) × the network's activations for the image being optimised
   (forward values kept for the backward pass, their gradients, convolution workspace; counted from the
   layer catalogue, so a shallower cut costs less) + the optimiser's state (L-BFGS-B's history of
   ``2·m`` float64 image-sized vectors and a few float64 copies; Adam's two moments), and
@@ -47,8 +47,11 @@ MIB = 2**20
 BASE_BYTES = 700 * MIB
 #: Bytes of the network's weights per parameter (float32, held by Keras and once more while loading).
 WEIGHT_COPIES = 2.0
-#: Peak bytes of one value-and-gradient evaluation, in float32 activation maps (fitted).
+#: Peak bytes of one value-and-gradient evaluation, in float32 activation maps (fitted to L-BFGS-B runs:
+#: SciPy's float64 round trips keep more alive around the evaluation than Adam's in-graph step does).
 ACTIVATION_COPIES = 3.2
+#: The same for Adam (fitted: 2.6–2.9 at 256–1024 px, memory_calibration.json).
+ADAM_ACTIVATION_COPIES = 2.8
 #: Peak bytes of a forward pass without gradient (a style or content image's targets), in activation maps.
 FORWARD_COPIES = 1.6
 #: float64 image-sized arrays L-BFGS-B holds besides its history (x, gradient, SciPy's work arrays).
@@ -208,9 +211,10 @@ def optimizer_bytes(optimizer: str, pixels: int, corrections: int = 50) -> int:
     return int(ADAM_COPIES * 4 * values)
 
 
-def evaluation_bytes(pixels: int, layers: Sequence[str], backbone: str = "vgg19") -> int:
+def evaluation_bytes(pixels: int, layers: Sequence[str], backbone: str = "vgg19", optimizer: str = "lbfgs") -> int:
     """Peak memory of one value-and-gradient evaluation of a ``pixels``-pixel image (without the base)."""
-    return int(ACTIVATION_COPIES * 4 * activation_values_per_pixel(layers, backbone) * pixels)
+    copies = ADAM_ACTIVATION_COPIES if optimizer == "adam" else ACTIVATION_COPIES
+    return int(copies * 4 * activation_values_per_pixel(layers, backbone) * pixels)
 
 
 def forward_bytes(pixels: int, layers: Sequence[str], backbone: str = "vgg19") -> int:
@@ -320,7 +324,7 @@ def estimate_whole(
 ) -> int:
     """Peak bytes of an ordinary (untiled) run at ``shape``."""
     pixels = shape[0] * shape[1]
-    optimisation = evaluation_bytes(pixels, layers, backbone) + optimizer_bytes(optimizer, pixels, corrections)
+    optimisation = evaluation_bytes(pixels, layers, backbone, optimizer) + optimizer_bytes(optimizer, pixels, corrections)
     targets = forward_bytes(max(style_pixels, pixels), layers, backbone)
     return base_bytes(layers, backbone) + max(optimisation, targets)
 
@@ -336,7 +340,8 @@ def estimate_tiled(
 ) -> int:
     """Peak bytes of refining an image of ``shape`` in tiles of side ``tile`` (targets computed in tiles too)."""
     tile_pixels = min(tile, shape[0]) * min(tile, shape[1])
-    optimisation = evaluation_bytes(tile_pixels, layers, backbone) + optimizer_bytes(optimizer, tile_pixels, corrections)
+    optimisation = (evaluation_bytes(tile_pixels, layers, backbone, optimizer)
+                    + optimizer_bytes(optimizer, tile_pixels, corrections))
     image_arrays = TILED_IMAGE_COPIES * 12 * shape[0] * shape[1]
     if optimizer == "adam":
         image_arrays += 2 * 12 * shape[0] * shape[1]  # the moments are kept for the whole image
