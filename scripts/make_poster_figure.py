@@ -72,19 +72,17 @@ def main(argv=None) -> int:
         if grids:
             grid = grids[-1]
             boxes = tile_boxes((height, width), grid["tile"], grid["overlap"], grid["offsets"][-1])
-            for box in boxes:
+            for box in boxes:  # each tile's edges inside the image (not its border), clipped to the crop
+                y0, y1 = max(box.top - top, 0), min(box.top + box.height - top, crop_h)
+                x0, x1 = max(box.left - left, 0), min(box.left + box.width - left, crop_w)
+                if y0 >= y1 or x0 >= x1:
+                    continue
                 for edge in (box.top, box.top + box.height):
                     if top < edge < top + crop_h and 0 < edge < height:
-                        y = edge - top
-                        x0, x1 = max(box.left - left, 0), min(box.left + box.width - left, crop_w)
-                        if x0 < x1:
-                            draw.line([(x0, y), (x1, y)], fill=(255, 255, 255), width=1)
+                        draw.line([(x0, edge - top), (x1, edge - top)], fill=(255, 255, 255), width=1)
                 for edge in (box.left, box.left + box.width):
                     if left < edge < left + crop_w and 0 < edge < width:
-                        x = edge - left
-                        y0, y1 = max(box.top - top, 0), min(box.top + box.height - top, crop_h)
-                        if y0 < y1:
-                            draw.line([(x, y0), (x, y1)], fill=(255, 255, 255), width=1)
+                        draw.line([(edge - left, y0), (edge - left, y1)], fill=(255, 255, 255), width=1)
             label = f"the last pass's tile borders ({grid['tile']} px tiles, {grid['overlap']} px overlap)"
 
     gap = 16
