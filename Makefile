@@ -5,7 +5,7 @@ PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.nst-installed
 EXTRAS ?= dev,offline,app
 
-.PHONY: install test lab demo web figures toc strip sync benchmark benchmark-512 fast-model clean
+.PHONY: install test test-fast lint lab demo web figures toc strip sync benchmark benchmark-512 fast-model clean
 
 $(STAMP): pyproject.toml nst_lib/course/kernel.py
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -16,9 +16,19 @@ $(STAMP): pyproject.toml nst_lib/course/kernel.py
 
 install: $(STAMP)  ## create .venv and install the package with its test, offline and web extras
 
-test: install  ## the whole test suite, offline, in fast mode (also what CI runs)
+test: install  ## the whole test suite, offline, in fast mode (also what CI runs; the import contracts included)
 	@bash scripts/ensure_chromium.sh
 	NST_FAST=1 NST_OFFLINE=1 $(PY) -m pytest
+
+# the unit tests: no notebooks, no browser, no JupyterLab, nothing marked slow (under 2 minutes)
+FAST_TESTS = -m "not slow and not notebooks" --ignore=tests/test_notebooks.py --ignore=tests/test_jupyterlab_pairing.py \
+	--ignore=tests/test_app_browser.py --ignore=tests/test_app_load.py
+test-fast: install  ## the unit tests only (your loop while you work; make test before you stop)
+	NST_FAST=1 NST_OFFLINE=1 $(PY) -m pytest -q $(FAST_TESTS)
+
+lint: install  ## the import contracts of nst_lib's layers (pyproject.toml [tool.importlinter]), and the core's shape
+	$(VENV)/bin/lint-imports
+	$(PY) -m pytest -q tests/test_architecture.py
 
 lab: install  ## open the course in JupyterLab (as root, e.g. in a container, with --allow-root)
 	$(VENV)/bin/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root)

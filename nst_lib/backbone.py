@@ -11,11 +11,9 @@ importable from here too.
 """
 from __future__ import annotations
 
-import re
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Sequence
 
 from .errors import InvalidSettingError
 from .weights import (  # noqa: F401 - re-exported: notebooks import these from nst_lib.backbone
@@ -29,79 +27,16 @@ from .weights import (  # noqa: F401 - re-exported: notebooks import these from 
     resolved_weights_description,
 )
 
-# ------------------------------------------------------------------------------------------ catalogue
-#: convolutions per block of each backbone
-BACKBONE_BLOCKS = {"vgg16": (2, 2, 3, 3, 3), "vgg19": (2, 2, 4, 4, 4)}
-_BLOCKS = BACKBONE_BLOCKS
-_CHANNELS = (64, 128, 256, 512, 512)
-
-
-def layer_names(backbone: str = "vgg19") -> list[str]:
-    """Keras names of the convolution layers of ``backbone``, input to output."""
-    _check_backbone(backbone)
-    return [f"block{b + 1}_conv{c + 1}" for b, n in enumerate(_BLOCKS[backbone]) for c in range(n)]
-
-
-@dataclass(frozen=True)
-class LayerInfo:
-    """One convolution layer of a VGG network (for tables in notebook 02)."""
-
-    keras_name: str
-    gatys_name: str
-    channels: int
-    stride: int  # total down-sampling factor of the layer's output relative to the input
-    receptive_field: int  # side of the input window that influences one output unit, in pixels
-
-
-def layer_catalogue(backbone: str = "vgg19") -> list[LayerInfo]:
-    """Every convolution layer with its Gatys name, channels, stride and receptive field."""
-    _check_backbone(backbone)
-    infos: list[LayerInfo] = []
-    rf, jump = 1, 1
-    for b, n in enumerate(_BLOCKS[backbone]):
-        for c in range(n):
-            rf += 2 * jump  # a 3×3 convolution widens the window by one unit on each side
-            infos.append(LayerInfo(f"block{b + 1}_conv{c + 1}", f"conv{b + 1}_{c + 1}", _CHANNELS[b], jump, rf))
-        rf += jump  # 2×2 max-pool with stride 2
-        jump *= 2
-    return infos
-
-
-_GATYS = re.compile(r"^(?:conv|relu)([1-5])_([1-4])$")
-_KERAS = re.compile(r"^block([1-5])_conv([1-4])$")
-
-
-def to_keras_name(name: str, backbone: str = "vgg19") -> str:
-    """Translate ``conv4_2`` / ``relu4_2`` / ``block4_conv2`` to the Keras name, checking it exists.
-
-    Raises:
-        InvalidSettingError: the name is not a convolution layer of ``backbone`` (the message lists them).
-    """
-    _check_backbone(backbone)
-    text = str(name).strip()
-    match = _GATYS.match(text.lower()) or _KERAS.match(text.lower())
-    valid = layer_names(backbone)
-    keras_name = f"block{match.group(1)}_conv{match.group(2)}" if match else None
-    if keras_name not in valid:
-        gatys = ", ".join(info.gatys_name for info in layer_catalogue(backbone))
-        raise InvalidSettingError(
-            f"unknown {backbone} layer {name!r}; valid names are {', '.join(valid)} (or Gatys names {gatys})"
-        )
-    return keras_name
-
-
-def to_keras_names(names: Iterable[str] | str, backbone: str = "vgg19") -> tuple[str, ...]:
-    """Translate a list of names (or one comma-separated string) to Keras names."""
-    if isinstance(names, str):
-        names = [n for n in names.split(",") if n.strip()]
-    return tuple(to_keras_name(n, backbone) for n in names)
-
-
-def _check_backbone(backbone: str) -> None:
-    if backbone not in _BLOCKS:
-        raise InvalidSettingError(f"backbone must be one of {', '.join(_BLOCKS)}; got {backbone!r}")
-
-
+from .layers import (  # noqa: F401 - re-exported: notebooks read the catalogue from nst_lib.backbone
+    BACKBONE_BLOCKS,
+    LayerInfo,
+    BLOCK_CHANNELS,
+    check_backbone,
+    layer_catalogue,
+    layer_names,
+    to_keras_name,
+    to_keras_names,
+)
 # ------------------------------------------------------------------------------------------- models
 CAFFE_MEANS_BGR = (103.939, 116.779, 123.68)
 
@@ -112,10 +47,10 @@ def _build_vgg(backbone: str):
 
     inputs = keras.Input(shape=(None, None, 3), name="bgr")
     x = inputs
-    for b, n in enumerate(_BLOCKS[backbone]):
+    for b, n in enumerate(BACKBONE_BLOCKS[backbone]):
         for c in range(n):
-            x = keras.layers.Conv2D(_CHANNELS[b], 3, padding="same", activation="relu", name=f"block{b + 1}_conv{c + 1}")(x)
-        if b < len(_BLOCKS[backbone]) - 1:
+            x = keras.layers.Conv2D(BLOCK_CHANNELS[b], 3, padding="same", activation="relu", name=f"block{b + 1}_conv{c + 1}")(x)
+        if b < len(BACKBONE_BLOCKS[backbone]) - 1:
             x = keras.layers.MaxPooling2D(2, strides=2, name=f"block{b + 1}_pool")(x)
     return keras.Model(inputs, x, name=backbone)
 

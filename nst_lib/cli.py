@@ -16,48 +16,35 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
+from . import data
 from .config import BACKBONES, COLOR_MODES, INITS, OPTIMIZERS, STYLE_LOSSES, StyleConfig, config_fields, normalize_weights
+from .cli_common import (  # noqa: F401 - EXIT_* and UsageError are part of nst_lib.cli's interface
+    EXIT_FAILURE,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    Parser,
+    UsageError,
+    check_output_path_json,
+    float_list,
+    load_source,
+    name_list,
+    number,
+)
+from .cli_train import add_model_option, add_train_parser, cmd_stylize_model, cmd_train
 from .errors import NSTError
+from .images import check_output_path, output_bit_depth, read_mask, save_image
+from .layers import layer_catalogue, to_keras_names
+from .memory import check_plan, plan_run
+from .resume import RunState, resumed_config
+from .weights import resolved_weights_description
 from .startup import import_tensorflow_quietly
 
-EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 _CHOICES = {"optimizer": OPTIMIZERS, "preserve_colors": COLOR_MODES, "backbone": BACKBONES,
             "style_loss": STYLE_LOSSES}
 _METAVARS = {"size": "PX", "steps": "N", "time_budget": "SECONDS", "seed": "N", "weights": "PATH",
              "max_memory": "SIZE", "init": "{" + ",".join(INITS) + "}|IMAGE", "learning_rate_end": "RATE",
              "average_decay": "DECAY", "scale_factor": "RATIO"}
-
-
-class UsageError(Exception):
-    """A command-line argument is wrong (exit 2)."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, exit 2 (argparse would print the usage block)
-        raise UsageError(message)
-
-
-def _float_list(text: str) -> tuple[float, ...]:
-    try:
-        return tuple(float(v) for v in text.split(",") if v.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
-
-
-def _name_list(text: str) -> tuple[str, ...]:
-    return tuple(v.strip() for v in text.split(",") if v.strip())
-
-
-def _number(kind):
-    def parse(text: str):
-        try:
-            return kind(text)
-        except ValueError:
-            what = "a whole number" if kind is int else "a number"
-            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
-
-    parse.__name__ = kind.__name__
-    return parse
 
 
 def _add_config_flags(parser: argparse.ArgumentParser) -> None:
@@ -71,15 +58,15 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
         if f.name in _CHOICES:
             kwargs["choices"] = _CHOICES[f.name]
         elif f.name.endswith("_layers"):
-            kwargs["type"], kwargs["metavar"] = _name_list, "L,..."
+            kwargs["type"], kwargs["metavar"] = name_list, "L,..."
         elif f.name.endswith("_weights") or f.name == "style_blend":
-            kwargs["type"], kwargs["metavar"] = _float_list, "W,..."
+            kwargs["type"], kwargs["metavar"] = float_list, "W,..."
         elif isinstance(default, bool):
             kwargs["action"] = argparse.BooleanOptionalAction
         elif isinstance(default, int):
-            kwargs["type"] = _number(int)
+            kwargs["type"] = number(int)
         elif isinstance(default, float) or str(f.type).startswith("float"):  # also `float | None` fields
-            kwargs["type"] = _number(float)
+            kwargs["type"] = number(float)
             kwargs.setdefault("metavar", "W" if f.name.endswith("weight") else None)
         if f.name in _METAVARS:
             kwargs["metavar"] = _METAVARS[f.name]
@@ -90,8 +77,8 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="nst", description="Neural style transfer (Gatys et al.) from the command line.")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    parser = Parser(prog="nst", description="Neural style transfer (Gatys et al.) from the command line.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     sub.required = True
 
     p = sub.add_parser("stylize", help="stylize CONTENT with one or more STYLE images")
@@ -100,10 +87,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="output image (.png, .jpg, .webp, …)")
     _add_config_flags(p)
     p.add_argument("--mask", action="append", metavar="IMAGE", help="where the style applies (white); repeat once per style")
-    p.add_argument("--save-every", type=_number(int), metavar="N",
+    p.add_argument("--save-every", type=number(int), metavar="N",
                    help="also write every N-th iteration as OUT_0050.png … (OUT_scale1_0050.png … with several scales)")
     p.add_argument("--history", metavar="JSON", help="write the settings and the loss history to this JSON file")
-    p.add_argument("--bit-depth", type=_number(int), metavar="{8,16}",
+    p.add_argument("--bit-depth", type=number(int), metavar="{8,16}",
                    help="bits per channel of the output: 16 needs .png, .tif or .tiff (default: 16 for .tif/.tiff, 8 otherwise)")
     p.add_argument("--save-state", metavar="RUN.npz",
                    help="write the run's state to this file as it goes (at most every minute, after every tile and at "
@@ -113,8 +100,6 @@ def build_parser() -> argparse.ArgumentParser:
                         "--steps may change) and the same images; L-BFGS-B restarts its history")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no notes")
     p.add_argument("--debug", action="store_true", help="show Python tracebacks")
-    from .cli_train import add_model_option, add_train_parser  # fast style transfer (nst_lib/cli_train.py)
-
     add_model_option(p)
     add_train_parser(sub)
 
@@ -123,24 +108,6 @@ def build_parser() -> argparse.ArgumentParser:
     lp.add_argument("--backbone", choices=BACKBONES, default="vgg19")
     sub.add_parser("weights", help="say which VGG weights 'imagenet' resolves to on this machine")
     return parser
-
-
-# ------------------------------------------------------------------------------------------- helpers
-def _load_source(text: str, size: int | None = None):
-    """A path or ``example:NAME`` → float32 image (validated here, before TensorFlow is imported)."""
-    from .images import load_image
-
-    if text.startswith("example:"):
-        from . import data
-
-        name = text.split(":", 1)[1]
-        if name in data.list_content_images():
-            return data.content_image(name, size)
-        if name in data.list_style_images():
-            return data.style_image(name, size)
-        valid = ", ".join(data.list_content_images() + data.list_style_images())
-        raise UsageError(f"unknown example {name!r}; valid examples are {valid}")
-    return load_image(text, size)
 
 
 def _config_from_args(args: argparse.Namespace) -> StyleConfig:
@@ -191,8 +158,6 @@ class _Progress:
                 self.bar.update(event.iteration - self.bar.n)
                 self.bar.set_postfix_str(loss, refresh=False)
         if self.save_every and event.iteration % self.save_every == 0:
-            from .images import save_image
-
             save_image(event.image(), _checkpoint_path(self.output, event.iteration, event.scale, event.scales))
 
     def close(self) -> None:
@@ -201,19 +166,13 @@ class _Progress:
 
 
 def _cmd_stylize(args: argparse.Namespace) -> int:
-    from .images import check_output_path, output_bit_depth
-
     if args.model is not None:  # a trained fast-transfer network (nst_lib/cli_train.py)
-        from .cli_train import cmd_stylize_model
-
         return cmd_stylize_model(args)
     if not args.styles:
         raise UsageError("stylize needs at least one STYLE image after CONTENT (or --model MODEL.keras)")
 
     state = None
     if args.resume:
-        from .resume import RunState, resumed_config
-
         state = RunState.load(args.resume)
         given = {f.name: getattr(args, f.name) for f in config_fields() if getattr(args, f.name) is not None}
         config = resumed_config(state, given)
@@ -227,33 +186,27 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
         check_output_path_json(args.history)
     if args.save_state:
         check_output_path_json(args.save_state, "--save-state", "run.npz")
-    from .backbone import to_keras_names
-
     # layer names are checked before the slow TensorFlow import (VGG19 names; VGG16 lacks block5_conv4)
     to_keras_names(config.content_layers, config.backbone)
     to_keras_names(config.style_layers, config.backbone)
     normalize_weights("style_blend", config.style_blend, len(args.styles))  # one weight per style
-    content = _load_source(args.content, config.size)
-    styles = [_load_source(s) for s in args.styles]
+    content = load_source(args.content, config.size)
+    styles = [load_source(s) for s in args.styles]
     masks, notes = args.mask, []
     if masks:
-        from .images import read_mask
-
         h, w = content.shape[:2]
         loaded = [read_mask(m, h, w) for m in masks]  # refuse non-images before the long run
         masks = [mask for mask, _ in loaded]
         notes = [note for _, note in loaded if note]
 
     # the memory plan, before TensorFlow: a run that cannot fit is refused at once
-    from .memory import check_plan, plan_run
-
     plan = check_plan(plan_run(config, content.shape[:2], style_shapes=[s.shape[:2] for s in styles]))
     plan_note = plan.message[0].upper() + plan.message[1:] + "."
     if plan.mode == "tiled" and not args.quiet:
         print(f"note: {plan_note}", file=sys.stderr)
 
     import_tensorflow_quietly()
-    from .transfer import stylize
+    from .transfer import stylize  # lazy: imports TensorFlow (docs/architecture.md, "Lazy TensorFlow")
 
     total = plan.total_iterations if plan.mode == "tiled" else config.steps
     progress = _Progress(total, args.quiet, args.save_every, output, budget=config.time_budget)
@@ -282,29 +235,12 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
     return EXIT_INTERRUPTED if result.stop_reason == "interrupted" else EXIT_OK
 
 
-def check_output_path_json(path: str, flag: str = "--history", example: str = "history.json") -> Path:
-    """The file's folder must exist and be writable, and the path must not be a folder."""
-    target = Path(path)
-    if target.is_dir():
-        raise UsageError(f"{flag}: {str(target)!r} is a folder; give a file name such as {str(target / example)!r}")
-    folder = target.parent if str(target.parent) else Path(".")
-    if not folder.is_dir():
-        raise UsageError(f"{flag}: folder {str(folder)!r} does not exist")
-    if not os.access(folder, os.W_OK):
-        raise UsageError(f"{flag}: folder {str(folder)!r} is not writable")
-    return target
-
-
 def _cmd_examples(args: argparse.Namespace) -> int:
-    from . import data
-
     print(data.describe_examples())
     return EXIT_OK
 
 
 def _cmd_layers(args: argparse.Namespace) -> int:
-    from .backbone import layer_catalogue
-
     print(f"{'Keras name':<14} {'Gatys':<8} {'channels':>8} {'stride':>6} {'receptive field':>16}")
     for info in layer_catalogue(args.backbone):
         print(f"{info.keras_name:<14} {info.gatys_name:<8} {info.channels:>8} {info.stride:>6} {info.receptive_field:>13} px")
@@ -312,15 +248,11 @@ def _cmd_layers(args: argparse.Namespace) -> int:
 
 
 def _cmd_weights(args: argparse.Namespace) -> int:
-    from .weights import resolved_weights_description
-
     print(resolved_weights_description())
     return EXIT_OK
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from .cli_train import cmd_train
-
     return cmd_train(args)
 
 

@@ -20,10 +20,12 @@ import sys
 import time
 from typing import Any
 
-from .cli import (EXIT_INTERRUPTED, EXIT_OK, UsageError, _load_source, _name_list,
-                  _number)
+from .cli_common import EXIT_INTERRUPTED, EXIT_OK, UsageError, load_source, name_list, number
 from .config import BACKBONES, STYLE_LOSSES, StyleConfig, config_fields
-from .fast_settings import TrainSettings, train_fields
+from .fast_data import list_image_folder
+from .fast_settings import TrainSettings, check_model_file, check_model_path, train_fields
+from .images import check_output_path, save_image
+from .layers import to_keras_names
 from .startup import import_tensorflow_quietly
 
 _METAVARS = {"size": "PX", "steps": "N", "time_budget": "SECONDS", "batch_size": "N", "seed": "N",
@@ -46,12 +48,12 @@ def add_train_parser(subparsers) -> None:
         if f.name in _CHOICES:
             kwargs["choices"] = _CHOICES[f.name]
         elif f.name.endswith("_layers"):
-            kwargs["type"], kwargs["metavar"] = _name_list, "L,..."
+            kwargs["type"], kwargs["metavar"] = name_list, "L,..."
         elif isinstance(default, float) or f.name == "time_budget":
-            kwargs["type"] = _number(float)
+            kwargs["type"] = number(float)
             kwargs["metavar"] = "W" if f.name.endswith("weight") else None
         elif isinstance(default, int) or f.name == "steps":
-            kwargs["type"] = _number(int)
+            kwargs["type"] = number(int)
         if f.name in _METAVARS:
             kwargs["metavar"] = _METAVARS[f.name]
         if kwargs.get("metavar") is None:
@@ -123,10 +125,6 @@ class _TrainBar:
 
 def cmd_train(args: argparse.Namespace) -> int:
     """``nst train``: check everything, then train (see the module docstring)."""
-    from .backbone import to_keras_names
-    from .fast_data import list_image_folder
-    from .fast_settings import check_model_file, check_model_path
-
     output = check_model_path(args.output)
     saved, first_step = None, 0
     if args.resume is not None:
@@ -135,12 +133,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     settings = _settings_from_args(args, saved)
     to_keras_names(settings.content_layers, settings.backbone)
     to_keras_names(settings.style_layers, settings.backbone)
-    style = _load_source(args.style, settings.style_size)
+    style = load_source(args.style, settings.style_size)
     if args.images is not None:
         list_image_folder(args.images)
 
     import_tensorflow_quietly()
-    from .fast import train_fast
+    from .fast import train_fast  # lazy: imports TensorFlow (docs/architecture.md, "Lazy TensorFlow")
 
     bar = _TrainBar(settings, first_step, args.quiet)
     try:
@@ -169,9 +167,6 @@ _NOT_WITH_MODEL = ("mask", "save_every", "history")
 
 def cmd_stylize_model(args: argparse.Namespace) -> int:
     """``nst stylize CONTENT --model MODEL.keras -o OUT [--size PX]``."""
-    from .fast_settings import check_model_file
-    from .images import check_output_path, save_image
-
     if args.styles:
         raise UsageError(f"with --model, give no STYLE image (the model has learnt its style); got {' '.join(args.styles)}")
     refused = [f.name for f in config_fields() if f.name != "size" and getattr(args, f.name, None) is not None]
@@ -183,10 +178,10 @@ def cmd_stylize_model(args: argparse.Namespace) -> int:
     StyleConfig(size=size)  # the same size limits as stylize
     output = check_output_path(args.output)
     check_model_file(args.model)
-    content = _load_source(args.content, size)
+    content = load_source(args.content, size)
 
     import_tensorflow_quietly()
-    from .fast import FastModel
+    from .fast import FastModel  # lazy: imports TensorFlow (docs/architecture.md, "Lazy TensorFlow")
 
     start = time.perf_counter()
     model = FastModel.load(args.model)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from .errors import InvalidSettingError
+from .sizes import parse_memory_size
 
 #: The style layers of Gatys et al. (conv1_1 ... conv5_1), in Keras names.
 GATYS_STYLE_LAYERS: tuple[str, ...] = (
@@ -340,8 +341,6 @@ def validate_config(cfg: StyleConfig) -> None:
     _check_int("lbfgs_corrections", cfg.lbfgs_corrections, minimum=1, maximum=100)
     _check_choice("backbone", cfg.backbone, BACKBONES)
     if cfg.max_memory is not None:
-        from .memory import parse_memory_size
-
         parse_memory_size(cfg.max_memory)
     if not isinstance(cfg.weights, str) or not cfg.weights:
         raise InvalidSettingError(f"weights must be 'imagenet' or a file path, got {cfg.weights!r}")

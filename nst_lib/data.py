@@ -23,6 +23,7 @@ from typing import Any, Callable, NamedTuple
 import numpy as np
 
 from .errors import InvalidImageError, InvalidSettingError, NSTError
+from .images import load_image
 
 __all__ = [
     "CONTENT_IMAGES",
@@ -195,8 +196,6 @@ def content_image(name: str, size: int | None = None) -> np.ndarray:
     Raises:
         InvalidSettingError: unknown name, or ``size`` out of range.
     """
-    from .images import load_image
-
     _check_name("content image", name, list_content_images())
     return load_image(CONTENT_IMAGES[name].loader(), size=size)
 
@@ -224,8 +223,6 @@ def style_image(name: str, size: int | None = None) -> np.ndarray:
     Raises:
         InvalidSettingError: unknown name, or ``size`` out of range.
     """
-    from .images import load_image
-
     return load_image(style_image_path(name), size=size)
 
 
@@ -309,8 +306,6 @@ def download_painting(name: str, *, origin: str | None = None,
             f"could not download {name} from {url}: {_fetch_failure(exc, url)}; check your internet "
             f"connection, or use a bundled style ({', '.join(list_style_images())})"
         ) from exc
-
-    from .images import load_image
 
     try:
         load_image(path)

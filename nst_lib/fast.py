@@ -50,12 +50,16 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from .backbone import shared_extractor
 from .config import normalize_weights
-from .errors import InvalidSettingError, OutputError
+from .errors import InvalidSettingError, MemoryBudgetError, OutputError
 from .fast_data import HELD_OUT_PHOTOS, PhotoSampler
 from .fast_settings import (ARCHITECTURE_FIELDS, MODEL_FORMAT, ModelFileError, TrainSettings, check_model_file,
                             check_model_path)
-from .losses import content_loss, style_loss, total_variation_loss
+from .images import load_image, resize_to
+from .layers import to_keras_names
+from .losses import Objective, StyleTarget, content_loss, style_loss, style_statistic, total_variation_loss
+from .memory import default_budget, format_bytes
 
 #: Peak memory of one forward pass per pixel at width 16 (measured: +465 MB at 1024² px, +1.86 GB at 2048²);
 #: it grows about in proportion to the width. A 4096² image needs about 7.8 GB.
@@ -309,8 +313,6 @@ def style_fingerprint(style_image: np.ndarray) -> str:
 def style_targets_for(extractor, style_image: np.ndarray, style_layers, style_loss_name: str = "gram") -> dict[str, Any]:
     """The style's target at each style layer (a tuple of tensors of the registered statistic; for Gram
     ``(gram,)``), computed once per training run."""
-    from .losses import style_statistic
-
     statistic = style_statistic(style_loss_name)
     features = extractor(style_image[np.newaxis])
     return {layer: tuple(statistic.targets(features[layer])) for layer in style_layers}
@@ -327,10 +329,6 @@ def evaluate_stylization(image: Any, content: Any, style: Any, settings: TrainSe
     Returns:
         ``{"total", "content", "style", "tv", "content/<layer>", "style/<layer>"}`` as floats.
     """
-    from .backbone import shared_extractor, to_keras_names
-    from .images import load_image, resize_to
-    from .losses import Objective, StyleTarget
-
     settings = settings or TrainSettings()
     picture = load_image(image)
     photo = load_image(content)
@@ -429,11 +427,6 @@ class FastModel:
         Returns:
             float32 (H, W, 3) in [0, 1].
         """
-        from .images import load_image
-
-        from .errors import MemoryBudgetError
-        from .memory import default_budget, format_bytes
-
         picture = load_image(image, size)
         h, w = picture.shape[:2]
         needed = INFERENCE_BYTES_PER_PIXEL * h * w * self.network.width / 16
@@ -583,9 +576,6 @@ def train_fast(
         ModelFileError: bad input, before any training.
     """
     start = time.perf_counter()
-    from .backbone import shared_extractor, to_keras_names
-    from .images import load_image
-
     previous = None
     if resume is not None:
         previous = resume if isinstance(resume, FastModel) else FastModel.load(resume)

@@ -26,7 +26,9 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from . import data
 from .errors import ImageNotFoundError, InvalidImageError, InvalidSettingError
+from .images import load_image, resize_to
 
 #: Photos never used in training (names in :data:`nst_lib.data.CONTENT_IMAGES`).
 HELD_OUT_PHOTOS: tuple[str, ...] = ("grace_hopper", "chelsea")
@@ -43,16 +45,12 @@ _CACHE_BYTES = 256 * 2**20
 
 def held_out_photo(name: str, size: int | None = None) -> np.ndarray:
     """A held-out photo (never used in training) as float32 (H, W, 3) in [0, 1], long side ``size``."""
-    from . import data
-
     if name not in HELD_OUT_PHOTOS:
         raise InvalidSettingError(f"unknown held-out photo {name!r}; choose one of: {', '.join(HELD_OUT_PHOTOS)}")
     return data.content_image(name, size)
 
 
 def _training_loaders() -> list[tuple[str, Callable[[], Any]]]:
-    from . import data
-
     loaders = [(name, data.CONTENT_IMAGES[name].loader) for name in TRAINING_PHOTOS]
 
     def skimage_photo(name: str) -> Callable[[], np.ndarray]:
@@ -126,8 +124,6 @@ class PhotoSampler:
 
     def _photo(self, index: int) -> np.ndarray:
         """The photo at ``index``, decoded once, its short side at most 2.5 crop sides (cached)."""
-        from .images import load_image, resize_to
-
         if index in self._cache:
             self._cache.move_to_end(index)
             return self._cache[index]
@@ -148,8 +144,6 @@ class PhotoSampler:
 
     def crop(self) -> np.ndarray:
         """One random crop: a random photo, rescaled so its short side is 1–2 crop sides, flipped or not."""
-        from .images import resize_to
-
         photo = self._photo(int(self.rng.integers(len(self.sources))))
         height, width = photo.shape[:2]
         short_side = self.size * float(np.exp(self.rng.uniform(0.0, np.log(2.0))))

@@ -18,7 +18,6 @@ import numbers
 import os
 import pathlib
 import re
-import secrets
 import warnings
 from typing import Any, BinaryIO, Iterator, Union
 
@@ -28,6 +27,7 @@ from skimage.util import img_as_float32
 
 from .config import MAX_SIZE
 from .errors import ImageNotFoundError, InvalidImageError, InvalidSettingError, OutputError
+from .fileio import atomic_write  # noqa: F401 - re-exported (nst_lib.images.atomic_write is public)
 
 __all__ = [
     "MAX_INPUT_PIXELS",
@@ -716,51 +716,6 @@ def check_output_path(path: str | os.PathLike[str]) -> pathlib.Path:
     if not os.access(folder, os.W_OK | os.X_OK):
         raise OutputError(f"folder '{folder}' is not writable; choose another output path")
     return target
-
-
-@contextlib.contextmanager
-def atomic_write(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
-    """Write a file atomically: ``with atomic_write(path) as stream: stream.write(...)``.
-
-    The bytes go to a temporary file in the same folder (created with the permissions a plain ``open()``
-    would give it, so the process umask applies), which is flushed to disk with fsync and renamed onto
-    ``path`` with ``os.replace`` when the block ends without an error. On any failure, Ctrl-C included, the
-    temporary file is removed and an existing file at ``path`` is left untouched: the file at ``path`` is
-    either complete or not there. Used for images, histories, converted weights and run states.
-
-    Raises:
-        OutputError: the folder cannot take the file, or writing failed (disk full, …); the message names
-            the path and the reason.
-    """
-    target = pathlib.Path(path)
-    folder = target.parent
-    temporary = folder / f".{target.name}.{secrets.token_hex(4)}.tmp"
-    try:
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    except OSError as exc:
-        raise OutputError(f"cannot create a file in folder '{folder}' ({exc.strerror or exc})") from exc
-    try:
-        with os.fdopen(descriptor, "wb") as stream:
-            yield stream
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, target)
-    except BaseException as exc:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        if isinstance(exc, OSError) and not isinstance(exc, OutputError):
-            raise OutputError(f"could not write '{target}' ({exc.strerror or exc})") from exc
-        raise
-    try:  # make the rename itself durable; best effort (not every system can fsync a folder)
-        directory = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
-    except OSError:
-        pass
 
 
 #: extensions that can hold 16 bits per channel; TIFF is written with 16 unless told otherwise

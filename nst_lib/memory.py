@@ -29,17 +29,16 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import Any, Sequence
 
+from .config import StyleConfig
 from .errors import InvalidSettingError, MemoryBudgetError
+from .layers import layer_catalogue, to_keras_names
+from .sizes import GIB, LBFGS_HISTORY_BYTES, MIB, format_bytes, lbfgs_corrections_for, parse_memory_size  # noqa: F401 - re-exported
+from .tiling import tile_boxes
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .config import StyleConfig
 
-GIB = 2**30
-MIB = 2**20
 
 # -------------------------------------------------------------------------------- calibrated constants
 #: Resident memory of a process that has imported TensorFlow, built the network and traced the graph,
@@ -82,48 +81,6 @@ MIN_RUNG_ITERATIONS = 3
 #: iterations assumed for the schedule of a run with a time budget and no step limit
 NOMINAL_STEPS = 300
 
-_UNITS = {"": 1, "B": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
-_SIZE_PATTERN = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*([KMGT]?)(?:I?B)?\s*$", re.IGNORECASE)
-
-
-# ----------------------------------------------------------------------------------------- sizes
-def parse_memory_size(value: Any, name: str = "max_memory") -> int:
-    """``"8G"``, ``"512M"``, ``"1.5GB"``, ``"8GiB"`` or a number of bytes → bytes (binary units: 1G = 2³⁰).
-
-    Raises:
-        InvalidSettingError: the text is not a size, or the size is below 64 MB.
-    """
-    if isinstance(value, bool):
-        raise InvalidSettingError(f"{name} must be a size such as 8G or 512M, got {value!r}")
-    if isinstance(value, (int, float)) or type(value).__module__ == "numpy":
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            raise InvalidSettingError(f"{name} must be a size such as 8G or 512M, got {value!r}") from None
-        if not math.isfinite(number):
-            raise InvalidSettingError(f"{name} must be a finite size such as 8G or 512M, got {value!r}")
-        size = int(number)
-    elif isinstance(value, str):
-        match = _SIZE_PATTERN.match(value)
-        if not match:
-            raise InvalidSettingError(
-                f"{name} must be a size such as 8G, 8GB, 512M or a number of bytes; got {value!r}"
-            )
-        size = int(float(match.group(1)) * _UNITS[match.group(2).upper()])
-    else:
-        raise InvalidSettingError(f"{name} must be a size such as 8G or 512M, got {type(value).__name__}")
-    if size < 64 * MIB:
-        raise InvalidSettingError(f"{name} must be at least 64M (no style transfer fits in less), got {value!r}")
-    return size
-
-
-def format_bytes(n: float) -> str:
-    """``1.5 GB`` / ``300 MB`` (binary units, as :func:`parse_memory_size` reads them)."""
-    if n >= GIB:
-        return f"{n / GIB:.1f} GB"
-    return f"{n / MIB:.0f} MB"
-
-
 def available_memory() -> int:
     """Bytes the kernel says a new allocation can get without swapping (MemAvailable)."""
     try:
@@ -148,7 +105,6 @@ def default_budget() -> int:
 
 # --------------------------------------------------------------------------------- the network
 def _catalogue(backbone: str):
-    from .backbone import layer_catalogue
 
     return layer_catalogue(backbone)
 
@@ -159,7 +115,6 @@ def activation_values_per_pixel(layers: Sequence[str], backbone: str = "vgg19") 
     Every convolution output up to the deepest layer (channels / stride²), the max-pool outputs between
     blocks and the input itself: VGG19 to ``block5_conv2`` holds ≈ 330 values per pixel.
     """
-    from .backbone import to_keras_names
 
     names = to_keras_names(tuple(layers), backbone) if layers else ("block1_conv1",)
     infos = _catalogue(backbone)
@@ -176,7 +131,6 @@ def activation_values_per_pixel(layers: Sequence[str], backbone: str = "vgg19") 
 
 def weight_count(layers: Sequence[str], backbone: str = "vgg19") -> int:
     """Parameters of the network cut after the deepest of ``layers``."""
-    from .backbone import to_keras_names
 
     names = to_keras_names(tuple(layers), backbone) if layers else ("block1_conv1",)
     infos = _catalogue(backbone)
@@ -190,18 +144,6 @@ def weight_count(layers: Sequence[str], backbone: str = "vgg19") -> int:
 
 
 # ----------------------------------------------------------------------------------- estimates
-#: most memory L-BFGS-B's history may take (2 · corrections · pixels · 3 float64 values): above it,
-#: fewer corrections are kept. 50 corrections fit up to ~360×360 px; a 1024 px run keeps 9.
-LBFGS_HISTORY_BYTES = 400 * 2**20
-
-
-def lbfgs_corrections_for(corrections: int, n_values: int, limit: int | None = None) -> int:
-    """``corrections``, lowered so that the history (2 · m · n float64) stays under ``limit`` bytes
-    (default :data:`LBFGS_HISTORY_BYTES`)."""
-    limit = LBFGS_HISTORY_BYTES if limit is None else limit
-    return max(3, min(int(corrections), limit // (16 * max(1, int(n_values)))))
-
-
 def optimizer_bytes(optimizer: str, pixels: int, corrections: int = 50) -> int:
     """Memory of the optimiser's state for an image of ``pixels`` pixels (3 values each)."""
     values = 3 * pixels
@@ -293,7 +235,6 @@ class RunPlan:
         this is counted on an unshifted grid; for progress bars). None for a whole run."""
         if not self.rungs:
             return None
-        from .tiling import tile_boxes
 
         total = 0
         for rung in self.rungs:

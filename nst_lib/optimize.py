@@ -15,6 +15,9 @@ from typing import Callable, Optional
 import numpy as np
 import tensorflow as tf
 
+from .losses import traced_value_and_grad
+from .sizes import LBFGS_HISTORY_BYTES, lbfgs_corrections_for  # noqa: F401 - re-exported
+
 #: iteration count meaning "no limit: run until the deadline" (nst_lib.transfer.UNLIMITED_STEPS)
 UNLIMITED_STEPS = 10**8
 
@@ -90,8 +93,6 @@ def make_value_and_grad(objective, jit_compile: bool = False, *, draw: int | Non
             return parts, tape.gradient(parts["total"], image)
 
         return own_graph
-
-    from .losses import traced_value_and_grad
 
     traced = traced_value_and_grad(objective.extractor, jit_compile)
     inputs, structure, run_seed = objective.inputs, objective.structure, int(objective.seed)
@@ -290,17 +291,6 @@ def run_adam(
     result = _finish(tracker, reason, init, image=result_image)
     result.state = final_state
     return result
-
-
-from . import memory as _memory  # noqa: E402
-
-#: most memory L-BFGS-B's history may take (a memory policy: nst_lib.memory plans with the same cap)
-LBFGS_HISTORY_BYTES = _memory.LBFGS_HISTORY_BYTES
-
-
-def lbfgs_corrections_for(corrections: int, n_values: int) -> int:
-    """``corrections``, lowered so that the history (2 · m · n float64) stays under :data:`LBFGS_HISTORY_BYTES`."""
-    return _memory.lbfgs_corrections_for(corrections, n_values, LBFGS_HISTORY_BYTES)
 
 
 def run_lbfgs(

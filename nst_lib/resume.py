@@ -30,8 +30,9 @@ from typing import Any
 
 import numpy as np
 
+from .config import StyleConfig
 from .errors import InvalidSettingError
-from .images import atomic_write
+from .fileio import atomic_write
 
 FORMAT = "nst-run-state/1"
 #: settings a resumed run may change: they do not change what the run computes
@@ -144,8 +145,6 @@ def resumed_config(state: RunState, changes: dict[str, Any]):
     Raises:
         InvalidSettingError: a setting that changes what the run computes differs from the saved one.
     """
-    from .config import StyleConfig
-
     saved = StyleConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in state.config.items()
                            if k in StyleConfig.__dataclass_fields__})
     conflicts = []

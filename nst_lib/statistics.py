@@ -29,7 +29,7 @@ at which the style term has the share of the initial objective that Gram's has a
 
 Importing this module registers the three statistics with :func:`nst_lib.losses.register_style_statistic`
 under the names above, the values of ``StyleConfig.style_loss`` (``nst stylize --style-loss NAME``);
-:mod:`nst_lib.losses` imports it when a name is asked for.
+:mod:`nst_lib.losses` imports it, so they are registered wherever a loss is computed.
 
 **Masks** (guided statistics, Gatys et al. 2017) work with every statistic: a mask ``m`` in [0, 1] at the
 layer's resolution makes the positions a *weighted* cloud with weights p_i = m_i / Σ m — weighted mean,
@@ -55,7 +55,7 @@ from typing import Callable, Sequence
 import numpy as np
 import tensorflow as tf
 
-from .losses import register_style_statistic
+from .style_registry import register_style_statistic
 
 __all__ = [
     "RANDOM_STATISTICS",

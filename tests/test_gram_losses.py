@@ -215,7 +215,7 @@ def test_objective_numbers_are_tensors_and_its_structure_is_what_shapes_the_grap
 
 def test_a_new_style_statistic_is_one_registration():
     """Registering a target function and a distance makes a statistic usable by the Objective."""
-    from nst_lib import losses
+    from nst_lib import losses, style_registry
 
     def channel_means(features):
         return (tf.reduce_mean(features, axis=[0, 1, 2]),)
@@ -238,7 +238,7 @@ def test_a_new_style_statistic_is_one_registration():
         np.testing.assert_allclose(float(obj.parts(tf.constant(x[np.newaxis]))["style"]), expected, rtol=1e-5)
         assert "test_means" in losses.style_statistic_names()
     finally:
-        losses._STATISTICS.pop("test_means")
+        style_registry._STATISTICS.pop("test_means")
     with pytest.raises(InvalidSettingError, match="unknown style loss 'test_means'; registered style losses are gram"):
         losses.style_statistic("test_means")
 

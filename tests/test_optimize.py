@@ -202,7 +202,7 @@ def test_nan_gradient_with_a_finite_loss_is_caught(name):
 
 
 def test_lbfgs_history_is_capped_for_large_images(monkeypatch):
-    from nst_lib import optimize
+    from nst_lib import optimize, sizes
 
     assert optimize.lbfgs_corrections_for(50, 256 * 218 * 3) == 50  # small images keep all of them
     assert optimize.lbfgs_corrections_for(50, 1024 * 874 * 3) == 9  # 2·9·n·8 bytes ≈ 370 MB
@@ -220,7 +220,7 @@ def test_lbfgs_history_is_capped_for_large_images(monkeypatch):
         return real(*args, **kwargs)
 
     monkeypatch.setattr(scipy.optimize, "minimize", spy)
-    monkeypatch.setattr(optimize, "LBFGS_HISTORY_BYTES", 16 * 4 * 8 * 8 * 3)  # room for 4 at 8×8 px
+    monkeypatch.setattr(sizes, "LBFGS_HISTORY_BYTES", 16 * 4 * 8 * 8 * 3)  # room for 4 at 8×8 px
     _run("lbfgs", Synthetic(_target()), _init(), steps=2, corrections=50)
     assert seen["maxcor"] == 4
 

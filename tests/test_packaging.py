@@ -99,7 +99,8 @@ def test_the_light_modules_do_not_import_tensorflow():
     at once, and notebooks import the data helpers without loading TensorFlow."""
     code = (
         "import sys, nst_lib, nst_lib.config, nst_lib.errors, nst_lib.images, nst_lib.color, nst_lib.data, "
-        "nst_lib.weights, nst_lib.cli; "
+        "nst_lib.weights, nst_lib.cli, nst_lib.cli_train, nst_lib.errors, nst_lib.fileio, nst_lib.layers, nst_lib.sizes, "
+        "nst_lib.startup, nst_lib.memory, nst_lib.tiling, nst_lib.resume; "
         "heavy = [m for m in ('tensorflow', 'keras', 'torch') if m in sys.modules]; "
         "print(', '.join(heavy), file=sys.stderr); sys.exit(1 if heavy else 0)"
     )
