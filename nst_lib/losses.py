@@ -137,6 +137,35 @@ class ObjectiveStructure(NamedTuple):
     style_loss: str
     blended: bool  # an unmasked (blended) style term exists
     masked: int  # number of masked style terms
+    temporal: bool = False  # a temporal term (video: Ruder et al. 2016) is on
+
+
+@dataclass(frozen=True)
+class TemporalTarget:
+    """The temporal term of one video frame (Ruder, Dosovitskiy & Brox 2016; taught in notebook 13).
+
+    ``image`` is the previous *stylized* frame warped onto this frame by the optical flow (H, W, 3 in
+    [0, 1]); ``mask`` (H, W) in [0, 1] says where that warp can be trusted (0 at occlusions and motion
+    boundaries, 1 elsewhere); ``weight`` multiplies the term in the total. :func:`~nst_lib.transfer.stylize`
+    resizes both to each scale of its run and, with ``start=True``, starts the run from ``image`` (the
+    warped start; ``weight=0`` gives the warped start alone).
+    """
+
+    image: Any
+    mask: Any
+    weight: float
+    start: bool = True
+
+
+def temporal_loss(image: tf.Tensor, warped: tf.Tensor, mask: tf.Tensor) -> tf.Tensor:
+    """mean(c · (x − ω)²) over pixels and channels: Ruder et al.'s (1/D) Σ c_k (x_k − ω_k)², D = H·W·3.
+
+    Args:
+        image: (1, H, W, 3) the frame being optimised, in [0, 1].
+        warped: (1, H, W, 3) the previous stylized frame warped onto this one.
+        mask: (1, H, W) per-pixel weights c in [0, 1] (0 where the warp is not to be trusted).
+    """
+    return tf.reduce_mean(mask[..., tf.newaxis] * tf.square(image - warped))
 
 
 def _scalar(value) -> tf.Tensor:
@@ -160,6 +189,8 @@ class Objective:
         content_weight, style_weight, tv_weight: the weights of the three terms.
         style_loss: the registered style statistic (default ``"gram"``).
         seed: the run's seed, handed to statistics that draw random numbers.
+        temporal: an optional :class:`TemporalTarget` (video): adds ``weight · temporal_loss`` to the total
+            and a ``temporal`` part.
     """
 
     def __init__(
@@ -175,6 +206,7 @@ class Objective:
         *,
         style_loss: str = "gram",
         seed: int = 0,
+        temporal: TemporalTarget | None = None,
     ):
         self.extractor = extractor
         self.statistic = style_statistic(style_loss)
@@ -217,6 +249,7 @@ class Objective:
                 }
                 for t in masked
             ]
+        inputs["temporal"] = {} if temporal is None else _temporal_inputs(temporal)
         self.inputs = inputs
         self.structure = ObjectiveStructure(
             content_layers,
@@ -225,6 +258,7 @@ class Objective:
             self.statistic.name,
             blended,
             len(inputs["masked"]),
+            temporal is not None,
         )
 
     # Older attribute names, read by notebooks and widgets.
@@ -253,6 +287,15 @@ class Objective:
         if seed is None:
             seed = tf.constant([self.seed, 0], tf.int64)
         return objective_parts(self.extractor, self.structure, self.inputs, tf.convert_to_tensor(image), seed)
+
+
+def _temporal_inputs(temporal: TemporalTarget) -> dict[str, tf.Tensor]:
+    warped = tf.convert_to_tensor(temporal.image, tf.float32)
+    mask = tf.convert_to_tensor(temporal.mask, tf.float32)
+    if warped.shape.rank != 3 or warped.shape[-1] != 3 or mask.shape.rank != 2 or warped.shape[:2] != mask.shape:
+        raise InvalidSettingError(f"a temporal target needs an (H, W, 3) image and an (H, W) mask of the same H, W; "
+                                  f"got {tuple(warped.shape)} and {tuple(mask.shape)}")
+    return {"warped": warped[tf.newaxis], "mask": mask[tf.newaxis], "weight": _scalar(temporal.weight)}
 
 
 def objective_parts(extractor, structure: ObjectiveStructure, inputs: Mapping[str, Any], image: tf.Tensor,
@@ -290,6 +333,10 @@ def objective_parts(extractor, structure: ObjectiveStructure, inputs: Mapping[st
     out["style"] = style
     out["tv"] = tv
     out["total"] = weights[0] * content + weights[1] * style + weights[2] * tv
+    if structure.temporal:
+        temporal = inputs["temporal"]
+        out["temporal"] = temporal_loss(image, temporal["warped"], temporal["mask"])
+        out["total"] += temporal["weight"] * out["temporal"]
     return out
 
 

@@ -177,6 +177,7 @@ def stylize(
     mask: Any = None,
     resume: str | os.PathLike | RunState | None = None,
     save_state: str | os.PathLike | None = None,
+    temporal: Any = None,
     **options: Any,
 ) -> Result:
     """Optimise an image that has the content of ``content`` and the style of ``style``.
@@ -199,6 +200,10 @@ def stylize(
             ``max_memory`` and ``steps``). L-BFGS-B restarts its history (SciPy cannot save it).
         save_state: write the run's state to this ``.npz`` file while it goes (at most every minute,
             after every tile, and at the end), so that ``resume`` can continue it after a kill.
+        temporal: a :class:`~nst_lib.losses.TemporalTarget` (video, :mod:`nst_lib.video`): one more term in
+            the objective, pulling the image towards the previous stylized frame warped onto this one where
+            the flow is reliable (resized to every scale), and the run's start (``temporal.start``). Not with
+            tiled runs.
         **options: any field of :class:`~nst_lib.config.StyleConfig` (size, steps, optimizer, …).
 
     Returns:
@@ -230,7 +235,12 @@ def stylize(
     plan = check_plan(plan_run(cfg, (height, width), style_shapes=[s.shape[:2] for s in styles_full]))
     if plan.mode == "tiled":
         notes.append(plan.message[0].upper() + plan.message[1:] + ".")
+        if temporal is not None:
+            raise InvalidSettingError("a temporal term (video) needs the frame whole, but this run is tiled; "
+                                      "use a smaller size or a larger max_memory")
     start_image = None if cfg.init in INITS else load_image(cfg.init, cfg.size)
+    if temporal is not None and temporal.start:  # video: the previous stylized frame warped onto this one
+        start_image = np.asarray(temporal.image, np.float32)
 
     stages = _stages(plan, cfg, height, width)
     deadlines = _stage_deadlines(start if state is None else time.perf_counter(), cfg, stages, plan)
@@ -282,7 +292,8 @@ def stylize(
             if done_before >= stage.steps:  # killed after its last iteration, before the next stage began
                 current = init
                 continue
-            objective = _build_objective(extractor, content_s, styles_full, blend, masks_s, (h, w), cfg, content_lw, style_lw)
+            objective = _build_objective(extractor, content_s, styles_full, blend, masks_s, (h, w), cfg, content_lw, style_lw,
+                                         temporal)
             runner = run_lbfgs if cfg.optimizer == "lbfgs" else run_adam
             carried = adam_state if resuming else resize_adam_state(adam_state, (h, w))
             extra = {"corrections": cfg.lbfgs_corrections} if cfg.optimizer == "lbfgs" else dict(
@@ -360,7 +371,7 @@ def _fixed_draws(objective) -> Callable[[int], Callable]:
 
 
 def make_objective(content: Any, style: Any, *, config: StyleConfig | None = None, mask: Any = None,
-                   **options: Any):
+                   temporal: Any = None, **options: Any):
     """The :class:`~nst_lib.losses.Objective` :func:`stylize` optimises for these inputs at the output size.
 
     The images, masks and settings are prepared exactly as :func:`stylize` prepares them (same sizes,
@@ -371,7 +382,7 @@ def make_objective(content: Any, style: Any, *, config: StyleConfig | None = Non
     run = _prepare(content, style, cfg, mask)
     h, w = run.content.shape[:2]
     return _build_objective(run.extractor, run.target_content, run.styles, run.blend, run.masks, (h, w), cfg,
-                            run.content_layer_weights, run.style_layer_weights)
+                            run.content_layer_weights, run.style_layer_weights, temporal)
 
 
 @dataclass
@@ -757,8 +768,9 @@ def _initial_image(init: str, previous, content, style, style_colors, rng, shape
     return rng.uniform(0.0, 1.0, size=(h, w, 3)).astype(np.float32)
 
 
-def _build_objective(extractor, content, styles, blend, masks, shape, cfg, content_lw, style_lw):
-    """The objective at one scale: content targets, one style target per style image (with its mask)."""
+def _build_objective(extractor, content, styles, blend, masks, shape, cfg, content_lw, style_lw, temporal=None):
+    """The objective at one scale: content targets, one style target per style image (with its mask), and
+    the video's temporal term (its warped frame and mask resized to the scale) when there is one."""
     import tensorflow as tf
 
     statistic = style_statistic(cfg.style_loss)
@@ -784,4 +796,14 @@ def _build_objective(extractor, content, styles, blend, masks, shape, cfg, conte
         cfg.tv_weight,
         style_loss=cfg.style_loss,
         seed=cfg.seed,
+        temporal=None if temporal is None else _temporal_at(temporal, h, w),
     )
+
+
+def _temporal_at(temporal, height: int, width: int):
+    """The temporal target resized to one scale of the run (bilinear; the mask stays in [0, 1])."""
+    if tuple(np.shape(temporal.mask)) == (height, width):
+        return temporal
+    image = resize_to(np.asarray(temporal.image, np.float32), height, width)
+    mask = resize_to(np.repeat(np.asarray(temporal.mask, np.float32)[..., None], 3, axis=-1), height, width)[..., 0]
+    return dataclasses.replace(temporal, image=image, mask=np.clip(mask, 0.0, 1.0))
