@@ -9,8 +9,9 @@ Every generator is deterministic: the same ``size`` and ``seed`` give the same b
 They use only NumPy, SciPy and Pillow (no TensorFlow) and take well under a second at 512 px.
 
 ``scripts/make_style_images.py`` writes ``nst_lib/styles/<name>.png`` with ``seed=0`` and
-``size=512``; :func:`nst_lib.data.style_image` reads those files, or calls :func:`generate_style`
-when they are not available.
+``size=512``, shipped as package data; :func:`nst_lib.data.style_image` reads those files (the
+package does not import this script: regenerate the files with ``make_style_images.py`` after changing
+a generator).
 """
 from __future__ import annotations
 
