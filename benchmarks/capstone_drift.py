@@ -84,9 +84,10 @@ def measure(size: int, steps: int) -> dict:
     history holds the loss *after* each step, and step 0 (the content image) comes from the check's
     independent float64 computation of the tutorial's objective."""
     import nst_lib as nst
-    from nst_lib.course import checks, solutions
+    from nst_lib.course import solutions
+    from nst_lib.course.checks import nb08_capstone
 
-    problem = checks._capstone_problem(size)
+    problem = nb08_capstone._capstone_problem(size)
     content, style = problem["content"], problem["style"]
     start = float(problem["parts"](content)["total"])
     started = time.perf_counter()

@@ -296,8 +296,7 @@ def test_check_paper_to_ours(capsys):
 # ------------------------------------------------------------------------- solutions and empty bodies
 @pytest.mark.parametrize("name", [n for n in checks.EXERCISES if n not in ("make_objective", "style_transfer")])
 def test_every_solution_passes_its_own_check(name, capsys):
-    check, _ = checks.EXERCISES[name]
-    check(checks.reference(name))
+    checks.EXERCISES[name].check(checks.reference(name))
     assert capsys.readouterr().out.startswith("✓ ")
 
 
@@ -327,14 +326,14 @@ def test_solution_prints_the_reference_on_request_only(capsys):
         checks.solution("gramm")
 
 
-def test_later_notebooks_register_their_exercises_with_their_own_solutions(capsys):
+def test_later_notebooks_exercises_are_in_the_registry_with_their_own_solutions(capsys):
     from nst_lib.course import checks_fast, checks_statistics, solutions, solutions_fast, solutions_statistics
 
     for name, module, notebook in (("instance_norm", solutions_fast, "10"),
                                    ("batch_style_loss", solutions_fast, "10"),
                                    ("mean_std_distance", solutions_statistics, "09"),
                                    ("sliced_wasserstein_distance", solutions_statistics, "09")):
-        assert checks.EXERCISES[name][1] == notebook
+        assert checks.EXERCISES[name].notebook == notebook
         assert checks.reference(name) is getattr(module, name)
         assert not hasattr(solutions, name)  # found through the registry, not copied into solutions
         checks.solution(name)
@@ -345,6 +344,31 @@ def test_later_notebooks_register_their_exercises_with_their_own_solutions(capsy
     with pytest.raises(ExerciseError, match="no notebook 10 exercise called 'gram_matrix'"):
         checks_fast.solution("gram_matrix")
     assert checks_statistics.NOTEBOOK == "09"
+
+
+def test_the_registry_is_explicit_and_complete():
+    """Every check the package exports is an exercise whose name is its solution's, and nothing else."""
+    exported = {getattr(checks, n) for n in checks.__all__ if n.startswith("check_")}
+    assert exported == {item.check for item in checks.EXERCISES.values()}
+    for name, item in checks.EXERCISES.items():
+        assert item.name == name == item.check.exercise_name and item.reference.__name__ == name
+        assert item.check.__module__.split(".")[-1].startswith(f"nb{item.notebook}_")  # in its notebook's module
+
+
+def test_solution_works_in_a_fresh_interpreter_for_every_notebook():
+    """No import side effects: the registry is whole as soon as nst_lib.course.checks is imported."""
+    import subprocess
+    import sys
+
+    code = ("from nst_lib.course import checks\n"
+            "checks.solution('mean_std_distance'); checks.solution('instance_norm'); checks.solution()")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "def mean_std_distance(" in run.stdout and "def instance_norm(" in run.stdout
+    listing = [line.split(": ") for line in run.stdout.splitlines() if line.startswith("  notebook ")]
+    keys = [(notebook.split()[-1], name) for notebook, name in listing]
+    assert keys == sorted(keys) and {name for _, name in keys} == set(checks.EXERCISES)
+    assert {"09", "10"} <= {notebook for notebook, _ in keys}
 
 
 def test_yours_or_reference_keeps_what_passes_and_replaces_what_does_not(capsys):

@@ -133,7 +133,7 @@ def test_notebook_runs_top_to_bottom_in_fast_mode(path: Path, monkeypatch):
             # a starter with a deliberate mistake: its self-check must fail with a friendly message,
             # not crash for another reason
             assert errors, f"{path.name} cell {index}: tagged {EXPECTED_FAILURE_TAG} but raised nothing"
-            assert errors[0].ename == "ExerciseError", (
+            assert errors[0].ename in ("ExerciseError", "ExerciseNotWritten"), (
                 f"{path.name} cell {index}: expected an ExerciseError from the self-check, got "
                 f"{errors[0].ename}: {errors[0].evalue}"
             )

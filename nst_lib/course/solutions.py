@@ -10,7 +10,11 @@ source reads as a worked answer; the library's own implementations (:mod:`nst_li
 """
 from __future__ import annotations
 
+import keras
 import numpy as np
+import tensorflow as tf
+
+from .network import vgg_network
 
 # The constants the exercises give the learner (notebook 01: CAFFE_MEANS_BGR; notebook 08: TF_TUTORIAL).
 CAFFE_MEANS_BGR = (103.939, 116.779, 123.68)  # = nst_lib.backbone.CAFFE_MEANS_BGR
@@ -18,12 +22,6 @@ CONTENT_LAYERS = ("block5_conv2",)  # nst.TF_TUTORIAL["content_layers"]
 STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
 CONTENT_WEIGHT, STYLE_WEIGHT = 1e4, 1e-2  # nst.TF_TUTORIAL["content_weight"], ["style_weight"]
 LEARNING_RATE, BETA_1, EPSILON = 0.02, 0.99, 0.1  # the tutorial's Adam (β₂ stays Keras' 0.999)
-
-
-def _tf():
-    import tensorflow as tf
-
-    return tf
 
 
 # ------------------------------------------------------------------------------------ notebook 00
@@ -35,7 +33,6 @@ def to_float_image(pixels):
 # ------------------------------------------------------------------------------------ notebook 01
 def preprocess(images):
     """(N, H, W, 3) RGB in [0, 1] → VGG's input: ×255, RGB → BGR, minus the ImageNet mean colour."""
-    tf = _tf()
     images = tf.convert_to_tensor(images, tf.float32)
     bgr = tf.reverse(images, axis=[-1]) * 255.0  # reverse the channel axis, scale to 0–255
     return bgr - tf.constant(CAFFE_MEANS_BGR, tf.float32)  # the means are already in B, G, R order
@@ -74,10 +71,6 @@ def receptive_field(layer):
 
 def make_extractor(layer_names):
     """A keras.Model from VGG's (preprocessed) input to the outputs of ``layer_names``, in that order."""
-    import keras
-
-    from .checks import vgg_network
-
     vgg = vgg_network()  # in the notebook: the global `vgg`
     return keras.Model(vgg.input, [vgg.get_layer(name).output for name in layer_names])
 
@@ -85,7 +78,6 @@ def make_extractor(layer_names):
 # ------------------------------------------------------------------------------------ notebook 03
 def gram_matrix(features):
     """(1, H, W, C) features → (1, C, C) Gram matrix Fᵀ F / (H·W)."""
-    tf = _tf()
     shape = tf.shape(features)
     flat = tf.reshape(features, (-1, shape[-1]))  # (H·W, C): one row per position
     positions = tf.cast(shape[1] * shape[2], features.dtype)
@@ -95,14 +87,12 @@ def gram_matrix(features):
 # ------------------------------------------------------------------------------------ notebook 04
 def content_loss(features, targets, layer_weights):
     """Σ_l c_l · mean((F_l − P_l)²); the arguments are dicts keyed by layer name."""
-    tf = _tf()
     return tf.add_n([weight * tf.reduce_mean(tf.square(features[layer] - targets[layer]))
                      for layer, weight in layer_weights.items()])
 
 
 def style_loss(features, target_grams, layer_weights):
     """Σ_l w_l · mean((G_l − A_l)²) with G_l the Gram matrix of features[layer]."""
-    tf = _tf()
     terms = []
     for layer, weight in layer_weights.items():
         gram = gram_matrix(features[layer])  # (1, C, C)
@@ -113,7 +103,6 @@ def style_loss(features, target_grams, layer_weights):
 
 def total_variation(image):
     """mean((x[i+1, j] − x[i, j])²) + mean((x[i, j+1] − x[i, j])²) for a (1, H, W, 3) image."""
-    tf = _tf()
     down = image[:, 1:, :, :] - image[:, :-1, :, :]  # neighbours along the rows (axis 1)
     across = image[:, :, 1:, :] - image[:, :, :-1, :]  # neighbours along the columns (axis 2)
     return tf.reduce_mean(tf.square(down)) + tf.reduce_mean(tf.square(across))
@@ -132,7 +121,6 @@ def adam_step(image, grad, m, v, t, *, learning_rate, beta_1, beta_2, epsilon):
 def make_train_step(loss_fn, optimizer):
     """A compiled step(image) for a tf.Variable image: one optimizer step on the pixels, then a clip to
     [0, 1]; it returns the loss of the image *before* the step."""
-    tf = _tf()
 
     @tf.function
     def train_step(image):
@@ -157,7 +145,6 @@ def paper_to_ours(alpha_over_beta, height, width):
 # ------------------------------------------------------------------------------------ notebook 07
 def guided_gram_matrix(features, mask):
     """(1, h, w, C) features and an (h, w) mask → (C, C) guided Gram matrix (m·F)ᵀ (m·F) / Σ m²."""
-    tf = _tf()
     weighted = features[0] * mask[..., tf.newaxis]  # m·F, position by position
     flat = tf.reshape(weighted, (-1, tf.shape(features)[-1]))
     return tf.matmul(flat, flat, transpose_a=True) / tf.reduce_sum(tf.square(mask))
@@ -170,7 +157,6 @@ def make_objective(content, style):
     ``content`` and ``style`` are float32 (H, W, 3) images in [0, 1]; ``image`` is (1, H, W, 3).
     ``parts`` holds the unweighted "content" and "style" losses and each style layer's part "style/<layer>".
     """
-    tf = _tf()
     layers = [*CONTENT_LAYERS, *STYLE_LAYERS]
     extractor = make_extractor(layers)  # notebook 02
 
@@ -202,9 +188,6 @@ def style_transfer(content, style, steps):
     Returns the final (H, W, 3) image and the list of losses, one per step (each the loss of the image
     *before* that step, as the train step returns it).
     """
-    import keras
-
-    tf = _tf()
     objective = make_objective(content, style)
     image = tf.Variable(content[np.newaxis].astype(np.float32))  # the pixels are what we train
     optimizer = keras.optimizers.Adam(learning_rate=LEARNING_RATE, beta_1=BETA_1, epsilon=EPSILON)

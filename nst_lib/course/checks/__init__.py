@@ -1,0 +1,101 @@
+"""Self-checks for the course exercises, one module per notebook, and the registry that lists them.
+
+A ``check_*`` function calls a learner's function on small, known inputs and compares the answer with
+``nst_lib``'s own implementation. On success it prints one line starting with ``✓``; otherwise it raises
+:class:`ExerciseError` (an ``AssertionError``) whose ``reason`` says in plain words what is wrong — the
+wrong shape, a forgotten division, a transposed matrix, a wrong sign — and how to fix it; an empty starter
+raises its subclass :class:`ExerciseNotWritten`. Front ends read those fields, never the message text.
+
+Typical use in a notebook::
+
+    from nst_lib.course import checks
+
+    def gram_matrix(features):
+        ...
+
+    checks.check_gram_matrix(gram_matrix)
+
+Where things are
+----------------
+* ``nbNN_<topic>.py`` — the checks of notebook NN (``nb03_gram.py``: ``check_gram_matrix``), each marked
+  with ``@exercise("<name>")``, where ``<name>`` is the function the learner writes;
+* ``_common.py`` — :class:`ExerciseError`, :func:`exercise`, and the helpers every check uses (``_call``
+  reports a crash of the learner's code, ``_diagnose`` matches typical mistakes, …);
+* ``registry.py`` — the explicit list of exercises (:data:`EXERCISES`), :func:`solution`, :func:`reference`
+  and :func:`yours_or_reference`. Nothing registers itself on import.
+
+Adding a check
+--------------
+1. Write ``check_<what>(fn)`` in the module of its notebook (create ``nbNN_<topic>.py`` for a new notebook,
+   with ``NOTEBOOK = "NN"``), decorated with ``@exercise("<name>")``.
+2. Put the reference solution, a function called ``<name>``, in the notebook's solutions module
+   (:mod:`nst_lib.course.solutions` for 00–08, ``solutions_statistics`` for 09, ``solutions_fast`` for 10;
+   a new notebook adds its module to ``registry.SOLUTIONS_BY_NOTEBOOK``).
+3. Add the check to ``registry._CHECKS`` and to the imports and ``__all__`` below, and give it a test in
+   ``tests/test_checks.py`` with the wrong variants its messages name (``test_every_solution_passes_its_own_check``
+   picks the solution up by itself).
+
+Exercise cells in the notebooks (a convention the tests rely on)
+----------------------------------------------------------------
+* The code cell in which the learner writes an exercise's function carries the cell tag ``exercise``;
+  it defines the function under its exercise name (``def gram_matrix(features): ...``), with a starter
+  body ``raise NotImplementedError`` (never ``...`` or ``pass``), so the check can say "still empty".
+* The cell that runs its check calls ``checks.check_<what>(<name>)`` and carries the tag
+  ``raises-exception`` when the shipped starter fails it (it does, for an empty body).
+A test fills every ``exercise`` cell of notebooks 01–05 with the reference solutions of the exercise
+functions it defines, runs the notebook, and checks what the passing checks saved.
+"""
+from __future__ import annotations
+
+from ..network import vgg_network
+from ._common import ExerciseError, ExerciseNotWritten, exercise
+from .nb00_setup import check_to_float_image
+from .nb01_preprocessing import check_deprocess, check_preprocess
+from .nb02_vgg import check_feature_extractor, check_feature_map_shape, check_receptive_field
+from .nb03_gram import check_gram_matrix
+from .nb04_losses import check_content_loss, check_style_loss, check_total_variation
+from .nb05_optimization import check_adam_step, check_train_step
+from .nb06_studio import check_paper_to_ours
+from .nb07_beyond_gatys import check_guided_gram_matrix
+from .nb08_capstone import (CAPSTONE_RTOL, CAPSTONE_RTOL_STEP0, CAPSTONE_SIZE, CAPSTONE_STEPS, check_objective,
+                            check_style_transfer)
+from .nb09_statistics import check_mean_std_distance, check_sliced_wasserstein_distance
+from .nb10_fast import check_batch_style_loss, check_instance_norm
+from .registry import EXERCISES, Exercise, exercise_named, reference, solution, yours_or_reference
+
+__all__ = [
+    "ExerciseError",
+    "ExerciseNotWritten",
+    "exercise",
+    "check_to_float_image",
+    "check_preprocess",
+    "check_deprocess",
+    "check_feature_map_shape",
+    "check_receptive_field",
+    "check_feature_extractor",
+    "check_gram_matrix",
+    "check_content_loss",
+    "check_style_loss",
+    "check_total_variation",
+    "check_adam_step",
+    "check_train_step",
+    "check_paper_to_ours",
+    "check_guided_gram_matrix",
+    "check_objective",
+    "check_style_transfer",
+    "check_mean_std_distance",
+    "check_sliced_wasserstein_distance",
+    "check_instance_norm",
+    "check_batch_style_loss",
+    "CAPSTONE_SIZE",
+    "CAPSTONE_STEPS",
+    "CAPSTONE_RTOL",
+    "CAPSTONE_RTOL_STEP0",
+    "vgg_network",
+    "Exercise",
+    "EXERCISES",
+    "exercise_named",
+    "solution",
+    "reference",
+    "yours_or_reference",
+]
