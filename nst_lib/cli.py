@@ -25,18 +25,20 @@ from .cli_common import (  # noqa: F401 - EXIT_* and UsageError are part of nst_
     EXIT_USAGE,
     Parser,
     UsageError,
+    check_files,
     check_output_path_json,
     float_list,
+    input_files,
     load_source,
     name_list,
     number,
 )
 from .cli_train import add_model_option, add_train_parser, cmd_stylize_model, cmd_train
-from .errors import NSTError
+from .errors import NSTError, OutputError
 from .images import check_output_path, output_bit_depth, read_mask, save_image
 from .layers import layer_catalogue, to_keras_names
 from .memory import check_plan, plan_run
-from .resume import RunState, resumed_config
+from .resume import RunState, StateWriter, resumed_config
 from .weights import resolved_weights_description
 from .startup import import_tensorflow_quietly
 
@@ -180,24 +182,12 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
         config = _config_from_args(args)
     if args.save_every is not None and args.save_every < 1:
         raise UsageError(f"--save-every must be a whole number >= 1, got {args.save_every}")
-    output = check_output_path(args.output)
-    output_bit_depth(output, args.bit_depth)
-    if args.history:
-        check_output_path_json(args.history)
-    if args.save_state:
-        check_output_path_json(args.save_state, "--save-state", "run.npz")
+    output = _check_stylize_outputs(args)
     # layer names are checked before the slow TensorFlow import (VGG19 names; VGG16 lacks block5_conv4)
     to_keras_names(config.content_layers, config.backbone)
     to_keras_names(config.style_layers, config.backbone)
     normalize_weights("style_blend", config.style_blend, len(args.styles))  # one weight per style
-    content = load_source(args.content, config.size)
-    styles = [load_source(s) for s in args.styles]
-    masks, notes = args.mask, []
-    if masks:
-        h, w = content.shape[:2]
-        loaded = [read_mask(m, h, w) for m in masks]  # refuse non-images before the long run
-        masks = [mask for mask, _ in loaded]
-        notes = [note for _, note in loaded if note]
+    content, styles, masks, notes = _load_inputs(args, config)
 
     # the memory plan, before TensorFlow: a run that cannot fit is refused at once
     plan = check_plan(plan_run(config, content.shape[:2], style_shapes=[s.shape[:2] for s in styles]))
@@ -210,18 +200,56 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
 
     total = plan.total_iterations if plan.mode == "tiled" else config.steps
     progress = _Progress(total, args.quiet, args.save_every, output, budget=config.time_budget)
+    writer = StateWriter(args.save_state, keep_going=True)  # a failed state write must not cost the image
     try:
         result = stylize(content, styles, config=config, mask=masks, callback=progress, resume=state,
-                         save_state=args.save_state)
+                         save_state=writer)
     finally:
         progress.close()
     if not args.quiet:
         for note in notes + result.notes:
             if note != plan_note:  # already shown before the run
                 print(f"note: {note}", file=sys.stderr)
-    result.save(output, args.bit_depth)
+    return _write_results(args, result, output, writer)
+
+
+def _check_stylize_outputs(args: argparse.Namespace) -> Path:
+    """Every file ``stylize`` will write: a writable place of its own, none of them an input (before any work)."""
+    output = check_output_path(args.output)
+    output_bit_depth(output, args.bit_depth)
     if args.history:
-        result.save_history(args.history)
+        check_output_path_json(args.history)
+    if args.save_state:
+        check_output_path_json(args.save_state, "--save-state", "run.npz")
+    check_files({"-o": args.output, "--history": args.history, "--save-state": args.save_state},
+                input_files(args), may_overwrite={"--save-state": "--resume"})
+    return output
+
+
+def _load_inputs(args: argparse.Namespace, config: StyleConfig):
+    """Content, styles and masks at the sizes the run uses (checked before TensorFlow is imported)."""
+    content = load_source(args.content, config.size)
+    styles = [load_source(s) for s in args.styles]
+    masks, notes = args.mask, []
+    if masks:
+        h, w = content.shape[:2]
+        loaded = [read_mask(m, h, w) for m in masks]  # refuse non-images before the long run
+        masks = [mask for mask, _ in loaded]
+        notes = [note for _, note in loaded if note]
+    return content, styles, masks, notes
+
+
+def _write_results(args: argparse.Namespace, result, output: Path, writer: StateWriter) -> int:
+    """The image first; then the history; a failed history or state write is reported after it (exit 2)."""
+    result.save(output, args.bit_depth)
+    failures = []
+    if writer.failure is not None:
+        failures.append(f"the run state could not be saved to {args.save_state!r} ({writer.failure})")
+    if args.history:
+        try:
+            result.save_history(args.history)
+        except OutputError as exc:
+            failures.append(f"the history could not be saved to {args.history!r} ({exc})")
     h, w = result.image.shape[:2]
     if result.stop_reason == "nonfinite":
         print(f"warning: {result.message}", file=sys.stderr)
@@ -230,8 +258,10 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
         print(
             f"wrote {output}: {w}×{h} px, {result.iterations} iterations, {result.elapsed:.1f} s, "
             f"{result.backbone} weights from {result.weights_source}{how}",
-            file=sys.stderr if result.stop_reason == "interrupted" else sys.stdout,
+            file=sys.stderr if result.stop_reason == "interrupted" or failures else sys.stdout,
         )
+    if failures:
+        return _fail(f"the image was written to {output}, but " + "; and ".join(failures), EXIT_USAGE)
     return EXIT_INTERRUPTED if result.stop_reason == "interrupted" else EXIT_OK
 
 

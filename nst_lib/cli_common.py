@@ -8,7 +8,11 @@ import os
 from pathlib import Path
 
 from . import data
+from .config import INITS
 from .images import load_image
+from .paths import check_distinct, check_writable
+from .startup import import_tensorflow_quietly
+from .weights import keras_cache_dir
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -53,9 +57,55 @@ def load_source(text: str, size: int | None = None):
             return data.content_image(name, size)
         if name in data.list_style_images():
             return data.style_image(name, size)
-        valid = ", ".join(data.list_content_images() + data.list_style_images())
+        if name in data.list_paintings():  # downloaded once into the Keras cache ('nst examples' lists them)
+            return load_image(_painting_file(name), size)
+        valid = ", ".join(data.list_content_images() + data.list_style_images() + data.list_paintings())
         raise UsageError(f"unknown example {name!r}; valid examples are {valid}")
     return load_image(text, size)
+
+
+def _painting_file(name: str) -> str:
+    """The cached file of a painting listed by ``nst examples``, downloaded first unless downloads are disabled."""
+    cached = keras_cache_dir() / "nst_paintings" / data.PAINTINGS[name].fname
+    if cached.is_file():
+        return str(cached)
+    if os.environ.get("NST_OFFLINE", "").strip().lower() in {"1", "true", "yes"}:
+        raise UsageError(f"example:{name} is a painting that is downloaded once into {cached.parent}, and downloads "
+                         "are disabled (NST_OFFLINE=1); unset NST_OFFLINE, or use a bundled style "
+                         f"({', '.join(data.list_style_images())})")
+    import_tensorflow_quietly()  # the download goes through Keras
+    return str(data.download_painting(name))
+
+
+def input_files(args: argparse.Namespace) -> dict[str, str | None]:
+    """What each input file of a command is → its path (``example:`` names and absent options left out)."""
+    def given(text: str | None) -> str | None:
+        return None if text is None or text.startswith("example:") else text
+
+    inputs: dict[str, str | None] = {}
+    if getattr(args, "content", None) is not None:
+        inputs["the content image"] = given(args.content)
+    styles = list(getattr(args, "styles", None) or [])
+    if getattr(args, "style", None) is not None:
+        styles = [args.style]
+    for position, style in enumerate(styles, 1):
+        inputs["the style image" if len(styles) == 1 else f"style image {position}"] = given(style)
+    for position, mask in enumerate(getattr(args, "mask", None) or [], 1):
+        inputs[f"--mask {position}"] = mask
+    init = getattr(args, "init", None)
+    inputs["--init"] = init if init is not None and init not in INITS else None
+    for flag in ("resume", "weights", "model", "images"):
+        inputs["--" + flag] = getattr(args, flag, None)
+    return inputs
+
+
+def check_files(outputs: dict[str, str | None], inputs: dict[str, str | None],
+                may_overwrite: dict[str, str] | None = None) -> None:
+    """Each output can be written (folder, temporary name) and is no other output or input (nst_lib/paths.py)."""
+    for flag, path in outputs.items():
+        if path is not None:
+            check_writable(path, flag)
+    check_distinct(outputs, inputs, may_overwrite)
 
 
 def check_output_path_json(path: str, flag: str = "--history", example: str = "history.json") -> Path:

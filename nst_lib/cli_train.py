@@ -5,7 +5,7 @@
     nst train STYLE -o MODEL.keras [--size PX] [--steps N] [--time-budget SECONDS] [--batch-size N]
               [--content-weight W] [--style-weight W] [--tv-weight W] [--style-layers L,...]
               [--content-layers L,...] [--images DIR] [--resume MODEL.keras] [--seed N] [--quiet]
-    nst stylize CONTENT --model MODEL.keras -o OUT [--size PX]
+    nst stylize CONTENT --model MODEL.keras -o OUT [--size PX] [--bit-depth 8|16]
 
 The ``train`` flags are derived from :class:`~nst_lib.fast_settings.TrainSettings` (so every setting of
 :func:`~nst_lib.fast.train_fast` is reachable, with its one-line doc as help). Same contract as
@@ -20,11 +20,12 @@ import sys
 import time
 from typing import Any
 
-from .cli_common import EXIT_INTERRUPTED, EXIT_OK, UsageError, load_source, name_list, number
+from .cli_common import (EXIT_INTERRUPTED, EXIT_OK, UsageError, check_files, input_files, load_source, name_list,
+                         number)
 from .config import BACKBONES, STYLE_LOSSES, StyleConfig, config_fields
 from .fast_data import list_image_folder
 from .fast_settings import TrainSettings, check_model_file, check_model_path, train_fields
-from .images import check_output_path, save_image
+from .images import check_output_path, output_bit_depth, save_image
 from .layers import to_keras_names
 from .startup import import_tensorflow_quietly
 
@@ -71,7 +72,7 @@ def add_train_parser(subparsers) -> None:
 def add_model_option(stylize_parser) -> None:
     """Add ``--model`` to ``nst stylize``."""
     stylize_parser.add_argument("--model", metavar="MODEL.keras",
-                                help="stylize in one pass with a network made by 'nst train' (no STYLE; only --size applies)")
+                                help="stylize in one pass with a network made by 'nst train' (no STYLE; only --size and --bit-depth apply)")
 
 
 # ------------------------------------------------------------------------------------------- train
@@ -126,10 +127,12 @@ class _TrainBar:
 def cmd_train(args: argparse.Namespace) -> int:
     """``nst train``: check everything, then train (see the module docstring)."""
     output = check_model_path(args.output)
+    # continuing a model into its own file is what --resume is for; any other clash would destroy an input
+    check_files({"-o": args.output}, input_files(args), may_overwrite={"-o": "--resume"})
     saved, first_step = None, 0
     if args.resume is not None:
-        metadata = check_model_file(args.resume)["config"]["metadata"]
-        saved, first_step = metadata["settings"], int(metadata.get("steps_done", 0))
+        metadata = check_model_file(args.resume)["config"]["metadata"]  # types and ranges checked there
+        saved, first_step = metadata.get("settings") or {}, int(metadata.get("steps_done", 0))
     settings = _settings_from_args(args, saved)
     to_keras_names(settings.content_layers, settings.backbone)
     to_keras_names(settings.style_layers, settings.backbone)
@@ -162,21 +165,23 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------------------------------------------- stylize --model
 #: ``nst stylize`` options that make no sense with ``--model`` (the network has learnt one style and objective).
-_NOT_WITH_MODEL = ("mask", "save_every", "history")
+_NOT_WITH_MODEL = ("mask", "save_every", "history", "resume", "save_state")
 
 
 def cmd_stylize_model(args: argparse.Namespace) -> int:
-    """``nst stylize CONTENT --model MODEL.keras -o OUT [--size PX]``."""
+    """``nst stylize CONTENT --model MODEL.keras -o OUT [--size PX] [--bit-depth 8|16]``."""
     if args.styles:
         raise UsageError(f"with --model, give no STYLE image (the model has learnt its style); got {' '.join(args.styles)}")
     refused = [f.name for f in config_fields() if f.name != "size" and getattr(args, f.name, None) is not None]
     refused += [name for name in _NOT_WITH_MODEL if getattr(args, name, None)]
     if refused:
         flags = ", ".join("--" + name.replace("_", "-") for name in refused)
-        raise UsageError(f"{flags} cannot be used with --model (only --size applies to a trained model)")
+        raise UsageError(f"{flags} cannot be used with --model (only --size and --bit-depth apply to a trained model)")
     size = args.size if args.size is not None else StyleConfig().size
     StyleConfig(size=size)  # the same size limits as stylize
     output = check_output_path(args.output)
+    output_bit_depth(output, args.bit_depth)
+    check_files({"-o": args.output}, input_files(args))
     check_model_file(args.model)
     content = load_source(args.content, size)
 
@@ -186,7 +191,7 @@ def cmd_stylize_model(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     model = FastModel.load(args.model)
     image = model.stylize(content)
-    save_image(image, output)
+    save_image(image, output, args.bit_depth)
     if not args.quiet:
         h, w = image.shape[:2]
         print(f"wrote {output}: {w}×{h} px in {time.perf_counter() - start:.2f} s (model loading included) with "

@@ -206,15 +206,40 @@ def check_model_file(path: str | os.PathLike) -> dict[str, Any]:
             config = json.loads(archive.read("config.json"))
     except (KeyError, ValueError, zipfile.BadZipFile, OSError) as exc:
         raise ModelFileError(f"{str(target)!r} is not a Keras model file ({type(exc).__name__}: no readable config.json)") from None
+    if not isinstance(config, dict):
+        raise ModelFileError(f"{str(target)!r} is not a Keras model file (its config.json holds a {type(config).__name__})")
     registered = config.get("registered_name") or config.get("class_name")
     if registered != "nst_lib>StyleTransferNetwork":
         raise ModelFileError(
             f"{str(target)!r} is a Keras model of another kind ({config.get('class_name', 'unknown')}), not a "
             "fast-transfer model made by nst train"
         )
-    metadata = config.get("config", {}).get("metadata", {})
+    _check_model_record(config, target)
+    return config
+
+
+def _check_model_record(config: dict[str, Any], target: Path) -> None:
+    """The network's record (metadata, width, blocks, saved settings) has the types and ranges nst train writes.
+
+    A crafted width of a million would otherwise fail only when TensorFlow runs out of memory.
+    """
+    inner = config.get("config", {})
+    metadata = inner.get("metadata", {}) if isinstance(inner, dict) else None
+    if not isinstance(metadata, dict):
+        raise ModelFileError(f"{str(target)!r} is not a usable fast-transfer model: its metadata is a "
+                             f"{type(metadata).__name__ if isinstance(inner, dict) else type(inner).__name__}, not a record")
     if metadata.get("format") != MODEL_FORMAT:
         raise ModelFileError(
             f"{str(target)!r} has model format {metadata.get('format')!r}; this version of nst_lib reads {MODEL_FORMAT!r}"
         )
-    return config
+    try:
+        _check_int("width", inner.get("width", 16), 4, 128)
+        _check_int("residual_blocks", inner.get("residual_blocks", 5), 0, 16)
+        _check_int("steps_done", metadata.get("steps_done", 0), 0)
+        settings = metadata.get("settings", {})
+        if not isinstance(settings, dict):
+            raise InvalidSettingError(f"its settings are a {type(settings).__name__}, not a record")
+        if settings:
+            TrainSettings.from_dict(settings)
+    except (InvalidSettingError, TypeError, ValueError) as exc:
+        raise ModelFileError(f"{str(target)!r} is not a usable fast-transfer model: {exc}") from None

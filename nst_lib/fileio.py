@@ -12,6 +12,13 @@ from typing import BinaryIO, Iterator
 from .errors import OutputError
 
 
+def temporary_path(target: str | os.PathLike) -> pathlib.Path:
+    """The temporary file :func:`atomic_write` fills before renaming it onto ``target`` (same folder):
+    ``.NAME.XXXXXXXX.tmp``, 14 characters longer than the target's name (``nst_lib.paths`` checks the room)."""
+    target = pathlib.Path(target)
+    return target.parent / f".{target.name}.{secrets.token_hex(4)}.tmp"
+
+
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
     """Write a file atomically: ``with atomic_write(path) as stream: stream.write(...)``.
@@ -28,7 +35,7 @@ def atomic_write(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
     """
     target = pathlib.Path(path)
     folder = target.parent
-    temporary = folder / f".{target.name}.{secrets.token_hex(4)}.tmp"
+    temporary = temporary_path(target)  # the name nst_lib.paths.check_writable probes before a run
     try:
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     except OSError as exc:

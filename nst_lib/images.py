@@ -12,6 +12,7 @@ allowed, never a Pillow traceback.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import math
 import numbers
@@ -35,6 +36,8 @@ __all__ = [
     "MIN_SOURCE_SIDE",
     "WRITABLE_EXTENSIONS",
     "load_image",
+    "ImageHeader",
+    "read_image_header",
     "resize_long_side",
     "resize_to",
     "to_uint8",
@@ -163,17 +166,8 @@ def _refuse_too_many_pixels(width: int, height: int, max_pixels: int, label: str
         )
 
 
-def _decode(
-    stream: BinaryIO, label: str, max_pixels: int, draft_size: int | None = None
-) -> tuple[Image.Image, tuple[int, int]]:
-    """Decode an encoded image stream into a loaded PIL image (first frame), refusing bombs and corrupt files.
-
-    With ``draft_size``, a JPEG may be decoded at 1/2, 1/4 or 1/8 scale (libjpeg's DCT scaling), but
-    never below ``draft_size`` on either side: a 12-megapixel photo wanted at 512 px decodes ~10x faster.
-
-    Returns:
-        The loaded image and the (width, height) the file declares (before any draft scaling).
-    """
+def _open_header(stream: BinaryIO, label: str, max_pixels: int) -> Image.Image:
+    """Parse an encoded image's header (no pixel is decoded), refusing empty, unknown and bomb files."""
     if not stream.read(1):
         raise InvalidImageError(f"{label} is empty (0 bytes); expected a {_SUPPORTED_FORMATS} image")
     with warnings.catch_warnings():
@@ -198,6 +192,24 @@ def _decode(
             raise
         except Exception as exc:  # Pillow plugins raise SyntaxError, struct.error, ValueError ...
             raise InvalidImageError(f"{label} is truncated or corrupt ({exc})") from exc
+    _refuse_too_many_pixels(image.size[0], image.size[1], max_pixels, label)
+    return image
+
+
+def _decode(
+    stream: BinaryIO, label: str, max_pixels: int, draft_size: int | None = None
+) -> tuple[Image.Image, tuple[int, int]]:
+    """Decode an encoded image stream into a loaded PIL image (first frame), refusing bombs and corrupt files.
+
+    With ``draft_size``, a JPEG may be decoded at 1/2, 1/4 or 1/8 scale (libjpeg's DCT scaling), but
+    never below ``draft_size`` on either side: a 12-megapixel photo wanted at 512 px decodes ~10x faster.
+
+    Returns:
+        The loaded image and the (width, height) the file declares (before any draft scaling).
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        image = _open_header(stream, label, max_pixels)
         # The header is parsed but no pixel is decoded yet: check the declared size first.
         width, height = image.size
         _refuse_too_many_pixels(width, height, max_pixels, label)
@@ -354,10 +366,92 @@ def _read_source(
         return array, label, array.shape[:2]
     with _open_encoded(source) as (stream, label):
         image, (width, height) = _decode(stream, label, max_pixels, draft_size)
+        image = _reduced(image, draft_size)
         upright = _upright(image)
         if upright.size != image.size:  # rotated by 90 degrees: the source's sides swap too
             width, height = height, width
         return _pil_to_float(upright, label), label, (height, width)
+
+
+# ------------------------------------------------------------------------------- headers and reduced decoding
+#: bytes Pillow keeps per pixel of a decoded frame, by mode (RGB is stored in 4 bytes, like RGBA)
+_PIXEL_BYTES = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16L": 2, "I;16B": 2, "I;16N": 2, "I;16S": 2}
+#: modes :meth:`PIL.Image.Image.reduce` averages directly (without transparency)
+_REDUCIBLE_MODES = ("L", "RGB", "CMYK", "YCbCr", "LAB", "HSV", "I", "F", "RGBa", "La")
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageHeader:
+    """What an image file declares, read without decoding a pixel (:func:`read_image_header`)."""
+
+    label: str  # how messages name the file
+    width: int  # as stored (before the EXIF orientation)
+    height: int
+    mode: str  # Pillow's mode, e.g. "RGB", "P", "I;16"
+    format: str | None  # "PNG", "JPEG", …
+
+    def decode_bytes(self, size: int | None = None) -> int:
+        """Peak bytes of decoding this image for a run that needs it at long side ``size`` (None: full size).
+
+        The decoded frame (JPEG: at the draft scale libjpeg gives for ``size``), a full-size converted copy
+        where the mode must be converted before it can be reduced, and the float32 arrays made from the
+        (reduced) frame: what :func:`load_image` holds at its peak.
+        """
+        width, height = self.width, self.height
+        if size is not None and self.format in ("JPEG", "MPO"):
+            scale = next(s for s in (8, 4, 2, 1) if s == 1 or (width // s >= size and height // s >= size))
+            width, height = -(-width // scale), -(-height // scale)
+        pixels = width * height
+        frame = _PIXEL_BYTES.get(self.mode, 4) * pixels
+        factor = _reduction_factor(width, height, size)
+        converted = 4 * pixels if factor >= 2 and self.mode not in _REDUCIBLE_MODES else 0
+        reduced = pixels // (factor * factor)
+        return frame + converted + reduced * (4 + 12 + 12 + 16)
+
+
+def read_image_header(source: Any, max_pixels: int = MAX_INPUT_PIXELS) -> ImageHeader:
+    """Read an image's size and mode from its header only (paths, bytes or file objects; no pixel decoded).
+
+    Used before any decoding, so a run can be refused, or its inputs decoded reduced, from what the files
+    declare (docs/safety.md). Raises the same errors as :func:`load_image` for missing, empty, unknown and
+    bomb files.
+    """
+    with _open_encoded(source) as (stream, label):
+        image = _open_header(stream, label, max_pixels)
+        return ImageHeader(label, image.size[0], image.size[1], image.mode, image.format)
+
+
+def _reduction_factor(width: int, height: int, size: int | None) -> int:
+    """The whole factor a frame can shrink by and still be ``_REDUCING_GAP`` times the size the run needs.
+
+    The same factor Pillow's own ``resize(..., reducing_gap=3)`` would reduce by before its Lanczos pass,
+    so reducing right after decoding gives (up to 8-bit rounding) the picture the full-size path gave.
+    """
+    if size is None:
+        return 1
+    target_height, target_width = _long_side_shape(height, width, size)
+    return max(1, int(min(width / target_width, height / target_height) / _REDUCING_GAP))
+
+
+def _reduced(image: Image.Image, size: int | None) -> Image.Image:
+    """A decoded frame shrunk by a whole factor (box average) when it is far larger than the size the run
+    needs, so the float32 arrays are made from the small frame (11000×9000 px → 1.2 GB otherwise)."""
+    factor = _reduction_factor(image.size[0], image.size[1], size)
+    if factor < 2 or (image.mode.startswith("I") and getattr(image, "tag_v2", None) is not None):
+        return image  # (a TIFF's declared bit depth must reach _pil_to_float)
+    mode, info = image.mode, dict(image.info)
+    transparent = mode in _ALPHA_MODES or (info.get("transparency") is not None and mode in ("P", "L", "RGB"))
+    if transparent:  # average premultiplied colours, or transparent pixels' colours would fringe the edges
+        grey = mode in ("L", "LA", "La")
+        image = image.convert("LA" if grey else "RGBA").convert("La" if grey else "RGBa")
+        image = image.reduce(factor).convert("LA" if grey else "RGBA")
+    else:
+        if mode not in _REDUCIBLE_MODES:
+            image = image.convert("I" if mode.startswith("I;16") else ("L" if mode == "1" else "RGB"))
+        image = image.reduce(factor)
+    info.pop("transparency", None)
+    image.info.update(info)  # EXIF orientation and the rest travel with the pixels
+    return image
 
 
 # ------------------------------------------------------------------------------------------- resizing
@@ -698,11 +792,11 @@ def check_output_path(path: str | os.PathLike[str]) -> pathlib.Path:
     formats = _writable_formats()
     allowed = ", ".join(formats)
     try:
-        if target.is_dir():
-            example = target / "result.png"
-            raise OutputError(f"output path '{target}' is a directory; give a file name such as '{example}'")
+        is_dir = target.is_dir()
     except (OSError, ValueError) as exc:
         raise OutputError(f"output path '{target}' is not valid ({exc})") from exc
+    if is_dir:
+        raise OutputError(f"output path '{target}' is a directory; give a file name such as '{target / 'result.png'}'")
     suffix = target.suffix.lower()
     if not suffix:
         raise OutputError(f"output path '{target}' has no extension; use {allowed}")

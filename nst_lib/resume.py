@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from .config import StyleConfig
-from .errors import InvalidSettingError
+from .errors import InvalidSettingError, OutputError
 from .fileio import atomic_write
 
 FORMAT = "nst-run-state/1"
@@ -100,43 +100,104 @@ class RunState:
     # --------------------------------------------------------------------------------------- reading
     @classmethod
     def load(cls, path: str | os.PathLike) -> "RunState":
-        """Read a state written by :meth:`save`.
+        """Read a state written by :meth:`save`, checking every array's declared shape before it is expanded.
 
         Raises:
-            InvalidSettingError: the file is missing, not a state file, or from another format version.
+            InvalidSettingError: the file is missing, a folder, not a state file, from another format
+                version, or holds fields or arrays this version would not write.
         """
         path = Path(path)
+        if path.is_dir():
+            raise InvalidSettingError(f"resume: '{path}' is a folder, not a state file written by --save-state")
         if not path.is_file():
             raise InvalidSettingError(f"resume: state file '{path}' does not exist")
         try:
+            _check_declared_arrays(path)
             with np.load(path, allow_pickle=False) as archive:
                 meta = json.loads(str(archive["meta"]))
                 history = json.loads(str(archive["history"]))
                 image = np.array(archive["image"], np.float32)
-                optimizer = {k: np.array(archive[f"optimizer_{k}"]) for k in meta.get("optimizer_keys", [])}
+                keys = meta.get("optimizer_keys", []) if isinstance(meta, dict) else []
+                if not isinstance(keys, list) or not set(map(str, keys)) <= set(OPTIMIZER_KEYS):
+                    raise ValueError(f"optimizer_keys {keys!r} are not among {', '.join(OPTIMIZER_KEYS)}")
+                optimizer = {k: np.array(archive[f"optimizer_{k}"]) for k in keys}
         except (OSError, ValueError, KeyError, zipfile.BadZipFile, json.JSONDecodeError) as exc:
             raise InvalidSettingError(f"resume: '{path}' is not a run state written by --save-state ({exc})") from exc
+        if not isinstance(meta, dict):
+            raise InvalidSettingError(f"resume: '{path}' is not a run state written by --save-state (its metadata "
+                                      f"is a {type(meta).__name__}, not a record)")
         if meta.get("format") != FORMAT:
             raise InvalidSettingError(
                 f"resume: '{path}' has format {meta.get('format')!r}; this version reads {FORMAT!r}"
             )
         if image.ndim != 3 or image.shape[2] != 3:
             raise InvalidSettingError(f"resume: the image in '{path}' has shape {image.shape}, not (H, W, 3)")
-        return cls(
-            config=meta["config"],
-            image=image,
-            stage=int(meta["stage"]),
-            stage_iterations=int(meta["stage_iterations"]),
-            tile_pass=int(meta["tile_pass"]),
-            next_tile=int(meta["next_tile"]),
-            offsets=[tuple(o) for o in meta["offsets"]],
-            iterations=int(meta["iterations"]),
-            elapsed=float(meta["elapsed"]),
-            history=history,
-            optimizer=optimizer,
-            fingerprints=meta.get("fingerprints", {}),
-            finished=bool(meta.get("finished", False)),
-        )
+        return cls(image=image, history=history if isinstance(history, list) else [], optimizer=optimizer,
+                   **_checked_fields(meta, path))
+
+
+#: the optimiser arrays a state may hold (Adam's moments and step count, the moving average, the iterate)
+OPTIMIZER_KEYS = ("m", "v", "t", "average", "iterate")
+#: the largest array a state may declare: an image of MAX_SIZE² pixels, 3 channels
+_MAX_ARRAY_VALUES = 4096 * 4096 * 3
+#: the largest JSON text (metadata, loss history) a state may declare, in characters
+_MAX_TEXT_CHARS = 64 * 2**20
+
+
+def _check_declared_arrays(path: Path) -> None:
+    """Read each member's ``.npy`` header (not its data) and refuse shapes a state never has.
+
+    A small compressed file can declare gigabytes; this is checked before anything is decompressed.
+
+    Raises:
+        ValueError: a member declares too many values, or its size on expansion disagrees with its header.
+    """
+    with zipfile.ZipFile(path) as archive:
+        for info in archive.infolist():
+            with archive.open(info) as member:
+                version = np.lib.format.read_magic(member)
+                read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                               else np.lib.format.read_array_header_2_0)
+                shape, _, dtype = read_header(member)
+            values = int(np.prod(shape, dtype=np.int64)) if shape else 1
+            if dtype.kind == "U":
+                limit, what = _MAX_TEXT_CHARS, "characters"
+                values *= dtype.itemsize // 4
+            else:
+                limit, what = _MAX_ARRAY_VALUES, "values"
+            if dtype.hasobject or values > limit or len(shape) > 3:
+                raise ValueError(f"{info.filename} declares shape {shape} of {dtype}: more than the {limit:,} "
+                                 f"{what} a state holds")
+            if info.file_size > values * max(dtype.itemsize, 1) + 4096:
+                raise ValueError(f"{info.filename} expands to {info.file_size:,} bytes, more than its shape {shape} needs")
+
+
+def _checked_fields(meta: dict, path: Path) -> dict[str, Any]:
+    """The position fields of a state's metadata, each checked for its type and range."""
+    def whole(name: str) -> int:
+        value = meta.get(name, 0)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise InvalidSettingError(f"resume: '{path}' is not a usable run state: {name} is {value!r}, not a "
+                                      "whole number >= 0")
+        return value
+
+    config = meta.get("config")
+    if not isinstance(config, dict):
+        raise InvalidSettingError(f"resume: '{path}' is not a usable run state: it holds no settings (config)")
+    offsets = meta.get("offsets", [])
+    if not (isinstance(offsets, list) and all(isinstance(o, list) and len(o) == 2 and all(
+            isinstance(v, int) and not isinstance(v, bool) for v in o) for o in offsets)):
+        raise InvalidSettingError(f"resume: '{path}' is not a usable run state: offsets must be pairs of whole numbers")
+    elapsed = meta.get("elapsed", 0.0)
+    if isinstance(elapsed, bool) or not isinstance(elapsed, (int, float)) or not 0 <= elapsed < 1e9:
+        raise InvalidSettingError(f"resume: '{path}' is not a usable run state: elapsed is {elapsed!r}")
+    fingerprints = meta.get("fingerprints", {})
+    if not isinstance(fingerprints, dict):
+        raise InvalidSettingError(f"resume: '{path}' is not a usable run state: fingerprints are not a record")
+    return dict(config=config, stage=whole("stage"), stage_iterations=whole("stage_iterations"),
+                tile_pass=whole("tile_pass"), next_tile=whole("next_tile"), offsets=[tuple(o) for o in offsets],
+                iterations=whole("iterations"), elapsed=float(elapsed), fingerprints=fingerprints,
+                finished=bool(meta.get("finished", False)))
 
 
 def resumed_config(state: RunState, changes: dict[str, Any]):
@@ -145,8 +206,11 @@ def resumed_config(state: RunState, changes: dict[str, Any]):
     Raises:
         InvalidSettingError: a setting that changes what the run computes differs from the saved one.
     """
-    saved = StyleConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in state.config.items()
-                           if k in StyleConfig.__dataclass_fields__})
+    try:
+        saved = StyleConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in state.config.items()
+                               if k in StyleConfig.__dataclass_fields__})
+    except (TypeError, ValueError) as exc:  # InvalidSettingError included: say where the settings came from
+        raise InvalidSettingError(f"resume: the saved settings are not usable ({exc})") from None
     conflicts = []
     for name, value in changes.items():
         if name in RESUMABLE_CHANGES:
@@ -176,11 +240,18 @@ def check_inputs(state: RunState, content: np.ndarray, styles: list[np.ndarray])
 
 
 class StateWriter:
-    """Writes the run's state to ``path`` at most every :data:`SAVE_INTERVAL` seconds (and when forced)."""
+    """Writes the run's state to ``path`` at most every :data:`SAVE_INTERVAL` seconds (and when forced).
 
-    def __init__(self, path: str | os.PathLike | None, interval: float = SAVE_INTERVAL):
+    With ``keep_going=True`` (the CLI) a failed write (disk full, folder removed…) does not stop the run:
+    it is kept in :attr:`failure` (the last one; a later successful write clears it), so the caller writes
+    the image first and reports the state failure after it — a lost state must never cost the image.
+    """
+
+    def __init__(self, path: str | os.PathLike | None, interval: float = SAVE_INTERVAL, *, keep_going: bool = False):
         self.path = None if path is None else Path(path)
         self.interval = interval
+        self.keep_going = keep_going
+        self.failure: OutputError | None = None
         self._last = time.monotonic()
 
     def __bool__(self) -> bool:
@@ -193,6 +264,14 @@ class StateWriter:
         now = time.monotonic()
         if not force and now - self._last < self.interval:
             return False
-        make_state().save(self.path)
+        try:
+            make_state().save(self.path)
+        except OutputError as exc:
+            if not self.keep_going:
+                raise
+            self.failure = exc
+            self._last = time.monotonic()
+            return False
+        self.failure = None
         self._last = time.monotonic()
         return True

@@ -12,8 +12,10 @@ from .errors import InvalidSettingError
 GIB = 2**30
 MIB = 2**20
 
-_UNITS = {"": 1, "B": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
-_SIZE_PATTERN = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*([KMGT]?)(?:I?B)?\s*$", re.IGNORECASE)
+_UNITS = {"": 1, "B": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40, "P": 2**50}
+#: the largest budget accepted (1 PiB): larger numbers are typing mistakes (and overflow)
+MAX_MEMORY_SIZE = 2**50
+_SIZE_PATTERN = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*([KMGTP]?)(?:I?B)?\s*$", re.IGNORECASE)
 
 
 # ----------------------------------------------------------------------------------------- sizes
@@ -21,30 +23,37 @@ def parse_memory_size(value: Any, name: str = "max_memory") -> int:
     """``"8G"``, ``"512M"``, ``"1.5GB"``, ``"8GiB"`` or a number of bytes → bytes (binary units: 1G = 2³⁰).
 
     Raises:
-        InvalidSettingError: the text is not a size, or the size is below 64 MB.
+        InvalidSettingError: the text is not a size, the size is below 64 MB, or above 1 PiB (a typing
+            mistake such as 400 nines, which would otherwise overflow).
     """
     if isinstance(value, bool):
         raise InvalidSettingError(f"{name} must be a size such as 8G or 512M, got {value!r}")
     if isinstance(value, (int, float)) or type(value).__module__ == "numpy":
         try:
             number = float(value)
-        except (TypeError, ValueError):
-            raise InvalidSettingError(f"{name} must be a size such as 8G or 512M, got {value!r}") from None
-        if not math.isfinite(number):
-            raise InvalidSettingError(f"{name} must be a finite size such as 8G or 512M, got {value!r}")
-        size = int(number)
+        except (TypeError, ValueError, OverflowError):
+            raise InvalidSettingError(f"{name} must be a size such as 8G or 512M, got {_shown(value)}") from None
     elif isinstance(value, str):
         match = _SIZE_PATTERN.match(value)
         if not match:
             raise InvalidSettingError(
-                f"{name} must be a size such as 8G, 8GB, 512M or a number of bytes; got {value!r}"
+                f"{name} must be a size such as 8G, 8GB, 512M or a number of bytes; got {_shown(value)}"
             )
-        size = int(float(match.group(1)) * _UNITS[match.group(2).upper()])
+        number = float(match.group(1)) * _UNITS[match.group(2).upper()]
     else:
         raise InvalidSettingError(f"{name} must be a size such as 8G or 512M, got {type(value).__name__}")
+    if not math.isfinite(number) or number > MAX_MEMORY_SIZE:
+        raise InvalidSettingError(f"{name} must be a size such as 8G or 512M, at most 1P; got {_shown(value)}")
+    size = int(number)
     if size < 64 * MIB:
         raise InvalidSettingError(f"{name} must be at least 64M (no style transfer fits in less), got {value!r}")
     return size
+
+
+def _shown(value: Any) -> str:
+    """``value``'s repr, shortened when a mistyped number runs to hundreds of digits."""
+    text = repr(value)
+    return text if len(text) <= 24 else f"{text[:12]}… ({len(text)} characters)"
 
 
 def format_bytes(n: float) -> str:

@@ -176,7 +176,7 @@ def stylize(
     config: StyleConfig | None = None,
     mask: Any = None,
     resume: str | os.PathLike | RunState | None = None,
-    save_state: str | os.PathLike | None = None,
+    save_state: str | os.PathLike | StateWriter | None = None,
     temporal: Any = None,
     **options: Any,
 ) -> Result:
@@ -199,7 +199,8 @@ def stylize(
             continues where it was, with its saved settings (``options`` may change only ``time_budget``,
             ``max_memory`` and ``steps``). L-BFGS-B restarts its history (SciPy cannot save it).
         save_state: write the run's state to this ``.npz`` file while it goes (at most every minute,
-            after every tile, and at the end), so that ``resume`` can continue it after a kill.
+            after every tile, and at the end), so that ``resume`` can continue it after a kill; or a
+            :class:`~nst_lib.resume.StateWriter` (the CLI's keeps going when a write fails).
         temporal: a :class:`~nst_lib.losses.TemporalTarget` (video, :mod:`nst_lib.video`): one more term in
             the objective, pulling the image towards the previous stylized frame warped onto this one where
             the flow is reliable (resized to every scale), and the run's start (``temporal.start``). Not with
@@ -245,7 +246,7 @@ def stylize(
     stages = _stages(plan, cfg, height, width)
     deadlines = _stage_deadlines(start if state is None else time.perf_counter(), cfg, stages, plan)
     rng = np.random.default_rng(cfg.seed)
-    writer = StateWriter(save_state)
+    writer = save_state if isinstance(save_state, StateWriter) else StateWriter(save_state)
     fingerprints = {"content": fingerprint(content_full), "styles": [fingerprint(s) for s in styles_full]}
     if state is not None and cfg.optimizer == "lbfgs" and not state.finished:
         notes.append("resumed: L-BFGS-B restarts its curvature history from the saved image (SciPy cannot save it)")

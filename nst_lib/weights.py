@@ -267,7 +267,7 @@ def _read_npz(path: Path) -> dict[str, np.ndarray]:
         with np.load(path) as data:
             return {k: data[k] for k in data.files}
     except Exception as exc:  # noqa: BLE001 - zip/pickle errors of every kind mean one thing here
-        raise WeightsError(f"cannot read weights file {path} ({_one_line(exc)}); delete it and run again") from None
+        raise WeightsError(f"cannot read weights file {path} ({_one_line(exc)}); {_broken_file_advice(path)}") from None
 
 
 #: Keras 3 ``.weights.h5`` files name a model's layers by class (``conv2d``, ``conv2d_1``, …), not by layer name.
@@ -312,8 +312,20 @@ def _read_h5(path: Path) -> dict[str, np.ndarray]:
     except Exception as exc:  # noqa: BLE001 - h5py raises OSError/KeyError/ValueError for broken files
         raise WeightsError(
             f"cannot read weights file {path}: it is truncated or not a Keras weights file "
-            f"({_one_line(exc)}); download it again"
+            f"({_one_line(exc)}); {_broken_file_advice(path)}"
         ) from None
+
+
+def _broken_file_advice(path: Path) -> str:
+    """A file of the Keras cache can be deleted and made again; a user's own file (``--weights``) cannot."""
+    try:
+        cached = Path(path).resolve().parent == (keras_cache_dir() / "models").resolve()
+    except OSError:
+        cached = False
+    if cached:
+        return "delete it and run again (it is rebuilt or downloaded into the Keras cache)"
+    return ("give a VGG 'notop' weights file (.h5 or Keras 3 .weights.h5), or leave out --weights to use the "
+            "weights found on this machine (see: nst weights)")
 
 
 def resolved_weights_description(backbone: str = "vgg19") -> str:
