@@ -269,7 +269,7 @@ def test_the_probe_leaves_no_file(tmp_path):
 
 def test_a_cached_painting_is_an_example(tmp_path, monkeypatch):
     from nst_lib import data
-    from nst_lib.cli import _load_source
+    from nst_lib.cli_common import load_source
 
     cached = tmp_path / "nst_paintings" / data.PAINTINGS["starry_night"].fname
     cached.parent.mkdir()
@@ -277,4 +277,4 @@ def test_a_cached_painting_is_an_example(tmp_path, monkeypatch):
 
     Image.fromarray((make_style() * 255).astype(np.uint8)).save(cached, format="JPEG")
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
-    assert _load_source("example:starry_night", 40).shape == (40, 40, 3)
+    assert load_source("example:starry_night", 40).shape == (40, 40, 3)
