@@ -7,11 +7,12 @@ EXTRAS ?= dev,offline,app
 
 .PHONY: install test test-fast lint lab demo web figures toc strip sync benchmark benchmark-512 fast-model clean
 
-$(STAMP): pyproject.toml nst_lib/course/kernel.py
+$(STAMP): pyproject.toml nst_lib/course/kernel.py nst_lib/course/lab_settings.py
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[$(EXTRAS)]'
 	$(PY) -m nst_lib.course.kernel install >/dev/null
+	$(PY) -m nst_lib.course.lab_settings install >/dev/null  # no JupyterLab news prompt (overrides.json)
 	@touch $(STAMP)
 
 install: $(STAMP)  ## create .venv and install the package with its test, offline and web extras

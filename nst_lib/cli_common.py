@@ -53,14 +53,14 @@ def load_source(text: str, size: int | None = None):
     """A path or ``example:NAME`` → float32 image (validated here, before TensorFlow is imported)."""
     if text.startswith("example:"):
         name = text.split(":", 1)[1]
-        if name in data.list_content_images():
-            return data.content_image(name, size)
-        if name in data.list_style_images():
-            return data.style_image(name, size)
         if name in data.list_paintings():  # downloaded once into the Keras cache ('nst examples' lists them)
             return load_image(_painting_file(name), size)
-        valid = ", ".join(data.list_content_images() + data.list_style_images() + data.list_paintings())
-        raise UsageError(f"unknown example {name!r}; valid examples are {valid}")
+        known = data.list_content_images() + data.list_style_images() + data.list_your_images()
+        if name not in known:
+            valid = ", ".join(known + data.list_paintings())
+            raise UsageError(f"unknown example {name!r}; valid examples are {valid} "
+                             "(or drop a photo into images/yours/ and use its file name)")
+        return data.example_image(name, size)  # content photos, bundled styles, then images/yours/
     return load_image(text, size)
 
 

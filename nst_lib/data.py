@@ -5,8 +5,12 @@ Three sources, from most to least available:
 * **Content photos** from packages that are installed anyway (Matplotlib and scikit-image), read at
   run time and never copied into this repository: :data:`CONTENT_IMAGES`, :func:`content_image`.
 * **Style images** painted by code (``scripts/procedural.py``, run by ``scripts/make_style_images.py``)
-  and shipped as package data in ``nst_lib/styles/``, read with :mod:`importlib.resources` so that a
-  non-editable install finds them too: :data:`STYLE_IMAGES`, :func:`list_style_images`, :func:`style_image`.
+  into the repository's ``images/styles/``; a built wheel carries the same files as package data
+  (``nst_lib/styles/``, see ``pyproject.toml``), so a non-editable install finds them too:
+  :data:`STYLE_IMAGES`, :func:`list_style_images`, :func:`style_image`.
+* **Your photos**: image files you drop into ``images/yours/`` (git-ignored), picked by file name like the
+  bundled ones (``example:NAME`` in the CLI, the notebooks' example pickers): :func:`your_images_dir`,
+  :func:`list_your_images`, :func:`your_image`; :func:`example_image` looks a name up in all three.
 * **Real paintings** (public-domain reproductions on Wikimedia Commons) for users with internet,
   downloaded once into the Keras cache: :data:`PAINTINGS`, :func:`download_painting`.
 
@@ -32,17 +36,22 @@ __all__ = [
     "ExampleImage",
     "Painting",
     "content_image",
+    "YOUR_IMAGES_ENV",
     "describe_examples",
     "download_painting",
+    "example_image",
     "example_pair",
     "list_content_images",
     "list_paintings",
     "list_style_images",
+    "list_your_images",
     "style_image",
     "style_image_path",
+    "your_image",
+    "your_images_dir",
 ]
 
-#: The style images shipped in ``nst_lib/styles/`` (512 × 512 px PNGs painted by ``scripts/procedural.py``
+#: The style images in ``images/styles/`` (512 × 512 px PNGs painted by ``scripts/procedural.py``
 #: with seed 0): name → one-line description.
 STYLE_IMAGES: dict[str, str] = {
     "swirls": "Van Gogh: thick, short impasto brush strokes swirling along a smooth flow field.",
@@ -200,18 +209,96 @@ def content_image(name: str, size: int | None = None) -> np.ndarray:
     return load_image(CONTENT_IMAGES[name].loader(), size=size)
 
 
+#: The checkout this module runs from (an editable install): ``images/`` is beside ``nst_lib/``.
+_CHECKOUT_IMAGES = Path(__file__).resolve().parents[1] / "images"
+
+
 def style_image_path(name: str) -> Path:
-    """The bundled PNG of style image ``name`` (package data, found with :mod:`importlib.resources`)."""
+    """The PNG of style image ``name``: package data in an installed wheel, ``images/styles/`` in a checkout."""
     import importlib.resources
 
     _check_name("style image", name, list_style_images())
-    return Path(str(importlib.resources.files("nst_lib") / "styles" / f"{name}.png"))
+    packaged = Path(str(importlib.resources.files("nst_lib") / "styles" / f"{name}.png"))
+    return packaged if packaged.is_file() else _CHECKOUT_IMAGES / "styles" / f"{name}.png"
+
+
+#: Environment variable naming a folder to use instead of ``images/yours/``.
+YOUR_IMAGES_ENV = "NST_YOUR_IMAGES"
+#: File types :func:`list_your_images` picks up (what :func:`nst_lib.images.load_image` reads).
+_YOUR_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff")
+
+
+def your_images_dir() -> Path | None:
+    """The folder of your own photos: ``$NST_YOUR_IMAGES``, else the first ``images/yours/`` found in the
+    current folder or one of its parents (notebooks run in ``notebooks/``), else the checkout's; ``None``
+    when there is none."""
+    override = os.environ.get(YOUR_IMAGES_ENV, "").strip()
+    if override:
+        return Path(override).expanduser()
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        if (folder / "images" / "yours").is_dir():
+            return folder / "images" / "yours"
+    checkout = _CHECKOUT_IMAGES / "yours"
+    return checkout if checkout.is_dir() else None
+
+
+def _your_files() -> dict[str, Path]:
+    folder = your_images_dir()
+    if folder is None or not folder.is_dir():
+        return {}
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in _YOUR_SUFFIXES)
+    found: dict[str, Path] = {}
+    for path in files:
+        found.setdefault(path.stem, path)  # me.jpg and me.png: the first in name order
+    return found
+
+
+def list_your_images() -> list[str]:
+    """Names (file names without extension) of the photos in :func:`your_images_dir`, sorted."""
+    return list(_your_files())
+
+
+def your_image(name: str, size: int | None = None) -> np.ndarray:
+    """Load a photo you dropped into ``images/yours/`` by its name (``me`` for ``me.jpg``).
+
+    Raises:
+        InvalidSettingError: no photo of that name (the message says where it looked).
+        InvalidImageError: the file is not a readable image.
+    """
+    from .images import load_image
+
+    files = _your_files()
+    if name not in files:
+        where = your_images_dir() or "images/yours/ (no such folder here)"
+        names = ", ".join(files) or "none yet"
+        raise InvalidSettingError(f"no photo named {name!r} in {where}; yours: {names}")
+    return load_image(files[name], size=size)
+
+
+def example_image(name: str, size: int | None = None) -> np.ndarray:
+    """Any example by name: a content photo, a bundled style, or one of your photos (in that order).
+
+    This is what ``example:NAME`` means on the command line.
+
+    Raises:
+        InvalidSettingError: the name is none of them (the message lists every valid name).
+    """
+    if name in CONTENT_IMAGES:
+        return content_image(name, size)
+    if name in STYLE_IMAGES:
+        return style_image(name, size)
+    if name in _your_files():
+        return your_image(name, size)
+    valid = list_content_images() + list_style_images() + list_your_images()
+    raise InvalidSettingError(f"unknown example {name!r}; valid examples are {', '.join(valid)} "
+                              f"(or drop a photo into images/yours/ and use its file name)")
 
 
 def style_image(name: str, size: int | None = None) -> np.ndarray:
     """Load a bundled style image (notebooks 00, 03 and 06).
 
-    Reads ``nst_lib/styles/<name>.png``, shipped with the package.
+    Reads ``images/styles/<name>.png`` (``nst_lib/styles/`` in an installed wheel).
 
     Args:
         name: one of :func:`list_style_images`, e.g. ``"swirls"``.
@@ -245,6 +332,8 @@ def describe_examples() -> str:
         rows.append(("content", name, item.description, item.credit))
     for name, summary in STYLE_IMAGES.items():
         rows.append(("style", name, summary, "painted by code in scripts/procedural.py (project licence)"))
+    for name, path in _your_files().items():
+        rows.append(("yours", name, path.name, f"your photo in {path.parent}"))
     for name, painting in PAINTINGS.items():
         rows.append(("painting", name, f"{painting.title}, {painting.artist}, {painting.year} (download)",
                      "public domain; Wikimedia Commons"))

@@ -8,7 +8,7 @@ image carry almost no style, those of a busy one carry a lot.
 Every generator is deterministic: the same ``size`` and ``seed`` give the same bytes on every run.
 They use only NumPy, SciPy and Pillow (no TensorFlow) and take well under a second at 512 px.
 
-``scripts/make_style_images.py`` writes ``nst_lib/styles/<name>.png`` with ``seed=0`` and
+``scripts/make_style_images.py`` writes ``images/styles/<name>.png`` with ``seed=0`` and
 ``size=512``, shipped as package data; :func:`nst_lib.data.style_image` reads those files (the
 package does not import this script: regenerate the files with ``make_style_images.py`` after changing
 a generator).
@@ -114,7 +114,7 @@ def _to_uint8(image: np.ndarray) -> np.ndarray:
 def _downsample(canvas: Image.Image, size: int) -> np.ndarray:
     """Shrink the supersampled canvas to ``size`` and drop the lowest bit of every channel.
 
-    7-bit colour is invisible here but makes the PNGs in ``nst_lib/styles`` about 12 % smaller.
+    7-bit colour is invisible here but makes the PNGs in ``images/styles`` about 12 % smaller.
     """
     out = np.asarray(canvas.convert("RGB").resize((size, size), Image.LANCZOS), dtype=np.uint8)
     return out & np.uint8(0xFE)

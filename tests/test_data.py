@@ -22,7 +22,7 @@ from nst_lib.errors import InvalidImageError, InvalidSettingError, NSTError
 
 STYLES = data.list_style_images()
 CONTENTS = data.list_content_images()
-STORED_STYLES = Path(__file__).resolve().parents[1] / "nst_lib" / "styles"  # read independently of data.py
+STORED_STYLES = Path(__file__).resolve().parents[1] / "images" / "styles"  # read independently of data.py
 
 
 def assert_image_contract(image: np.ndarray) -> None:
@@ -77,7 +77,7 @@ def test_style_names_match_the_generators_and_the_stored_files():
         assert path.is_file(), f"run `python scripts/make_style_images.py` ({name})"
         assert path.stat().st_size < 620 * 1024
         assert set(data.STYLE_IMAGES[name].split()) <= set(procedural.STYLE_GENERATORS[name].__doc__.split())
-    assert (STORED_STYLES / "README.md").is_file()
+    assert (STORED_STYLES.parent / "README.md").is_file()
 
 
 @pytest.mark.parametrize("name", STYLES)

@@ -66,7 +66,8 @@ def demo_size() -> int:
 
 # ---------------------------------------------------------------------------------------- examples
 def example_options(kinds: Sequence[str] = ("content", "style")) -> list[tuple[str, str]]:
-    """Dropdown options ``(label, key)`` for the bundled examples; keys look like ``"content:astronaut"``."""
+    """Dropdown options ``(label, key)`` for the bundled examples and the photos in ``images/yours/``;
+    keys look like ``"content:astronaut"`` or ``"yours:me"``."""
     from ... import data
 
     options: list[tuple[str, str]] = []
@@ -74,6 +75,8 @@ def example_options(kinds: Sequence[str] = ("content", "style")) -> list[tuple[s
         options += [(f"{name} (photo)", f"content:{name}") for name in data.list_content_images()]
     if "style" in kinds:
         options += [(f"{name} (style)", f"style:{name}") for name in data.list_style_images()]
+    # photos dropped into images/yours/ are offered wherever photos or styles are
+    options += [(f"{name} (yours)", f"yours:{name}") for name in data.list_your_images()]
     return options
 
 
@@ -86,14 +89,20 @@ def _load_example_cached(key: str, size: int | None) -> np.ndarray:
         image = data.content_image(name, size)
     elif kind == "style":
         image = data.style_image(name, size)
+    elif kind == "yours":
+        image = data.your_image(name, size)
     else:
-        raise ValueError(f"example keys look like 'content:NAME' or 'style:NAME'; got {key!r}")
+        raise ValueError(f"example keys look like 'content:NAME', 'style:NAME' or 'yours:NAME'; got {key!r}")
     image.setflags(write=False)  # shared between demos through the cache: nobody may change it
     return image
 
 
 def load_example(key: str, size: int | None = None) -> np.ndarray:
-    """A bundled example image (key from :func:`example_options`), long side ``size`` (cached, read-only)."""
+    """An example image (key from :func:`example_options`), long side ``size`` (cached, read-only).
+
+    Your photos are read afresh each time: a file replaced under the same name must not show the old one."""
+    if key.startswith("yours:"):
+        return _load_example_cached.__wrapped__(key, size)
     return _load_example_cached(key, size)
 
 
