@@ -266,8 +266,6 @@ def your_image(name: str, size: int | None = None) -> np.ndarray:
         InvalidSettingError: no photo of that name (the message says where it looked).
         InvalidImageError: the file is not a readable image.
     """
-    from .images import load_image
-
     files = _your_files()
     if name not in files:
         where = your_images_dir() or "images/yours/ (no such folder here)"
