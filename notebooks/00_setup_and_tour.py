@@ -253,7 +253,7 @@ checks.solution()
 # below is almost right; run the check, read its message and fix the function. (Solution:
 # `checks.solution("to_float_image")`.)
 
-# %%
+# %% tags=["exercise"]
 from nst_lib.course.checks import check_to_float_image
 
 

@@ -258,7 +258,7 @@ with tempfile.TemporaryDirectory() as folder:
 # `raise NotImplementedError` with your code, then run the check. (Reference solution, on purpose only:
 # `checks.solution("preprocess")`.)
 
-# %%
+# %% tags=["exercise"]
 from nst_lib.course import checks
 
 MEANS_BGR = np.array(backbone.CAFFE_MEANS_BGR, np.float32)
@@ -279,7 +279,7 @@ checks.check_preprocess(preprocess)
 # `(H, W, 3)` is fine too). Undo the steps in reverse order (section 5), and clip. NumPy
 # (`np.asarray(vgg_input)` first) or TensorFlow both work. (Solution: `checks.solution("deprocess")`.)
 
-# %%
+# %% tags=["exercise"]
 def deprocess(vgg_input):
     """VGG's input → RGB image in [0, 1]: + means, BGR → RGB, ÷255, clip."""
     raise NotImplementedError

@@ -279,7 +279,7 @@ print("block3_conv1's output tensor:", vgg.get_layer("block3_conv1").output.shap
 # list in that order (section 5). The check calls your model on a preprocessed image and compares every
 # output with `nst.FeatureExtractor`'s. (Solution, on purpose only: `checks.solution("make_extractor")`.)
 
-# %%
+# %% tags=["exercise"]
 def make_extractor(layer_names):
     """A keras.Model from vgg.input to a list of the outputs of `layer_names`, in that order."""
     raise NotImplementedError
@@ -295,7 +295,7 @@ checks.check_feature_extractor(make_extractor)
 # only arithmetic (the convolutions keep the size; each 2×2 pooling halves it, rounding down). The
 # starter miscounts the poolings. (Solution: `checks.solution("feature_map_shape")`.)
 
-# %%
+# %% tags=["exercise"]
 from nst_lib.course.checks import check_feature_map_shape, check_receptive_field
 
 
@@ -316,7 +316,7 @@ check_feature_map_shape(feature_map_shape)
 # each pooling does `rf += jump` and then `jump *= 2`. The starter forgets something about pooling.
 # (Solution: `checks.solution("receptive_field")`.)
 
-# %%
+# %% tags=["exercise"]
 def receptive_field(layer):
     rf, jump = 1, 1
     names = backbone.layer_names("vgg19")

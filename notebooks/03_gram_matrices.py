@@ -253,7 +253,7 @@ viz.show_images([shallow.image, texture.image, style],
 # reshape to `(H·W, C)`, `Fᵀ F`, divide by `H·W`. Use TensorFlow operations (`tf.reshape`, `tf.matmul` or
 # `tf.einsum`, `tf.shape`). (Solution, on purpose only: `checks.solution("gram_matrix")`.)
 
-# %%
+# %% tags=["exercise"]
 from nst_lib.course import checks
 
 

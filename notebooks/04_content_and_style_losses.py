@@ -341,7 +341,7 @@ style_panel.figure(with_inputs=True)
 # (feature maps `(1, h, w, C)`, target maps of the same shape, and the weights `c_l`), and the result is
 # the number `Σ_l c_l · mean((F_l − P_l)²)`.
 
-# %%
+# %% tags=["exercise"]
 from nst_lib.course import checks
 
 
@@ -361,7 +361,7 @@ checks.check_content_loss(content_loss)
 # target_grams[layer]` has shape `(C, C)`. Mind the shapes: a Gram matrix of `(1, h, w, C)` features may
 # come out as `(1, C, C)`.
 
-# %%
+# %% tags=["exercise"]
 def style_loss(features, target_grams, layer_weights):
     """Σ_l w_l · mean((G_l − A_l)²) with G_l the Gram matrix of features[layer]."""
     raise NotImplementedError
@@ -377,7 +377,7 @@ checks.check_style_loss(style_loss)
 # one between columns, added. (TensorFlow's built-in `tf.image.total_variation` measures something else:
 # a sum of absolute differences.)
 
-# %%
+# %% tags=["exercise"]
 def total_variation(image):
     """mean((x[i+1, j] − x[i, j])²) + mean((x[i, j+1] − x[i, j])²) for a (1, H, W, 3) image."""
     raise NotImplementedError

@@ -356,7 +356,7 @@ viz.loss_curves({label: r.history for label, r in zip(init_panel.labels, init_pa
 # `run_adam`. This is the training step of the TensorFlow tutorial, and the heart of notebook 08.
 # (Solution, on purpose only: `checks.solution("make_train_step")`.)
 
-# %%
+# %% tags=["exercise"]
 from nst_lib.course import checks
 
 
@@ -375,7 +375,7 @@ checks.check_train_step(make_train_step)
 # `(new_image, new_m, new_v)`, with `t = 1` for the first step, following the update of section 3. The
 # starter forgets one part of the update. (Solution: `checks.solution("adam_step")`.)
 
-# %%
+# %% tags=["exercise"]
 def my_adam_step(image, grad, m, v, t, *, learning_rate, beta_1, beta_2, epsilon):
     m = beta_1 * m + (1 - beta_1) * grad
     v = beta_2 * v + (1 - beta_2) * grad**2

@@ -258,7 +258,7 @@ layer_panel.figure(with_inputs=True)
 # positions of the `conv4_2` feature map for a `height × width` image. The starter counts the wrong
 # positions. (Solution, on purpose only: `checks.solution("paper_to_ours")`.)
 
-# %%
+# %% tags=["exercise"]
 from nst_lib.course import checks
 from nst_lib.course.checks import check_paper_to_ours
 

@@ -252,7 +252,7 @@ viz.show_images([hr_runs[1].image, hr_runs[3].image, hr_runs[1].image[crop], hr_
 # `(m·F)ᵀ (m·F) / Σ m²`. The starter divides by the wrong number. (Solution, on purpose only:
 # `checks.solution("guided_gram_matrix")`.)
 
-# %%
+# %% tags=["exercise"]
 from nst_lib.course import checks
 from nst_lib.course.checks import check_guided_gram_matrix
 

@@ -137,7 +137,7 @@ preprocess, make_extractor, gram_matrix, content_loss, style_loss, make_train_st
 # a noisy copy, term by term and layer by layer. (Solution, on purpose only:
 # `checks.solution("make_objective")`.)
 
-# %%
+# %% tags=["exercise"]
 def make_objective(content, style):
     """objective(image) → (total, parts) for the tutorial's objective, from your own pieces."""
     raise NotImplementedError
@@ -168,7 +168,7 @@ checks.check_objective(make_objective)
 # check says where; passing `make_objective` too lets it name the term and the layer. (Solution:
 # `checks.solution("style_transfer")`.)
 
-# %%
+# %% tags=["exercise"]
 def style_transfer(content, style, steps):
     """Start from the content image and take `steps` Adam steps on the pixels → (image, losses)."""
     raise NotImplementedError

@@ -426,7 +426,7 @@ for optimizer in ("lbfgs", "adam"):
 # `(‖μ − μ*‖² + ‖σ − σ*‖²) / C`. Replace `raise NotImplementedError` with your code, then run the check.
 # (Reference solution, on purpose only: `checks.solution("mean_std_distance")`.)
 
-# %%
+# %% tags=["exercise"]
 import nst_lib.course.checks as checks
 from nst_lib.course.checks_statistics import check_mean_std_distance, check_sliced_wasserstein_distance
 
@@ -446,7 +446,7 @@ check_mean_std_distance(mean_std_distance)
 # project (`@ directions` gives `(N, K)`), sort each projection over the positions (`tf.sort(…, axis=0)`),
 # and return the mean squared difference. (Reference solution: `checks.solution("sliced_wasserstein_distance")`.)
 
-# %%
+# %% tags=["exercise"]
 def sliced_wasserstein_distance(features, style_features, directions):
     """Mean over the K directions of the mean squared difference between the sorted projections."""
     raise NotImplementedError

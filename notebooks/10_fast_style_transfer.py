@@ -376,7 +376,7 @@ print(f"an AdaIN decoder: {crops_needed:,} crops of 256 px ≈ {days:,.0f} days 
 # `ExerciseError` saying what is wrong. When you want it, `solution("instance_norm")` reveals the
 # reference solution.
 
-# %%
+# %% tags=["exercise"]
 from nst_lib.course.checks import ExerciseError  # what every self-check raises when something is wrong
 from nst_lib.course.checks_fast import check_batch_style_loss, check_instance_norm, solution
 
@@ -395,7 +395,7 @@ check_instance_norm(my_instance_norm)
 # that image's own Gram matrix. The starter pools the batch into one Gram matrix: run the check to see why
 # that is wrong, then fix it (`solution("batch_style_loss")` reveals one answer).
 
-# %%
+# %% tags=["exercise"]
 def my_batch_style_loss(features, target_grams, layer_weights):
     total = 0.0
     for layer, weight in layer_weights.items():

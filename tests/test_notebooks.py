@@ -200,6 +200,20 @@ def test_notebook_follows_the_course_structure(path: Path):
             assert "check_" in text, f"{name} cell {index}: only self-checks may be tagged {EXPECTED_FAILURE_TAG}"
 
 
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids)
+def test_exercise_cells_carry_the_exercise_tag(path: Path):
+    """The convention of nst_lib.course.checks (its docstring): the code cell in which the learner writes an
+    exercise carries the tag `exercise` and defines the function (tests fill these cells with solutions)."""
+    import ast
+
+    for index, cell in enumerate(_read(path).cells):
+        if "exercise" not in cell.metadata.get("tags", []):
+            continue
+        assert cell.cell_type == "code", f"{path.name} cell {index}: only code cells are exercise cells"
+        defined = [n.name for n in ast.parse(_source(cell)).body if isinstance(n, ast.FunctionDef)]
+        assert defined, f"{path.name} cell {index} is tagged exercise but defines no function"
+
+
 # -------------------------------------------------------------------------------------------- toc
 def _make_toc():
     spec = importlib.util.spec_from_file_location("make_toc", REPO / "scripts" / "make_toc.py")
