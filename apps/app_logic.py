@@ -566,6 +566,9 @@ def cli_command(
         if value == getattr(defaults, f.name) or value is None:
             continue
         flag = "--" + f.name.replace("_", "-")
+        if isinstance(value, bool):  # BooleanOptionalAction flags: --rescale-network / --no-rescale-network
+            words.append(flag if value else "--no-" + flag[2:])
+            continue
         if isinstance(value, tuple):
             value = ",".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value)
         elif isinstance(value, float):

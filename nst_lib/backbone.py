@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import Sequence
+from typing import Any, Sequence
 
 from .errors import InvalidSettingError
 from .weights import (  # noqa: F401 - re-exported: notebooks import these from nst_lib.backbone
@@ -41,18 +41,32 @@ from .layers import (  # noqa: F401 - re-exported: notebooks read the catalogue 
 CAFFE_MEANS_BGR = (103.939, 116.779, 123.68)
 
 
-def _build_vgg(backbone: str):
-    """An uninitialised VGG convolution stack, every layer (input: preprocessed BGR)."""
+#: pooling between VGG's blocks: "max" (the trained network's) or "avg" (Gatys et al.: "slightly more
+#: appealing results" for image synthesis; notebook 11)
+POOLINGS = ("max", "avg")
+
+
+def check_pooling(pooling: str) -> None:
+    """Raise :class:`InvalidSettingError` unless ``pooling`` is one of :data:`POOLINGS`."""
+    if pooling not in POOLINGS:
+        raise InvalidSettingError(f"pooling must be one of {', '.join(POOLINGS)}; got {pooling!r}")
+
+
+def _build_vgg(backbone: str, pooling: str = "max"):
+    """An uninitialised VGG convolution stack, every layer (input: preprocessed BGR), with 2×2 max or
+    average pooling between the blocks (the same weights serve both: pooling has none)."""
     import keras
 
+    check_pooling(pooling)
+    pool = keras.layers.MaxPooling2D if pooling == "max" else keras.layers.AveragePooling2D
     inputs = keras.Input(shape=(None, None, 3), name="bgr")
     x = inputs
     for b, n in enumerate(BACKBONE_BLOCKS[backbone]):
         for c in range(n):
             x = keras.layers.Conv2D(BLOCK_CHANNELS[b], 3, padding="same", activation="relu", name=f"block{b + 1}_conv{c + 1}")(x)
         if b < len(BACKBONE_BLOCKS[backbone]) - 1:
-            x = keras.layers.MaxPooling2D(2, strides=2, name=f"block{b + 1}_pool")(x)
-    return keras.Model(inputs, x, name=backbone)
+            x = pool(2, strides=2, name=f"block{b + 1}_pool")(x)
+    return keras.Model(inputs, x, name=f"{backbone}_{pooling}pool" if pooling != "max" else backbone)
 
 
 class FeatureExtractor:
@@ -63,20 +77,29 @@ class FeatureExtractor:
         backbone: ``"vgg19"`` (default) or ``"vgg16"``.
         weights: ``"imagenet"``, ``None`` (random), a weights file path, or an already resolved
             :class:`WeightsInfo`.
+        pooling: ``"max"`` (default, the trained network's) or ``"avg"`` (Gatys et al.'s choice for synthesis).
+        rescaling: ``None``, or per-filter divisors of the layers' outputs, an object with a ``divisors``
+            mapping (Keras layer name → one positive number per filter) and a hash: the rescaled network of
+            :mod:`nst_lib.normalized_vgg`, where each filter's mean activation is 1.
 
     Calling it on a (batch, H, W, 3) tensor returns ``{keras_name: (batch, h, w, channels)}``. Every
-    extractor of one backbone and weights shares one network, whose weights are loaded once per process
-    (each layer the first time an extractor needs it); the extractor's sub-model is cut from it.
+    extractor of one backbone, weights and pooling shares one network, whose weights are loaded once per
+    process (each layer the first time an extractor needs it); the extractor's sub-model is cut from it.
     """
 
-    def __init__(self, layers: Sequence[str], backbone: str = "vgg19", weights: "str | None | WeightsInfo" = "imagenet"):
+    def __init__(self, layers: Sequence[str], backbone: str = "vgg19", weights: "str | None | WeightsInfo" = "imagenet",
+                 *, pooling: str = "max", rescaling: Any = None):
         info = weights if isinstance(weights, WeightsInfo) else resolve_weights(backbone, weights)
+        check_pooling(pooling)
         self.weights_info = info
         self.backbone = info.backbone
+        self.pooling = pooling
+        self.rescaling = rescaling
         if not layers:
             raise InvalidSettingError("at least one layer is needed")
         self.layers = tuple(dict.fromkeys(to_keras_names(layers, self.backbone)))
-        self.model = _submodel(info, self.layers)
+        self.model = _submodel(info, self.layers, pooling)
+        self._divisors = None if rescaling is None else [rescaling.divisors[name] for name in self.layers]
 
     def preprocess(self, images):
         """[0, 1] RGB → Caffe BGR with ImageNet means removed (``vgg19.preprocess_input(255 * x)``)."""
@@ -89,6 +112,8 @@ class FeatureExtractor:
         outputs = self.model(self.preprocess(images))
         if len(self.layers) == 1:
             outputs = [outputs]
+        if self._divisors is not None:  # the rescaled network: each filter's output divided by its mean
+            outputs = [output / divisor for output, divisor in zip(outputs, self._divisors)]
         return dict(zip(self.layers, outputs))
 
 
@@ -100,20 +125,23 @@ _LOCK = threading.RLock()
 
 
 def shared_extractor(layers: Sequence[str], backbone: str = "vgg19",
-                     weights: "str | None | WeightsInfo" = "imagenet", *, warn: bool = True) -> FeatureExtractor:
+                     weights: "str | None | WeightsInfo" = "imagenet", *, warn: bool = True,
+                     pooling: str = "max", rescaling: Any = None) -> FeatureExtractor:
     """The process-wide extractor for these layers of this network (made on first use).
 
     :func:`~nst_lib.transfer.stylize` uses it, so the graph traced by one run serves the next ones. With
     ``warn=False`` a VGG16 substitution is not warned about; it is on ``extractor.weights_info.notice``.
+    ``pooling`` and ``rescaling`` are those of :class:`FeatureExtractor`.
     """
     info = weights if isinstance(weights, WeightsInfo) else resolve_weights(backbone, weights, warn=warn)
     if not layers:
         raise InvalidSettingError("at least one layer is needed")
-    key = (tuple(dict.fromkeys(to_keras_names(layers, info.backbone))), info)
+    check_pooling(pooling)
+    key = (tuple(dict.fromkeys(to_keras_names(layers, info.backbone))), info, pooling, rescaling)
     with _LOCK:
         extractor = _SHARED_EXTRACTORS.pop(key, None)
         if extractor is None:
-            extractor = FeatureExtractor(key[0], info.backbone, info)
+            extractor = FeatureExtractor(key[0], info.backbone, info, pooling=pooling, rescaling=rescaling)
         _SHARED_EXTRACTORS[key] = extractor
         while len(_SHARED_EXTRACTORS) > _MAX_SHARED_EXTRACTORS:
             _SHARED_EXTRACTORS.popitem(last=False)
@@ -121,25 +149,25 @@ def shared_extractor(layers: Sequence[str], backbone: str = "vgg19",
 
 
 class _Network:
-    """One VGG convolution stack per backbone and weights, with the set of layers whose weights are loaded."""
+    """One VGG convolution stack per backbone, weights and pooling, with the set of layers whose weights are loaded."""
 
-    def __init__(self, info: WeightsInfo):
+    def __init__(self, info: WeightsInfo, pooling: str = "max"):
         self.info = info
-        self.model = _build_vgg(info.backbone)
+        self.model = _build_vgg(info.backbone, pooling)
         self.model.trainable = False
         self.loaded: set[str] = set()
         self.submodels: dict[tuple[str, ...], object] = {}
 
 
-_NETWORKS: dict[WeightsInfo, _Network] = {}
+_NETWORKS: dict[tuple[WeightsInfo, str], _Network] = {}
 
 
-def _network(info: WeightsInfo, layers: Sequence[str]) -> _Network:
-    """The shared network of ``info``, with weights loaded up to the deepest of ``layers``."""
+def _network(info: WeightsInfo, layers: Sequence[str], pooling: str = "max") -> _Network:
+    """The shared network of ``info`` and ``pooling``, with weights loaded up to the deepest of ``layers``."""
     with _LOCK:
-        network = _NETWORKS.get(info)
+        network = _NETWORKS.get((info, pooling))
         if network is None:
-            network = _NETWORKS[info] = _Network(info)
+            network = _NETWORKS[(info, pooling)] = _Network(info, pooling)
         order = layer_names(info.backbone)
         needed = order[: max(order.index(n) for n in layers) + 1]
         missing = [n for n in needed if n not in network.loaded]
@@ -149,12 +177,12 @@ def _network(info: WeightsInfo, layers: Sequence[str]) -> _Network:
         return network
 
 
-def _submodel(info: WeightsInfo, layers: tuple[str, ...]):
+def _submodel(info: WeightsInfo, layers: tuple[str, ...], pooling: str = "max"):
     """The sub-model with one output per requested layer, cut from the shared network (and kept)."""
     import keras
 
     with _LOCK:
-        network = _network(info, layers)
+        network = _network(info, layers, pooling)
         if layers not in network.submodels:
             full = network.model
             outputs = [full.get_layer(n).output for n in layers]

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from . import data
-from .config import BACKBONES, COLOR_MODES, INITS, OPTIMIZERS, STYLE_LOSSES, StyleConfig, config_fields, normalize_weights
+from .config import (BACKBONES, COLOR_MODES, INITS, OPTIMIZERS, POOLINGS, STYLE_LOSSES, StyleConfig, config_fields,
+                     normalize_weights)
 from .cli_common import (  # noqa: F401 - EXIT_* and UsageError are part of nst_lib.cli's interface
     EXIT_FAILURE,
     EXIT_INTERRUPTED,
@@ -43,7 +44,7 @@ from .weights import resolved_weights_description
 from .startup import import_tensorflow_quietly
 
 _CHOICES = {"optimizer": OPTIMIZERS, "preserve_colors": COLOR_MODES, "backbone": BACKBONES,
-            "style_loss": STYLE_LOSSES}
+            "style_loss": STYLE_LOSSES, "pooling": POOLINGS}
 _METAVARS = {"size": "PX", "steps": "N", "time_budget": "SECONDS", "seed": "N", "weights": "PATH",
              "max_memory": "SIZE", "init": "{" + ",".join(INITS) + "}|IMAGE", "learning_rate_end": "RATE",
              "average_decay": "DECAY", "scale_factor": "RATIO"}

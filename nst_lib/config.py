@@ -30,6 +30,8 @@ OPTIMIZERS = ("lbfgs", "adam")
 INITS = ("recolored", "content", "noise", "style")
 COLOR_MODES = ("none", "luminance", "histogram")
 BACKBONES = ("vgg19", "vgg16")
+#: pooling between VGG's blocks (= nst_lib.backbone.POOLINGS): the trained network's max, or Gatys et al.'s avg
+POOLINGS = ("max", "avg")
 #: Style statistics ``StyleConfig.style_loss`` accepts. Each is registered in :mod:`nst_lib.losses` (Gram) or
 #: :mod:`nst_lib.statistics` with :func:`nst_lib.losses.register_style_statistic`; add its name here too.
 STYLE_LOSSES = ("gram", "mean_std", "wasserstein", "sliced_wasserstein")
@@ -148,6 +150,18 @@ class StyleConfig:
         metadata=_doc(
             "memory budget such as 8G or 512M; a run that needs more is done in tiles, or refused if even "
             "tiles do not fit (default: 0.8 × the memory available when the run starts)"
+        ),
+    )
+    # Gatys et al.'s own network (notebook 11); the defaults keep the Keras VGG as it was trained
+    pooling: str = field(
+        default="max",
+        metadata=_doc("pooling between VGG's blocks: max (the trained network's) or avg (Gatys et al.'s choice for synthesis)"),
+    )
+    rescale_network: bool = field(
+        default=False,
+        metadata=_doc(
+            "VGG rescaled so that every filter's mean activation is 1, as in Gatys et al. (means measured on the "
+            "bundled photos and crops, with this pooling; the paper's α/β then convert exactly, see notebook 11)"
         ),
     )
 
@@ -340,6 +354,9 @@ def validate_config(cfg: StyleConfig) -> None:
         raise InvalidSettingError(f"scale_factor must be between 1.1 and 4, got {cfg.scale_factor}")
     _check_int("lbfgs_corrections", cfg.lbfgs_corrections, minimum=1, maximum=100)
     _check_choice("backbone", cfg.backbone, BACKBONES)
+    _check_choice("pooling", cfg.pooling, POOLINGS)
+    if not isinstance(cfg.rescale_network, bool):
+        raise InvalidSettingError(f"rescale_network must be True or False, got {cfg.rescale_network!r}")
     if cfg.max_memory is not None:
         parse_memory_size(cfg.max_memory)
     if not isinstance(cfg.weights, str) or not cfg.weights:

@@ -24,7 +24,6 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 
 from . import color
-from .backbone import shared_extractor
 from .config import INITS, StyleConfig, normalize_weights
 from .errors import InvalidSettingError
 from .fileio import atomic_write
@@ -32,6 +31,7 @@ from .images import MIN_SOURCE_SIDE, load_image, read_mask, resize_long_side, re
 from .layers import layer_catalogue, to_keras_names
 from .losses import Objective, StyleTarget, style_statistic
 from .memory import NOMINAL_STEPS, RunPlan, check_plan, plan_run
+from .normalized_vgg import configured_extractor
 from .resume import RunState, StateWriter, check_inputs, fingerprint, resumed_config
 from .tiling import feather, refine, tiled_gram_targets
 from .optimize import STOP_REASONS, Iterate, OptimizeResult, make_value_and_grad, run_adam, run_lbfgs, run_lbfgs_redrawing
@@ -422,8 +422,8 @@ def _prepare(content: Any, style: Any, cfg: StyleConfig, mask: Any) -> _Prepared
     target_content = color.gray_to_rgb(color.luminance(content_full)) if cfg.preserve_colors == "luminance" else content_full
     masks_full = _load_masks(mask, len(styles_in), height, width, notes)
 
-    # shared by runs asking for the same layers: its traced graph serves them all
-    extractor = shared_extractor(cfg.content_layers + cfg.style_layers, cfg.backbone, cfg.weights, warn=False)
+    # shared by runs asking for the same layers (and pooling and rescaling): its traced graph serves them all
+    extractor = configured_extractor(cfg.content_layers + cfg.style_layers, cfg)
     if extractor.weights_info.notice:
         notes.insert(0, extractor.weights_info.notice)
     content_layers = to_keras_names(cfg.content_layers, extractor.backbone)

@@ -322,7 +322,7 @@ def test_cli_command_repeats_the_run_with_the_nst_command():
 
     config = StyleConfig(size=256, steps=60, style_layers=("block1_conv1", "block2_conv1"),
                          style_layer_weights=(2.0, 1.0), style_blend=(0.7, 0.3), preserve_colors="luminance",
-                         time_budget=90.0)
+                         time_budget=90.0, pooling="avg", rescale_network=True)
     content = logic.InputImage("My photo.jpg", b"", np.zeros((1, 1, 3), np.float32), uploaded=True)
     styles = [logic.InputImage(name, None, np.zeros((1, 1, 3), np.float32)) for name in ("swirls", "cubist")]
     command = logic.cli_command(config, content, styles, "out.png", mask="left_half_mask.png")
