@@ -65,7 +65,7 @@ def __getattr__(name: str) -> Any:
     if name in _EXPORTS:
         return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
     if name in {"config", "errors", "images", "backbone", "weights", "gram", "statistics", "losses", "optimize",
-                "transfer", "color", "data", "cli", "course", "fast", "fast_settings", "fast_data"}:
+                "transfer", "color", "data", "cli", "course", "fast", "fast_settings", "fast_data", "precision"}:
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'nst_lib' has no attribute {name!r}")
 

@@ -16,6 +16,7 @@ from collections import OrderedDict
 from typing import Any, Sequence
 
 from .errors import InvalidSettingError
+from .precision import COMPUTE_PRECISIONS, layer_dtype
 from .weights import (  # noqa: F401 - re-exported: notebooks import these from nst_lib.backbone
     CONVERTED_CACHE_NAME,
     WEIGHTS_FILES,
@@ -52,20 +53,23 @@ def check_pooling(pooling: str) -> None:
         raise InvalidSettingError(f"pooling must be one of {', '.join(POOLINGS)}; got {pooling!r}")
 
 
-def _build_vgg(backbone: str, pooling: str = "max"):
+def _build_vgg(backbone: str, pooling: str = "max", precision: str = "float32"):
     """An uninitialised VGG convolution stack, every layer (input: preprocessed BGR), with 2×2 max or
-    average pooling between the blocks (the same weights serve both: pooling has none)."""
+    average pooling between the blocks (the same weights serve both: pooling has none), computing in
+    ``precision`` (bfloat16: float32 weights, bfloat16 arithmetic and activations; :mod:`nst_lib.precision`)."""
     import keras
 
     check_pooling(pooling)
+    dtype = layer_dtype(precision)
     pool = keras.layers.MaxPooling2D if pooling == "max" else keras.layers.AveragePooling2D
     inputs = keras.Input(shape=(None, None, 3), name="bgr")
     x = inputs
     for b, n in enumerate(BACKBONE_BLOCKS[backbone]):
         for c in range(n):
-            x = keras.layers.Conv2D(BLOCK_CHANNELS[b], 3, padding="same", activation="relu", name=f"block{b + 1}_conv{c + 1}")(x)
+            x = keras.layers.Conv2D(BLOCK_CHANNELS[b], 3, padding="same", activation="relu", name=f"block{b + 1}_conv{c + 1}",
+                                    dtype=dtype)(x)
         if b < len(BACKBONE_BLOCKS[backbone]) - 1:
-            x = pool(2, strides=2, name=f"block{b + 1}_pool")(x)
+            x = pool(2, strides=2, name=f"block{b + 1}_pool", dtype=dtype)(x)
     return keras.Model(inputs, x, name=f"{backbone}_{pooling}pool" if pooling != "max" else backbone)
 
 
@@ -81,6 +85,8 @@ class FeatureExtractor:
         rescaling: ``None``, or per-filter divisors of the layers' outputs, an object with a ``divisors``
             mapping (Keras layer name → one positive number per filter) and a hash: the rescaled network of
             :mod:`nst_lib.normalized_vgg`, where each filter's mean activation is 1.
+        precision: ``"float32"`` or ``"bfloat16"`` (the network computes in bfloat16; its outputs are
+            returned as float32, so everything after the extractor stays float32: :mod:`nst_lib.precision`).
 
     Calling it on a (batch, H, W, 3) tensor returns ``{keras_name: (batch, h, w, channels)}``. Every
     extractor of one backbone, weights and pooling shares one network, whose weights are loaded once per
@@ -88,9 +94,11 @@ class FeatureExtractor:
     """
 
     def __init__(self, layers: Sequence[str], backbone: str = "vgg19", weights: "str | None | WeightsInfo" = "imagenet",
-                 *, pooling: str = "max", rescaling: Any = None):
+                 *, pooling: str = "max", rescaling: Any = None, precision: str = "float32"):
         info = weights if isinstance(weights, WeightsInfo) else resolve_weights(backbone, weights)
         check_pooling(pooling)
+        _check_compute_precision(precision)
+        self.precision = precision
         self.weights_info = info
         self.backbone = info.backbone
         self.pooling = pooling
@@ -98,7 +106,7 @@ class FeatureExtractor:
         if not layers:
             raise InvalidSettingError("at least one layer is needed")
         self.layers = tuple(dict.fromkeys(to_keras_names(layers, self.backbone)))
-        self.model = _submodel(info, self.layers, pooling)
+        self.model = _submodel(info, self.layers, pooling, precision)
         self._divisors = None if rescaling is None else [rescaling.divisors[name] for name in self.layers]
 
     def preprocess(self, images):
@@ -109,12 +117,23 @@ class FeatureExtractor:
         return bgr - tf.constant(CAFFE_MEANS_BGR, tf.float32)
 
     def __call__(self, images) -> dict:
+        import tensorflow as tf
+
         outputs = self.model(self.preprocess(images))
         if len(self.layers) == 1:
             outputs = [outputs]
+        # a bfloat16 network's features become float32 here: Gram matrices and losses are float32 sums
+        outputs = [tf.cast(output, tf.float32) for output in outputs]
         if self._divisors is not None:  # the rescaled network: each filter's output divided by its mean
             outputs = [output / divisor for output, divisor in zip(outputs, self._divisors)]
         return dict(zip(self.layers, outputs))
+
+
+def _check_compute_precision(precision: str) -> None:
+    if precision not in COMPUTE_PRECISIONS:
+        raise InvalidSettingError(
+            f"an extractor computes in {' or '.join(COMPUTE_PRECISIONS)}; got {precision!r} "
+            "(resolve 'auto' first with nst_lib.precision.resolve_precision)")
 
 
 #: extractors shared by stylize() runs asking for the same layers of the same network (least recently used
@@ -126,22 +145,24 @@ _LOCK = threading.RLock()
 
 def shared_extractor(layers: Sequence[str], backbone: str = "vgg19",
                      weights: "str | None | WeightsInfo" = "imagenet", *, warn: bool = True,
-                     pooling: str = "max", rescaling: Any = None) -> FeatureExtractor:
+                     pooling: str = "max", rescaling: Any = None, precision: str = "float32") -> FeatureExtractor:
     """The process-wide extractor for these layers of this network (made on first use).
 
     :func:`~nst_lib.transfer.stylize` uses it, so the graph traced by one run serves the next ones. With
     ``warn=False`` a VGG16 substitution is not warned about; it is on ``extractor.weights_info.notice``.
-    ``pooling`` and ``rescaling`` are those of :class:`FeatureExtractor`.
+    ``pooling``, ``rescaling`` and ``precision`` are those of :class:`FeatureExtractor`.
     """
     info = weights if isinstance(weights, WeightsInfo) else resolve_weights(backbone, weights, warn=warn)
     if not layers:
         raise InvalidSettingError("at least one layer is needed")
     check_pooling(pooling)
-    key = (tuple(dict.fromkeys(to_keras_names(layers, info.backbone))), info, pooling, rescaling)
+    _check_compute_precision(precision)
+    key = (tuple(dict.fromkeys(to_keras_names(layers, info.backbone))), info, pooling, rescaling, precision)
     with _LOCK:
         extractor = _SHARED_EXTRACTORS.pop(key, None)
         if extractor is None:
-            extractor = FeatureExtractor(key[0], info.backbone, info, pooling=pooling, rescaling=rescaling)
+            extractor = FeatureExtractor(key[0], info.backbone, info, pooling=pooling, rescaling=rescaling,
+                                         precision=precision)
         _SHARED_EXTRACTORS[key] = extractor
         while len(_SHARED_EXTRACTORS) > _MAX_SHARED_EXTRACTORS:
             _SHARED_EXTRACTORS.popitem(last=False)
@@ -149,25 +170,26 @@ def shared_extractor(layers: Sequence[str], backbone: str = "vgg19",
 
 
 class _Network:
-    """One VGG convolution stack per backbone, weights and pooling, with the set of layers whose weights are loaded."""
+    """One VGG convolution stack per backbone, weights, pooling and precision, with the set of layers whose
+    weights are loaded."""
 
-    def __init__(self, info: WeightsInfo, pooling: str = "max"):
+    def __init__(self, info: WeightsInfo, pooling: str = "max", precision: str = "float32"):
         self.info = info
-        self.model = _build_vgg(info.backbone, pooling)
+        self.model = _build_vgg(info.backbone, pooling, precision)
         self.model.trainable = False
         self.loaded: set[str] = set()
         self.submodels: dict[tuple[str, ...], object] = {}
 
 
-_NETWORKS: dict[tuple[WeightsInfo, str], _Network] = {}
+_NETWORKS: dict[tuple[WeightsInfo, str, str], _Network] = {}
 
 
-def _network(info: WeightsInfo, layers: Sequence[str], pooling: str = "max") -> _Network:
-    """The shared network of ``info`` and ``pooling``, with weights loaded up to the deepest of ``layers``."""
+def _network(info: WeightsInfo, layers: Sequence[str], pooling: str = "max", precision: str = "float32") -> _Network:
+    """The shared network of ``info``, ``pooling`` and ``precision``, with weights loaded up to the deepest of ``layers``."""
     with _LOCK:
-        network = _NETWORKS.get((info, pooling))
+        network = _NETWORKS.get((info, pooling, precision))
         if network is None:
-            network = _NETWORKS[(info, pooling)] = _Network(info, pooling)
+            network = _NETWORKS[(info, pooling, precision)] = _Network(info, pooling, precision)
         order = layer_names(info.backbone)
         needed = order[: max(order.index(n) for n in layers) + 1]
         missing = [n for n in needed if n not in network.loaded]
@@ -177,12 +199,12 @@ def _network(info: WeightsInfo, layers: Sequence[str], pooling: str = "max") -> 
         return network
 
 
-def _submodel(info: WeightsInfo, layers: tuple[str, ...], pooling: str = "max"):
+def _submodel(info: WeightsInfo, layers: tuple[str, ...], pooling: str = "max", precision: str = "float32"):
     """The sub-model with one output per requested layer, cut from the shared network (and kept)."""
     import keras
 
     with _LOCK:
-        network = _network(info, layers, pooling)
+        network = _network(info, layers, pooling, precision)
         if layers not in network.submodels:
             full = network.model
             outputs = [full.get_layer(n).output for n in layers]

@@ -39,12 +39,14 @@ from .errors import NSTError, OutputError
 from .images import check_output_path, output_bit_depth, read_mask, save_image
 from .layers import layer_catalogue, to_keras_names
 from .memory import check_plan, plan_run
+from .precision import PRECISIONS, cpu_description, describe_precision
 from .resume import RunState, StateWriter, resumed_config
 from .weights import resolved_weights_description
 from .startup import import_tensorflow_quietly
 
 _CHOICES = {"optimizer": OPTIMIZERS, "preserve_colors": COLOR_MODES, "backbone": BACKBONES,
-            "style_loss": STYLE_LOSSES, "pooling": POOLINGS}
+            "style_loss": STYLE_LOSSES, "pooling": POOLINGS,
+            "precision": PRECISIONS}
 _METAVARS = {"size": "PX", "steps": "N", "time_budget": "SECONDS", "seed": "N", "weights": "PATH",
              "max_memory": "SIZE", "init": "{" + ",".join(INITS) + "}|IMAGE", "learning_rate_end": "RATE",
              "average_decay": "DECAY", "scale_factor": "RATIO"}
@@ -110,6 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
     lp = sub.add_parser("layers", help="list the VGG layers with their Gatys names")
     lp.add_argument("--backbone", choices=BACKBONES, default="vgg19")
     sub.add_parser("weights", help="say which VGG weights 'imagenet' resolves to on this machine")
+    ip = sub.add_parser("info", help="this machine: the processor, the VGG weights, and the precision runs use")
+    ip.add_argument("--precision", choices=PRECISIONS, default="auto", help="the setting to explain (default: auto)")
     return parser
 
 
@@ -258,7 +262,7 @@ def _write_results(args: argparse.Namespace, result, output: Path, writer: State
         how = "" if result.stop_reason in ("steps", "converged") else f" ({result.message})"
         print(
             f"wrote {output}: {w}×{h} px, {result.iterations} iterations, {result.elapsed:.1f} s, "
-            f"{result.backbone} weights from {result.weights_source}{how}",
+            f"{result.backbone} weights from {result.weights_source}, {result.precision.used}{how}",
             file=sys.stderr if result.stop_reason == "interrupted" or failures else sys.stdout,
         )
     if failures:
@@ -283,11 +287,22 @@ def _cmd_weights(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_info(args: argparse.Namespace) -> int:
+    import_tensorflow_quietly()
+    cpu = cpu_description()
+    flags = ", ".join(cpu["bfloat16_flags"]) or "none"
+    print(f"processor: {cpu['model']} ({cpu['machine']}, {cpu['cpus']} cpus; bfloat16 flags: {flags})")
+    print(f"weights: {resolved_weights_description()}")
+    print(describe_precision(args.precision))
+    return EXIT_OK
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
     return cmd_train(args)
 
 
-_COMMANDS = {"stylize": _cmd_stylize, "train": _cmd_train, "examples": _cmd_examples, "layers": _cmd_layers, "weights": _cmd_weights}
+_COMMANDS = {"stylize": _cmd_stylize, "train": _cmd_train, "examples": _cmd_examples, "layers": _cmd_layers, "weights": _cmd_weights,
+             "info": _cmd_info}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -32,6 +32,8 @@ COLOR_MODES = ("none", "luminance", "histogram")
 BACKBONES = ("vgg19", "vgg16")
 #: pooling between VGG's blocks (= nst_lib.backbone.POOLINGS): the trained network's max, or Gatys et al.'s avg
 POOLINGS = ("max", "avg")
+#: ``precision``: auto decides per machine (nst_lib.precision); the networks compute in float32 or bfloat16
+PRECISIONS = ("auto", "float32", "bfloat16")
 #: Style statistics ``StyleConfig.style_loss`` accepts. Each is registered in :mod:`nst_lib.losses` (Gram) or
 #: :mod:`nst_lib.statistics` with :func:`nst_lib.losses.register_style_statistic`; add its name here too.
 STYLE_LOSSES = ("gram", "mean_std", "wasserstein", "sliced_wasserstein")
@@ -143,6 +145,15 @@ class StyleConfig:
     backbone: str = field(default="vgg19", metadata=_doc("feature network: vgg19 or vgg16"))
     weights: str = field(
         default="imagenet", metadata=_doc("'imagenet' (resolved as in the README) or a path to a Keras weights file")
+    )
+
+    precision: str = field(
+        default="auto",
+        metadata=_doc(
+            "numbers VGG computes in: " + ", ".join(PRECISIONS) + "; auto = bfloat16 where the processor has it "
+            "natively and a once-per-machine measurement shows it faster, else float32 (losses, optimiser and "
+            "image stay float32; docs/precision.md)"
+        ),
     )
 
     max_memory: str | None = field(
@@ -357,6 +368,7 @@ def validate_config(cfg: StyleConfig) -> None:
     _check_choice("pooling", cfg.pooling, POOLINGS)
     if not isinstance(cfg.rescale_network, bool):
         raise InvalidSettingError(f"rescale_network must be True or False, got {cfg.rescale_network!r}")
+    _check_choice("precision", cfg.precision, PRECISIONS)
     if cfg.max_memory is not None:
         parse_memory_size(cfg.max_memory)
     if not isinstance(cfg.weights, str) or not cfg.weights:

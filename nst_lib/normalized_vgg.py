@@ -235,9 +235,12 @@ def rescale_weights(kernels: Sequence[np.ndarray], biases: Sequence[np.ndarray],
     return new_kernels, new_biases
 
 
-def configured_extractor(layers: Sequence[str], cfg: "StyleConfig") -> FeatureExtractor:
+def configured_extractor(layers: Sequence[str], cfg: "StyleConfig", precision: str = "float32") -> FeatureExtractor:
     """The shared extractor a :class:`~nst_lib.config.StyleConfig` asks for: its backbone and weights, its
-    ``pooling``, and the rescaled network when ``rescale_network`` is set (what :func:`~nst_lib.stylize` uses)."""
+    ``pooling``, and the rescaled network when ``rescale_network`` is set (what :func:`~nst_lib.stylize` uses),
+    computing in ``precision`` (float32 or bfloat16: ``cfg.precision`` resolved by
+    :func:`nst_lib.precision.resolve_precision`)."""
     info = resolve_weights(cfg.backbone, cfg.weights, warn=False)
     rescaling = network_rescaling(info.backbone, info, cfg.pooling) if cfg.rescale_network else None
-    return shared_extractor(layers, info.backbone, info, warn=False, pooling=cfg.pooling, rescaling=rescaling)
+    return shared_extractor(layers, info.backbone, info, warn=False, pooling=cfg.pooling, rescaling=rescaling,
+                            precision=precision)

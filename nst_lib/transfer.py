@@ -32,6 +32,7 @@ from .layers import layer_catalogue, to_keras_names
 from .losses import Objective, StyleTarget, style_statistic
 from .memory import NOMINAL_STEPS, RunPlan, check_plan, plan_run
 from .normalized_vgg import configured_extractor
+from .precision import PrecisionChoice, resolve_precision
 from .resume import RunState, StateWriter, check_inputs, fingerprint, resumed_config
 from .tiling import feather, refine, tiled_gram_targets
 from .optimize import STOP_REASONS, Iterate, OptimizeResult, make_value_and_grad, run_adam, run_lbfgs, run_lbfgs_redrawing
@@ -55,6 +56,8 @@ class Result:
     plan: Any = None  # the memory plan (nst_lib.memory.RunPlan): whole or tiled, estimated peak
     #: tiled stages: {"stage", "shape", "tile", "overlap", "offsets"} (the grids used, for checks and figures)
     tiling: list[dict] = field(default_factory=list)
+    #: the precision VGG ran in and why (nst_lib.precision: requested, used, reason)
+    precision: PrecisionChoice | None = None
 
     @property
     def final_losses(self) -> dict[str, float]:
@@ -83,6 +86,7 @@ class Result:
             "weights_source": self.weights_source,
             "scale_shapes": [list(s) for s in self.scale_shapes],
             "notes": list(self.notes),
+            "precision": None if self.precision is None else self.precision.to_dict(),
             "plan": None if self.plan is None else self.plan.to_dict(),
             "tiling": [{**grid, "shape": list(grid["shape"]), "offsets": [list(o) for o in grid["offsets"]]}
                        for grid in self.tiling],
@@ -363,6 +367,7 @@ def stylize(
         notes=notes,
         plan=plan,
         tiling=tiling,
+        precision=run.precision,
     )
 
 
@@ -399,6 +404,7 @@ class _Prepared:
     content_layer_weights: dict[str, float]
     style_layer_weights: dict[str, float]
     notes: list[str]
+    precision: PrecisionChoice  # the precision the extractor computes in, and why
 
 
 def _prepare(content: Any, style: Any, cfg: StyleConfig, mask: Any) -> _Prepared:
@@ -422,8 +428,9 @@ def _prepare(content: Any, style: Any, cfg: StyleConfig, mask: Any) -> _Prepared
     target_content = color.gray_to_rgb(color.luminance(content_full)) if cfg.preserve_colors == "luminance" else content_full
     masks_full = _load_masks(mask, len(styles_in), height, width, notes)
 
-    # shared by runs asking for the same layers (and pooling and rescaling): its traced graph serves them all
-    extractor = configured_extractor(cfg.content_layers + cfg.style_layers, cfg)
+    # shared by runs asking for the same layers (pooling, rescaling, precision): its traced graph serves them all
+    precision = resolve_precision(cfg.precision)
+    extractor = configured_extractor(cfg.content_layers + cfg.style_layers, cfg, precision.used)
     if extractor.weights_info.notice:
         notes.insert(0, extractor.weights_info.notice)
     content_layers = to_keras_names(cfg.content_layers, extractor.backbone)
@@ -434,7 +441,7 @@ def _prepare(content: Any, style: Any, cfg: StyleConfig, mask: Any) -> _Prepared
         strides = {info.keras_name: info.stride for info in layer_catalogue(extractor.backbone)}
         notes.extend(mask_notes(masks_full, style_layers, strides))
     return _Prepared(content_full, target_content, styles_full, blend, masks_full, extractor, content_lw, style_lw,
-                     notes)
+                     notes, precision)
 
 
 # ------------------------------------------------------------------------------------ stages of a run
