@@ -36,9 +36,9 @@ from .cli_common import (  # noqa: F401 - EXIT_* and UsageError are part of nst_
 )
 from .cli_train import add_model_option, add_train_parser, cmd_stylize_model, cmd_train
 from .errors import NSTError, OutputError
-from .images import check_output_path, output_bit_depth, read_mask, save_image
+from .images import MIN_SIDE, MIN_SOURCE_SIDE, check_output_path, output_bit_depth, read_image_header, read_mask, save_image
 from .layers import layer_catalogue, to_keras_names
-from .memory import check_plan, plan_run
+from .memory import check_input_decoding, check_plan, plan_run
 from .precision import PRECISIONS, cpu_description, describe_precision
 from .resume import RunState, StateWriter, resumed_config
 from .weights import resolved_weights_description
@@ -233,8 +233,13 @@ def _check_stylize_outputs(args: argparse.Namespace) -> Path:
 
 def _load_inputs(args: argparse.Namespace, config: StyleConfig):
     """Content, styles and masks at the sizes the run uses (checked before TensorFlow is imported)."""
+    _check_input_memory(args, config)
     content = load_source(args.content, config.size)
-    styles = [load_source(s) for s in args.styles]
+    # styles at the size the run uses them (stylize resizes them to size × style_scale anyway): an 11000×9000
+    # style is reduced right after decoding instead of becoming 1.2 GB of floats (docs/safety.md)
+    style_side = round(config.size * config.style_scale)
+    style_size = style_side if style_side >= MIN_SIDE else None  # (examples are loaded with the default min_side)
+    styles = [load_source(s, style_size, min_side=MIN_SOURCE_SIDE) for s in args.styles]
     masks, notes = args.mask, []
     if masks:
         h, w = content.shape[:2]
@@ -242,6 +247,22 @@ def _load_inputs(args: argparse.Namespace, config: StyleConfig):
         masks = [mask for mask, _ in loaded]
         notes = [note for _, note in loaded if note]
     return content, styles, masks, notes
+
+
+def _check_input_memory(args: argparse.Namespace, config: StyleConfig) -> None:
+    """From the files' headers, before a pixel is decoded: decoding each input must fit in the budget, and so
+    must the run (its plan, from the sizes the files declare); refused up front otherwise (docs/safety.md)."""
+    style_side = round(config.size * config.style_scale)
+    wanted = [(args.content, config.size), *[(style, style_side) for style in args.styles],
+              *[(mask, config.size) for mask in args.mask or []]]
+    if config.init not in INITS:
+        wanted.append((config.init, config.size))
+    headers = {path: read_image_header(path) for path, _ in wanted if not path.startswith("example:")}
+    check_input_decoding([(headers[path], size) for path, size in wanted if path in headers], config.max_memory)
+    if args.content in headers:
+        style_shapes = [headers[s].upright_shape if s in headers else None for s in args.styles]
+        check_plan(plan_run(config, headers[args.content].upright_shape,
+                            style_shapes=None if None in style_shapes else style_shapes))
 
 
 def _write_results(args: argparse.Namespace, result, output: Path, writer: StateWriter) -> int:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from . import data
 from .config import INITS
-from .images import load_image
+from .images import MIN_SIDE, load_image
 from .paths import check_distinct, check_writable
 from .startup import import_tensorflow_quietly
 from .weights import keras_cache_dir
@@ -49,8 +49,12 @@ def number(kind):
     return parse
 
 
-def load_source(text: str, size: int | None = None):
-    """A path or ``example:NAME`` → float32 image (validated here, before TensorFlow is imported)."""
+def load_source(text: str, size: int | None = None, min_side: int = MIN_SIDE):
+    """A path or ``example:NAME`` → float32 image (validated here, before TensorFlow is imported).
+
+    A file is decoded at the size the run needs (long side ``size``; far larger files are reduced right
+    after decoding, docs/safety.md); ``min_side`` as for :func:`~nst_lib.images.load_image`.
+    """
     if text.startswith("example:"):
         name = text.split(":", 1)[1]
         if name in data.list_paintings():  # downloaded once into the Keras cache ('nst examples' lists them)
@@ -61,7 +65,7 @@ def load_source(text: str, size: int | None = None):
             raise UsageError(f"unknown example {name!r}; valid examples are {valid} "
                              "(or drop a photo into images/yours/ and use its file name)")
         return data.example_image(name, size)  # content photos, bundled styles, then images/yours/
-    return load_image(text, size)
+    return load_image(text, size, min_side=min_side)
 
 
 def _painting_file(name: str) -> str:

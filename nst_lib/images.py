@@ -389,6 +389,12 @@ class ImageHeader:
     height: int
     mode: str  # Pillow's mode, e.g. "RGB", "P", "I;16"
     format: str | None  # "PNG", "JPEG", …
+    orientation: int = 1  # the EXIF orientation tag (5–8: the picture is stored turned by 90°)
+
+    @property
+    def upright_shape(self) -> tuple[int, int]:
+        """(height, width) of the picture as shown, the EXIF orientation applied (what load_image returns)."""
+        return (self.width, self.height) if self.orientation in (5, 6, 7, 8) else (self.height, self.width)
 
     def decode_bytes(self, size: int | None = None) -> int:
         """Peak bytes of decoding this image for a run that needs it at long side ``size`` (None: full size).
@@ -418,7 +424,12 @@ def read_image_header(source: Any, max_pixels: int = MAX_INPUT_PIXELS) -> ImageH
     """
     with _open_encoded(source) as (stream, label):
         image = _open_header(stream, label, max_pixels)
-        return ImageHeader(label, image.size[0], image.size[1], image.mode, image.format)
+        try:  # (a PNG's getexif() decodes the whole image to look for an eXIf chunk after the pixels)
+            has_exif = image.format != "PNG" or "exif" in image.info
+            orientation = int(image.getexif().get(0x0112, 1)) if has_exif else 1
+        except Exception:  # noqa: BLE001 - a malformed EXIF block is ignored by load_image too
+            orientation = 1
+        return ImageHeader(label, image.size[0], image.size[1], image.mode, image.format, orientation)
 
 
 def _reduction_factor(width: int, height: int, size: int | None) -> int:
@@ -640,13 +651,13 @@ def read_mask(source: ImageSource, height: int, width: int) -> tuple[np.ndarray,
     width = _check_int_setting("width", width, 1)
     _check_output_pixels(height, width)
     note = None
-    rgb, label, _ = _read_source(source, MAX_INPUT_PIXELS)
-    source_height, source_width = rgb.shape[:2]
+    # decoded reduced when far larger than the image (an 11000×9000 mask must not become 1.2 GB of floats)
+    rgb, label, (source_height, source_width) = _read_source(source, MAX_INPUT_PIXELS, draft_size=max(height, width))
     if source_height < 1 or source_width < 1:
         raise InvalidImageError(f"mask {label} is {_dims(source_width, source_height)}; it has no pixels")
     luminance = rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
     np.clip(luminance, 0.0, 1.0, out=luminance)
-    if (source_height, source_width) != (height, width):
+    if rgb.shape[:2] != (height, width):
         ratio = (source_width / source_height) / (width / height)
         if abs(ratio - 1.0) > 0.02:
             note = (

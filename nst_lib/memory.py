@@ -34,6 +34,7 @@ from typing import Any, Sequence
 
 from .config import StyleConfig
 from .errors import InvalidSettingError, MemoryBudgetError
+from .images import ImageHeader
 from .layers import layer_catalogue, to_keras_names
 from .sizes import GIB, LBFGS_HISTORY_BYTES, MIB, format_bytes, lbfgs_corrections_for, parse_memory_size  # noqa: F401 - re-exported
 from .tiling import tile_boxes
@@ -423,3 +424,53 @@ def check_plan(plan: RunPlan) -> RunPlan:
     if not plan.fits:
         raise MemoryBudgetError(plan.message)
     return plan
+
+
+# ------------------------------------------------------------------------------------------ the inputs
+#: what the process holds before TensorFlow is imported, while inputs are decoded (interpreter, NumPy,
+#: Pillow, SciPy, scikit-image: about 60 MB measured, rounded up)
+INPUT_BASE_BYTES = 150 * MIB
+
+
+class InputMemoryError(MemoryBudgetError):
+    """Decoding an input, even reduced to the size the run needs, would not fit in the memory budget.
+
+    Attributes:
+        label: the input as messages name it; needed: estimated peak bytes (the program's own included);
+        budget: the budget in bytes.
+    """
+
+    def __init__(self, message: str, label: str, needed: int, budget: int):
+        super().__init__(message)
+        self.label, self.needed, self.budget = label, needed, budget
+
+
+def check_input_decoding(inputs: Sequence[tuple[ImageHeader, int | None]], max_memory: Any = None) -> int:
+    """Refuse, from the files' headers alone, inputs whose decoding the memory budget cannot hold.
+
+    Inputs are decoded one after another, before TensorFlow is imported, each shrunk to the size the run
+    needs right after decoding (:meth:`~nst_lib.images.ImageHeader.decode_bytes`), so the peak is the
+    program's own memory plus the costliest input.
+
+    Args:
+        inputs: each input's header and the long side the run needs it at (None: full size).
+        max_memory: the budget (bytes or ``"1G"``); default: a share of the memory available now.
+
+    Returns:
+        The estimated peak in bytes.
+
+    Raises:
+        InputMemoryError: the costliest input does not fit; the message names it, its size and the budget.
+    """
+    budget = default_budget() if max_memory is None else parse_memory_size(max_memory)
+    if not inputs:
+        return INPUT_BASE_BYTES
+    header, size = max(inputs, key=lambda item: item[0].decode_bytes(item[1]))
+    needed = INPUT_BASE_BYTES + header.decode_bytes(size)
+    if needed > budget * PLAN_HEADROOM:
+        source = "the memory budget" if max_memory is not None else "the memory available now"
+        raise InputMemoryError(
+            f"decoding {header.label} ({header.width}×{header.height} px, mode {header.mode}) needs about "
+            f"{format_bytes(needed)} even reduced to the size the run needs, more than {source} "
+            f"({format_bytes(budget)}); give a larger --max-memory or a smaller image", header.label, needed, budget)
+    return needed

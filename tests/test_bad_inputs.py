@@ -278,3 +278,59 @@ def test_a_cached_painting_is_an_example(tmp_path, monkeypatch):
     Image.fromarray((make_style() * 255).astype(np.uint8)).save(cached, format="JPEG")
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
     assert load_source("example:starry_night", 40).shape == (40, 40, 3)
+
+
+# ----------------------------------------------------------------------- §3: memory counted from the first byte
+def _big_png(path: Path, width: int = 3000, height: int = 2400) -> Path:
+    from PIL import Image
+
+    ramp = np.linspace(0, 255, width, dtype=np.float32)
+    pixels = np.broadcast_to(ramp[np.newaxis, :, np.newaxis], (height, width, 3)).astype(np.uint8)
+    Image.fromarray(pixels).save(path)
+    return path
+
+
+def test_decoding_that_the_budget_cannot_hold_is_refused_from_the_header(scratch, capsys):
+    _big_png(scratch / "big.png")
+    case = Case("§3", ["stylize", "big.png", "style.png", "-o", "out.png", "--max-memory", "160M", *TINY],
+                ("decoding 'big.png'", "3000×2400", "--max-memory"))
+    run_case(case, scratch, capsys)
+
+
+def test_a_large_file_is_reduced_right_after_decoding(tmp_path):
+    """No float32 array of the full 3000 × 2400 frame is made (it would take 86 MB); NumPy's allocations are
+    traced by tracemalloc."""
+    import tracemalloc
+
+    from nst_lib.images import load_image, read_image_header
+
+    path = _big_png(tmp_path / "big.png")
+    header = read_image_header(path)
+    assert (header.width, header.height, header.mode, header.upright_shape) == (3000, 2400, "RGB", (2400, 3000))
+    tracemalloc.start()
+    image = load_image(path, 128)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert image.shape == (102, 128, 3)
+    assert peak < 20 * 2**20, f"{peak / 2**20:.0f} MB traced"
+    assert header.decode_bytes(128) < header.decode_bytes(None)
+
+
+def test_reduced_decoding_gives_the_full_size_picture(tmp_path):
+    from nst_lib.images import load_image, resize_long_side
+
+    path = _big_png(tmp_path / "big.png", 1200, 900)
+    reduced = load_image(path, 100)
+    full = resize_long_side(load_image(path), 100)
+    assert float(np.abs(reduced - full).mean()) < 0.01
+
+
+def test_the_input_check_carries_fields(tmp_path):
+    from nst_lib.images import read_image_header
+    from nst_lib.memory import InputMemoryError, check_input_decoding
+
+    header = read_image_header(_big_png(tmp_path / "big.png"))
+    with pytest.raises(InputMemoryError) as caught:
+        check_input_decoding([(header, None)], "160M")
+    assert caught.value.budget == 160 * 2**20 and caught.value.needed > caught.value.budget
+    assert check_input_decoding([(header, 128)], "1G") < 2**30
