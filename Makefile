@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.nst-installed
-EXTRAS ?= dev,offline,app
+EXTRAS ?= dev,offline,app,video
 
 .PHONY: install test test-fast lint lab demo web figures toc strip sync benchmark benchmark-512 fast-model clean
 

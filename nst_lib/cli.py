@@ -35,6 +35,8 @@ from .cli_common import (  # noqa: F401 - EXIT_* and UsageError are part of nst_
     number,
 )
 from .cli_train import add_model_option, add_train_parser, cmd_stylize_model, cmd_train
+from .cli_batch import add_batch_parser, cmd_batch
+from .cli_video import add_video_parser, cmd_video
 from .errors import NSTError, OutputError
 from .images import MIN_SIDE, MIN_SOURCE_SIDE, check_output_path, output_bit_depth, read_image_header, read_mask, save_image
 from .layers import layer_catalogue, to_keras_names
@@ -107,6 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--debug", action="store_true", help="show Python tracebacks")
     add_model_option(p)
     add_train_parser(sub)
+    add_video_parser(sub, _add_config_flags)
+    add_batch_parser(sub, _add_config_flags)
 
     sub.add_parser("examples", help="list the bundled example images (use them as example:NAME)")
     lp = sub.add_parser("layers", help="list the VGG layers with their Gatys names")
@@ -322,8 +326,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return cmd_train(args)
 
 
-_COMMANDS = {"stylize": _cmd_stylize, "train": _cmd_train, "examples": _cmd_examples, "layers": _cmd_layers, "weights": _cmd_weights,
-             "info": _cmd_info}
+_COMMANDS = {"stylize": _cmd_stylize, "train": _cmd_train, "video": cmd_video, "batch": cmd_batch, "examples": _cmd_examples,
+             "layers": _cmd_layers, "weights": _cmd_weights, "info": _cmd_info}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

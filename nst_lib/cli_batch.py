@@ -1,0 +1,146 @@
+"""``nst batch``: many photos stylized as Dask tasks, on this machine or a cluster (docs/video.md).
+
+::
+
+    nst batch INPUT [INPUT ...] STYLE -o OUTDIR [stylize options] [--workers N | --scheduler tcp://HOST:8786]
+    nst batch INPUT [INPUT ...] --model MODEL.keras -o OUTDIR [--size PX] [--workers N | --scheduler ...]
+
+An INPUT may be a folder (its PNG/JPEG/WebP/TIFF/BMP images). Each output is ``OUTDIR/<input name>.png``
+(``--format jpg`` for JPEG); one that exists is skipped, so a re-run does only what is left. Results are
+reported in input order as they stream back, with a progress bar; a failed item is reported with its
+reason and the others go on (exit 1 if any failed). Arguments are checked before any worker starts: bad
+ones give one ``error:`` line and exit 2.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Callable
+
+from .cli_common import EXIT_FAILURE, EXIT_OK, UsageError, load_source, number
+from .config import StyleConfig, config_fields
+from .fast_settings import check_model_file
+from .startup import import_tensorflow_quietly
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp")
+#: stylize options that make no sense for a batch
+_NOT_FOR_BATCH = ("time_budget",)
+
+
+def add_batch_parser(subparsers, add_config_flags: Callable[[argparse.ArgumentParser], None]) -> None:
+    """Add ``nst batch`` (``add_config_flags`` adds the ``nst stylize`` flags)."""
+    p = subparsers.add_parser("batch", help="stylize many photos as Dask tasks (local worker processes or a cluster)")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="photos or folders of photos, then STYLE (unless --model)")
+    p.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="folder for the results (created if missing)")
+    add_config_flags(p)
+    p.add_argument("--model", metavar="MODEL.keras", help="a trained fast-transfer network (nst train) instead of optimisation")
+    p.add_argument("--workers", type=number(int), metavar="N", help="local Dask worker processes (default: 1)")
+    p.add_argument("--scheduler", metavar="tcp://HOST:8786", help="an existing Dask cluster instead of local workers")
+    p.add_argument("--format", choices=("png", "jpg"), default="png", help="output image format (default: png)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar; only failures are reported")
+    p.add_argument("--debug", action="store_true", help="show Python tracebacks")
+
+
+def _expand(inputs: list[str]) -> list[Path]:
+    photos: list[Path] = []
+    for text in inputs:
+        path = Path(text).expanduser()
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+            if not found:
+                raise UsageError(f"folder {text!r} holds no image ({', '.join(IMAGE_SUFFIXES)})")
+            photos.extend(found)
+        elif path.is_file():
+            photos.append(path)
+        else:
+            raise UsageError(f"input {text!r} does not exist")
+    return photos
+
+
+def _pairs(photos: list[Path], outdir: Path, extension: str) -> list[tuple[str, str]]:
+    outputs = [outdir / f"{photo.stem}.{extension}" for photo in photos]
+    seen: dict[Path, Path] = {}
+    for photo, output in zip(photos, outputs):
+        if output in seen:
+            raise UsageError(f"{seen[output]} and {photo} would both be written to {output}; rename one of them")
+        if output.resolve() == photo.resolve():
+            raise UsageError(f"{output} is an input; choose another OUTDIR (inputs are never overwritten)")
+        seen[output] = photo
+    return [(str(p), str(o)) for p, o in zip(photos, outputs)]
+
+
+def _outdir(text: str) -> Path:
+    outdir = Path(text).expanduser()
+    if outdir.exists() and not outdir.is_dir():
+        raise UsageError(f"-o {text!r} is a file; give a folder for the results")
+    parent = outdir if outdir.exists() else outdir.parent
+    if not (parent if str(parent) else Path(".")).is_dir():
+        raise UsageError(f"-o {text!r}: folder {str(parent)!r} does not exist")
+    if not os.access(parent if str(parent) else Path("."), os.W_OK):
+        raise UsageError(f"-o {text!r}: folder {str(parent)!r} is not writable")
+    return outdir
+
+
+def _job_parts(args: argparse.Namespace) -> tuple[list[str], dict]:
+    """(inputs, the BatchJob's fields) from the arguments, checked."""
+    given = {f.name: getattr(args, f.name) for f in config_fields() if getattr(args, f.name) is not None}
+    if args.workers is not None and args.scheduler is not None:
+        raise UsageError("give --workers N (local processes) or --scheduler URL (a cluster), not both")
+    if args.workers is not None and not 1 <= args.workers <= 64:
+        raise UsageError(f"--workers must be between 1 and 64, got {args.workers}")
+    if args.model is not None:
+        extra = sorted(set(given) - {"size"})
+        if extra:
+            raise UsageError(f"{', '.join('--' + n.replace('_', '-') for n in extra)} cannot be used with --model "
+                             "(only --size applies to a trained network)")
+        check_model_file(args.model)
+        if given.get("size") is not None:
+            StyleConfig(size=given["size"])
+        return list(args.inputs), dict(model=str(Path(args.model).resolve()), size=given.get("size"))
+    if len(args.inputs) < 2:
+        raise UsageError("batch needs at least one INPUT and then a STYLE image (or --model MODEL.keras)")
+    refused = [n for n in _NOT_FOR_BATCH if n in given]
+    if refused:
+        raise UsageError(f"{', '.join('--' + n.replace('_', '-') for n in refused)} cannot be used with nst batch")
+    config = StyleConfig(**given)
+    style = load_source(args.inputs[-1], round(config.size * config.style_scale))
+    return list(args.inputs[:-1]), dict(config=config.to_dict(), styles=(style,), size=config.size)
+
+
+def _report(outcome, quiet: bool, bar) -> None:
+    if outcome.status == "failed":
+        bar.write(f"failed: {outcome.source}: {outcome.message}", file=sys.stderr)
+    elif not quiet:
+        what = f"wrote {outcome.output} ({outcome.seconds:.1f} s)" if outcome.status == "written" else \
+            f"skipped {outcome.output} (it exists)"
+        bar.write(what)
+    bar.update(1)
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    """``nst batch``: check everything, then stylize every photo as a Dask task (nst_lib.batch)."""
+    from tqdm import tqdm
+
+    inputs, fields = _job_parts(args)
+    outdir = _outdir(args.output)
+    pairs = _pairs(_expand(inputs), outdir, args.format)
+    import_tensorflow_quietly()
+    try:
+        from . import batch  # lazy: imports TensorFlow (docs/architecture.md, "Lazy TensorFlow")
+    except ImportError as exc:
+        raise UsageError(f"nst batch needs Dask ({exc.name}): pip install 'nst-lib[video]' (make install does it)") from None
+    outdir.mkdir(exist_ok=True)
+    client = batch.open_client(args.workers, args.scheduler)
+    bar = tqdm(total=len(pairs), unit="photo", file=sys.stderr, dynamic_ncols=True, leave=False, disable=args.quiet)
+    try:
+        outcomes = batch.run_batch(client, pairs, batch.BatchJob(**fields), lambda o: _report(o, args.quiet, bar))
+    finally:
+        bar.close()
+        batch.close_client(client)
+    counts = {status: sum(o.status == status for o in outcomes) for status in ("written", "skipped", "failed")}
+    if not args.quiet or counts["failed"]:
+        print(f"{len(outcomes)} photo(s): {counts['written']} written, {counts['skipped']} skipped (already there), "
+              f"{counts['failed']} failed; results in {outdir}", file=sys.stderr if counts["failed"] else sys.stdout)
+    return EXIT_FAILURE if counts["failed"] else EXIT_OK
