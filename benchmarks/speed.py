@@ -60,7 +60,7 @@ def _rss_mb() -> float:
 
 def child_tutorial(args) -> dict:
     from _common import Problem, matmul_peak, vgg_flops
-    from nst_lib.optimize import run_adam
+    from nst_lib.optimize import RunContext, run_adam
 
     problem = Problem(args.size)
     peak0 = matmul_peak()
@@ -69,7 +69,7 @@ def child_tutorial(args) -> dict:
     cpu0 = time.process_time()
     t0 = time.perf_counter()
     run_adam(problem.value_and_grad(problem.shape), problem.content_full, steps=args.steps_tutorial,
-             learning_rate=0.02, beta_1=0.99, epsilon=0.1, history=history,
+             learning_rate=0.02, beta_1=0.99, epsilon=0.1, context=RunContext(history=history),
              callback=lambda event: cpu.append(time.process_time() - cpu0))
     total_wall = time.perf_counter() - t0
     peak1 = matmul_peak()

@@ -283,7 +283,7 @@ for lr_value, run in lr_runs.items():
 # The objective has many good solutions; the starting image decides which one the optimiser finds.
 # `experiments.init_comparison` runs the same transfer from the photo, from the style image, and from white
 # noise with different seeds, as in the paper; we add the library's default start, `init="recolored"`:
-# the photo with the style's colour mean and covariance (`nst_lib.color.match_color_histogram`).
+# the photo with the style's colour mean and covariance (`nst_lib.color.match_color_moments`).
 #
 # ⏱ Real settings (256 px, 80 L-BFGS iterations over 2 scales, 5 runs): about **3–5 minutes**.
 

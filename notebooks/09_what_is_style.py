@@ -133,7 +133,7 @@ viz.show_images([viz.normalize_map(F[0, :, :, pair[0]]), viz.normalize_map(shuff
 # Here is that share for our pair, computed now at the library's start image:
 
 # %%
-start = color.match_color_histogram(photo, style)  # stylize's default start: the photo in the style's colours
+start = color.match_color_moments(photo, style)  # stylize's default start: the photo in the style's colours
 start_feats = extractor(start[np.newaxis])
 layer_weights = {name: 1 / len(GATYS_STYLE_LAYERS) for name in GATYS_STYLE_LAYERS}
 content = float(tf.reduce_mean(tf.square(start_feats["block5_conv2"] - photo_feats["block5_conv2"])))
@@ -347,7 +347,7 @@ print(f"{'pair':>28}  {'statistic':>20}  {'held-out style left':>19}  {'content 
 for content_name, style_name in PAIRS:
     content_image, style_image = data.example_pair(content_name, style_name, size=TRANSFER_SIZE)
     targets = held_out_targets(style_image)
-    begin = held_out_distance(color.match_color_histogram(content_image, style_image), targets)
+    begin = held_out_distance(color.match_color_moments(content_image, style_image), targets)
     content_target = extractor(content_image[np.newaxis])["block5_conv2"]
     for name in STYLE_LOSSES:
         result = transfers[content_name, style_name, name]

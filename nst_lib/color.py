@@ -4,7 +4,9 @@
   spread, the optimisation runs on grey images, and the result's luminance is recombined with the
   content's colour (I, Q) channels.
 * ``histogram``: the style image's colours are matched to the content's mean and covariance before the
-  transfer, so the style's palette becomes the content's.
+  transfer, so the style's palette becomes the content's. Gatys et al. call it "colour histogram matching";
+  it matches the first two moments of the colour distribution (:func:`match_color_moments`), not the whole
+  histogram.
 
 All functions work on float32 (H, W, 3) arrays in [0, 1] (NumPy and scikit-image, no TensorFlow).
 """
@@ -87,10 +89,19 @@ def match_color_statistics(image: np.ndarray, source: ColorStatistics, target: C
     return np.clip(out, 0.0, 1.0).reshape(np.shape(image)).astype(np.float32)
 
 
+def match_color_moments(image: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """``image`` recoloured to the RGB mean and covariance of ``reference`` (an affine colour transfer, see
+    :func:`match_color_statistics`). ``preserve_colors="histogram"`` recolours each style image to the
+    content's; ``init="recolored"`` the content to the style's."""
+    return match_color_statistics(image, color_statistics(image), color_statistics(reference))
+
+
 def match_color_histogram(style: np.ndarray, content: np.ndarray) -> np.ndarray:
-    """Affine colour transfer: ``style`` with the content's RGB mean and covariance (see
-    :func:`match_color_statistics`)."""
-    return match_color_statistics(style, color_statistics(style), color_statistics(content))
+    """The older name of :func:`match_color_moments` (``style`` recoloured to ``content``'s colours).
+
+    Gatys et al. 2017 call this "colour histogram matching" (hence ``preserve_colors="histogram"``), but it
+    matches the first two moments of the colours, mean and covariance, not the whole histogram."""
+    return match_color_moments(style, content)
 
 
 def chroma_distance(a: np.ndarray, b: np.ndarray) -> float:

@@ -14,8 +14,10 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
+from . import environment
 from .errors import InvalidSettingError
 from .sizes import parse_memory_size
+from .validation import check_int, doc
 
 #: The style layers of Gatys et al. (conv1_1 ... conv5_1), in Keras names.
 GATYS_STYLE_LAYERS: tuple[str, ...] = (
@@ -46,110 +48,108 @@ MAX_SIZE = 4096
 MIN_SIZE = 32
 
 
-def _doc(text: str, **extra: Any) -> dict[str, Any]:
-    return {"doc": text, **extra}
-
-
 @dataclass(frozen=True)
 class StyleConfig:
     """All settings of one style transfer. Field metadata ``doc`` is the one-line help text."""
 
-    size: int = field(default=512, metadata=_doc("long side of the output in pixels", flag="--size"))
+    size: int = field(default=512, metadata=doc("long side of the output in pixels", flag="--size"))
     steps: int | None = field(
         default=300,
-        metadata=_doc(
+        metadata=doc(
             "optimiser iterations in total, spread over the scales (L-BFGS: iterations; Adam: steps); "
             "None = no limit, run until time_budget is spent"
         ),
     )
-    optimizer: str = field(default="lbfgs", metadata=_doc("lbfgs (L-BFGS-B; Gatys et al. used L-BFGS) or adam (the TensorFlow tutorial's choice)"))
+    optimizer: str = field(default="lbfgs", metadata=doc("lbfgs (L-BFGS-B; Gatys et al. used L-BFGS) or adam (the TensorFlow tutorial's choice)"))
     time_budget: float | None = field(
         default=None,
-        metadata=_doc(
+        metadata=doc(
             "stop after this many seconds and keep the best image so far; with steps=None (the CLI's "
             "choice when only a budget is given) the run uses the whole budget"
         ),
     )
-    content_weight: float = field(default=1e4, metadata=_doc("weight of the content loss"))
+    content_weight: float = field(default=1e4, metadata=doc("weight of the content loss"))
     style_weight: float | None = field(
         default=None,  # None → the style statistic's default (set in __post_init__: always a number afterwards)
-        metadata=_doc(
+        metadata=doc(
             "weight of the style loss; default per style_loss: "
             + ", ".join(f"{name} {weight:g}" for name, weight in DEFAULT_STYLE_WEIGHTS.items())
         ),
     )
-    tv_weight: float = field(default=0.0, metadata=_doc("weight of the total-variation (smoothness) loss"))
+    tv_weight: float = field(default=0.0, metadata=doc("weight of the total-variation (smoothness) loss"))
     content_layers: tuple[str, ...] = field(
-        default=("block5_conv2",), metadata=_doc("content layer(s), Keras (block5_conv2) or Gatys (conv5_2) names")
+        default=("block5_conv2",), metadata=doc("content layer(s), Keras (block5_conv2) or Gatys (conv5_2) names")
     )
     style_layers: tuple[str, ...] = field(
-        default=GATYS_STYLE_LAYERS, metadata=_doc("style layers, Keras or Gatys names")
+        default=GATYS_STYLE_LAYERS, metadata=doc("style layers, Keras or Gatys names")
     )
     style_loss: str = field(
-        default="gram", metadata=_doc("style statistic compared between image and style: " + ", ".join(STYLE_LOSSES))
+        default="gram", metadata=doc("style statistic compared between image and style: " + ", ".join(STYLE_LOSSES))
     )
     style_layer_weights: tuple[float, ...] | None = field(
-        default=None, metadata=_doc("one weight per style layer (normalised to sum 1); default equal")
+        default=None, metadata=doc("one weight per style layer (normalised to sum 1); default equal")
     )
     content_layer_weights: tuple[float, ...] | None = field(
-        default=None, metadata=_doc("one weight per content layer (normalised to sum 1); default equal")
+        default=None, metadata=doc("one weight per content layer (normalised to sum 1); default equal")
     )
     style_blend: tuple[float, ...] | None = field(
-        default=None, metadata=_doc("one weight per style image (normalised to sum 1); default equal")
+        default=None, metadata=doc("one weight per style image (normalised to sum 1); default equal")
     )
     style_scale: float = field(
-        default=1.0, metadata=_doc("style image size relative to the output: >1 larger brush strokes, <1 finer")
+        default=1.0, metadata=doc("style image size relative to the output: >1 larger brush strokes, <1 finer")
     )
-    preserve_colors: str = field(default="none", metadata=_doc("none, luminance or histogram (Gatys et al. 2017)"))
+    preserve_colors: str = field(default="none", metadata=doc(
+        "none, luminance (style on luminance only) or histogram (the style recoloured to the content's colour mean and "
+        "covariance, Gatys et al. 2017's 'histogram matching')"))
     init: str = field(
         default="recolored",
-        metadata=_doc(
+        metadata=doc(
             "start image: recolored (the content in the style's colours; fastest, see benchmarks/README.md), "
             "content, noise, style, or the path of an image file (e.g. an earlier result; stretched to the "
             "content's shape)"
         ),
     )
-    seed: int = field(default=0, metadata=_doc("random seed (noise init, reproducible runs)"))
+    seed: int = field(default=0, metadata=doc("random seed (noise init, reproducible runs)"))
     scales: int = field(
         default=1,
-        metadata=_doc(
+        metadata=doc(
             "coarse-to-fine levels: 1 = single scale (fastest to a given loss, measured); each extra level halves the size"
         ),
     )
-    learning_rate: float = field(default=0.02, metadata=_doc("Adam learning rate (pixel units, image in [0,1])"))
-    adam_beta_1: float = field(default=0.99, metadata=_doc("Adam beta_1 (the TensorFlow tutorial uses 0.99)"))
-    adam_epsilon: float = field(default=0.1, metadata=_doc("Adam epsilon (the TensorFlow tutorial uses 0.1)"))
-    adam_beta_2: float = field(default=0.999, metadata=_doc("Adam beta_2 (Keras and the tutorial: 0.999)"))
+    learning_rate: float = field(default=0.02, metadata=doc("Adam learning rate (pixel units, image in [0,1])"))
+    adam_beta_1: float = field(default=0.99, metadata=doc("Adam beta_1 (the TensorFlow tutorial uses 0.99)"))
+    adam_epsilon: float = field(default=0.1, metadata=doc("Adam epsilon (the TensorFlow tutorial uses 0.1)"))
+    adam_beta_2: float = field(default=0.999, metadata=doc("Adam beta_2 (Keras and the tutorial: 0.999)"))
     learning_rate_end: float | None = field(
         default=None,
-        metadata=_doc("Adam: the learning rate falls along a half cosine to this value by the last step; None = constant"),
+        metadata=doc("Adam: the learning rate falls along a half cosine to this value by the last step; None = constant"),
     )
     average_decay: float | None = field(
         default=None,
-        metadata=_doc(
+        metadata=doc(
             "Adam: return the exponential moving average of the iterates with this decay (e.g. 0.99), as "
             "crowsonkb's style-transfer-pytorch does; None = the best iterate"
         ),
     )
     scale_factor: float = field(
         default=2.0,
-        metadata=_doc("size ratio between consecutive scales when scales > 1 (2 = halve; 1.414 = crowsonkb's √2 ladder)"),
+        metadata=doc("size ratio between consecutive scales when scales > 1 (2 = halve; 1.414 = crowsonkb's √2 ladder)"),
     )
     lbfgs_corrections: int = field(
         default=50,
-        metadata=_doc(
+        metadata=doc(
             "L-BFGS memory: stored corrections (each costs two image-sized float64 arrays; capped so they "
             "take at most 400 MB: about 39 at 512 px, 9 at 1024 px)"
         ),
     )
-    backbone: str = field(default="vgg19", metadata=_doc("feature network: vgg19 or vgg16"))
+    backbone: str = field(default="vgg19", metadata=doc("feature network: vgg19 or vgg16"))
     weights: str = field(
-        default="imagenet", metadata=_doc("'imagenet' (resolved as in the README) or a path to a Keras weights file")
+        default="imagenet", metadata=doc("'imagenet' (resolved as in the README) or a path to a Keras weights file")
     )
 
     precision: str = field(
         default="auto",
-        metadata=_doc(
+        metadata=doc(
             "numbers VGG computes in: " + ", ".join(PRECISIONS) + "; auto = bfloat16 where the processor has it "
             "natively and a once-per-machine measurement shows it faster, else float32 (losses, optimiser and "
             "image stay float32; docs/precision.md)"
@@ -158,7 +158,7 @@ class StyleConfig:
 
     max_memory: str | None = field(
         default=None,
-        metadata=_doc(
+        metadata=doc(
             "memory budget such as 8G or 512M; a run that needs more is done in tiles, or refused if even "
             "tiles do not fit (default: 0.8 × the memory available when the run starts)"
         ),
@@ -166,11 +166,11 @@ class StyleConfig:
     # Gatys et al.'s own network (notebook 11); the defaults keep the Keras VGG as it was trained
     pooling: str = field(
         default="max",
-        metadata=_doc("pooling between VGG's blocks: max (the trained network's) or avg (Gatys et al.'s choice for synthesis)"),
+        metadata=doc("pooling between VGG's blocks: max (the trained network's) or avg (Gatys et al.'s choice for synthesis)"),
     )
     rescale_network: bool = field(
         default=False,
-        metadata=_doc(
+        metadata=doc(
             "VGG rescaled so that every filter's mean activation is 1, as in Gatys et al. (means measured on the "
             "bundled photos and crops, with this pooling; the paper's α/β then convert exactly, see notebook 11)"
         ),
@@ -269,14 +269,6 @@ def _check_number(name: str, value: Any, *, minimum: float | None = None, exclus
         raise InvalidSettingError(f"{name} must be {relation} {minimum}, got {value!r}")
 
 
-def _check_int(name: str, value: Any, *, minimum: int, maximum: int | None = None) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidSettingError(f"{name} must be a whole number, got {value!r}")
-    if value < minimum or (maximum is not None and value > maximum):
-        allowed = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"
-        raise InvalidSettingError(f"{name} must be {allowed}, got {value}")
-
-
 def _check_choice(name: str, value: Any, choices: Sequence[str]) -> None:
     if value not in choices:
         raise InvalidSettingError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
@@ -305,12 +297,12 @@ def normalize_weights(name: str, weights: Sequence[float] | None, count: int) ->
 
 def validate_config(cfg: StyleConfig) -> None:
     """Raise :class:`InvalidSettingError` naming the first field that is out of range."""
-    _check_int("size", cfg.size, minimum=MIN_SIZE, maximum=MAX_SIZE)
+    check_int("size", cfg.size, minimum=MIN_SIZE, maximum=MAX_SIZE)
     if cfg.steps is None:
         if cfg.time_budget is None:
             raise InvalidSettingError("steps=None (no iteration limit) needs a time_budget; give one of them")
     else:
-        _check_int("steps", cfg.steps, minimum=1)
+        check_int("steps", cfg.steps, minimum=1)
     _check_choice("optimizer", cfg.optimizer, OPTIMIZERS)
     if cfg.time_budget is not None:
         _check_number("time_budget", cfg.time_budget, minimum=0.0, exclusive=True)
@@ -344,8 +336,8 @@ def validate_config(cfg: StyleConfig) -> None:
                 f"init must be one of {', '.join(INITS)} or the path of an image file; got {cfg.init!r}"
                 + (" (no such file)" if isinstance(cfg.init, str) else "")
             )
-    _check_int("seed", cfg.seed, minimum=0)
-    _check_int("scales", cfg.scales, minimum=1, maximum=6)
+    check_int("seed", cfg.seed, minimum=0)
+    check_int("scales", cfg.scales, minimum=1, maximum=6)
     _check_number("learning_rate", cfg.learning_rate, minimum=0.0, exclusive=True)
     _check_number("adam_beta_1", cfg.adam_beta_1, minimum=0.0)
     if cfg.adam_beta_1 >= 1:
@@ -363,7 +355,7 @@ def validate_config(cfg: StyleConfig) -> None:
     _check_number("scale_factor", cfg.scale_factor, minimum=1.1)
     if cfg.scale_factor > 4:
         raise InvalidSettingError(f"scale_factor must be between 1.1 and 4, got {cfg.scale_factor}")
-    _check_int("lbfgs_corrections", cfg.lbfgs_corrections, minimum=1, maximum=100)
+    check_int("lbfgs_corrections", cfg.lbfgs_corrections, minimum=1, maximum=100)
     _check_choice("backbone", cfg.backbone, BACKBONES)
     _check_choice("pooling", cfg.pooling, POOLINGS)
     if not isinstance(cfg.rescale_network, bool):
@@ -377,8 +369,9 @@ def validate_config(cfg: StyleConfig) -> None:
 
 # ---------------------------------------------------------------------------------------------- fast mode
 def fast_mode() -> bool:
-    """True when ``NST_FAST`` is set to a true value (tests and CI set ``NST_FAST=1``)."""
-    return os.environ.get("NST_FAST", "").strip().lower() in {"1", "true", "yes", "on"}
+    """True when ``NST_FAST`` is set to a true value (tests and CI set ``NST_FAST=1``; see
+    :mod:`nst_lib.environment` for the spellings of true)."""
+    return environment.fast_mode()
 
 
 def pick(real: Any, fast: Any) -> Any:

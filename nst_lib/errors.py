@@ -8,7 +8,24 @@ from __future__ import annotations
 
 
 class NSTError(Exception):
-    """Base class of every error raised on purpose by nst_lib."""
+    """Base class of every error raised on purpose by nst_lib.
+
+    Besides its one-sentence message, an error may carry fields a front end can use without reading the
+    message: ``subject``, what it is about as the message names it (``"the given image data (1,234
+    bytes)"``, ``"'photo.png'"``, a setting's name), and ``reason``, a short code for why (``"not_found"``,
+    ``"too_large"``, ``"corrupt"``, …). Both are ``None`` when the raiser did not say.
+    """
+
+    def __init__(self, *args: object, subject: str | None = None, reason: str | None = None):
+        super().__init__(*args)
+        self.subject = subject
+        self.reason = reason
+
+    def about(self, subject: str | None = None, reason: str | None = None) -> "NSTError":
+        """Fill in the fields not given yet (the message is unchanged); returns the error itself."""
+        self.subject = self.subject if self.subject is not None else subject
+        self.reason = self.reason if self.reason is not None else reason
+        return self
 
 
 class InvalidImageError(NSTError, ValueError):

@@ -5,20 +5,8 @@ does by optimising pixels for minutes: map a photo to its stylized version. The 
 one style, on many photos with the *perceptual loss*, which is exactly the objective of ``stylize``: the
 content, style and total-variation losses of :mod:`nst_lib.losses` measured by the same VGG extractor.
 
-The network (:class:`StyleTransferNetwork`, about 0.4 million weights at the default width 16, half of
-Johnson et al.'s):
-
-* a 9×9 convolution, then two stride-2 3×3 convolutions (the image at 1/4 resolution, 4·width channels);
-* ``residual_blocks`` residual blocks (two 3×3 convolutions and a skip connection);
-* two upsampling steps that *resize, then convolve* (nearest-neighbour ×2 and a 3×3 convolution) instead of
-  transposed convolutions, which leave checkerboard artefacts (Odena, Dumoulin & Olah, Distill 2016);
-* a 9×9 convolution to RGB and a sigmoid, so the output is an image in [0, 1] like ``stylize``'s.
-
-Every convolution but the last is followed by *instance normalisation* (Ulyanov, Vedaldi & Lempitsky 2016:
-each image's channels are normalised by their own mean and standard deviation, which makes the
-stylization independent of the photo's contrast and matters a lot for quality) and a ReLU. Borders are
-reflection-padded, so the image edges do not turn dark. Any image size works: the network pads the
-input to a multiple of 4 and crops the output back.
+The network (:class:`~nst_lib.fast_network.StyleTransferNetwork`, about 0.4 million weights at the default
+width 16, half of Johnson et al.'s) is built in :mod:`nst_lib.fast_network`.
 
 Deviations from Johnson et al.: half the width (16 instead of 32 channels in the first layer), content
 and style layers and loss normalisation as in ``stylize`` (so the two are directly comparable), a sigmoid
@@ -31,16 +19,11 @@ so ``resume=`` continues a run where it stopped.
 """
 from __future__ import annotations
 
-import hashlib
-import json
-import math
 import os
 import signal
-import tempfile
 import threading
 import time
 import warnings
-import zipfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,197 +34,33 @@ import numpy as np
 import tensorflow as tf
 
 from .backbone import shared_extractor
-from .config import normalize_weights
-from .errors import InvalidSettingError, MemoryBudgetError, OutputError
+from .fileio import atomic_file
+from .errors import InvalidSettingError, MemoryBudgetError
 from .fast_data import HELD_OUT_PHOTOS, PhotoSampler
+from .fast_network import (  # noqa: F401 - re-exported: notebook 10 builds the network from nst_lib.fast
+    ConvBlock,
+    InstanceNormalization,
+    ReflectionPadding2D,
+    ResidualBlock,
+    StyleTransferNetwork,
+    build_network,
+)
 from .fast_settings import (ARCHITECTURE_FIELDS, MODEL_FORMAT, ModelFileError, TrainSettings, check_model_file,
                             check_model_path)
-from .images import load_image, resize_to
-from .layers import to_keras_names
-from .losses import Objective, StyleTarget, content_loss, style_loss, style_statistic, total_variation_loss
+from .images import fingerprint, load_image, resize_to
+from .losses import content_loss, style_loss, total_variation_loss
+from .objective import LayerWeights, build_objective, layer_weights, style_targets
+from .optimize import STOP_REASONS as OPTIMIZER_STOP_REASONS
 from .memory import default_budget, format_bytes
 
 #: Peak memory of one forward pass per pixel at width 16 (measured: +465 MB at 1024² px, +1.86 GB at 2048²);
 #: it grows about in proportion to the width. A 4096² image needs about 7.8 GB.
 INFERENCE_BYTES_PER_PIXEL = 465
 
-STOP_REASONS = {
-    "steps": "finished the requested steps",
-    "time_budget": "time budget spent",
-    "interrupted": "interrupted",
-    "callback": "stopped on request",
-    "nonfinite": "the loss became NaN or infinite",
-    "loaded": "loaded from a file",
-}
-
-
-# ------------------------------------------------------------------------------------------ layers
-@keras.saving.register_keras_serializable(package="nst_lib")
-class ReflectionPadding2D(keras.layers.Layer):
-    """Pads height and width by ``padding`` pixels, mirroring the image (no dark borders)."""
-
-    def __init__(self, padding: int = 1, **kwargs):
-        super().__init__(**kwargs)
-        self.padding = int(padding)
-
-    def call(self, inputs):
-        p = self.padding
-        return tf.pad(inputs, [[0, 0], [p, p], [p, p], [0, 0]], mode="REFLECT")
-
-    def compute_output_shape(self, input_shape):
-        b, h, w, c = input_shape
-        grow = lambda n: None if n is None else n + 2 * self.padding  # noqa: E731
-        return (b, grow(h), grow(w), c)
-
-    def get_config(self):
-        return {**super().get_config(), "padding": self.padding}
-
-
-@keras.saving.register_keras_serializable(package="nst_lib")
-class InstanceNormalization(keras.layers.Layer):
-    """Normalises each channel of each image by its own mean and variance over height and width, then scales
-    and shifts it with learned per-channel ``gamma`` and ``beta`` (Ulyanov et al. 2016).
-
-    ``y = gamma · (x − mean_hw(x)) / sqrt(var_hw(x) + epsilon) + beta``. The same as
-    ``keras.layers.GroupNormalization(groups=-1)``, written out because notebook 10 teaches it.
-    """
-
-    def __init__(self, epsilon: float = 1e-5, **kwargs):
-        super().__init__(**kwargs)
-        self.epsilon = float(epsilon)
-
-    def build(self, input_shape):
-        channels = input_shape[-1]
-        self.gamma = self.add_weight(shape=(channels,), initializer="ones", name="gamma")
-        self.beta = self.add_weight(shape=(channels,), initializer="zeros", name="beta")
-
-    def call(self, inputs):
-        mean, variance = tf.nn.moments(inputs, axes=[1, 2], keepdims=True)
-        return (inputs - mean) * tf.math.rsqrt(variance + self.epsilon) * self.gamma + self.beta
-
-    def get_config(self):
-        return {**super().get_config(), "epsilon": self.epsilon}
-
-
-@keras.saving.register_keras_serializable(package="nst_lib")
-class ConvBlock(keras.layers.Layer):
-    """Reflection padding, a convolution, instance normalisation and (optionally) a ReLU.
-
-    With ``upsample=True`` the input is first enlarged ×2 by nearest-neighbour resizing: *resize, then
-    convolve*, which leaves no checkerboard pattern (a transposed convolution with stride 2 does).
-    """
-
-    def __init__(self, filters: int, kernel_size: int = 3, strides: int = 1, relu: bool = True,
-                 upsample: bool = False, **kwargs):
-        super().__init__(**kwargs)
-        self.filters, self.kernel_size, self.strides = int(filters), int(kernel_size), int(strides)
-        self.relu, self.upsample = bool(relu), bool(upsample)
-        self.resize = keras.layers.UpSampling2D(2, interpolation="nearest") if upsample else None
-        self.pad = ReflectionPadding2D(self.kernel_size // 2)
-        self.conv = keras.layers.Conv2D(self.filters, self.kernel_size, strides=self.strides, padding="valid")
-        self.norm = InstanceNormalization()
-
-    def build(self, input_shape):
-        shape = tuple(input_shape)
-        if self.resize is not None:
-            shape = self.resize.compute_output_shape(shape)
-        self.conv.build(self.pad.compute_output_shape(shape))
-        self.norm.build((*shape[:-1], self.filters))
-
-    def call(self, inputs):
-        x = self.resize(inputs) if self.resize is not None else inputs
-        x = self.norm(self.conv(self.pad(x)))
-        return tf.nn.relu(x) if self.relu else x
-
-    def get_config(self):
-        return {**super().get_config(), "filters": self.filters, "kernel_size": self.kernel_size,
-                "strides": self.strides, "relu": self.relu, "upsample": self.upsample}
-
-
-@keras.saving.register_keras_serializable(package="nst_lib")
-class ResidualBlock(keras.layers.Layer):
-    """``x + F(x)`` with F two 3×3 :class:`ConvBlock` (the second without ReLU), as in Johnson et al."""
-
-    def __init__(self, filters: int, **kwargs):
-        super().__init__(**kwargs)
-        self.filters = int(filters)
-        self.first = ConvBlock(self.filters, 3)
-        self.second = ConvBlock(self.filters, 3, relu=False)
-
-    def build(self, input_shape):
-        self.first.build(input_shape)
-        self.second.build((*tuple(input_shape)[:-1], self.filters))
-
-    def call(self, inputs):
-        return inputs + self.second(self.first(inputs))
-
-    def get_config(self):
-        return {**super().get_config(), "filters": self.filters}
-
-
-@keras.saving.register_keras_serializable(package="nst_lib")
-class StyleTransferNetwork(keras.Model):
-    """The image-transformation network (see the module docstring): [0, 1] RGB in, [0, 1] RGB out.
-
-    Args:
-        width: channels of the first convolution; the downsampled ones have 2·width and 4·width.
-        residual_blocks: residual blocks at 1/4 resolution.
-        metadata: JSON-able dictionary saved with the model (training settings, style, history).
-    """
-
-    def __init__(self, width: int = 16, residual_blocks: int = 5, metadata: Mapping[str, Any] | None = None,
-                 **kwargs):
-        super().__init__(**kwargs)
-        self.width, self.residual_blocks = int(width), int(residual_blocks)
-        # kept as JSON text: Keras would wrap a dict attribute in its own tracking type
-        self._metadata_text = json.dumps(dict(metadata or {}))
-        w = self.width
-        self.encoder = [ConvBlock(w, 9, name="conv_in"), ConvBlock(2 * w, 3, strides=2, name="down_1"),
-                        ConvBlock(4 * w, 3, strides=2, name="down_2")]
-        self.residuals = [ResidualBlock(4 * w, name=f"residual_{i + 1}") for i in range(self.residual_blocks)]
-        self.decoder = [ConvBlock(2 * w, 3, upsample=True, name="up_1"), ConvBlock(w, 3, upsample=True, name="up_2")]
-        self.to_rgb_pad = ReflectionPadding2D(4, name="to_rgb_pad")
-        self.to_rgb = keras.layers.Conv2D(3, 9, padding="valid", activation="sigmoid", name="to_rgb")
-
-    def call(self, inputs, training=None):
-        height, width = tf.shape(inputs)[1], tf.shape(inputs)[2]
-        # two stride-2 steps: pad to a multiple of 4 (mirroring), crop the output back
-        pad_h, pad_w = (-height) % 4, (-width) % 4
-        x = tf.pad(inputs, [[0, 0], [0, pad_h], [0, pad_w], [0, 0]], mode="REFLECT")
-        for layer in self.encoder:
-            x = layer(x)
-        for layer in self.residuals:
-            x = layer(x)
-        for layer in self.decoder:
-            x = layer(x)
-        x = self.to_rgb(self.to_rgb_pad(x))
-        return x[:, :height, :width, :]
-
-    def compute_output_shape(self, input_shape):
-        return tuple(input_shape)
-
-    @property
-    def metadata(self) -> dict[str, Any]:
-        """A copy of the training record saved with the model (settings, style fingerprint, steps, history)."""
-        return json.loads(self._metadata_text)
-
-    def update_metadata(self, **values: Any) -> None:
-        """Change some entries of the training record (values must be JSON-able)."""
-        self._metadata_text = json.dumps({**self.metadata, **values})
-
-    def get_config(self):
-        return {**super().get_config(), "width": self.width, "residual_blocks": self.residual_blocks,
-                "metadata": self.metadata}
-
-
-def build_network(width: int = 16, residual_blocks: int = 5, seed: int | None = None,
-                  metadata: Mapping[str, Any] | None = None) -> StyleTransferNetwork:
-    """A built :class:`StyleTransferNetwork` with freshly initialised weights (reproducible with ``seed``)."""
-    if seed is not None:
-        keras.utils.set_random_seed(int(seed))
-    network = StyleTransferNetwork(width, residual_blocks, metadata, name="style_transfer_network")
-    network(np.zeros((1, 16, 16, 3), np.float32))  # builds every layer (channel counts become known)
-    return network
+#: how training can end (the optimiser's words, :data:`nst_lib.optimize.STOP_REASONS`), or ``"loaded"``
+STOP_REASONS = {**{reason: OPTIMIZER_STOP_REASONS[reason]
+                   for reason in ("steps", "time_budget", "interrupted", "callback", "nonfinite")},
+                "loaded": "loaded from a file"}
 
 
 # ------------------------------------------------------------------------------------------ loss
@@ -250,8 +69,7 @@ def perceptual_losses(
     outputs: tf.Tensor,
     content_features: Mapping[str, tf.Tensor],
     style_targets: Mapping[str, Any],
-    content_layer_weights: Mapping[str, float],
-    style_layer_weights: Mapping[str, float],
+    layer_weights: LayerWeights,
     loss_weights: tuple[float, float, float],
     *,
     style_loss_name: str = "gram",
@@ -269,7 +87,8 @@ def perceptual_losses(
         content_features: layer → (B, h, w, C) features of the input photos at the content layers.
         style_targets: layer → the style's target at that layer: a tuple of tensors of the registered
             statistic (for Gram: ``(gram,)``; see :mod:`nst_lib.losses`).
-        content_layer_weights, style_layer_weights: layer → weight (each set summing to 1).
+        layer_weights: the content and style layers' weights (each set summing to 1; see
+            :func:`nst_lib.objective.layer_weights`).
         loss_weights: (content_weight, style_weight, tv_weight).
         style_loss_name: the registered style statistic (``TrainSettings.style_loss``).
         seed: int64 (2,) tensor for statistics that draw random numbers (each image gets its own stream).
@@ -278,6 +97,7 @@ def perceptual_losses(
         ``{"total", "content", "style", "tv", "content/<layer>", "style/<layer>"}`` as scalars.
     """
     content_weight, style_weight, tv_weight = loss_weights
+    content_layer_weights, style_layer_weights = layer_weights.content, layer_weights.style
     features = extractor(outputs)
     zero = tf.constant(0.0, tf.float32)
     out: dict[str, tf.Tensor] = {}
@@ -303,27 +123,23 @@ def perceptual_losses(
 
 
 def style_fingerprint(style_image: np.ndarray) -> str:
-    """SHA-256 of the style image as 8-bit pixels (a resumed run must train on the same style)."""
-    pixels = np.round(np.clip(style_image, 0, 1) * 255).astype(np.uint8)
-    digest = hashlib.sha256(str(pixels.shape).encode())
-    digest.update(pixels.tobytes())
-    return digest.hexdigest()
+    """The style image's fingerprint (:func:`nst_lib.images.fingerprint`: a resumed run must train on the
+    same style)."""
+    return fingerprint(style_image)
 
 
 def style_targets_for(extractor, style_image: np.ndarray, style_layers, style_loss_name: str = "gram") -> dict[str, Any]:
-    """The style's target at each style layer (a tuple of tensors of the registered statistic; for Gram
-    ``(gram,)``), computed once per training run."""
-    statistic = style_statistic(style_loss_name)
-    features = extractor(style_image[np.newaxis])
-    return {layer: tuple(statistic.targets(features[layer])) for layer in style_layers}
+    """The style's target at each style layer (:func:`nst_lib.objective.style_targets`), computed once per
+    training run."""
+    return style_targets(extractor, style_image, style_layers, style_loss_name)
 
 
 def evaluate_stylization(image: Any, content: Any, style: Any, settings: TrainSettings | None = None) -> dict[str, float]:
     """The losses of ``stylize``'s objective for ``image`` as a stylization of ``content`` with ``style``.
 
     This is how a network's output and a ``stylize`` result are compared on equal terms (notebook 10 and
-    ``benchmarks/fast.py``): the objective (layers and weights) of ``settings``, through
-    :class:`nst_lib.losses.Objective`, the class ``stylize`` optimises. The content is resized to the
+    ``benchmarks/fast.py``): the objective (layers and weights) of ``settings``, built by
+    :func:`nst_lib.objective.build_objective`, the builder ``stylize`` uses. The content is resized to the
     image; the style to ``settings.style_size`` (as in training; ``stylize`` at that size does the same).
 
     Returns:
@@ -338,23 +154,9 @@ def evaluate_stylization(image: Any, content: Any, style: Any, settings: TrainSe
     # the substitution notice is not repeated here: train_fast puts it on its notes
     extractor = shared_extractor(settings.content_layers + settings.style_layers, settings.backbone, settings.weights,
                                  warn=False)
-    content_layers = to_keras_names(settings.content_layers, extractor.backbone)
-    style_layers = to_keras_names(settings.style_layers, extractor.backbone)
-    content_lw = dict(zip(content_layers, normalize_weights("content_layers", None, len(content_layers))))
-    style_lw = dict(zip(style_layers, normalize_weights("style_layers", None, len(style_layers))))
-    content_features = extractor(photo[np.newaxis])
-    objective = Objective(
-        extractor,
-        {k: content_features[k] for k in content_layers},
-        [StyleTarget(targets=style_targets_for(extractor, style_image, style_layers, settings.style_loss))],
-        content_lw,
-        style_lw,
-        settings.content_weight,
-        settings.style_weight,
-        settings.tv_weight,
-        style_loss=settings.style_loss,
-        seed=settings.seed,
-    )
+    weights = layer_weights(settings, extractor.backbone)
+    targets = style_targets(extractor, style_image, tuple(weights.style), settings.style_loss)
+    objective = build_objective(extractor, photo, [targets], settings, weights)
     return {k: float(v) for k, v in objective.parts(tf.constant(picture[np.newaxis])).items()}
 
 
@@ -472,20 +274,9 @@ class FastModel:
 
 
 def _save_atomically(network: StyleTransferNetwork, target: Path) -> Path:
-    """Save to a temporary file in the same folder, then rename: the target is complete or untouched."""
-    handle, temporary = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".keras", dir=target.parent)
-    os.close(handle)
-    try:
+    """Save with :func:`nst_lib.fileio.atomic_file`: the target is complete or untouched."""
+    with atomic_file(target, ".keras") as temporary:
         network.save(temporary)
-        with open(temporary, "rb") as stream:
-            os.fsync(stream.fileno())
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, target)
-    except BaseException as exc:
-        Path(temporary).unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise OutputError(f"could not write '{target}' ({exc.strerror or exc})") from exc
-        raise
     return target
 
 
@@ -576,31 +367,65 @@ def train_fast(
         ModelFileError: bad input, before any training.
     """
     start = time.perf_counter()
+    setup = _prepare_training(style, images, output, resume, settings, options)
+    network, optimizer, history, seconds_before = _network_for(setup)
+    model = FastModel(network, notes=setup.notes)
+    loop = _TrainLoop(setup, model, optimizer, history, seconds_before)
+    train_step = _make_train_step(setup, network, optimizer)
+    reason = loop.run(train_step, callback, start)
+    model.stop_reason = reason
+    model.message = STOP_REASONS[reason]
+    if reason == "nonfinite":
+        model.message = (f"the loss became NaN or infinite at step {loop.step + 1}; lower the learning rate or the "
+                         "loss weights (the weights of the last good step were kept)")
+    return model
+
+
+@dataclass
+class _TrainingSetup:
+    """Everything a training run needs before its first step (checked before any training)."""
+
+    settings: TrainSettings
+    previous: Optional[FastModel]
+    target: Path | None  # the model file
+    images: str | os.PathLike | None
+    style_image: np.ndarray
+    fingerprint: str
+    sampler: PhotoSampler
+    extractor: Any
+    weights: LayerWeights
+    targets: dict
+    notes: list[str]
+
+
+def _prepare_training(style, images, output, resume, settings, options) -> _TrainingSetup:
     previous = None
     if resume is not None:
         previous = resume if isinstance(resume, FastModel) else FastModel.load(resume)
     settings = _settings_for(settings, dict(options), previous)
     target = check_model_path(output) if output is not None else None
     style_image = load_image(style, settings.style_size)
-    fingerprint = style_fingerprint(style_image)
-    if previous is not None and previous.metadata.get("style_sha256") != fingerprint:
+    style_print = fingerprint(style_image)
+    if previous is not None and previous.metadata.get("style_sha256") != style_print:
         raise InvalidSettingError(
             "the style image differs from the one the resumed model was trained on; give the same style image "
             "(at the same style_size) or start a new run without resume"
         )
     steps_done = previous.steps if previous is not None else 0
     sampler = PhotoSampler(settings.size, images, seed=settings.seed * 1_000_003 + steps_done)
-
     extractor = shared_extractor(settings.content_layers + settings.style_layers, settings.backbone, settings.weights,
                                  warn=False)
     notes = [extractor.weights_info.notice] if extractor.weights_info.notice else []
-    content_layers = to_keras_names(settings.content_layers, extractor.backbone)
-    style_layers = to_keras_names(settings.style_layers, extractor.backbone)
-    content_lw = dict(zip(content_layers, normalize_weights("content_layers", None, len(content_layers)))) if content_layers else {}
-    style_lw = dict(zip(style_layers, normalize_weights("style_layers", None, len(style_layers)))) if style_layers else {}
-    targets = style_targets_for(extractor, style_image, style_layers, settings.style_loss) if style_layers else {}
-    loss_weights = (settings.content_weight, settings.style_weight, settings.tv_weight)
+    weights = layer_weights(settings, extractor.backbone)
+    targets = style_targets(extractor, style_image, tuple(weights.style), settings.style_loss) if weights.style else {}
+    return _TrainingSetup(settings, previous, target, images, style_image, style_print, sampler, extractor, weights,
+                          targets, notes)
 
+
+def _network_for(setup: _TrainingSetup):
+    """The network and its optimizer (the resumed model's, or new ones), the history and the seconds before,
+    with the training record in the network's metadata."""
+    settings, previous = setup.settings, setup.previous
     if previous is not None:
         network = previous.network
         optimizer = network.optimizer
@@ -616,22 +441,30 @@ def train_fast(
     network.update_metadata(
         format=MODEL_FORMAT,
         settings=settings.to_dict(),
-        style_sha256=fingerprint,
-        style_shape=list(style_image.shape[:2]),
-        backbone=extractor.backbone,
-        weights_source=extractor.weights_info.source,
-        training_photos=str(Path(images).expanduser().resolve()) if images is not None else sampler.names,
-        held_out_photos=[] if images is not None else list(HELD_OUT_PHOTOS),
+        style_sha256=setup.fingerprint,
+        style_shape=list(setup.style_image.shape[:2]),
+        backbone=setup.extractor.backbone,
+        weights_source=setup.extractor.weights_info.source,
+        training_photos=str(Path(setup.images).expanduser().resolve()) if setup.images is not None else setup.sampler.names,
+        held_out_photos=[] if setup.images is not None else list(HELD_OUT_PHOTOS),
     )
+    return network, optimizer, history, seconds_before
+
+
+def _make_train_step(setup: _TrainingSetup, network, optimizer):
+    """One traced training step: the perceptual loss of a batch and an Adam step on the network's weights
+    (skipped when a gradient or the loss is not finite)."""
+    extractor, weights, targets, settings = setup.extractor, setup.weights, setup.targets, setup.settings
+    loss_weights = (settings.content_weight, settings.style_weight, settings.tv_weight)
     variables = network.trainable_variables
 
     @tf.function(reduce_retracing=True)
     def train_step(photos, seed):
         content_features = extractor(photos)
-        content_features = {k: content_features[k] for k in content_lw}
+        content_features = {k: content_features[k] for k in weights.content}
         with tf.GradientTape() as tape:
             outputs = network(photos, training=True)
-            parts = perceptual_losses(extractor, outputs, content_features, targets, content_lw, style_lw, loss_weights,
+            parts = perceptual_losses(extractor, outputs, content_features, targets, weights, loss_weights,
                                       style_loss_name=settings.style_loss, seed=seed)
         gradients = tape.gradient(parts["total"], variables)
         finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(g)) for g in gradients] + [tf.math.is_finite(parts["total"])])
@@ -639,72 +472,72 @@ def train_fast(
             optimizer.apply_gradients(zip(gradients, variables))
         return parts, finite
 
-    model = FastModel(network, notes=notes)
-    run_seconds = 0.0  # time spent in steps in this call
+    return train_step
 
-    def record(reason: str) -> None:
-        network.update_metadata(
-            steps_done=int(optimizer.iterations.numpy()),
-            train_seconds=seconds_before + run_seconds,
-            history=history,
-            stop_reason=reason,
-        )
 
-    def checkpoint(reason: str) -> str | None:
-        record(reason)
-        if target is None:
+class _TrainLoop:
+    """The steps of a training run: budget, Ctrl-C, NaN, checkpoints every ``checkpoint_every`` steps and at
+    the end, the callback."""
+
+    def __init__(self, setup: _TrainingSetup, model: FastModel, optimizer, history: list, seconds_before: float):
+        self.setup, self.settings, self.model, self.network = setup, setup.settings, model, model.network
+        self.optimizer, self.history, self.seconds_before = optimizer, history, seconds_before
+        self.run_seconds = 0.0  # time spent in steps in this call
+        self.step = int(optimizer.iterations.numpy())
+
+    def record(self, reason: str) -> None:
+        self.network.update_metadata(steps_done=int(self.optimizer.iterations.numpy()),
+                                     train_seconds=self.seconds_before + self.run_seconds, history=self.history,
+                                     stop_reason=reason)
+
+    def checkpoint(self, reason: str) -> str | None:
+        self.record(reason)
+        if self.setup.target is None:
             return None
-        _save_atomically(network, target)
-        return str(target)
+        _save_atomically(self.network, self.setup.target)
+        return str(self.setup.target)
 
-    reason = "steps"
-    last_step_seconds = 0.0
-    step = int(optimizer.iterations.numpy())
-    with _graceful_interrupts() as interrupted:
-        try:
-            while True:
-                if settings.steps is not None and step >= settings.steps:
-                    break
-                elapsed = time.perf_counter() - start
-                if settings.time_budget is not None and elapsed + 0.5 * last_step_seconds >= settings.time_budget:
-                    reason = "time_budget"
-                    break
-                if interrupted.is_set():
-                    reason = "interrupted"
-                    break
-                step_start = time.perf_counter()
-                photos = tf.constant(sampler.batch(settings.batch_size))
-                parts, finite = train_step(photos, tf.constant([settings.seed, step], tf.int64))
-                values = {k: float(v) for k, v in parts.items() if "/" not in k}
-                last_step_seconds = time.perf_counter() - step_start
-                run_seconds += last_step_seconds
-                if not bool(finite):
-                    reason = "nonfinite"
-                    break
-                step = int(optimizer.iterations.numpy())
-                history.append([step, round(seconds_before + run_seconds, 3),
-                                *(float(f"{values[k]:.6g}") for k in ("total", "content", "style", "tv"))])
-                written = None
-                if step % settings.checkpoint_every == 0:
-                    written = checkpoint("checkpoint")
-                if callback is not None:
-                    event = TrainProgress(step, settings.steps, values, time.perf_counter() - start,
-                                          settings.time_budget, written, model.stylize)
-                    if callback(event):
-                        reason = "callback"
-                        break
-        except KeyboardInterrupt:  # raised by a callback, or a second Ctrl-C, or outside the main thread
-            reason = "interrupted"
-        if step > (previous.steps if previous is not None else 0) or target is not None:
+    def run(self, train_step, callback, start: float) -> str:
+        """Train until the steps, the budget, Ctrl-C, a NaN or the callback end it; returns the reason."""
+        with _graceful_interrupts() as interrupted:
             try:
-                checkpoint(reason)
-            except KeyboardInterrupt:  # Ctrl-C while saving: the previous checkpoint is intact
+                reason = self._steps(train_step, callback, start, interrupted)
+            except KeyboardInterrupt:  # raised by a callback, or a second Ctrl-C, or outside the main thread
                 reason = "interrupted"
-        else:
-            record(reason)
-    model.stop_reason = reason
-    model.message = STOP_REASONS[reason]
-    if reason == "nonfinite":
-        model.message = (f"the loss became NaN or infinite at step {step + 1}; lower the learning rate or the loss "
-                         "weights (the weights of the last good step were kept)")
-    return model
+            previous = self.setup.previous
+            if self.step > (previous.steps if previous is not None else 0) or self.setup.target is not None:
+                try:
+                    self.checkpoint(reason)
+                except KeyboardInterrupt:  # Ctrl-C while saving: the previous checkpoint is intact
+                    reason = "interrupted"
+            else:
+                self.record(reason)
+        return reason
+
+    def _steps(self, train_step, callback, start: float, interrupted) -> str:
+        settings, last_step_seconds = self.settings, 0.0
+        while True:
+            if settings.steps is not None and self.step >= settings.steps:
+                return "steps"
+            elapsed = time.perf_counter() - start
+            if settings.time_budget is not None and elapsed + 0.5 * last_step_seconds >= settings.time_budget:
+                return "time_budget"
+            if interrupted.is_set():
+                return "interrupted"
+            step_start = time.perf_counter()
+            photos = tf.constant(self.setup.sampler.batch(settings.batch_size))
+            parts, finite = train_step(photos, tf.constant([settings.seed, self.step], tf.int64))
+            values = {k: float(v) for k, v in parts.items() if "/" not in k}
+            last_step_seconds = time.perf_counter() - step_start
+            self.run_seconds += last_step_seconds
+            if not bool(finite):
+                return "nonfinite"
+            self.step = int(self.optimizer.iterations.numpy())
+            self.history.append([self.step, round(self.seconds_before + self.run_seconds, 3),
+                                 *(float(f"{values[k]:.6g}") for k in ("total", "content", "style", "tv"))])
+            written = self.checkpoint("checkpoint") if self.step % settings.checkpoint_every == 0 else None
+            if callback is not None:
+                event = TrainProgress(self.step, settings.steps, values, time.perf_counter() - start,
+                                      settings.time_budget, written, self.model.stylize)
+                if callback(event):
+                    return "callback"

@@ -23,6 +23,7 @@ from typing import Any
 from . import config as _config
 from .config import BACKBONES, GATYS_STYLE_LAYERS, STYLE_LOSSES, StyleConfig, config_fields
 from .errors import InvalidSettingError, NSTError, OutputError
+from .validation import check_int, doc
 
 #: Written into every saved model; :func:`check_model_file` refuses files without it.
 MODEL_FORMAT = "nst_lib.fast/1"
@@ -30,10 +31,6 @@ MODEL_FORMAT = "nst_lib.fast/1"
 
 class ModelFileError(NSTError, ValueError):
     """A file is missing, is not a Keras model, or is a Keras model that is not a fast-transfer network."""
-
-
-def _doc(text: str) -> dict[str, Any]:
-    return {"doc": text}
 
 
 #: Fields of :class:`TrainSettings` that fix the network's architecture: a resumed run keeps the saved ones.
@@ -44,54 +41,54 @@ ARCHITECTURE_FIELDS = ("width", "residual_blocks")
 class TrainSettings:
     """All settings of one fast-transfer training run. Field metadata ``doc`` is the one-line help text."""
 
-    size: int = field(default=128, metadata=_doc("side of the square training crops in pixels"))
+    size: int = field(default=128, metadata=doc("side of the square training crops in pixels"))
     steps: int | None = field(
         default=2000,
-        metadata=_doc(
+        metadata=doc(
             "training steps in total, counting those of a resumed run (None, or --time-budget without --steps: "
             "until the budget is spent)"
         ),
     )
     time_budget: float | None = field(
-        default=None, metadata=_doc("stop after this many seconds of this run (a checkpoint is written)")
+        default=None, metadata=doc("stop after this many seconds of this run (a checkpoint is written)")
     )
     batch_size: int = field(
         default=2,
-        metadata=_doc("crops per training step (Johnson et al. use 4; on 2 CPU cores 2 gives twice the steps per hour)"),
+        metadata=doc("crops per training step (Johnson et al. use 4; on 2 CPU cores 2 gives twice the steps per hour)"),
     )
-    content_weight: float = field(default=1e3, metadata=_doc("weight of the content loss"))
+    content_weight: float = field(default=1e3, metadata=doc("weight of the content loss"))
     style_weight: float | None = field(
         default=None,
-        metadata=_doc("weight of the style loss; default: stylize's default for the style_loss (gram: 1e-2)"),
+        metadata=doc("weight of the style loss; default: stylize's default for the style_loss (gram: 1e-2)"),
     )
-    tv_weight: float = field(default=0.0, metadata=_doc("weight of the total-variation loss (as in stylize)"))
+    tv_weight: float = field(default=0.0, metadata=doc("weight of the total-variation loss (as in stylize)"))
     content_layers: tuple[str, ...] = field(
         default=("block4_conv2",),
-        metadata=_doc(
+        metadata=doc(
             "content layer(s), Keras or Gatys names (stylize uses block5_conv2, but a network that starts from "
             "nothing, not from the photo, needs a shallower layer to keep the photo's shapes)"
         ),
     )
-    style_layers: tuple[str, ...] = field(default=GATYS_STYLE_LAYERS, metadata=_doc("style layers, Keras or Gatys names"))
+    style_layers: tuple[str, ...] = field(default=GATYS_STYLE_LAYERS, metadata=doc("style layers, Keras or Gatys names"))
     style_loss: str = field(
-        default="gram", metadata=_doc("style statistic (as stylize's --style-loss): " + ", ".join(STYLE_LOSSES))
+        default="gram", metadata=doc("style statistic (as stylize's --style-loss): " + ", ".join(STYLE_LOSSES))
     )
     style_size: int = field(
         default=256,
-        metadata=_doc(
+        metadata=doc(
             "long side the style image is resized to for its targets: the model paints strokes the size they "
             "have in a stylize run at this size"
         ),
     )
-    learning_rate: float = field(default=1e-3, metadata=_doc("Adam learning rate of the network's weights"))
+    learning_rate: float = field(default=1e-3, metadata=doc("Adam learning rate of the network's weights"))
     width: int = field(
-        default=16, metadata=_doc("channels of the first convolution (Johnson et al. use 32; 16 is 4x faster)")
+        default=16, metadata=doc("channels of the first convolution (Johnson et al. use 32; 16 is 4x faster)")
     )
-    residual_blocks: int = field(default=5, metadata=_doc("residual blocks at the lowest resolution"))
-    checkpoint_every: int = field(default=50, metadata=_doc("write the model file every N steps (and at the end)"))
-    seed: int = field(default=0, metadata=_doc("random seed (weights, crops)"))
-    backbone: str = field(default="vgg19", metadata=_doc("loss network: vgg19 or vgg16"))
-    weights: str = field(default="imagenet", metadata=_doc("'imagenet' or a path to a Keras weights file"))
+    residual_blocks: int = field(default=5, metadata=doc("residual blocks at the lowest resolution"))
+    checkpoint_every: int = field(default=50, metadata=doc("write the model file every N steps (and at the end)"))
+    seed: int = field(default=0, metadata=doc("random seed (weights, crops)"))
+    backbone: str = field(default="vgg19", metadata=doc("loss network: vgg19 or vgg16"))
+    weights: str = field(default="imagenet", metadata=doc("'imagenet' or a path to a Keras weights file"))
 
     def __post_init__(self) -> None:
         if self.style_weight is None:  # each style statistic has its own scale, hence its own default
@@ -138,28 +135,20 @@ def train_fields() -> list[dataclasses.Field]:
     return list(dataclasses.fields(TrainSettings))
 
 
-def _check_int(name: str, value: Any, minimum: int, maximum: int | None = None) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidSettingError(f"{name} must be a whole number, got {value!r}")
-    if value < minimum or (maximum is not None and value > maximum):
-        allowed = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"
-        raise InvalidSettingError(f"{name} must be {allowed}, got {value}")
-
-
 def validate_settings(settings: TrainSettings) -> None:
     """Raise :class:`InvalidSettingError` naming the first field that is out of range."""
     # the fields shared with stylize are checked by StyleConfig, so both commands agree
     shared = {f.name for f in config_fields()} & {f.name for f in dataclasses.fields(settings)}
     StyleConfig(**{name: getattr(settings, name) for name in shared if name != "size"})
-    _check_int("size", settings.size, 32, 1024)
-    _check_int("batch_size", settings.batch_size, 1, 64)
-    _check_int("style_size", settings.style_size, 32, 2048)
+    check_int("size", settings.size, 32, 1024)
+    check_int("batch_size", settings.batch_size, 1, 64)
+    check_int("style_size", settings.style_size, 32, 2048)
     lr = settings.learning_rate
     if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) or not 0 < lr <= 1:
         raise InvalidSettingError(f"learning_rate must be a number in (0, 1], got {lr!r}")
-    _check_int("width", settings.width, 4, 128)
-    _check_int("residual_blocks", settings.residual_blocks, 0, 16)
-    _check_int("checkpoint_every", settings.checkpoint_every, 1)
+    check_int("width", settings.width, 4, 128)
+    check_int("residual_blocks", settings.residual_blocks, 0, 16)
+    check_int("checkpoint_every", settings.checkpoint_every, 1)
     if settings.backbone not in BACKBONES:  # also checked by StyleConfig; kept for a clear order of errors
         raise InvalidSettingError(f"backbone must be one of {', '.join(BACKBONES)}; got {settings.backbone!r}")
 
@@ -233,9 +222,9 @@ def _check_model_record(config: dict[str, Any], target: Path) -> None:
             f"{str(target)!r} has model format {metadata.get('format')!r}; this version of nst_lib reads {MODEL_FORMAT!r}"
         )
     try:
-        _check_int("width", inner.get("width", 16), 4, 128)
-        _check_int("residual_blocks", inner.get("residual_blocks", 5), 0, 16)
-        _check_int("steps_done", metadata.get("steps_done", 0), 0)
+        check_int("width", inner.get("width", 16), 4, 128)
+        check_int("residual_blocks", inner.get("residual_blocks", 5), 0, 16)
+        check_int("steps_done", metadata.get("steps_done", 0), 0)
         settings = metadata.get("settings", {})
         if not isinstance(settings, dict):
             raise InvalidSettingError(f"its settings are a {type(settings).__name__}, not a record")

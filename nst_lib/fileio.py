@@ -12,22 +12,23 @@ from typing import BinaryIO, Iterator
 from .errors import OutputError
 
 
-def temporary_path(target: str | os.PathLike) -> pathlib.Path:
+def temporary_path(target: str | os.PathLike, suffix: str = ".tmp") -> pathlib.Path:
     """The temporary file :func:`atomic_write` fills before renaming it onto ``target`` (same folder):
     ``.NAME.XXXXXXXX.tmp``, 14 characters longer than the target's name (``nst_lib.paths`` checks the room)."""
     target = pathlib.Path(target)
-    return target.parent / f".{target.name}.{secrets.token_hex(4)}.tmp"
+    return target.parent / f".{target.name}.{secrets.token_hex(4)}{suffix}"
 
 
 @contextlib.contextmanager
-def atomic_write(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
-    """Write a file atomically: ``with atomic_write(path) as stream: stream.write(...)``.
+def atomic_file(path: str | os.PathLike[str], suffix: str = ".tmp") -> Iterator[pathlib.Path]:
+    """A file written atomically by a writer that wants a path (Keras' ``model.save``):
+    ``with atomic_file(path, ".keras") as temporary: save(temporary)``.
 
-    The bytes go to a temporary file in the same folder (created with the permissions a plain ``open()``
-    would give it, so the process umask applies), which is flushed to disk with fsync and renamed onto
-    ``path`` with ``os.replace`` when the block ends without an error. On any failure, Ctrl-C included, the
-    temporary file is removed and an existing file at ``path`` is left untouched: the file at ``path`` is
-    either complete or not there. Used for images, histories, converted weights and run states.
+    The temporary file is created in ``path``'s folder (empty, with the permissions a plain ``open()`` would
+    give it, so the process umask applies; ``suffix`` for writers that check the extension). When the block
+    ends without an error it is flushed to disk with fsync and renamed onto ``path`` with ``os.replace``; on
+    any failure, Ctrl-C included, it is removed and an existing file at ``path`` is left untouched: the file at
+    ``path`` is either complete or not there.
 
     Raises:
         OutputError: the folder cannot take the file, or writing failed (disk full, …); the message names
@@ -35,16 +36,15 @@ def atomic_write(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
     """
     target = pathlib.Path(path)
     folder = target.parent
-    temporary = temporary_path(target)  # the name nst_lib.paths.check_writable probes before a run
+    temporary = temporary_path(target, suffix)  # the name nst_lib.paths.check_writable probes before a run
     try:
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
     except OSError as exc:
         raise OutputError(f"cannot create a file in folder '{folder}' ({exc.strerror or exc})") from exc
     try:
-        with os.fdopen(descriptor, "wb") as stream:
-            yield stream
-            stream.flush()
-            os.fsync(stream.fileno())
+        yield temporary
+        with open(temporary, "rb") as written:
+            os.fsync(written.fileno())
         os.replace(temporary, target)
     except BaseException as exc:
         try:
@@ -54,7 +54,28 @@ def atomic_write(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
         if isinstance(exc, OSError) and not isinstance(exc, OutputError):
             raise OutputError(f"could not write '{target}' ({exc.strerror or exc})") from exc
         raise
-    try:  # make the rename itself durable; best effort (not every system can fsync a folder)
+    _sync_folder(folder)
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
+    """Write a file atomically: ``with atomic_write(path) as stream: stream.write(...)`` (see
+    :func:`atomic_file`: the file at ``path`` is either complete or not there). Used for images, histories,
+    converted weights and run states.
+
+    Raises:
+        OutputError: the folder cannot take the file, or writing failed (disk full, …); the message names
+            the path and the reason.
+    """
+    with atomic_file(path) as temporary:
+        with open(temporary, "wb") as stream:
+            yield stream
+            stream.flush()
+
+
+def _sync_folder(folder: pathlib.Path) -> None:
+    """Make a rename in ``folder`` durable; best effort (not every system can fsync a folder)."""
+    try:
         directory = os.open(folder, os.O_RDONLY)
         try:
             os.fsync(directory)

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
 import io
 import math
-import numbers
 import os
 import pathlib
 import re
@@ -28,6 +28,7 @@ from skimage.util import img_as_float32
 
 from .config import MAX_SIZE
 from .errors import ImageNotFoundError, InvalidImageError, InvalidSettingError, OutputError
+from .validation import check_int
 from .fileio import atomic_write  # noqa: F401 - re-exported (nst_lib.images.atomic_write is public)
 
 __all__ = [
@@ -80,17 +81,6 @@ ImageSource = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, Binar
 
 
 # ------------------------------------------------------------------------------------------- validation
-def _check_int_setting(name: str, value: Any, minimum: int, maximum: int | None = None) -> int:
-    """Return ``value`` as an int or raise InvalidSettingError naming the allowed range."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise InvalidSettingError(f"{name} must be a whole number, got {value!r}")
-    value = int(value)
-    if value < minimum or (maximum is not None and value > maximum):
-        allowed = f"between {minimum} and {maximum}" if maximum is not None else f"at least {minimum}"
-        raise InvalidSettingError(f"{name} must be {allowed}, got {value}")
-    return value
-
-
 def _dims(width: int, height: int) -> str:
     return f"{width}×{height} px"
 
@@ -521,7 +511,7 @@ def resize_long_side(image: np.ndarray, size: int) -> np.ndarray:
         A new C-contiguous float32 array.
     """
     image = _check_float_image(image, "resize_long_side")
-    size = _check_int_setting("size", size, 1)
+    size = check_int("size", size, 1)
     height, width = _long_side_shape(image.shape[0], image.shape[1], size)
     _check_output_pixels(height, width)
     return _resize_array(image, height, width)
@@ -541,8 +531,8 @@ def resize_to(image: np.ndarray, height: int, width: int) -> np.ndarray:
         A new C-contiguous float32 array of shape (height, width, ...).
     """
     image = _check_float_image(image, "resize_to")
-    height = _check_int_setting("height", height, 1)
-    width = _check_int_setting("width", width, 1)
+    height = check_int("height", height, 1)
+    width = check_int("width", width, 1)
     _check_output_pixels(height, width)
     return _resize_array(image, height, width)
 
@@ -587,16 +577,16 @@ def load_image(
             or too small (a side below 8 px before resizing or below ``min_side`` after).
         InvalidSettingError: ``size``, ``min_side`` or ``max_pixels`` is out of range.
     """
-    min_side = _check_int_setting("min_side", min_side, 1, MAX_SIZE)
-    max_pixels = _check_int_setting("max_pixels", max_pixels, 1)
+    min_side = check_int("min_side", min_side, 1, MAX_SIZE)
+    max_pixels = check_int("max_pixels", max_pixels, 1)
     if size is not None:
-        size = _check_int_setting("size", size, min_side, MAX_SIZE)
+        size = check_int("size", size, min_side, MAX_SIZE)
 
     image, label, (height, width) = _read_source(source, max_pixels, draft_size=size)
     if min(height, width) < MIN_SOURCE_SIDE:
         raise InvalidImageError(
             f"{label} is {_dims(width, height)}; both sides must be at least {MIN_SOURCE_SIDE} px "
-            "to carry any content or style"
+            "to carry any content or style", subject=label, reason="too_small"
         )
     if size is not None:
         new_height, new_width = _long_side_shape(height, width, size)
@@ -604,13 +594,13 @@ def load_image(
             raise InvalidImageError(
                 f"{label} is {_dims(new_width, new_height)} after resizing to {size}; both sides must be "
                 f"at least {min_side} px — the aspect ratio of the {_dims(width, height)} source is too "
-                "extreme for this size"
+                "extreme for this size", subject=label, reason="too_small"
             )
         image = _resize_array(image, new_height, new_width)
     elif min(height, width) < min_side:
         raise InvalidImageError(
             f"{label} is {_dims(width, height)}; both sides must be at least {min_side} px "
-            "(pass a larger size= to upscale it)"
+            "(pass a larger size= to upscale it)", subject=label, reason="too_small"
         )
     return np.ascontiguousarray(image, dtype=np.float32)
 
@@ -647,8 +637,8 @@ def read_mask(source: ImageSource, height: int, width: int) -> tuple[np.ndarray,
     stretched when its aspect ratio differs from the image's by more than 2 % (else ``None``).
     :func:`~nst_lib.transfer.stylize` puts the note on its result instead of warning.
     """
-    height = _check_int_setting("height", height, 1)
-    width = _check_int_setting("width", width, 1)
+    height = check_int("height", height, 1)
+    width = check_int("width", width, 1)
     _check_output_pixels(height, width)
     note = None
     # decoded reduced when far larger than the image (an 11000×9000 mask must not become 1.2 GB of floats)
@@ -686,8 +676,8 @@ def preset_mask(kind: str, height: int, width: int) -> np.ndarray:
     """
     if kind not in MASK_PRESETS:
         raise InvalidSettingError(f"mask must be one of {', '.join(MASK_PRESETS)}; got {kind!r}")
-    height = _check_int_setting("height", height, 1)
-    width = _check_int_setting("width", width, 1)
+    height = check_int("height", height, 1)
+    width = check_int("width", width, 1)
     _check_output_pixels(height, width)
     y, x = np.mgrid[0:height, 0:width].astype(np.float32) + np.float32(0.5)  # pixel centres
     soft = max(2.0, 0.03 * max(height, width))
@@ -926,3 +916,12 @@ def save_image(image: np.ndarray | Image.Image, path: str | os.PathLike[str], bi
     with atomic_write(target) as stream:
         picture.save(stream, format=image_format, **options)
     return target
+
+
+def fingerprint(image: np.ndarray) -> str:
+    """The identity of an image's pixels: SHA-256 of its shape and its 8-bit pixels (a resumed run or a
+    resumed training must go on with the same images; differences below 1/255 do not count)."""
+    pixels = np.round(np.clip(np.asarray(image, np.float32), 0, 1) * 255).astype(np.uint8)
+    digest = hashlib.sha256(str(pixels.shape).encode())
+    digest.update(pixels.tobytes())
+    return digest.hexdigest()

@@ -335,12 +335,7 @@ def plan_run(
             budget, shape, whole_peak,
         )
 
-    # the largest tile that fits, and the largest whole size that fits
-    tile = 0
-    for side in range(MAX_TILE, MIN_TILE - 1, -32):
-        if estimate_tiled(shape, side, **common) <= usable:
-            tile = side
-            break
+    tile = _largest_tile(shape, usable, common)
     smallest = estimate_tiled(shape, MIN_TILE, **common)
     if not tile:
         return RunPlan(
@@ -373,6 +368,15 @@ def plan_run(
         f"{format_bytes(peak)})",
         budget, shape, whole_peak, tuple(rungs), tile, overlap,
     )
+
+
+def _largest_tile(shape: Sequence[int], usable: int, common: dict) -> int:
+    """The largest tile side (a multiple of 32 from MAX_TILE down to MIN_TILE) whose run fits in ``usable``
+    bytes; 0 when none does."""
+    for side in range(MAX_TILE, MIN_TILE - 1, -32):
+        if estimate_tiled(shape, side, **common) <= usable:
+            return side
+    return 0
 
 
 def tile_overlap(tile: int) -> int:
@@ -441,7 +445,7 @@ class InputMemoryError(MemoryBudgetError):
     """
 
     def __init__(self, message: str, label: str, needed: int, budget: int):
-        super().__init__(message)
+        super().__init__(message, subject=label, reason="memory")
         self.label, self.needed, self.budget = label, needed, budget
 
 

@@ -6,11 +6,12 @@ goes to ``callback(event)`` with an :class:`Iterate`; a callback that returns ``
 """
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
 import tensorflow as tf
@@ -50,6 +51,47 @@ class Iterate:
     #: the optimiser's state now, where it can be saved (Adam: moments, step count, the iterate, its
     #: average); None for L-BFGS-B, whose history lives inside SciPy (used by ``save_state``)
     optimizer_state: Optional[Callable[[], dict]] = field(default=None, repr=False)
+
+
+@dataclass
+class RunContext:
+    """Where one optimisation sits in a whole run (:func:`~nst_lib.transfer.stylize` makes one per scale or
+    tile): the run's clock, its place in the schedule, and the run's loss history. A loop on its own
+    needs none (the defaults: its own clock, iterations from 1, one scale, a fresh history)."""
+
+    deadline: float | None = None  # absolute time.perf_counter() seconds; the earlier of this and time_budget wins
+    start: float | None = None  # the whole run's start: events' elapsed times count from here
+    iteration_offset: int = 0  # iterations done before this call (events count on from here)
+    scale: int = 0  # index of this scale (0 = coarsest)
+    scales: int = 1
+    history: list | None = None  # the run's history: this loop appends its iterations to it
+
+
+@dataclass(frozen=True)
+class AdamSettings:
+    """Adam's hyper-parameters (``StyleConfig`` holds the same with ``adam_`` names; see :func:`run_adam`)."""
+
+    learning_rate: float = 0.02
+    beta_1: float = 0.99
+    beta_2: float = 0.999
+    epsilon: float = 0.1
+    learning_rate_end: float | None = None  # a half-cosine decay to this rate over the steps (or the time left)
+    average_decay: float | None = None  # the result is the moving average of the iterates with this decay
+
+    @classmethod
+    def of_config(cls, cfg: Any) -> "AdamSettings":
+        """The Adam settings of a :class:`~nst_lib.config.StyleConfig` (``learning_rate``, ``adam_beta_1``, …)."""
+        return cls(cfg.learning_rate, cfg.adam_beta_1, cfg.adam_beta_2, cfg.adam_epsilon, cfg.learning_rate_end,
+                   cfg.average_decay)
+
+    @classmethod
+    def of(cls, settings: "AdamSettings | None", options: dict) -> "AdamSettings":
+        """``settings`` with ``options`` (keywords named like the fields) replacing fields."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(options) - names)
+        if unknown:
+            raise TypeError(f"run_adam() got unknown option(s) {', '.join(unknown)}; Adam's are {', '.join(sorted(names))}")
+        return dataclasses.replace(settings or cls(), **options)
 
 
 @dataclass
@@ -116,21 +158,26 @@ NONFINITE_HINT = (
 )
 
 
+def _deadline(deadline: float | None, time_budget: float | None) -> float | None:
+    """The earlier of an absolute ``deadline`` and ``time_budget`` seconds from now."""
+    if time_budget is None:
+        return deadline
+    own = time.perf_counter() + time_budget
+    return own if deadline is None else min(deadline, own)
+
+
 class _Tracker:
     """Shared bookkeeping: best image, history, time budget, callback."""
 
-    def __init__(self, callback, time_budget, deadline, start, iteration_offset, scale, scales, history, shape):
+    def __init__(self, callback, time_budget: float | None, context: RunContext, shape):
         self.callback = callback
         # an absolute deadline (time.perf_counter() seconds: stylize passes one for the whole run), or a
-        # budget counted from this call; `start` (the whole run's start) times the history
-        if time_budget is not None:
-            own = time.perf_counter() + time_budget
-            deadline = own if deadline is None else min(deadline, own)
-        self.deadline = deadline
-        self.start = start
-        self.offset = iteration_offset
-        self.scale, self.scales = scale, scales
-        self.history = history if history is not None else []
+        # budget counted from this call; the context's `start` (the whole run's start) times the history
+        self.deadline = _deadline(context.deadline, time_budget)
+        self.start = time.perf_counter() if context.start is None else context.start
+        self.offset = context.iteration_offset
+        self.scale, self.scales = context.scale, context.scales
+        self.history = context.history if context.history is not None else []
         self.best_loss = math.inf
         self.best_image: Optional[np.ndarray] = None
         self.iterations = 0
@@ -184,29 +231,22 @@ def run_adam(
     init: np.ndarray,
     *,
     steps: int,
-    learning_rate: float = 0.02,
-    beta_1: float = 0.99,
-    beta_2: float = 0.999,
-    epsilon: float = 0.1,
-    time_budget: float | None = None,
-    deadline: float | None = None,
-    callback: Callable[[Iterate], Optional[bool]] | None = None,
-    start: float | None = None,
-    iteration_offset: int = 0,
-    scale: int = 0,
-    scales: int = 1,
-    history: list | None = None,
-    learning_rate_end: float | None = None,
-    average_decay: float | None = None,
+    settings: AdamSettings | None = None,
     state: dict | None = None,
+    callback: Callable[[Iterate], Optional[bool]] | None = None,
+    time_budget: float | None = None,
+    context: RunContext | None = None,
+    **options: Any,
 ) -> OptimizeResult:
     """Adam on the pixels, clipping to [0, 1] after each step (the TensorFlow tutorial's recipe).
 
     Each step evaluates the new image, so the loss in an :class:`Iterate` event (and in the history) is
     the loss of that event's ``image()``: the image after the step. ``time_budget`` counts seconds from
-    this call; ``deadline`` is an absolute ``time.perf_counter()`` time (the earlier one wins).
+    this call; ``context.deadline`` is an absolute ``time.perf_counter()`` time (the earlier one wins).
 
-    Three additions, all off by default (crowsonkb's recipe and a decay; measured in benchmarks/README.md):
+    The hyper-parameters are an :class:`AdamSettings` (``settings``) or its fields as keywords
+    (``learning_rate=0.02, beta_1=0.99, beta_2=0.999, epsilon=0.1``). Three additions, all off by default
+    (crowsonkb's recipe and a decay; measured in docs/speed.md):
 
     * ``learning_rate_end``: the rate falls from ``learning_rate`` to it along a half cosine over the
       ``steps`` (over the time left before the deadline when ``steps`` is unlimited);
@@ -219,78 +259,111 @@ def run_adam(
     The update is Keras' Adam written out: m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g²,
     x ← clip(x − lr·√(1−β₂ᵗ)/(1−β₁ᵗ) · m / (√v + ε), 0, 1).
     """
-    start = time.perf_counter() if start is None else start
-    tracker = _Tracker(callback, time_budget, deadline, start, iteration_offset, scale, scales, history, init.shape[:2])
-    image = tf.constant(init[np.newaxis].astype(np.float32))
-    state = dict(state or {})
-    m = tf.constant(state["m"][np.newaxis], tf.float32) if "m" in state else tf.zeros_like(image)
-    v = tf.constant(state["v"][np.newaxis], tf.float32) if "v" in state else tf.zeros_like(image)
-    t0 = int(state.get("t", 0))  # steps already taken (bias correction continues from there)
-    averaging = average_decay is not None
-    average = None
-    average_weight = float(state.get("average_weight", 0.0))  # 1 − decay^n: the bias correction
-    if averaging:
-        average = tf.constant(state["average"][np.newaxis], tf.float32) if "average" in state else tf.zeros_like(image)
-    run_start = time.perf_counter()
-
-    def rate(step: int) -> float:
-        if learning_rate_end is None:
-            return learning_rate
-        progress = step / steps
-        if steps >= UNLIMITED_STEPS and tracker.deadline is not None:  # run until the deadline
-            progress = (time.perf_counter() - run_start) / max(1e-9, tracker.deadline - run_start)
-        progress = min(1.0, max(0.0, progress))
-        return learning_rate_end + 0.5 * (learning_rate - learning_rate_end) * (1 + math.cos(math.pi * progress))
-
-    def saved_state(current, m, v, t, average, average_weight):
-        def get() -> dict:
-            out = {"m": m[0].numpy(), "v": v[0].numpy(), "t": np.array(t), "iterate": current[0].numpy()}
-            if averaging:
-                out["average"] = average[0].numpy()
-                out["average_weight"] = np.array(average_weight)
-            return out
-
-        return get
-
-    def shown(current):
-        if averaging:
-            return lambda: (average[0] / max(average_weight, 1e-12)).numpy()
-        return lambda: current[0].numpy()
-
+    adam = AdamSettings.of(settings, options)
+    tracker = _Tracker(callback, time_budget, context or RunContext(), init.shape[:2])
+    moments = _AdamMoments.start(init, state, adam.average_decay)
+    rate = _learning_rate_schedule(adam, steps, tracker)
     reason = "steps"
     try:
         tracker.check_time()
-        parts, grad = value_and_grad(image)  # the start is evaluated too: every event pairs an image and its loss
+        parts, grad = value_and_grad(moments.image)  # the start is evaluated too: every event pairs an image and its loss
         values = _main_parts(parts)
-        tracker.observe(values["total"], lambda start=image: start[0].numpy())
+        tracker.observe(values["total"], lambda start=moments.image: start[0].numpy())
         for step in range(1, steps + 1):
-            t = t0 + step
-            m = beta_1 * m + (1 - beta_1) * grad
-            v = beta_2 * v + (1 - beta_2) * tf.square(grad)
-            alpha = rate(step) * math.sqrt(1 - beta_2**t) / (1 - beta_1**t)
-            image = tf.clip_by_value(image - alpha * m / (tf.sqrt(v) + epsilon), 0.0, 1.0)
-            if averaging:
-                average = average_decay * average + (1 - average_decay) * image
-                average_weight = average_decay * average_weight + (1 - average_decay)
+            moments.step(grad, rate(step), adam)
             tracker.check_time()
-            parts, grad = value_and_grad(image)
+            parts, grad = value_and_grad(moments.image)
             values = _main_parts(parts)
-            tracker.observe(values["total"], lambda current=image: current[0].numpy())
-            tracker.iteration_done(values, shown(image), saved_state(image, m, v, t, average, average_weight))
+            tracker.observe(values["total"], lambda current=moments.image: current[0].numpy())
+            tracker.iteration_done(values, moments.shown(), moments.saver())
     except _Stop as stop:
         reason = stop.reason
     except KeyboardInterrupt:
         reason = "interrupted"
-    final_state = {"m": m[0].numpy(), "v": v[0].numpy(), "t": np.array(t0 + tracker.iterations)}
+    final_state = moments.final_state(tracker.iterations)
     result_image = None
-    if averaging:
-        final_state["average"] = average[0].numpy()
-        final_state["average_weight"] = np.array(average_weight)
-        if average_weight > 0:
-            result_image = final_state["average"] / average_weight
+    if moments.averaging and moments.average_weight > 0:
+        result_image = final_state["average"] / moments.average_weight
     result = _finish(tracker, reason, init, image=result_image)
     result.state = final_state
     return result
+
+
+def _learning_rate_schedule(adam: AdamSettings, steps: int, tracker: "_Tracker") -> Callable[[int], float]:
+    """step → learning rate: constant, or a half cosine from ``learning_rate`` to ``learning_rate_end`` over
+    the steps (over the time left before the deadline when the steps are unlimited)."""
+    run_start = time.perf_counter()
+
+    def rate(step: int) -> float:
+        if adam.learning_rate_end is None:
+            return adam.learning_rate
+        progress = step / steps
+        if steps >= UNLIMITED_STEPS and tracker.deadline is not None:  # run until the deadline
+            progress = (time.perf_counter() - run_start) / max(1e-9, tracker.deadline - run_start)
+        progress = min(1.0, max(0.0, progress))
+        low, high = adam.learning_rate_end, adam.learning_rate
+        return low + 0.5 * (high - low) * (1 + math.cos(math.pi * progress))
+
+    return rate
+
+
+class _AdamMoments:
+    """Adam's state during a run: the iterate, the moments, the step count, the moving average."""
+
+    def __init__(self, image, m, v, t0: int, average, average_weight: float, decay: float | None):
+        self.image, self.m, self.v, self.t0, self.t = image, m, v, t0, t0
+        self.average, self.average_weight, self.decay = average, average_weight, decay
+        self.averaging = decay is not None
+
+    @classmethod
+    def start(cls, init: np.ndarray, state: dict | None, decay: float | None) -> "_AdamMoments":
+        image = tf.constant(init[np.newaxis].astype(np.float32))
+        state = dict(state or {})
+
+        def saved(key):
+            return tf.constant(state[key][np.newaxis], tf.float32) if key in state else tf.zeros_like(image)
+
+        average = saved("average") if decay is not None else None
+        # t0: steps already taken (bias correction continues from there); average_weight = 1 − decay^n
+        return cls(image, saved("m"), saved("v"), int(state.get("t", 0)), average,
+                   float(state.get("average_weight", 0.0)), decay)
+
+    def step(self, grad, learning_rate: float, adam: AdamSettings) -> None:
+        self.t += 1
+        self.m = adam.beta_1 * self.m + (1 - adam.beta_1) * grad
+        self.v = adam.beta_2 * self.v + (1 - adam.beta_2) * tf.square(grad)
+        alpha = learning_rate * math.sqrt(1 - adam.beta_2**self.t) / (1 - adam.beta_1**self.t)
+        self.image = tf.clip_by_value(self.image - alpha * self.m / (tf.sqrt(self.v) + adam.epsilon), 0.0, 1.0)
+        if self.averaging:
+            self.average = self.decay * self.average + (1 - self.decay) * self.image
+            self.average_weight = self.decay * self.average_weight + (1 - self.decay)
+
+    def shown(self) -> Callable[[], np.ndarray]:
+        """The picture an event shows: the average when averaging, else the iterate."""
+        if self.averaging:
+            average, weight = self.average, self.average_weight
+            return lambda: (average[0] / max(weight, 1e-12)).numpy()
+        current = self.image
+        return lambda: current[0].numpy()
+
+    def saver(self) -> Callable[[], dict]:
+        """The state now, as a function (an event's ``optimizer_state``: computed only when saved)."""
+        image, m, v, t, average, weight = self.image, self.m, self.v, self.t, self.average, self.average_weight
+
+        def get() -> dict:
+            out = {"m": m[0].numpy(), "v": v[0].numpy(), "t": np.array(t), "iterate": image[0].numpy()}
+            if self.averaging:
+                out["average"], out["average_weight"] = average[0].numpy(), np.array(weight)
+            return out
+
+        return get
+
+    def final_state(self, iterations: int) -> dict:
+        """The state at the end; the step count is the steps completed (a step cut short does not count)."""
+        out = {"m": self.m[0].numpy(), "v": self.v[0].numpy(), "t": np.array(self.t0 + iterations)}
+        if self.averaging:
+            out["average"], out["average_weight"] = self.average[0].numpy(), np.array(self.average_weight)
+        return out
 
 
 def run_lbfgs(
@@ -300,14 +373,9 @@ def run_lbfgs(
     steps: int,
     corrections: int = 10,
     max_evaluations: int | None = None,
-    time_budget: float | None = None,
-    deadline: float | None = None,
     callback: Callable[[Iterate], Optional[bool]] | None = None,
-    start: float | None = None,
-    iteration_offset: int = 0,
-    scale: int = 0,
-    scales: int = 1,
-    history: list | None = None,
+    time_budget: float | None = None,
+    context: RunContext | None = None,
 ) -> OptimizeResult:
     """L-BFGS-B (SciPy) on the pixels with bounds [0, 1]: no clipping needed, the bounds are exact.
 
@@ -317,11 +385,11 @@ def run_lbfgs(
     evaluations did; status 2 (an abnormal line-search end) is ``"line_search"``, whose message quotes SciPy.
     ``corrections`` is capped by :func:`lbfgs_corrections_for` (SciPy fills its history as it goes, so
     without a cap a 1024 px run with 50 corrections would grow by 2.1 GB over its first 50 iterations).
+    ``time_budget`` and ``context`` as for :func:`run_adam`.
     """
     from scipy.optimize import Bounds, minimize
 
-    start = time.perf_counter() if start is None else start
-    tracker = _Tracker(callback, time_budget, deadline, start, iteration_offset, scale, scales, history, init.shape[:2])
+    tracker = _Tracker(callback, time_budget, context or RunContext(), init.shape[:2])
     shape = (1, *init.shape)
     last: dict = {}
 
@@ -400,12 +468,9 @@ def run_lbfgs_redrawing(
     *,
     steps: int,
     block: int = SLICED_LBFGS_BLOCK,
-    time_budget: float | None = None,
-    deadline: float | None = None,
     callback: Callable[[Iterate], Optional[bool]] | None = None,
-    start: float | None = None,
-    iteration_offset: int = 0,
-    history: list | None = None,
+    time_budget: float | None = None,
+    context: RunContext | None = None,
     **options,
 ) -> OptimizeResult:
     """L-BFGS-B for a loss that draws random numbers (the sliced Wasserstein distance's directions).
@@ -422,31 +487,22 @@ def run_lbfgs_redrawing(
     Returns the last block's :class:`OptimizeResult` (its best image) with the whole run's ``iterations``,
     ``evaluations`` and ``history``.
     """
-    start = time.perf_counter() if start is None else start
-    if time_budget is not None:
-        own = time.perf_counter() + time_budget
-        deadline = own if deadline is None else min(deadline, own)
-    history = [] if history is None else history
+    context = context or RunContext()
+    whole = dataclasses.replace(
+        context, start=time.perf_counter() if context.start is None else context.start,
+        deadline=_deadline(context.deadline, time_budget), history=[] if context.history is None else context.history)
     image, done, evaluations, idle = init, 0, 0, 0
     while True:
-        outcome = run_lbfgs(
-            value_and_grad_for(iteration_offset + done),
-            image,
-            steps=min(block, steps - done),
-            deadline=deadline,
-            callback=callback,
-            start=start,
-            iteration_offset=iteration_offset + done,
-            history=history,
-            **options,
-        )
+        offset = whole.iteration_offset + done
+        outcome = run_lbfgs(value_and_grad_for(offset), image, steps=min(block, steps - done), callback=callback,
+                            context=dataclasses.replace(whole, iteration_offset=offset), **options)
         done += outcome.iterations
         evaluations += outcome.evaluations
         image = outcome.image
         idle = idle + 1 if outcome.iterations == 0 else 0
         if outcome.stop_reason not in _BLOCK_ENDS or done >= steps or idle >= 2:
             break
-    outcome.iterations, outcome.evaluations, outcome.history = done, evaluations, history
+    outcome.iterations, outcome.evaluations, outcome.history = done, evaluations, whole.history
     if outcome.stop_reason in _BLOCK_ENDS and done >= steps:
         outcome.stop_reason, outcome.message = "steps", STOP_REASONS["steps"]
     return outcome

@@ -19,7 +19,6 @@ A state file is a NumPy ``.npz`` archive holding:
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import time
@@ -30,23 +29,15 @@ from typing import Any
 
 import numpy as np
 
+from . import environment
 from .config import StyleConfig
 from .errors import InvalidSettingError, OutputError
 from .fileio import atomic_write
+from .images import fingerprint  # noqa: F401 - re-exported (the fingerprints a state file holds)
 
 FORMAT = "nst-run-state/1"
 #: settings a resumed run may change: they do not change what the run computes
 RESUMABLE_CHANGES = ("time_budget", "max_memory", "steps")
-#: the state is written at most this often (seconds; the environment variable NST_SAVE_INTERVAL changes
-#: it, e.g. for tests); the end of a stage, an interruption and the end of the run always write it
-SAVE_INTERVAL = float(os.environ.get("NST_SAVE_INTERVAL", "60"))
-
-
-def fingerprint(image: np.ndarray) -> str:
-    """A short hash of an image's pixels (float32 bytes) and shape."""
-    digest = hashlib.sha1(np.ascontiguousarray(image, np.float32).tobytes())
-    digest.update(repr(tuple(image.shape)).encode())
-    return digest.hexdigest()[:16]
 
 
 @dataclass
@@ -240,16 +231,18 @@ def check_inputs(state: RunState, content: np.ndarray, styles: list[np.ndarray])
 
 
 class StateWriter:
-    """Writes the run's state to ``path`` at most every :data:`SAVE_INTERVAL` seconds (and when forced).
+    """Writes the run's state to ``path`` at most every ``interval`` seconds (and when forced): by default
+    ``NST_SAVE_INTERVAL`` (60 s; read when the writer is made, e.g. 0 in tests); the end of a stage, an
+    interruption and the end of the run always write it.
 
     With ``keep_going=True`` (the CLI) a failed write (disk full, folder removed…) does not stop the run:
     it is kept in :attr:`failure` (the last one; a later successful write clears it), so the caller writes
     the image first and reports the state failure after it — a lost state must never cost the image.
     """
 
-    def __init__(self, path: str | os.PathLike | None, interval: float = SAVE_INTERVAL, *, keep_going: bool = False):
+    def __init__(self, path: str | os.PathLike | None, interval: float | None = None, *, keep_going: bool = False):
         self.path = None if path is None else Path(path)
-        self.interval = interval
+        self.interval = environment.save_interval() if interval is None and path is not None else (interval or 0.0)
         self.keep_going = keep_going
         self.failure: OutputError | None = None
         self._last = time.monotonic()

@@ -55,6 +55,7 @@ from typing import Callable, Sequence
 import numpy as np
 import tensorflow as tf
 
+from .config import normalize_weights
 from .style_registry import register_style_statistic
 
 __all__ = [
@@ -119,14 +120,6 @@ def _target_cloud(features) -> tf.Tensor:
     return tf.reshape(cloud, [-1, tf.shape(cloud)[-1]])
 
 
-def _normalised_blend_weights(weights: Sequence[float], count: int) -> list[float]:
-    weights = [float(w) for w in weights]
-    if len(weights) != count or any(w < 0 for w in weights) or sum(weights) <= 0:
-        raise ValueError(f"blend needs {count} non-negative weights that are not all zero; got {weights}")
-    total = sum(weights)
-    return [w / total for w in weights]
-
-
 # ------------------------------------------------------------------------------------ mean / std
 def _mean_std(cloud: tf.Tensor, weights: tf.Tensor | None) -> tuple[tf.Tensor, tf.Tensor]:
     mean = _weighted_mean(cloud, weights)
@@ -164,7 +157,7 @@ def mean_std_distance(features, target: Sequence[tf.Tensor], mask=None, seed=Non
 
 def mean_std_blend(targets: Sequence[Sequence[tf.Tensor]], weights: Sequence[float]) -> tuple[tf.Tensor, tf.Tensor]:
     """Mean and standard deviation of the mixture: μ = Σ b_i μ_i, σ² = Σ b_i (σ_i² + μ_i²) − μ²."""
-    b = _normalised_blend_weights(weights, len(targets))
+    b = normalize_weights("style_blend", [float(w) for w in weights], len(targets))
     mean = tf.add_n([w * t[0] for w, t in zip(b, targets)])
     second = tf.add_n([w * (tf.square(t[1]) - STD_EPSILON + tf.square(t[0])) for w, t in zip(b, targets)])
     variance = tf.maximum(second - tf.square(mean), 0.0)
@@ -256,7 +249,7 @@ def gaussian_blend(
     targets: Sequence[Sequence[tf.Tensor]], weights: Sequence[float]
 ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
     """The Gaussian fit of the mixture: mean Σ b_i μ_i and second moment Σ b_i (Σ_i + μ_i μ_iᵀ) mix linearly."""
-    b = _normalised_blend_weights(weights, len(targets))
+    b = normalize_weights("style_blend", [float(w) for w in weights], len(targets))
     mean = tf.add_n([w * t[0] for w, t in zip(b, targets)])
     second = tf.add_n([w * (t[1] + t[0][:, tf.newaxis] * t[0][tf.newaxis, :]) for w, t in zip(b, targets)])
     cov = second - mean[:, tf.newaxis] * mean[tf.newaxis, :]
@@ -410,7 +403,7 @@ def sliced_wasserstein_distance(
 
 def sliced_blend(targets: Sequence[Sequence[tf.Tensor]], weights: Sequence[float]) -> tuple[tf.Tensor, tf.Tensor]:
     """The mixture of the styles' clouds: every point kept, style i's points sharing the weight b_i."""
-    b = _normalised_blend_weights(weights, len(targets))
+    b = normalize_weights("style_blend", [float(w) for w in weights], len(targets))
     clouds, masses = [], []
     for w, t in zip(b, targets):
         cloud = t[0]

@@ -230,11 +230,18 @@ def tiled_gram_targets(extractor, image: np.ndarray, layers: Sequence[str], tile
 
 
 # --------------------------------------------------------------------------------------- refinement
+class TilePosition(NamedTuple):
+    """Where a tiled refinement is: the pass, the first tile of it not yet refined, the grid offsets drawn."""
+
+    pass_index: int = 0
+    tile_index: int = 0
+    offsets: Sequence[tuple[int, int]] = ()
+
+
 @dataclass
 class TileEvent:
     """Where a tiled refinement is: sent with every tile finished (for progress and checkpoints)."""
 
-    rung: int  # index of the size in the ladder
     pass_index: int
     passes: int
     tile_index: int
@@ -252,10 +259,7 @@ def refine(
     passes: int,
     rng: np.random.Generator,
     on_tile: Callable[[TileEvent, np.ndarray], bool | None] | None = None,
-    rung: int = 0,
-    first_pass: int = 0,
-    first_tile: int = 0,
-    offsets: list[tuple[int, int]] | None = None,
+    resume_at: TilePosition | None = None,
 ) -> tuple[np.ndarray, bool]:
     """Refine ``image`` in overlapping tiles, ``passes`` times, on a grid moved randomly between passes.
 
@@ -267,14 +271,14 @@ def refine(
         passes: how many times the whole image is covered.
         rng: draws the grid offsets (the first pass too: no grid position is special).
         on_tile: called after each tile with a :class:`TileEvent` and the image; return True to stop.
-        rung: the ladder index reported in events.
-        first_pass, first_tile, offsets: where to resume an interrupted refinement (the offsets already
-            drawn, so the resumed passes use the same grids).
+        resume_at: where to resume an interrupted refinement: the pass, its first tile not yet refined,
+            and the offsets already drawn (so the resumed passes use the same grids).
 
     Returns:
         (image, stopped): ``stopped`` is True when ``on_tile`` asked to stop.
     """
-    offsets = list(offsets or [])
+    first_pass, first_tile, offsets = resume_at or TilePosition()
+    offsets = list(offsets)
     while len(offsets) < passes:
         offsets.append(random_offset(rng, tile, overlap))
     for pass_index in range(first_pass, passes):
@@ -287,7 +291,7 @@ def refine(
             refined = optimise_tile(box, crop)
             weight = feather(box, image.shape[:2], overlap)[..., np.newaxis]
             image[rows, cols] = crop + weight * (refined - crop)
-            event = TileEvent(rung, pass_index, passes, tile_index, len(boxes), box, tuple(offsets[pass_index]))
+            event = TileEvent(pass_index, passes, tile_index, len(boxes), box, tuple(offsets[pass_index]))
             if on_tile is not None and on_tile(event, image):
                 return image, True
     return image, False

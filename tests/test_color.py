@@ -81,3 +81,17 @@ def test_chroma_distance():
     assert color.chroma_distance(a, b) > 0.05
     grey_dark, grey_light = np.full((4, 4, 3), 0.2, np.float32), np.full((4, 4, 3), 0.9, np.float32)
     assert color.chroma_distance(grey_dark, grey_light) < 1e-6  # brightness is not colour
+
+
+def test_match_color_moments_gives_the_reference_mean_and_covariance_and_the_old_name_agrees():
+    """``preserve_colors="histogram"`` is Gatys et al.'s "histogram matching": a mean/covariance transfer."""
+    from nst_lib.color import match_color_histogram, match_color_moments
+
+    rng = np.random.default_rng(3)
+    image = np.clip(rng.normal((0.6, 0.3, 0.2), 0.08, (40, 50, 3)), 0, 1).astype(np.float32)
+    reference = np.clip(rng.normal((0.2, 0.5, 0.7), 0.05, (30, 30, 3)), 0, 1).astype(np.float32)
+    out = match_color_moments(image, reference).reshape(-1, 3).astype(np.float64)
+    ref = reference.reshape(-1, 3).astype(np.float64)
+    np.testing.assert_allclose(out.mean(0), ref.mean(0), atol=2e-3)
+    np.testing.assert_allclose(np.cov(out, rowvar=False), np.cov(ref, rowvar=False), atol=2e-4)
+    np.testing.assert_array_equal(match_color_histogram(image, reference), match_color_moments(image, reference))

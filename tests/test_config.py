@@ -152,3 +152,20 @@ def test_style_loss_names_are_the_registered_statistics():
     assert set(STYLE_LOSSES) == set(style_statistic_names())
     with pytest.raises(InvalidSettingError, match="style_loss must be one of"):
         StyleConfig(style_loss="fourier")
+
+
+def test_errors_carry_what_they_are_about_and_why():
+    """Front ends read an error's fields, not its message (``subject``: what, ``reason``: why)."""
+    import numpy as np
+
+    from nst_lib.errors import InvalidImageError, NSTError
+    from nst_lib.images import load_image
+
+    with pytest.raises(InvalidImageError) as caught:
+        load_image(np.zeros((4, 40, 3), np.float32))
+    assert (caught.value.subject, caught.value.reason) == ("the given array", "too_small")
+    assert caught.value.subject in str(caught.value)
+    plain = NSTError("no fields")
+    assert (plain.subject, plain.reason) == (None, None)
+    assert plain.about("x", "y") is plain and (plain.subject, plain.reason) == ("x", "y")
+    assert plain.about("z").subject == "x"  # fields already given are kept

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from nst_lib.optimize import STOP_REASONS, Iterate, make_value_and_grad, run_adam, run_lbfgs
+from nst_lib.optimize import STOP_REASONS, Iterate, RunContext, make_value_and_grad, run_adam, run_lbfgs
 
 SHAPE = (8, 8, 3)
 RUNNERS = {"adam": run_adam, "lbfgs": run_lbfgs}
@@ -78,7 +78,8 @@ def _run(name, objective, init, **kwargs):
 def test_loss_decreases_and_events_are_reported(name):
     objective, init = Synthetic(_target(), scale=1000.0), _init()
     events: list[Iterate] = []
-    result = _run(name, objective, init, steps=15, callback=events.append, iteration_offset=100, scale=1, scales=2)
+    result = _run(name, objective, init, steps=15, callback=events.append,
+                  context=RunContext(iteration_offset=100, scale=1, scales=2))
     start = objective.value(init)
     assert result.best_loss < 0.2 * start
     assert objective.value(result.image) == pytest.approx(result.best_loss, rel=1e-5)
@@ -272,10 +273,11 @@ def test_an_absolute_deadline_bounds_the_run():
     objective = Synthetic(_target(), sleep=0.05)
     for name in RUNNERS:
         started = time.perf_counter()
-        result = _run(name, objective, _init(), steps=1000, deadline=started + 0.5)
+        result = _run(name, objective, _init(), steps=1000, context=RunContext(deadline=started + 0.5))
         took = time.perf_counter() - started
         assert result.stop_reason == "time_budget" and result.iterations < 100
         # the deadline is a point in time: the earlier of a deadline and a time budget wins
-        early = _run(name, objective, _init(), steps=1000, deadline=time.perf_counter() + 30, time_budget=0.3)
+        early = _run(name, objective, _init(), steps=1000, context=RunContext(deadline=time.perf_counter() + 30),
+                     time_budget=0.3)
         assert early.stop_reason == "time_budget" and early.iterations < 30
         assert took < 20

@@ -441,7 +441,7 @@ GATYS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5
 
 # ------------------------------------------------------------------- random directions and the optimisers
 def test_lbfgs_redrawing_runs_blocks_with_one_draw_each():
-    from nst_lib.optimize import run_lbfgs_redrawing
+    from nst_lib.optimize import RunContext, run_lbfgs_redrawing
 
     draws, seen = [], []
 
@@ -459,7 +459,7 @@ def test_lbfgs_redrawing_runs_blocks_with_one_draw_each():
     events = []
     init = np.full((4, 4, 3), 0.5, np.float32)
     out = run_lbfgs_redrawing(value_and_grad_for, init, steps=7, block=3, callback=events.append,
-                              iteration_offset=100)
+                              context=RunContext(iteration_offset=100))
     assert draws[:3] == [100, 103, 106] and out.iterations == len(events) <= 7
     assert [e.iteration for e in events] == list(range(101, 101 + len(events)))
     assert out.evaluations == len(seen) and out.stop_reason in ("steps", "converged")

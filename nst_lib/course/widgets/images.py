@@ -17,6 +17,7 @@ from ...config import pick
 from ...images import describe_image, load_image
 from ..viz import show_images
 from .common import (
+    BackgroundDemo,
     BackgroundRun,
     Demo,
     Run,
@@ -82,9 +83,9 @@ def tour_demo(content: str = "grace_hopper", style: str = "swirls", *, backgroun
     progress = widgets.IntProgress(value=0, min=0, max=1, description="progress")
     pair_view = image_slot()
     result_view = image_slot(256, text="press Preview")
-    demo = Demo("Pick a content photo and a style image",
-                [[content_picker, style_picker], [steps_slider, preview_button, stop_button, progress],
-                 [pair_view, result_view]])
+    demo = BackgroundDemo("Pick a content photo and a style image",
+                          [[content_picker, style_picker], [steps_slider, preview_button, stop_button, progress],
+                           [pair_view, result_view]])
     demo.content_picker, demo.style_picker = content_picker, style_picker
     demo.steps_slider, demo.preview_button, demo.stop_button = steps_slider, preview_button, stop_button
     demo.progress = progress
@@ -121,7 +122,7 @@ def tour_demo(content: str = "grace_hopper", style: str = "swirls", *, backgroun
 
     runner = BackgroundRun(demo.status, on_start=on_start, on_progress=on_progress, on_result=on_result,
                            on_end=on_end, background=background, name="nst-tour")
-    demo.background_run, demo.wait = runner, runner.wait
+    demo.background_run = runner
 
     def show_pair(_: Any = None) -> None:
         def draw() -> None:

@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 from ...config import INITS, OPTIMIZERS, pick
 from ..viz import loss_curves
 from .common import (
+    BackgroundDemo,
     BackgroundRun,
     Demo,
     Run,
@@ -100,17 +101,16 @@ def optimization_demo(content: str = "grace_hopper", style: str = "swirls", *, b
     progress = widgets.IntProgress(value=0, min=0, max=1, description="progress")
     image_view = image_slot(256, text="the image appears here")
     curves_view = image_slot()
-    demo = Demo("Optimisers, live",
-                [[content_picker, style_picker], [optimizer_picker, learning_rate_slider],
-                 [init_picker, steps_slider], [size_slider, preview_every_slider],
-                 [run_button, stop_button, clear_button, x_axis_picker], progress, [image_view, curves_view]])
-    for name, control in dict(content_picker=content_picker, style_picker=style_picker,
-                              optimizer_picker=optimizer_picker, learning_rate_slider=learning_rate_slider,
-                              init_picker=init_picker, steps_slider=steps_slider, size_slider=size_slider,
-                              preview_every_slider=preview_every_slider, x_axis_picker=x_axis_picker,
-                              run_button=run_button, stop_button=stop_button, clear_button=clear_button,
-                              progress=progress, image_view=image_view, curves_view=curves_view).items():
-        setattr(demo, name, control)
+    demo = BackgroundDemo("Optimisers, live",
+                          [[content_picker, style_picker], [optimizer_picker, learning_rate_slider],
+                           [init_picker, steps_slider], [size_slider, preview_every_slider],
+                           [run_button, stop_button, clear_button, x_axis_picker], progress, [image_view, curves_view]],
+                          controls=dict(content_picker=content_picker, style_picker=style_picker,
+                                        optimizer_picker=optimizer_picker, learning_rate_slider=learning_rate_slider,
+                                        init_picker=init_picker, steps_slider=steps_slider, size_slider=size_slider,
+                                        preview_every_slider=preview_every_slider, x_axis_picker=x_axis_picker,
+                                        run_button=run_button, stop_button=stop_button, clear_button=clear_button,
+                                        progress=progress, image_view=image_view, curves_view=curves_view))
     demo.histories = {}
     demo.result = None
     demo.previews = 0
@@ -157,7 +157,6 @@ def optimization_demo(content: str = "grace_hopper", style: str = "swirls", *, b
     runner = BackgroundRun(demo.status, on_start=on_start, on_progress=on_progress, on_result=on_result,
                            on_end=on_end, preview_interval=0.0, background=background, name="nst-optimisers")
     demo.background_run = runner
-    demo.wait = runner.wait
 
     def run(_: Any = None) -> None:
         def go() -> None:
