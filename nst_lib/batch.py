@@ -131,14 +131,17 @@ def in_order(futures: Sequence[Any]) -> Iterator[Any]:
             following += 1
 
 
-def run_batch(client: Client, pairs: Sequence[tuple[str, str]], job: BatchJob,
+def run_batch(client: Client | None, pairs: Sequence[tuple[str, str]], job: BatchJob,
               on_outcome: Callable[[ItemOutcome], None] | None = None) -> list[ItemOutcome]:
     """Stylize each ``(source, output)`` pair on the cluster; outputs that exist are skipped.
 
     Returns the outcomes in input order (``on_outcome`` sees each as it streams back, in that order).
+    ``client`` may be ``None`` when every output exists (nothing is submitted).
     """
     outcomes: list[ItemOutcome] = []
     todo = [(i, s, o) for i, (s, o) in enumerate(pairs) if not Path(o).exists()]
+    if todo and client is None:
+        raise ValueError("run_batch needs a Dask client: some outputs are missing")
     skipped = {i for i in range(len(pairs))} - {i for i, _, _ in todo}
     futures = [client.submit(stylize_item, i, s, o, job, pure=False, key=f"nst-item-{i}-{time.time_ns()}")
                for i, s, o in todo]

@@ -132,13 +132,15 @@ def cmd_batch(args: argparse.Namespace) -> int:
     except ImportError as exc:
         raise UsageError(f"nst batch needs Dask ({exc.name}): pip install 'nst-lib[video]' (make install does it)") from None
     outdir.mkdir(exist_ok=True)
-    client = batch.open_client(args.workers, args.scheduler)
+    missing = any(not Path(output).exists() for _, output in pairs)  # nothing left to do: no cluster to start
+    client = batch.open_client(args.workers, args.scheduler) if missing else None
     bar = tqdm(total=len(pairs), unit="photo", file=sys.stderr, dynamic_ncols=True, leave=False, disable=args.quiet)
     try:
         outcomes = batch.run_batch(client, pairs, batch.BatchJob(**fields), lambda o: _report(o, args.quiet, bar))
     finally:
         bar.close()
-        batch.close_client(client)
+        if client is not None:
+            batch.close_client(client)
     counts = {status: sum(o.status == status for o in outcomes) for status in ("written", "skipped", "failed")}
     if not args.quiet or counts["failed"]:
         print(f"{len(outcomes)} photo(s): {counts['written']} written, {counts['skipped']} skipped (already there), "

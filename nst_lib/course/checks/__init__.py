@@ -29,7 +29,7 @@ Adding a check
 1. Write ``check_<what>(fn)`` in the module of its notebook (create ``nbNN_<topic>.py`` for a new notebook,
    with ``NOTEBOOK = "NN"``), decorated with ``@exercise("<name>")``.
 2. Put the reference solution, a function called ``<name>``, in the notebook's solutions module
-   (:mod:`nst_lib.course.solutions` for 00–08, ``solutions_statistics`` for 09, ``solutions_fast`` for 10, ``solutions_gatys`` for 11;
+   (:mod:`nst_lib.course.solutions` for 00–08, ``solutions_statistics`` for 09, ``solutions_fast`` for 10, ``solutions_gatys`` for 11, ``solutions_video`` for 13;
    a new notebook adds its module to ``registry.SOLUTIONS_BY_NOTEBOOK``).
 3. Add the check to ``registry._CHECKS`` and to the imports and ``__all__`` below, and give it a test in
    ``tests/test_checks.py`` with the wrong variants its messages name (``test_every_solution_passes_its_own_check``
@@ -62,6 +62,7 @@ from .nb08_capstone import (CAPSTONE_RTOL, CAPSTONE_RTOL_STEP0, CAPSTONE_SIZE, C
 from .nb09_statistics import check_mean_std_distance, check_sliced_wasserstein_distance
 from .nb10_fast import check_batch_style_loss, check_instance_norm
 from .nb11_gatys import check_rescale_weights
+from .nb13_video import check_temporal_loss
 from .registry import EXERCISES, Exercise, exercise_named, reference, solution, yours_or_reference
 
 __all__ = [
@@ -89,6 +90,7 @@ __all__ = [
     "check_instance_norm",
     "check_batch_style_loss",
     "check_rescale_weights",
+    "check_temporal_loss",
     "CAPSTONE_SIZE",
     "CAPSTONE_STEPS",
     "CAPSTONE_RTOL",
