@@ -3,9 +3,9 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.nst-installed
-EXTRAS ?= dev,offline,app,video
+EXTRAS ?= dev,offline,app,video,book
 
-.PHONY: install test test-fast lint lab demo web figures toc strip sync benchmark benchmark-512 fast-model clean
+.PHONY: install test test-fast lint book lab demo web figures toc strip sync benchmark benchmark-512 fast-model clean
 
 $(STAMP): pyproject.toml nst_lib/course/kernel.py nst_lib/course/lab_settings.py
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ test-fast: install  ## the unit tests only (your loop while you work; make test 
 lint: install  ## the import contracts of nst_lib's layers (pyproject.toml [tool.importlinter]), and the core's shape
 	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q tests/test_architecture.py
+
+FULL ?= 0
+book: install  ## the course as a website in _build/html (every notebook executed in fast mode, cached; FULL=1: real settings)
+	$(PY) scripts/build_book.py $(if $(filter 1 yes true,$(FULL)),--full)
 
 lab: install  ## open the course in JupyterLab (as root, e.g. in a container, with --allow-root)
 	$(VENV)/bin/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root)

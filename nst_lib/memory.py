@@ -19,7 +19,7 @@ is done:
   ``2·m`` float64 image-sized vectors and a few float64 copies; Adam's two moments), and
 * the forward pass that computes a style image's targets (``FORWARD_COPIES`` × its activations),
 
-+ the image-sized arrays a tiled run keeps for the whole output (the image, the content, the blending
+plus the image-sized arrays a tiled run keeps for the whole output (the image, the content, the blending
 weights and, for Adam, its moments). The coefficients were fitted to peak RSS measured by
 ``benchmarks/memory.py calibrate`` (data in ``benchmarks/results/memory_calibration.json``) and are checked
 within ±25 % at 256–2048 px by ``benchmarks/memory.py check``.

@@ -6,15 +6,15 @@ of the image being optimised and the summary of the style image (its *target*). 
 ignores where a feature sits in the image — permuting the positions changes nothing — and that is the
 whole idea of "style" as a texture. What they keep differs:
 
-=====================  ==============================================  =====================================
-name                   target (of the style's features F*)              distance of the image's features F
-=====================  ==============================================  =====================================
-``gram``               G* = F*ᵀF*/N (:mod:`nst_lib.gram`)               mean((G − G*)²)           [Gatys 2015]
-``mean_std``           per-channel mean μ* and standard deviation σ*     (‖μ − μ*‖² + ‖σ − σ*‖²) / C   [AdaIN]
-``wasserstein``        mean μ*, covariance Σ*, and Σ*^½                  W₂²(N(μ, Σ), N(μ*, Σ*)) / C  [crowsonkb]
-``sliced_wasserstein`` the features themselves                          mean over K random unit directions θ
-                                                                         of W₂²(θᵀF, θᵀF*)          [Heitz 2021]
-=====================  ==============================================  =====================================
+======================  =============================================  ========================================
+name                    target (of the style's features F*)            distance of the image's features F
+======================  =============================================  ========================================
+``gram``                G* = F*ᵀF*/N (:mod:`nst_lib.gram`)             mean((G − G*)²)           [Gatys 2015]
+``mean_std``            per-channel mean μ* and standard deviation σ*  (‖μ − μ*‖² + ‖σ − σ*‖²) / C   [AdaIN]
+``wasserstein``         mean μ*, covariance Σ*, and Σ*^½               W₂²(N(μ, Σ), N(μ*, Σ*)) / C  [crowsonkb]
+``sliced_wasserstein``  the features themselves                        mean over K random unit directions θ
+                                                                       of W₂²(θᵀF, θᵀF*)          [Heitz 2021]
+======================  =============================================  ========================================
 
 with W₂²(N(μ, Σ), N(μ*, Σ*)) = ‖μ − μ*‖² + tr(Σ + Σ* − 2 (Σ*^½ Σ Σ*^½)^½) (the Wasserstein-2 distance
 between Gaussian fits) and W₂² in one dimension the mean squared difference of the sorted values.

