@@ -44,7 +44,7 @@ demo: install  ## stylize a bundled example pair with the CLI into outputs/
 
 SHARE ?= 0
 web: install  ## the Streamlit page on http://localhost:8501, for this machine only (SHARE=1: for the whole network)
-	$(VENV)/bin/streamlit run apps/streamlit_app.py $(if $(filter 1 yes true,$(SHARE)),--server.address 0.0.0.0)
+	$(VENV)/bin/streamlit run $(CURDIR)/apps/serve.py $(if $(filter 1 yes true,$(SHARE)),--server.address 0.0.0.0)
 
 figures: install  ## regenerate the README's figures (slow: real settings)
 	$(PY) scripts/make_readme_figures.py

@@ -20,6 +20,7 @@ that session's own ``st.session_state``.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import math
@@ -33,7 +34,8 @@ import numpy as np
 
 from nst_lib.config import BACKBONES, COLOR_MODES, INITS, MIN_SIZE, OPTIMIZERS, StyleConfig, config_fields, fast_mode
 from nst_lib.errors import InvalidImageError, InvalidSettingError, NSTError
-from nst_lib.images import MAX_INPUT_PIXELS, image_to_png_bytes, load_image, resize_long_side
+from nst_lib.images import (MAX_INPUT_PIXELS, MIN_SIDE, ImageHeader, image_to_png_bytes, load_image, read_image_header,
+                            resize_long_side)
 
 __all__ = [
     "InputImage",
@@ -119,6 +121,7 @@ class InputImage:
     caption: str = ""
     uploaded: bool = False
     shape: tuple[int, int] = (0, 0)  # (height, width) of the full image, for the memory plan of a run
+    header: ImageHeader | None = None  # an upload's header: what decoding it costs at a run's size
 
 
 def _extension(name: str) -> str:
@@ -140,6 +143,7 @@ def read_upload(
     max_bytes: int = MAX_UPLOAD_BYTES,
     max_pixels: int = MAX_UPLOAD_PIXELS,
     preview_size: int = PREVIEW_SIZE,
+    reserve: Callable[[int, str], Any] | None = None,
 ) -> InputImage:
     """Validate an uploaded file and decode a preview of it.
 
@@ -154,6 +158,10 @@ def read_upload(
         max_bytes: largest accepted file, in bytes.
         max_pixels: largest accepted width × height.
         preview_size: long side of the returned preview.
+        reserve: ``reserve(bytes, what)``, a context manager that counts the decoding against the server's
+            memory budget together with the runs (:meth:`run_queue.RunQueue.reserve_memory`), or None.
+            The cost is read from the file's header before a pixel is decoded, and the file is decoded
+            reduced to the preview's size (a 36-megapixel PNG never becomes 430 MB of floats here).
 
     Returns:
         An :class:`InputImage` whose ``source`` is ``data`` (so stylize decodes it at its own size).
@@ -176,12 +184,20 @@ def read_upload(
             "upload a smaller or more compressed image"
         )
     try:
-        full = load_image(data, max_pixels=max_pixels)
+        header = read_image_header(data, max_pixels=max_pixels)
+        shape = header.upright_shape
+        size = preview_size if max(shape) > preview_size and min(shape) >= MIN_SIDE else None
+        with reserve(header.decode_bytes(size), f"decoding the {role} '{label}'") if reserve else contextlib.nullcontext():
+            preview = _shrink(load_image(data, size, max_pixels=max_pixels), preview_size)
+    except InvalidImageError as exc:
+        raise InvalidImageError(_relabel(str(exc), data, f"the {role} '{label}'")) from None
     except NSTError as exc:
+        if type(exc).__name__ == "RunRefusedError":  # the server's memory is busy: say so as it is
+            raise
         raise InvalidImageError(_relabel(str(exc), data, f"the {role} '{label}'")) from None
     caption = f"{label} ({_size_text(len(data))})"
-    return InputImage(label=label, source=data, preview=_shrink(full, preview_size), caption=caption, uploaded=True,
-                      shape=full.shape[:2])
+    return InputImage(label=label, source=data, preview=preview, caption=caption, uploaded=True, shape=shape,
+                      header=header)
 
 
 def _relabel(message: str, data: bytes, label: str) -> str:
@@ -642,6 +658,34 @@ class ServerSettings:
         return f"{self.memory_budget // 2**20}M"
 
 
+#: addresses that serve this machine only
+LOOPBACK_ADDRESSES = ("localhost", "127.0.0.1", "::1")
+#: set by apps/serve.py, the start script that forbids framing (make web)
+ENV_SERVED_BY = "NST_WEB_SERVED_BY"
+
+
+def exposure_warnings(address: str, environ: Mapping[str, str]) -> list[str]:
+    """Sentences the page shows at its top when it is exposed more than ``make web`` exposes it.
+
+    * served on a network address (``make web SHARE=1``, ``--server.address 0.0.0.0``): everyone who can
+      reach this machine can upload images and start runs;
+    * started without ``apps/serve.py`` (e.g. ``streamlit run apps/streamlit_app.py``): the page does not
+      forbid other sites to show it in a frame.
+    """
+    warnings = []
+    if address not in LOOPBACK_ADDRESSES:
+        where = "every network interface" if address in ("", "0.0.0.0", "::") else f"the address {address}"
+        warnings.append(
+            f"This page is shared: it is served on {where}, so anyone who can reach this machine can upload "
+            "images and start runs here (started with SHARE=1 or --server.address). Stop the server and start it "
+            "with `make web` to keep it to this machine.")
+    if not environ.get(ENV_SERVED_BY):
+        warnings.append(
+            "This page was started without apps/serve.py, so it does not forbid other sites to show it in a "
+            "frame; start it with `make web` (streamlit run apps/serve.py).")
+    return warnings
+
+
 @dataclass(frozen=True)
 class RunRequest:
     """What the queue's admission check needs to plan a run's memory."""
@@ -650,6 +694,7 @@ class RunRequest:
     content_shape: tuple[int, int]  # (height, width) of the content image as given (any size)
     style_shapes: tuple[tuple[int, int], ...] = ()  # (height, width) of each style image as given
     backbone: str | None = None  # the network really used (VGG16 when VGG19's weights are unavailable)
+    decode_bytes: int = 0  # the costliest input's decoding in the worker (uploads; from their headers)
 
 
 def run_admission(request: RunRequest | None, memory_budget: int | None):
@@ -660,7 +705,7 @@ def run_admission(request: RunRequest | None, memory_budget: int | None):
     that cannot fit even in tiles is refused with a sentence for the page (the plan's own message speaks
     to the command line's flags).
     """
-    from nst_lib.memory import format_bytes, plan_run
+    from nst_lib.memory import BASE_BYTES, format_bytes, plan_run
     from run_queue import Admission
 
     if request is None:
@@ -668,7 +713,9 @@ def run_admission(request: RunRequest | None, memory_budget: int | None):
     plan = plan_run(request.config, request.content_shape, max_memory=memory_budget,
                     style_shapes=request.style_shapes or None, backbone=request.backbone)
     if plan.fits:
-        return Admission(True, int(plan.estimated_peak_bytes))
+        # the worker decodes the uploads (reduced to the run's size) with TensorFlow already loaded
+        decoding = BASE_BYTES + request.decode_bytes if request.decode_bytes else 0
+        return Admission(True, int(max(plan.estimated_peak_bytes, decoding)))
     height, width = plan.output_shape
     return Admission(False, int(plan.estimated_peak_bytes), (
         f"a {width}×{height} px run needs at least {format_bytes(plan.estimated_peak_bytes)} of memory, even "

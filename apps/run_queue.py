@@ -24,12 +24,13 @@ outcome is referenced by its owner alone.
 """
 from __future__ import annotations
 
+import contextlib
 import enum
 import itertools
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from nst_lib.errors import NSTError
 
@@ -80,7 +81,7 @@ class QueueStatus:
     running: int
     waiting: int
     max_running: int
-    memory_in_use: int  # sum of the estimated peaks of the runs in progress, bytes
+    memory_in_use: int  # the estimated peaks of the runs in progress and the reserved memory (uploads), bytes
 
 
 class Ticket:
@@ -162,7 +163,8 @@ class RunQueue:
         max_running: how many jobs run at once (at least 1).
         memory_budget: bytes the running jobs may use together (their admission costs), or ``None``.
         admission: ``admission(request, memory_budget) -> Admission``, called by :meth:`submit`.
-        max_waiting: how many tickets may wait; a submission beyond that is refused.
+        max_waiting: how many tickets may wait; a submission that cannot start at once beyond that is refused
+            (0: no waiting list, a run starts at once or is refused).
         is_alive: ``is_alive(ticket) -> bool``; ``None`` never abandons a ticket.
         grace: seconds an owner may be missing before its ticket is abandoned (a reload reconnects).
         poll: seconds between owner checks of the monitor thread.
@@ -199,6 +201,7 @@ class RunQueue:
         self._lock = threading.RLock()
         self._waiting: list[Ticket] = []
         self._running: list[Ticket] = []
+        self._reserved = 0  # bytes of reserve_memory() blocks in progress (uploads being decoded)
         self._numbers = itertools.count(1)
         self._closed = threading.Event()
         self._monitor: threading.Thread | None = None
@@ -217,7 +220,12 @@ class RunQueue:
         with self._lock:
             if self._closed.is_set():
                 raise RunRefusedError("the server is shutting down; try again in a moment")
-            if len(self._waiting) >= self.max_waiting:
+            if not self._can_start_now(int(admission.cost_bytes)) and len(self._waiting) >= self.max_waiting:
+                if self.max_waiting == 0:  # no waiting list: a run starts at once or not at all
+                    raise RunRefusedError(
+                        f"the server is busy ({len(self._running)} run{'s' if len(self._running) != 1 else ''} in "
+                        "progress) and keeps no waiting list; try again when it ends"
+                    )
                 raise RunRefusedError(
                     f"the server's queue is full ({len(self._waiting)} runs waiting, "
                     f"{len(self._running)} in progress); try again in a few minutes"
@@ -241,7 +249,7 @@ class RunQueue:
         """How many runs are in progress and waiting right now."""
         with self._lock:
             return QueueStatus(len(self._running), len(self._waiting), self.max_running,
-                               sum(t.cost_bytes for t in self._running))
+                               self._in_use())
 
     # ------------------------------------------------------------------------------------- cancelling
     def cancel(self, ticket: Ticket, reason: str = "cancelled") -> None:
@@ -289,13 +297,51 @@ class RunQueue:
         for ticket in tickets:
             ticket.wait(max(0.0, deadline - time.monotonic()))
 
+    # ------------------------------------------------------------------------------------ other memory
+    @contextlib.contextmanager
+    def reserve_memory(self, cost_bytes: int, what: str) -> Iterator[None]:
+        """Count ``cost_bytes`` (e.g. decoding an upload in the server) against the memory budget while the
+        block runs, together with the runs in progress: ``with queue.reserve_memory(n, "decoding x.png"):``.
+
+        Raises:
+            RunRefusedError: runs and other reservations leave too little of the budget right now.
+        """
+        cost_bytes = int(cost_bytes)
+        with self._lock:
+            in_use = self._in_use()
+            if self.memory_budget is not None and in_use + cost_bytes > self.memory_budget:
+                raise RunRefusedError(
+                    f"{what} needs about {cost_bytes / 2**20:.0f} MB, and the server's memory "
+                    f"({self.memory_budget / 2**20:.0f} MB) is taken by runs and uploads in progress "
+                    f"({in_use / 2**20:.0f} MB); try again in a moment"
+                )
+            self._reserved += cost_bytes
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._reserved -= cost_bytes
+                self._dispatch()
+
     # ---------------------------------------------------------------------------------------- internals
+    def _in_use(self) -> int:
+        """Bytes counted against the budget now: the runs in progress and the reservations."""
+        return sum(t.cost_bytes for t in self._running) + self._reserved
+
+    def _can_start_now(self, cost_bytes: int) -> bool:
+        """Whether a new ticket would start at once (nobody waits, a slot is free, its memory fits)."""
+        if self._waiting or len(self._running) >= self.max_running:
+            return False
+        busy = bool(self._running) or self._reserved > 0
+        return not (busy and self.memory_budget is not None and self._in_use() + cost_bytes > self.memory_budget)
+
     def _dispatch(self) -> None:
         """Start waiting tickets in order while the limits allow (called with the lock held)."""
         while self._waiting and len(self._running) < self.max_running:
             head = self._waiting[0]
-            in_use = sum(t.cost_bytes for t in self._running)
-            if self._running and self.memory_budget is not None and in_use + head.cost_bytes > self.memory_budget:
+            in_use = self._in_use()
+            busy = bool(self._running) or self._reserved > 0
+            if busy and self.memory_budget is not None and in_use + head.cost_bytes > self.memory_budget:
                 break  # first come, first served: nobody overtakes a head that waits for memory
             self._waiting.pop(0)
             head.state = State.RUNNING

@@ -1,11 +1,12 @@
 """The web page of nst_lib: neural style transfer (Gatys et al.) in the browser.
 
-Start it with ``make web`` (or ``streamlit run apps/streamlit_app.py``). The page only wires widgets:
+The page only wires widgets:
 validation, defaults, progress text and encoding live in `apps/app_logic.py` (tested), and the
 transfer itself is :func:`nst_lib.stylize` — the same call as the notebooks and the ``nst`` CLI.
 
-Shareable links preselect settings and can run once on load, for example
-``http://localhost:8501/?demo=1&size=64&steps=5`` or ``?content=coffee&style=swirls,cubist&run=1``
+Start it with ``make web`` (``streamlit run apps/serve.py``: loopback only, framing forbidden; see
+docs/safety.md). Shareable links preselect settings (a link never starts a run: only the Run button does),
+for example ``http://localhost:8501/?demo=1&size=64&steps=5`` or ``?content=coffee&style=swirls,cubist``
 (any of size, steps, seed, scales, time_budget, content_weight, style_weight, tv_weight, style_scale,
 learning_rate, optimizer, preserve_colors, init, backbone).
 
@@ -94,11 +95,15 @@ def uploaded(widget_key: str, files: list[Any], role: str) -> list[logic.InputIm
     """
     store = st.session_state.setdefault("_uploads", {})
     previous = store.get(widget_key, {})
+    try:  # decoding an upload is counted against NST_WEB_MAX_MEMORY together with the runs
+        reserve = get_queue(server_settings()).reserve_memory
+    except nst.NSTError:
+        reserve = None
     current: dict[str, logic.InputImage | nst.NSTError] = {}
     for file in files:
         if file.file_id not in previous:
             try:
-                previous[file.file_id] = logic.read_upload(file.name, file.getvalue(), role=role)
+                previous[file.file_id] = logic.read_upload(file.name, file.getvalue(), role=role, reserve=reserve)
             except nst.NSTError as exc:
                 previous[file.file_id] = exc
         current[file.file_id] = previous[file.file_id]
@@ -187,7 +192,7 @@ def init_state(content_names: list[str], style_names: list[str]) -> None:
         )
         state["_initialised"] = True
         state["_query_problems"] = query.problems
-        state["_auto_run"] = query.run
+        state["_link_asked_run"] = query.run  # a link preselects; only a click starts a run (docs/safety.md)
         for key, value in query.values.items():
             state[key] = value
         if query.content:
@@ -382,7 +387,9 @@ def queue_run(settings: logic.ServerSettings, content: logic.InputImage, styles:
     admitted is what runs (whole, or in tiles).
     """
     config = config.replace(max_memory=settings.memory_per_run)
-    request = logic.RunRequest(config, content.shape, tuple(s.shape for s in styles), backbone)
+    request = logic.RunRequest(config, content.shape, tuple(s.shape for s in styles), backbone,
+                               decode_bytes=max(item.header.decode_bytes(config.size) if item.header else 0
+                                                for item in [content, *styles]))
     job = logic.style_transfer_job(content, styles, mask, mask_name, config, get_pool(settings))
     st.session_state["ticket"] = get_queue(settings).submit(session_id(), job, request)
 
@@ -473,6 +480,8 @@ def main() -> None:
     init_state(content_names, style_names)
 
     st.title("Neural style transfer")
+    for warning in logic.exposure_warnings(str(st.get_option("server.address") or ""), os.environ):
+        st.warning(warning)
     st.markdown(INTRO)
     for problem in st.session_state.get("_query_problems", []):
         st.warning(f"Link parameter {problem}.")
@@ -508,8 +517,11 @@ def main() -> None:
         busy = "ticket" in state
         clicked = st.button("▶ Run style transfer", type="primary", disabled=not ready or busy, key="run",
                             width="stretch", help=settings.describe() if settings else None)
-        auto = ready and not busy and state.pop("_auto_run", False)
-        if clicked or auto:
+        if state.get("_link_asked_run") and not busy:
+            st.info("This link chose the images and settings; press **▶ Run style transfer** to start "
+                    "(a link never starts a run by itself).")
+        if clicked:
+            state.pop("_link_asked_run", None)
             for key in ("result", "run_error", "run_notice"):
                 state.pop(key, None)
             try:

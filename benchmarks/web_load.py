@@ -20,6 +20,14 @@ after the other. Then it measures:
 
 It prints a table and writes the numbers as JSON. Record ``uptime`` with the result: the machine's
 load changes every number here but the memory.
+
+    NST_OFFLINE=1 .venv/bin/python benchmarks/web_load.py --upload-megapixels 36 --max-memory 1G --size 128 --steps 20
+
+measures issue 18's case instead (docs/safety.md): the page started as ``make web`` starts it
+(``apps/serve.py``) with ``NST_WEB_MAX_MEMORY=1G``; every tab uploads its own 36-megapixel PNG (about
+100 kB) at the same moment, then presses Run; the server's and the worker's resident memory are sampled
+against the budget plus their own baseline (both idle, the worker's TensorFlow loaded) →
+``benchmarks/results/web_uploads_36mp.json``.
 """
 from __future__ import annotations
 
@@ -73,6 +81,7 @@ class MemorySampler(threading.Thread):
         self.psutil = psutil
         self.every = every
         self.peak = {"server": 0, "workers": 0, "total": 0}
+        self.latest = dict(self.peak)
         self._stop_event = threading.Event()
 
     def run(self) -> None:
@@ -91,6 +100,14 @@ class MemorySampler(threading.Thread):
                     server += rss
             for key, value in (("server", server), ("workers", workers), ("total", server + workers)):
                 self.peak[key] = max(self.peak[key], value)
+                self.latest[key] = value
+
+    def reset(self) -> dict[str, int]:
+        """Start a new peak from now; returns the latest sample (the baseline of what follows)."""
+        time.sleep(2 * self.every)
+        latest = dict(self.latest)
+        self.peak = dict(latest)
+        return latest
 
     def stop(self) -> dict[str, int]:
         self._stop_event.set()
@@ -119,6 +136,97 @@ def planned_peak(size: int, steps: int, shapes: list[tuple[int, int]], backbone:
                for shape in shapes)
 
 
+def big_png(megapixels: float, seed: int) -> bytes:
+    """A square PNG of ``megapixels`` (a smooth gradient and a few discs): large decoded, ~100 kB on disk."""
+    from PIL import Image, ImageDraw
+
+    side = int(round((megapixels * 1e6) ** 0.5))
+    ramp = np.linspace(0, 255, side, dtype=np.float32).astype(np.uint8)
+    pixels = np.empty((side, side, 3), np.uint8)
+    pixels[..., 0], pixels[..., 1], pixels[..., 2] = ramp[np.newaxis, :], ramp[:, np.newaxis], 90 + 40 * seed
+    picture = Image.fromarray(pixels)
+    draw = ImageDraw.Draw(picture)
+    rng = np.random.default_rng(seed)
+    for _ in range(6):
+        x, y, r = (int(v) for v in rng.integers(0, side // 2, 3))
+        draw.ellipse((x, y, x + r, y + r), fill=tuple(int(c) for c in rng.integers(0, 256, 3)))
+    buffer = io.BytesIO()
+    picture.save(buffer, "PNG", compress_level=9)
+    return buffer.getvalue()
+
+
+def upload_load(args: argparse.Namespace, out: Path) -> int:
+    """``--upload-megapixels N``: every tab uploads its own N-megapixel PNG at the same moment, then presses Run;
+    the server's and the worker's memory are sampled against ``NST_WEB_MAX_MEMORY`` plus their own baseline
+    (issue 18 §3; docs/safety.md)."""
+    import web_client
+
+    shots = _screenshot_helpers()
+    photos = [big_png(args.upload_megapixels, seed=i) for i in range(args.tabs)]
+    env = {"NST_OFFLINE": os.environ.get("NST_OFFLINE", "1"), "NST_FAST": "0", "NST_WEB_MAX_RUNS": str(args.max_runs),
+           "NST_WEB_MAX_WAITING": str(max(10, args.tabs)), "NST_WEB_MAX_MEMORY": args.max_memory}
+    log = out.with_suffix(".log")
+    sampler = MemorySampler()
+    sampler.start()
+    tabs: list = []
+    answers: dict[int, list[str]] = {}
+    results: dict[int, float] = {}
+    try:
+        with shots.streamlit_server(env=env, log=log, timeout=120, script=shots.SERVE) as base:
+            query = f"size={args.size}&steps={args.steps}&time_budget=0"
+            for _ in range(args.tabs):
+                tab = web_client.PageSession(base, query=query, timeout=300)
+                tab.choose("content_source", "Upload")
+                tabs.append(tab)
+            time.sleep(20)  # the worker has loaded TensorFlow (warm_up on the first page)
+            baseline = sampler.reset()
+
+            def upload(i: int) -> None:
+                tabs[i].upload("content_upload", f"big_{i}.png", photos[i])
+                answers[i] = [text for text in tabs[i].texts("alert") if "big_" in text or "memory" in text]
+
+            threads = [threading.Thread(target=upload, args=(i,)) for i in range(args.tabs)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(600)
+            upload_peak = dict(sampler.peak)
+            clicked = {}
+            for i, tab in enumerate(tabs):
+                if not answers.get(i):
+                    tab.click("run")
+                    clicked[i] = time.monotonic()
+            deadline = time.monotonic() + args.timeout
+            while len(results) < len(clicked) and time.monotonic() < deadline:
+                for i in clicked:
+                    if i not in results and (tabs[i].download_url() or tabs[i].seen("alert", "memory")):
+                        results[i] = time.monotonic() - clicked[i]
+                time.sleep(2)
+    finally:
+        for tab in tabs:
+            tab.close()
+        memory = sampler.stop()
+    budget = __import__("nst_lib.memory", fromlist=["parse_memory_size"]).parse_memory_size(args.max_memory)
+    report = {
+        "command": "NST_OFFLINE=1 .venv/bin/python benchmarks/web_load.py " + " ".join(sys.argv[1:]),
+        "machine": machine(), "load_after": load_average(), "tabs": args.tabs,
+        "upload_megapixels": args.upload_megapixels, "upload_bytes": [len(p) for p in photos],
+        "size": args.size, "steps": args.steps, "NST_WEB_MAX_MEMORY": args.max_memory, "budget_mb": budget // 2**20,
+        "baseline_rss_mb": {k: round(v / 2**20) for k, v in baseline.items()},
+        "peak_rss_mb_during_uploads": {k: round(v / 2**20) for k, v in upload_peak.items()},
+        "peak_rss_mb_uploads_and_runs": {k: round(v / 2**20) for k, v in memory.items()},
+        "above_baseline_mb": round((memory["total"] - baseline["total"]) / 2**20),
+        "within_budget_plus_baseline": memory["total"] <= baseline["total"] + budget,
+        "upload_refusals": {str(i): a for i, a in answers.items() if a},
+        "results": {str(i): round(t, 1) for i, t in results.items()},
+        "runs_clicked": len(clicked),
+    }
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    print(json.dumps({k: v for k, v in report.items() if k not in ("command",)}, indent=1))
+    print(f"wrote {out} and {log.name}")
+    return 0 if report["within_budget_plus_baseline"] else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tabs", type=int, default=4, help="tabs that each run once (default 4)")
@@ -128,7 +236,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds to wait for all results")
     parser.add_argument("--out", type=Path, default=None,
                         help="JSON file (default benchmarks/results/web_load_SIZE.json)")
+    parser.add_argument("--upload-megapixels", type=float, default=None,
+                        help="instead: every tab uploads its own PNG of this many megapixels at once, then runs")
+    parser.add_argument("--max-memory", default="1G", help="NST_WEB_MAX_MEMORY with --upload-megapixels (default 1G)")
     args = parser.parse_args(argv)
+    if args.upload_megapixels:
+        out = args.out or ROOT / "benchmarks" / "results" / f"web_uploads_{args.upload_megapixels:g}mp.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        return upload_load(args, out)
     out = args.out or ROOT / "benchmarks" / "results" / f"web_load_{args.size}.json"
 
     from nst_lib import data

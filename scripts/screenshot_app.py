@@ -3,7 +3,7 @@
     .venv/bin/python scripts/screenshot_app.py [--size 256] [--steps 60] [--out docs/figures/web_page.png]
     .venv/bin/python scripts/screenshot_app.py --queue     # docs/figures/web_queue.png: a tab waiting its turn
 
-It starts ``streamlit run apps/streamlit_app.py`` on a free localhost port, opens
+It starts ``streamlit run apps/streamlit_app.py`` (or ``apps/serve.py``) on a free localhost port, opens
 ``/?demo=1&size=…&steps=…`` (bundled examples, one automatic run) in headless Chromium, waits through
 the DevTools protocol until the result's download button is on the page, grows the window to the page's
 full height and saves a PNG. Needs ``/usr/bin/chromium`` (Debian: ``apt-get install chromium``) and the
@@ -32,6 +32,7 @@ from typing import Any, Iterator
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "apps" / "streamlit_app.py"
+SERVE = ROOT / "apps" / "serve.py"  # what make web runs: loopback only, framing forbidden
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -94,15 +95,17 @@ def _stop(process: subprocess.Popen) -> None:
 
 @contextlib.contextmanager
 def streamlit_server(env: dict[str, str] | None = None, log: Path | None = None,
-                     timeout: float = 60.0, address: str | None = "127.0.0.1") -> Iterator[str]:
+                     timeout: float = 60.0, address: str | None = "127.0.0.1", script: Path = APP,
+                     cwd: Path = ROOT, on_start=None) -> Iterator[str]:
     """Run the page headless on a free localhost port; yield its base URL once /_stcore/health answers.
 
-    ``address=None`` leaves the listening address to the project's ``.streamlit/config.toml`` (as
-    ``make web`` does).
+    ``address=None`` leaves the listening address to the page's ``apps/.streamlit/config.toml`` (as
+    ``make web`` does). ``script``: the page, or ``SERVE`` (apps/serve.py, what ``make web`` runs); ``cwd``:
+    the folder it is started from; ``on_start(process)`` is called once it answers.
     """
     port = free_port()
     command = [
-        sys.executable, "-m", "streamlit", "run", str(APP),
+        sys.executable, "-m", "streamlit", "run", str(script),
         "--server.headless", "true", "--server.port", str(port),
         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
         "--global.developmentMode", "false", "--client.toolbarMode", "viewer",
@@ -111,11 +114,13 @@ def streamlit_server(env: dict[str, str] | None = None, log: Path | None = None,
         command += ["--server.address", address]
     environment = {**os.environ, **(env or {})}
     output = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115 - closed below
-    process = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=output, stderr=subprocess.STDOUT,
+    process = subprocess.Popen(command, cwd=cwd, env=environment, stdout=output, stderr=subprocess.STDOUT,
                                start_new_session=True)
     try:
         base = f"http://127.0.0.1:{port}"
         _wait_http(f"{base}/_stcore/health", timeout, process)
+        if on_start is not None:
+            on_start(process)
         yield base
     finally:
         _stop(process)

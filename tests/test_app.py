@@ -520,8 +520,12 @@ def test_bad_settings_are_shown_as_one_sentence(page):
 
 
 @pytest.mark.slow
-def test_a_demo_link_preselects_and_runs_once(page):
-    at = finish_run(page.start(demo="1", content="coffee", style="woodcut_waves", size="48", steps="2", seed="4"))
+def test_a_demo_link_preselects_and_runs_only_on_the_click(page):
+    at = page.start(demo="1", content="coffee", style="woodcut_waves", size="48", steps="2", seed="4")
+    assert "ticket" not in at.session_state and "result" not in at.session_state  # a link starts nothing
+    assert any("never starts a run by itself" in info.value for info in at.info)
+    at.button(key="run").click()
+    at = finish_run(at.run())
     assert errors(at) == []
     assert at.selectbox(key="content_example").value == "coffee"
     assert at.multiselect(key="style_examples").value == ["woodcut_waves"]

@@ -42,12 +42,19 @@ def test_the_page_renders_and_runs_in_headless_chromium(tmp_path):
     log = tmp_path / "streamlit.log"
     env = {"NST_FAST": "1", "NST_OFFLINE": "1"}
     try:
-        with shots.streamlit_server(env=env, log=log) as base, shots.Browser(1280, 1600) as browser:
+        # served as make web serves it (apps/serve.py); a link preselects, and only the click starts the run
+        with shots.streamlit_server(env=env, log=log, script=shots.SERVE) as base, \
+                shots.Browser(1280, 1600) as browser:
             browser.goto(f"{base}/?demo=1&size=48&steps=3")
             browser.wait_for(shots.PAGE_RENDERED, timeout=30)
             assert browser.evaluate("document.querySelector('h1').innerText").strip() == "Neural style transfer"
             assert "Settings" in browser.evaluate(
                 "document.querySelector('[data-testid=\"stSidebar\"]').innerText")
+            browser.wait_for("document.body.innerText.includes('never starts a run by itself')", timeout=30)
+            time.sleep(2)  # a run started by the link would show its progress bar by now
+            assert not browser.evaluate("!!document.querySelector('[data-testid=\"stProgress\"]')")
+            browser.evaluate("[...document.querySelectorAll('button')].find(b => b.innerText.includes("
+                             "'Run style transfer')).click()")
             # the progress bar is up while the network loads and the optimiser runs
             browser.wait_for("document.querySelector('[data-testid=\"stProgress\"]')"
                              " || document.querySelector('[data-testid=\"stDownloadButton\"]')", timeout=60)
