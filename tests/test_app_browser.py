@@ -51,7 +51,7 @@ def test_the_page_renders_and_runs_in_headless_chromium(tmp_path):
             assert "Settings" in browser.evaluate(
                 "document.querySelector('[data-testid=\"stSidebar\"]').innerText")
             browser.wait_for("document.body.innerText.includes('never starts a run by itself')", timeout=30)
-            time.sleep(2)  # a run started by the link would show its progress bar by now
+            time.sleep(1)  # a run started by the link would show its progress bar by now
             assert not browser.evaluate("!!document.querySelector('[data-testid=\"stProgress\"]')")
             browser.evaluate("[...document.querySelectorAll('button')].find(b => b.innerText.includes("
                              "'Run style transfer')).click()")
