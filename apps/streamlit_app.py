@@ -231,7 +231,8 @@ def sidebar(n_styles: int, style_labels: list[str]) -> logic.WeightsSummary:
                     step=32, key="size", help=help_("size"))
     sb.number_input("Steps", min_value=1, max_value=5000, step=10, key="steps", help=help_("steps"))
     sb.radio("Optimiser", nst.config.OPTIMIZERS, key="optimizer", horizontal=True,
-             format_func={"lbfgs": "L-BFGS", "adam": "Adam"}.get, help=help_("optimizer"))
+             format_func={"lbfgs": "L-BFGS", "adam": "Adam", "lbfgs-scipy": "L-BFGS (SciPy)",
+                          "lbfgs-tf": "L-BFGS (TensorFlow)"}.get, help=help_("optimizer"))
     sb.number_input("Time budget (s, 0 = none)", min_value=0.0, max_value=86400.0, step=30.0, format="%.0f",
                     key="time_budget", help=help_("time_budget"))
 

@@ -28,7 +28,10 @@ GATYS_STYLE_LAYERS: tuple[str, ...] = (
     "block5_conv1",
 )
 
-OPTIMIZERS = ("lbfgs", "adam")
+#: ``lbfgs`` is the faster L-BFGS of the two (nst_lib.lbfgs_tf.DEFAULT_LBFGS, measured: docs/precision.md);
+#: ``lbfgs-scipy`` SciPy's L-BFGS-B (float64), ``lbfgs-tf`` the float32 TensorFlow one (nst_lib.lbfgs_tf)
+OPTIMIZERS = ("lbfgs", "adam", "lbfgs-scipy", "lbfgs-tf")
+DEFAULT_LBFGS = "lbfgs-scipy"
 INITS = ("recolored", "content", "noise", "style")
 COLOR_MODES = ("none", "luminance", "histogram")
 BACKBONES = ("vgg19", "vgg16")
@@ -60,7 +63,9 @@ class StyleConfig:
             "None = no limit, run until time_budget is spent"
         ),
     )
-    optimizer: str = field(default="lbfgs", metadata=doc("lbfgs (L-BFGS-B; Gatys et al. used L-BFGS) or adam (the TensorFlow tutorial's choice)"))
+    optimizer: str = field(default="lbfgs", metadata=doc(
+        "lbfgs (L-BFGS; Gatys et al. used it), adam (the TensorFlow tutorial's choice), or an L-BFGS by name: "
+        "lbfgs-scipy (SciPy's L-BFGS-B) or lbfgs-tf (float32, in TensorFlow)"))
     time_budget: float | None = field(
         default=None,
         metadata=doc(

@@ -17,7 +17,8 @@ import numpy as np
 from .checkpointer import Checkpointer
 from .config import StyleConfig
 from .objective import LayerWeights, build_objective, style_at, style_targets
-from .optimize import STOP_REASONS, AdamSettings, Iterate, RunContext, make_value_and_grad, run_adam, run_lbfgs
+from .lbfgs_tf import lbfgs_runner
+from .optimize import STOP_REASONS, AdamSettings, Iterate, RunContext, make_value_and_grad, run_adam
 from .schedule import Stage
 from .tiling import TilePosition, feather, refine, tiled_gram_targets
 
@@ -104,9 +105,9 @@ class _TiledStage:
             outcome = run_adam(make_value_and_grad(objective), crop, steps=run.stage.steps, settings=AdamSettings.of_config(run.cfg),
                                average_decay=None, state=state, callback=callback, context=context)
         else:  # a few evaluations per iteration at most: a tile's short run must not spend itself on one line search
-            outcome = run_lbfgs(make_value_and_grad(objective), crop, steps=run.stage.steps,
-                                corrections=run.cfg.lbfgs_corrections, max_evaluations=2 * run.stage.steps + 4,
-                                callback=callback, context=context)
+            outcome = lbfgs_runner(run.cfg.optimizer)(
+                make_value_and_grad(objective), crop, steps=run.stage.steps, corrections=run.cfg.lbfgs_corrections,
+                max_evaluations=2 * run.stage.steps + 4, callback=callback, context=context)
         self.iterations += outcome.iterations
         if outcome.stop_reason in ENDING:
             self.reason, self.message = outcome.stop_reason, outcome.message

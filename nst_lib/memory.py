@@ -33,10 +33,12 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from .config import StyleConfig
+from .config import DEFAULT_LBFGS
 from .errors import InvalidSettingError, MemoryBudgetError
 from .images import ImageHeader
 from .layers import layer_catalogue, to_keras_names
 from .sizes import GIB, LBFGS_HISTORY_BYTES, MIB, format_bytes, lbfgs_corrections_for, parse_memory_size  # noqa: F401 - re-exported
+from .precision import resolve_precision
 from .tiling import tile_boxes
 
 
@@ -56,6 +58,10 @@ ADAM_ACTIVATION_COPIES = 2.8
 FORWARD_COPIES = 1.6
 #: float64 image-sized arrays L-BFGS-B holds besides its history (x, gradient, SciPy's work arrays).
 LBFGS_COPIES = 8.0
+#: float32 image-sized arrays the TensorFlow L-BFGS holds besides its history (x, g, d, trial, s, y, new g, best)
+LBFGS_TF_COPIES = 8.0
+#: bytes of one activation value in each compute precision (nst_lib.precision): bfloat16 halves the maps
+ACTIVATION_BYTES = {"float32": 4, "bfloat16": 2}
 #: float32 image-sized arrays an Adam run holds (image, two moments, the previous image, the gradient).
 ADAM_COPIES = 6.0
 #: float32 image-sized arrays of the *output* a tiled run keeps (image, content, blend weights, best image…)
@@ -148,21 +154,27 @@ def weight_count(layers: Sequence[str], backbone: str = "vgg19") -> int:
 def optimizer_bytes(optimizer: str, pixels: int, corrections: int = 50) -> int:
     """Memory of the optimiser's state for an image of ``pixels`` pixels (3 values each)."""
     values = 3 * pixels
-    if optimizer == "lbfgs":
+    optimizer = DEFAULT_LBFGS if optimizer == "lbfgs" else optimizer
+    if optimizer == "lbfgs-scipy":
         history = 16 * lbfgs_corrections_for(corrections, values) * values
         return int(history + LBFGS_COPIES * 8 * values)
+    if optimizer == "lbfgs-tf":  # float32 pairs, under twice SciPy's corrections cap (nst_lib.lbfgs_tf)
+        history = 8 * lbfgs_corrections_for(corrections, values, 2 * LBFGS_HISTORY_BYTES) * values
+        return int(history + LBFGS_TF_COPIES * 4 * values)
     return int(ADAM_COPIES * 4 * values)
 
 
-def evaluation_bytes(pixels: int, layers: Sequence[str], backbone: str = "vgg19", optimizer: str = "lbfgs") -> int:
-    """Peak memory of one value-and-gradient evaluation of a ``pixels``-pixel image (without the base)."""
+def evaluation_bytes(pixels: int, layers: Sequence[str], backbone: str = "vgg19", optimizer: str = "lbfgs",
+                     precision: str = "float32") -> int:
+    """Peak memory of one value-and-gradient evaluation of a ``pixels``-pixel image (without the base), with
+    the network computing in ``precision`` (float32 or bfloat16)."""
     copies = ADAM_ACTIVATION_COPIES if optimizer == "adam" else ACTIVATION_COPIES
-    return int(copies * 4 * activation_values_per_pixel(layers, backbone) * pixels)
+    return int(copies * ACTIVATION_BYTES[precision] * activation_values_per_pixel(layers, backbone) * pixels)
 
 
-def forward_bytes(pixels: int, layers: Sequence[str], backbone: str = "vgg19") -> int:
+def forward_bytes(pixels: int, layers: Sequence[str], backbone: str = "vgg19", precision: str = "float32") -> int:
     """Peak memory of one forward pass without gradient (targets of a style or content image)."""
-    return int(FORWARD_COPIES * 4 * activation_values_per_pixel(layers, backbone) * pixels)
+    return int(FORWARD_COPIES * ACTIVATION_BYTES[precision] * activation_values_per_pixel(layers, backbone) * pixels)
 
 
 def base_bytes(layers: Sequence[str], backbone: str = "vgg19") -> int:
@@ -263,11 +275,13 @@ def estimate_whole(
     optimizer: str,
     corrections: int = 50,
     style_pixels: int = 0,
+    precision: str = "float32",
 ) -> int:
     """Peak bytes of an ordinary (untiled) run at ``shape``."""
     pixels = shape[0] * shape[1]
-    optimisation = evaluation_bytes(pixels, layers, backbone, optimizer) + optimizer_bytes(optimizer, pixels, corrections)
-    targets = forward_bytes(max(style_pixels, pixels), layers, backbone)
+    optimisation = (evaluation_bytes(pixels, layers, backbone, optimizer, precision)
+                    + optimizer_bytes(optimizer, pixels, corrections))
+    targets = forward_bytes(max(style_pixels, pixels), layers, backbone, precision)
     return base_bytes(layers, backbone) + max(optimisation, targets)
 
 
@@ -279,10 +293,11 @@ def estimate_tiled(
     backbone: str,
     optimizer: str,
     corrections: int = 50,
+    precision: str = "float32",
 ) -> int:
     """Peak bytes of refining an image of ``shape`` in tiles of side ``tile`` (targets computed in tiles too)."""
     tile_pixels = min(tile, shape[0]) * min(tile, shape[1])
-    optimisation = (evaluation_bytes(tile_pixels, layers, backbone, optimizer)
+    optimisation = (evaluation_bytes(tile_pixels, layers, backbone, optimizer, precision)
                     + optimizer_bytes(optimizer, tile_pixels, corrections))
     image_arrays = TILED_IMAGE_COPIES * 12 * shape[0] * shape[1]
     if optimizer == "adam":
@@ -324,7 +339,9 @@ def plan_run(
     optimizer, corrections = config.optimizer, config.lbfgs_corrections
     shape = output_shape(content_shape, config.size)
     style_long = max(32, round(max(shape) * config.style_scale))
-    common = dict(layers=layers, backbone=backbone, optimizer=optimizer, corrections=corrections)
+    # the precision the network will compute in (activations take half the bytes in bfloat16)
+    precision = resolve_precision(getattr(config, "precision", "float32")).used
+    common = dict(layers=layers, backbone=backbone, optimizer=optimizer, corrections=corrections, precision=precision)
     whole_peak = estimate_whole(shape, style_pixels=_style_pixels(style_shapes, style_long), **common)
     h, w = shape
     if whole_peak <= usable:

@@ -34,6 +34,7 @@ from .fileio import atomic_write
 from .images import load_image, resize_to, save_image
 from .inputs import RunInputs, mask_notes, masks_at, prepare_inputs  # noqa: F401 - mask_notes: public here too
 from .ladder import StageRun, refine_tiled_stage
+from .lbfgs_tf import lbfgs_runner
 from .losses import Objective
 from .memory import check_plan, plan_run
 from .objective import build_objective, style_at, style_targets
@@ -229,7 +230,7 @@ class _RunProgress:
     def begin(cls, state: RunState | None, stages: int, cfg: StyleConfig, inputs: RunInputs) -> "_RunProgress":
         if state is None:
             return cls(history=[])
-        if cfg.optimizer == "lbfgs" and not state.finished:
+        if cfg.optimizer != "adam" and not state.finished:
             inputs.notes.append("resumed: L-BFGS-B restarts its curvature history from the saved image "
                                 "(SciPy cannot save it)")
         return cls(history=list(state.history), iterations=state.iterations, current=state.image,
@@ -289,8 +290,8 @@ def _optimise(run: StageRun, init: np.ndarray, adam_state: dict | None, resumed:
     if objective.statistic.stochastic:  # L-BFGS needs a fixed function: one draw per block of iterations
         return run_lbfgs_redrawing(_fixed_draws(objective), init, steps=steps, callback=callback,
                                    context=run.context, corrections=run.cfg.lbfgs_corrections)
-    return run_lbfgs(make_value_and_grad(objective), init, steps=steps, corrections=run.cfg.lbfgs_corrections,
-                     callback=callback, context=run.context)
+    return lbfgs_runner(run.cfg.optimizer)(make_value_and_grad(objective), init, steps=steps,
+                                           corrections=run.cfg.lbfgs_corrections, callback=callback, context=run.context)
 
 
 def _stage_objective(run: StageRun) -> Objective:

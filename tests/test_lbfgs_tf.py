@@ -1,0 +1,142 @@
+"""The float32 L-BFGS in TensorFlow (nst_lib/lbfgs_tf.py) against SciPy's L-BFGS-B.
+
+Textbook functions on the [0, 1] box (minimum inside, minimum outside, a coupled quadratic with active
+bounds), the style-transfer objective at a tiny size (same objective within 1 % after 100 iterations), the
+stop reasons, and one trace of the direction for the whole run.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from conftest import make_content, make_style
+from nst_lib import lbfgs_tf
+from nst_lib.config import DEFAULT_LBFGS, OPTIMIZERS
+from nst_lib.lbfgs_tf import lbfgs_runner, run_lbfgs_tf
+from nst_lib.optimize import run_lbfgs
+
+
+def _traced(function):
+    """A value-and-gradient function of a (1, H, W, 3) image, as the optimisers call it."""
+
+    @tf.function
+    def value_and_grad(image):
+        x = tf.reshape(tf.cast(image, tf.float32), [-1])
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            total = function(x)
+        return {"total": total}, tf.reshape(tape.gradient(total, x), tf.shape(image))
+
+    return value_and_grad
+
+
+def _rosenbrock(x):
+    z = 4.0 * x - 2.0  # the box [0, 1] is [-2, 2] for Rosenbrock; its minimum z = 1 is x = 0.75
+    a, b = z[0::2], z[1::2]
+    return tf.reduce_sum(100.0 * (b - a**2) ** 2 + (1.0 - a) ** 2)
+
+
+START = np.full((4, 5, 3), 0.3, np.float32)  # 60 variables
+
+
+@pytest.mark.parametrize("runner", [run_lbfgs, run_lbfgs_tf])
+def test_rosenbrock_in_the_box(runner):
+    result = runner(_traced(_rosenbrock), START, steps=200, corrections=10)
+    assert result.best_loss < 1e-6, (runner.__name__, result.best_loss, result.stop_reason)
+    np.testing.assert_allclose(result.image, 0.75, atol=2e-3)
+
+
+def test_a_minimum_outside_the_box_is_its_projection():
+    rng = np.random.default_rng(0)
+    centre = rng.uniform(-0.5, 1.5, START.size).astype(np.float32)  # about half the optimum lies outside
+    weights = rng.uniform(0.5, 20.0, START.size).astype(np.float32)
+
+    def quadratic(x):
+        return tf.reduce_sum(weights * (x - centre) ** 2)
+
+    result = run_lbfgs_tf(_traced(quadratic), START, steps=100)
+    # float32 resolves the loss to ~1e-7 of its value (here mostly the clipped components' constant part), so
+    # the free components are found to ~1e-3, not to SciPy's float64 precision
+    np.testing.assert_allclose(result.image.ravel(), np.clip(centre, 0, 1), atol=2e-3)
+    assert np.all(result.image.ravel()[centre <= 0] == 0) and np.all(result.image.ravel()[centre >= 1] == 1)
+    assert result.stop_reason in ("converged", "steps", "line_search")
+
+
+def test_a_coupled_quadratic_with_active_bounds_matches_scipy():
+    rng = np.random.default_rng(1)
+    n = START.size
+    basis = rng.normal(size=(n, n)).astype(np.float32)
+    matrix = (basis @ basis.T / n + 0.1 * np.eye(n)).astype(np.float32)  # condition number in the hundreds
+    target = rng.uniform(-0.3, 1.3, n).astype(np.float32)
+
+    def quadratic(x):
+        d = x - target
+        return tf.tensordot(d, tf.linalg.matvec(matrix, d), 1)
+
+    ours = run_lbfgs_tf(_traced(quadratic), START, steps=300, corrections=10)
+    scipy = run_lbfgs(_traced(quadratic), START, steps=300, corrections=10)
+    assert ours.best_loss <= scipy.best_loss * 1.001 + 1e-5, (ours.best_loss, scipy.best_loss)
+    np.testing.assert_allclose(ours.image, scipy.image, atol=5e-3)
+
+
+def test_the_style_objective_reaches_scipys_value_within_one_percent(offline_weights):
+    from nst_lib.optimize import make_value_and_grad
+    from nst_lib.transfer import make_objective
+
+    content, style = make_content(32, 32), make_style(32, 32)
+    objective = make_objective(content, style, size=32, backbone="vgg16", precision="float32")
+    value_and_grad = make_value_and_grad(objective)
+    ours = run_lbfgs_tf(value_and_grad, content, steps=100, corrections=50)
+    scipy = run_lbfgs(value_and_grad, content, steps=100, corrections=50)
+    start = float(objective.parts(content[np.newaxis])["total"])
+    assert scipy.best_loss < 0.2 * start  # the problem is a real one: both lower it a lot
+    assert ours.iterations == 100 or ours.stop_reason == "converged", ours.message
+    assert ours.best_loss <= 1.01 * scipy.best_loss, (ours.best_loss, scipy.best_loss)
+
+
+def test_one_trace_of_the_direction_for_a_whole_run(monkeypatch):
+    histories = []
+
+    class Recorded(lbfgs_tf._History):
+        def __init__(self, *args):
+            super().__init__(*args)
+            histories.append(self)
+
+    monkeypatch.setattr(lbfgs_tf, "_History", Recorded)
+    result = run_lbfgs_tf(_traced(_rosenbrock), START, steps=30, corrections=5)
+    assert result.iterations == 30 and len(histories) == 1
+    assert histories[0].traced_direction.experimental_get_tracing_count() == 1
+    assert histories[0].traced_store.experimental_get_tracing_count() == 1
+
+
+def test_stop_reasons_are_those_of_the_scipy_loop():
+    value_and_grad = _traced(_rosenbrock)
+    stopped = run_lbfgs_tf(value_and_grad, START, steps=50, callback=lambda event: event.iteration >= 3)
+    assert stopped.stop_reason == "callback" and stopped.iterations == 3
+    limited = run_lbfgs_tf(value_and_grad, START, steps=50, max_evaluations=5)
+    assert limited.stop_reason == "evaluations" and limited.evaluations == 5
+    assert run_lbfgs_tf(value_and_grad, START, steps=5).stop_reason == "steps"
+
+    @tf.function
+    def explodes(image):
+        return {"total": tf.constant(np.nan, tf.float32)}, tf.zeros_like(image)
+
+    nan = run_lbfgs_tf(explodes, START, steps=5)
+    assert nan.stop_reason == "nonfinite" and "NaN" in nan.message
+    np.testing.assert_array_equal(nan.image, START)
+
+
+def test_the_names_of_the_lbfgs_loops():
+    assert {"lbfgs", "lbfgs-scipy", "lbfgs-tf", "adam"} <= set(OPTIMIZERS)
+    assert lbfgs_runner("lbfgs-tf") is run_lbfgs_tf and lbfgs_runner("lbfgs-scipy") is run_lbfgs
+    assert lbfgs_runner("lbfgs") is lbfgs_runner(DEFAULT_LBFGS)
+
+
+def test_stylize_with_the_tensorflow_lbfgs(offline_weights):
+    import nst_lib
+
+    result = nst_lib.stylize(make_content(40, 40), make_style(40, 40), size=40, steps=8, backbone="vgg16",
+                             optimizer="lbfgs-tf")
+    assert result.iterations == 8 and result.config.optimizer == "lbfgs-tf"
+    assert result.history[-1]["total"] < 0.5 * result.history[0]["total"]
