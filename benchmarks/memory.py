@@ -62,7 +62,7 @@ def child_stylize(spec: dict) -> dict:
     result = nst_lib.stylize(content, style, size=spec["size"], steps=spec["steps"], callback=callback, **options)
     out = dict(spec, wall=time.perf_counter() - t0, iterations=result.iterations, shape=list(result.image.shape[:2]),
                first_rss=seen.get("first_rss"), end_rss=_rss(), backbone=result.backbone,
-               stop_reason=result.stop_reason)
+               stop_reason=result.stop_reason, precision_used=result.precision.used)
     notes = getattr(result, "notes", None)
     if notes:
         out["notes"] = list(notes)

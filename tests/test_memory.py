@@ -66,6 +66,8 @@ def test_estimate_is_within_25_percent_of_the_measured_peaks():
         for run in runs:
             options = dict(run.get("options", {}))
             budget = options.pop("max_memory", "1000G")
+            # runs measured before --precision existed computed in float32; later ones record what they used
+            options.setdefault("precision", run.get("precision_used", "float32"))
             plan = plan_run(StyleConfig(size=run["size"], steps=run["steps"], **options), tuple(run["shape"]),
                             budget, backbone=run.get("backbone"))
             error = plan.estimated_peak_bytes / run["peak_rss"] - 1
