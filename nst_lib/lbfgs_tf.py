@@ -97,9 +97,11 @@ class _History:
         self.y = tf.Variable(tf.zeros((size, n), tf.float32), trainable=False)
         self.rho = tf.Variable(tf.zeros((size,), tf.float32), trainable=False)
         self.count, self.head = 0, -1
+        # autograph off: the loops are explicit tf.while_loops, and the graphs never depend on reading source
         self.traced_direction = tf.function(
-            lambda x, g, count, head: _direction(x, g, self.s, self.y, self.rho, count, head))
-        self.traced_store = tf.function(lambda s, y, slot: _store_pair(s, y, self.s, self.y, self.rho, slot))
+            lambda x, g, count, head: _direction(x, g, self.s, self.y, self.rho, count, head), autograph=False)
+        self.traced_store = tf.function(lambda s, y, slot: _store_pair(s, y, self.s, self.y, self.rho, slot),
+                                        autograph=False)
 
     def add(self, s: tf.Tensor, y: tf.Tensor) -> bool:
         """Store the pair when its curvature sᵀy is positive enough; True when stored."""
