@@ -29,7 +29,7 @@ runs on several threads share nothing mutable.
 from __future__ import annotations
 
 import threading
-from dataclasses import InitVar, dataclass
+from dataclasses import InitVar, dataclass, field
 from typing import Any, Callable, Mapping, NamedTuple, Sequence
 
 import tensorflow as tf
@@ -172,6 +172,7 @@ def _scalar(value) -> tf.Tensor:
     return tf.constant(float(value), tf.float32)
 
 
+@dataclass(eq=False, repr=False)
 class Objective:
     """The weighted NST objective for one content image and one or more style targets.
 
@@ -193,27 +194,26 @@ class Objective:
             and a ``temporal`` part.
     """
 
-    def __init__(
-        self,
-        extractor,
-        content_targets: Mapping[str, tf.Tensor],
-        style_targets: Sequence[StyleTarget],
-        content_layer_weights: Mapping[str, float],
-        style_layer_weights: Mapping[str, float],
-        content_weight: float,
-        style_weight: float,
-        tv_weight: float,
-        *,
-        style_loss: str = "gram",
-        seed: int = 0,
-        temporal: TemporalTarget | None = None,
-    ):
-        self.extractor = extractor
-        self.statistic = style_statistic(style_loss)
-        self.seed = int(seed)
-        self.content_weight = float(content_weight)
-        self.style_weight = float(style_weight)
-        self.tv_weight = float(tv_weight)
+    extractor: Any
+    content_targets: Mapping[str, tf.Tensor]
+    style_targets: Sequence[StyleTarget]
+    content_layer_weights: Mapping[str, float]
+    style_layer_weights: Mapping[str, float]
+    content_weight: float
+    style_weight: float
+    tv_weight: float
+    style_loss: str = field(default="gram", kw_only=True)
+    seed: int = field(default=0, kw_only=True)
+    temporal: TemporalTarget | None = field(default=None, kw_only=True)
+
+    def __post_init__(self):
+        self.statistic = style_statistic(self.style_loss)
+        self.seed = int(self.seed)
+        self.content_weight = float(self.content_weight)
+        self.style_weight = float(self.style_weight)
+        self.tv_weight = float(self.tv_weight)
+        content_layer_weights, style_layer_weights = self.content_layer_weights, self.style_layer_weights
+        content_targets, style_targets, temporal = self.content_targets, self.style_targets, self.temporal
         content_on = self.content_weight > 0 and bool(content_layer_weights)
         style_on = self.style_weight > 0 and bool(style_layer_weights) and bool(style_targets)
         content_layers = tuple(content_layer_weights) if content_on else ()
@@ -260,15 +260,6 @@ class Objective:
             len(inputs["masked"]),
             temporal is not None,
         )
-
-    # Older attribute names, read by notebooks and widgets.
-    @property
-    def content_layer_weights(self) -> dict[str, float]:
-        return {k: float(v) for k, v in self.inputs["content_layer_weights"].items()}
-
-    @property
-    def style_layer_weights(self) -> dict[str, float]:
-        return {k: float(v) for k, v in self.inputs["style_layer_weights"].items()}
 
     @property
     def blended_targets(self) -> dict[str, StyleStatistics]:

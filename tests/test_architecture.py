@@ -178,3 +178,21 @@ def test_architecture_page_places_every_module_as_the_contract_does():
     wrong = {m: (rows.get(m), layer) for m, layer in expected.items() if rows.get(m) != layer}
     assert not wrong, ("docs/architecture.md's layer table disagrees with pyproject.toml's contract "
                        f"(module: (page, contract)): {wrong}")
+
+
+def test_no_core_function_is_longer_than_80_lines_or_takes_more_than_8_parameters():
+    """A core a newcomer reads in one sitting (the course's widgets and checks are exempt): the same check
+    as the project's shape tool."""
+    wide = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if "course" in path.relative_to(PACKAGE).parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                args = node.args
+                count = len(args.posonlyargs) + len(args.args) + len(args.kwonlyargs)
+                count -= 1 if args.args and args.args[0].arg in ("self", "cls") else 0
+                lines = node.end_lineno - node.lineno + 1
+                if count > 8 or lines > 80:
+                    wide.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name}: {lines} lines, {count} parameters")
+    assert not wide, "split these (a helper, a settings object or a dataclass):\n" + "\n".join(wide)
