@@ -51,7 +51,8 @@ from .images import fingerprint, load_image, resize_to
 from .losses import content_loss, style_loss, total_variation_loss
 from .objective import LayerWeights, build_objective, layer_weights, style_targets
 from .optimize import STOP_REASONS as OPTIMIZER_STOP_REASONS
-from .memory import default_budget, format_bytes
+from . import memory
+from .sizes import format_bytes
 
 #: Peak memory of one forward pass per pixel at width 16 (measured: +465 MB at 1024² px, +1.86 GB at 2048²);
 #: it grows about in proportion to the width. A 4096² image needs about 7.8 GB.
@@ -232,7 +233,7 @@ class FastModel:
         picture = load_image(image, size)
         h, w = picture.shape[:2]
         needed = INFERENCE_BYTES_PER_PIXEL * h * w * self.network.width / 16
-        budget = default_budget()
+        budget = memory.default_budget()  # (read at the call: a test gives it a small budget)
         if needed > budget:  # refused before it starts, not killed half-way
             raise MemoryBudgetError(
                 f"stylizing a {w}×{h} px image with this network needs about {format_bytes(needed)}; "

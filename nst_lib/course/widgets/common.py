@@ -26,6 +26,12 @@ import numpy as np
 from matplotlib.figure import Figure
 from PIL import Image
 
+from ... import data
+from ...images import image_to_png_bytes
+from ...errors import InvalidImageError
+from ...images import load_image
+from ...backbone import FeatureExtractor, layer_names, resolve_weights
+from ...weights import resolve_weights
 from ...config import pick
 from ...errors import NSTError
 
@@ -68,8 +74,6 @@ def demo_size() -> int:
 def example_options(kinds: Sequence[str] = ("content", "style")) -> list[tuple[str, str]]:
     """Dropdown options ``(label, key)`` for the bundled examples and the photos in ``images/yours/``;
     keys look like ``"content:astronaut"`` or ``"yours:me"``."""
-    from ... import data
-
     options: list[tuple[str, str]] = []
     if "content" in kinds:
         options += [(f"{name} (photo)", f"content:{name}") for name in data.list_content_images()]
@@ -82,8 +86,6 @@ def example_options(kinds: Sequence[str] = ("content", "style")) -> list[tuple[s
 
 @functools.lru_cache(maxsize=32)
 def _load_example_cached(key: str, size: int | None) -> np.ndarray:
-    from ... import data
-
     kind, _, name = key.partition(":")
     if kind == "content":
         image = data.content_image(name, size)
@@ -161,8 +163,6 @@ def image_slot(width: int | None = None, height: int | None = None, text: str = 
 
 def show_png(view: widgets.Image, image: np.ndarray | bytes | None) -> None:
     """Show an (H, W, 3) [0, 1] image or PNG bytes in ``view``; ``None`` puts the placeholder back."""
-    from ...images import image_to_png_bytes
-
     if image is None or (isinstance(image, (bytes, bytearray)) and not image):
         view.value = getattr(view, "placeholder", None) or placeholder_png()
     elif isinstance(image, (bytes, bytearray)):
@@ -194,9 +194,6 @@ def decode_upload(value: Any, size: int | None = None) -> tuple[np.ndarray, str]
     Raises:
         InvalidImageError: the file is not an image nst_lib can read (the message says why).
     """
-    from ...errors import InvalidImageError
-    from ...images import load_image
-
     files = upload_files(value)
     if not files:
         return None
@@ -304,16 +301,12 @@ class ImageSource:
         if not self.uploaded:
             return load_example(self.picker.value, size)
         if size not in self._images:
-            from ...images import load_image
-
             self._images[size] = load_image(self.uploaded_bytes(), size)
             self._images[size].setflags(write=False)
         return self._images[size]
 
 
 def _validate_image(content: bytes) -> None:
-    from ...images import load_image
-
     load_image(content)
 
 
@@ -361,8 +354,6 @@ def feature_extractor():
     The weights are resolved once; nst_lib gives its substitution notice once per process, and
     :func:`weights_note` says which network is used in every demo's status line.
     """
-    from ...backbone import FeatureExtractor, layer_names, resolve_weights
-
     info = resolve_weights("vgg19")
     return FeatureExtractor(layer_names(info.backbone), backbone="vgg19", weights=info)
 
@@ -370,8 +361,6 @@ def feature_extractor():
 def notes_html(result: Any) -> str:
     """The run's one-line notices (:attr:`nst_lib.Result.notes`, e.g. a mask with no effect) as " Note: …."
     sentences, leaving out the VGG16-for-VGG19 notice, which every demo's status already names."""
-    from ...weights import resolve_weights
-
     try:
         weights_notice = resolve_weights(result.config.backbone, result.config.weights, warn=False).notice
     except Exception:  # noqa: BLE001 - only used to leave one note out

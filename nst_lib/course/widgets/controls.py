@@ -16,6 +16,8 @@ import ipywidgets as widgets
 import numpy as np
 from matplotlib.figure import Figure
 
+from ...images import load_image, load_mask, resize_to
+from ... import transfer
 from ...config import COLOR_MODES, pick
 from ...errors import InvalidSettingError
 from ...images import preset_mask
@@ -102,8 +104,6 @@ def uploaded_mask(content: bytes, height: int, width: int) -> tuple[np.ndarray, 
     Raises:
         InvalidImageError: the file is not an image.
     """
-    from ...images import load_image, load_mask, resize_to
-
     source_height, source_width = load_image(content).shape[:2]
     mask = load_mask(content, source_height, source_width)
     note = ""
@@ -216,8 +216,6 @@ def controls_demo(content: str = "grace_hopper", style: str = "swirls", second_s
 
     def run(_: Any = None) -> None:
         def go() -> None:
-            from ...transfer import stylize
-
             if runner.running:
                 return
             size = size_slider.value
@@ -242,7 +240,7 @@ def controls_demo(content: str = "grace_hopper", style: str = "swirls", second_s
             demo.settings = dict(settings)
             options = {k: v for k, v in settings.items() if k != "mask"}
             steps = steps_slider.value
-            runner.start(lambda callback: stylize(photo, styles if two else styles[0], mask=mask, size=size,
+            runner.start(lambda callback: transfer.stylize(photo, styles if two else styles[0], mask=mask, size=size,
                                                   steps=steps, callback=callback, **options),
                          steps=steps, size=size, settings=settings, photo=photo, styles=styles, labels=labels,
                          mask=mask, notes=notes)

@@ -22,6 +22,14 @@ from typing import Any, Sequence
 import ipywidgets as widgets
 import numpy as np
 
+from ...fast_settings import TrainSettings
+from ...fast import train_fast
+from ...data import list_content_images
+from ...fast_data import HELD_OUT_PHOTOS
+from .studio import decode_upload
+from ...data import content_image
+from ...images import resize_long_side
+from ...fast import FastModel, ModelFileError
 from ...config import pick
 from ...images import image_to_png_bytes, load_image
 from .common import Demo, error_html, figure_to_png
@@ -151,8 +159,6 @@ class TrainingRun:
         return self._stop.is_set()
 
     def _draw_curve(self) -> None:
-        from ...fast_settings import TrainSettings
-
         self._last_draw = time.perf_counter()
         base = self.options.get("settings") or TrainSettings()
         known = {k: v for k, v in self.options.items() if k in ("content_weight", "style_weight") and v is not None}
@@ -161,8 +167,6 @@ class TrainingRun:
                                      style_weight=weights.style_weight)
 
     def _train(self) -> None:
-        from ...fast import train_fast
-
         try:
             self.model = train_fast(self.style, callback=self._on_step, **self.options)
             if self.photos and self.model.steps and (not self.snapshots or self.snapshots[-1][0] != self.model.steps):
@@ -215,9 +219,6 @@ class TrainingRun:
 
 # ------------------------------------------------------------------------------------------ demo
 def _photo_options() -> list[tuple[str, str]]:
-    from ...data import list_content_images
-    from ...fast_data import HELD_OUT_PHOTOS
-
     names = list(HELD_OUT_PHOTOS) + [n for n in list_content_images() if n not in HELD_OUT_PHOTOS]
     return [(f"{n} ({'held out' if n in HELD_OUT_PHOTOS else 'seen in training'})", n) for n in names] + [
         ("uploaded photo", "upload")]
@@ -249,8 +250,6 @@ class FastDemo(Demo):
         self.refresh()
 
     def _on_upload(self, change) -> None:
-        from .studio import decode_upload
-
         def read():
             decoded = decode_upload(change["new"])
             if decoded is not None:
@@ -261,9 +260,6 @@ class FastDemo(Demo):
         self.run(read)
 
     def _stylized(self) -> tuple[np.ndarray, np.ndarray, float]:
-        from ...data import content_image
-        from ...images import resize_long_side
-
         key = (self.photo_picker.value, self.size_picker.value, id(self._uploaded))
         if key not in self._cache:
             if self.photo_picker.value == "upload":
@@ -291,8 +287,6 @@ class FastDemo(Demo):
 def fast_demo(model=None, photo: str = "grace_hopper") -> FastDemo:
     """The notebook 10 demo. ``model``: a :class:`~nst_lib.fast.FastModel` or a ``.keras`` path made by
     ``nst train`` (default: ``outputs/fast/swirls.keras`` from ``make fast-model``)."""
-    from ...fast import FastModel, ModelFileError
-
     if model is None:
         default = Path("outputs") / "fast" / "swirls.keras"
         candidates = [default, Path.cwd().parent / default, Path(__file__).resolve().parents[3] / default]

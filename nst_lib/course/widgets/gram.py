@@ -13,6 +13,8 @@ import ipywidgets as widgets
 import numpy as np
 from matplotlib.figure import Figure
 
+from ...gram import gram_matrix
+from ...losses import style_loss
 from ...config import GATYS_STYLE_LAYERS
 from ..viz import gram_heatmap
 from .common import (
@@ -33,8 +35,6 @@ __all__ = ["gram_matrices", "style_distance", "render_gram_comparison", "gram_de
 
 def gram_matrices(features: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Gram matrices (:func:`nst_lib.gram_matrix`) of feature maps: ``{layer: (h, w, C)}`` → ``{layer: (C, C)}``."""
-    from ...gram import gram_matrix
-
     return {layer: gram_matrix(value).numpy() for layer, value in features.items()}
 
 
@@ -47,7 +47,6 @@ def style_distance(features_a: np.ndarray, gram_b: np.ndarray) -> float:
     """
     import tensorflow as tf
 
-    from ...losses import style_loss
 
     loss, _ = style_loss({"layer": tf.constant(features_a[np.newaxis])}, {"layer": tf.constant(gram_b)},
                          {"layer": 1.0})

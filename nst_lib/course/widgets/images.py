@@ -13,6 +13,8 @@ import ipywidgets as widgets
 import numpy as np
 from matplotlib.figure import Figure
 
+from ...backbone import FeatureExtractor
+from ... import transfer
 from ...config import pick
 from ...images import describe_image, load_image
 from ..viz import show_images
@@ -52,9 +54,7 @@ def render_pair(content: np.ndarray, style: np.ndarray, titles: tuple[str, str] 
 def preview_stylize(content: np.ndarray, style: np.ndarray, *, size: int, steps: int,
                     callback: Callable | None = None):
     """A short single-scale :func:`nst_lib.stylize` run (L-BFGS, default weights) for a quick look."""
-    from ...transfer import stylize
-
-    return stylize(content, style, size=size, steps=steps, scales=1, callback=callback)
+    return transfer.stylize(content, style, size=size, steps=steps, scales=1, callback=callback)
 
 
 def tour_demo(content: str = "grace_hopper", style: str = "swirls", *, background: bool = True) -> Demo:
@@ -173,8 +173,6 @@ def render_channels(image: np.ndarray, title: str | None = None) -> Figure:
 
 @functools.lru_cache(maxsize=1)
 def _preprocessor():
-    from ...backbone import FeatureExtractor
-
     return FeatureExtractor(["block1_conv1"], weights=None)  # only its preprocess() is used: no weights needed
 
 

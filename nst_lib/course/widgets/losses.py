@@ -16,6 +16,9 @@ import ipywidgets as widgets
 import numpy as np
 from matplotlib.figure import Figure
 
+from ...images import resize_to
+from ...gram import gram_matrix
+from ...losses import content_loss, style_loss, total_variation_loss
 from ...config import GATYS_STYLE_LAYERS, normalize_weights
 from .common import Demo, demo_size, feature_extractor, figure_to_png, image_slot, load_example, weights_note
 
@@ -56,8 +59,6 @@ class LossFeatures:
 def candidate_images(content: np.ndarray, style: np.ndarray, seed: int = 0) -> dict[str, np.ndarray]:
     """The images to score (:data:`CANDIDATES`): the photo, the style image resized to the photo, a pixel
     mix of both, and uniform white noise, all of the photo's shape."""
-    from ...images import resize_to
-
     height, width = content.shape[:2]
     style_resized = resize_to(style, height, width)
     noise = np.random.default_rng(seed).uniform(0.0, 1.0, content.shape).astype(np.float32)
@@ -74,8 +75,6 @@ def compute_loss_features(
 ) -> LossFeatures:
     """Run VGG once on the content, the style and every candidate image (the slow part, about one
     forward pass per image)."""
-    from ...gram import gram_matrix
-
     extractor = extractor or feature_extractor()
     content_layers = tuple(layer for layer in content_layers if layer in extractor.layers)
     style_layers = tuple(layer for layer in style_layers if layer in extractor.layers)
@@ -118,7 +117,6 @@ def compute_loss_parts(
     """
     import tensorflow as tf
 
-    from ...losses import content_loss, style_loss, total_variation_loss
 
     feats = features.candidate_features[candidate]
     content_lw = _normalised("content_layer_weights", content_layer_weights)

@@ -13,6 +13,7 @@ import ipywidgets as widgets
 import numpy as np
 from matplotlib.figure import Figure
 
+from ... import transfer
 from ...config import INITS, OPTIMIZERS, pick
 from ..viz import loss_curves
 from .common import (
@@ -60,9 +61,7 @@ def render_curves(histories: Mapping[str, Sequence[Mapping[str, float]]], x: str
 def optimize_once(content: np.ndarray, style: np.ndarray, settings: Mapping[str, Any],
                   callback: Callable | None = None):
     """One :func:`nst_lib.stylize` run with the demo's settings (``callback`` sees every Iterate)."""
-    from ...transfer import stylize
-
-    return stylize(content, style, callback=callback, **settings)
+    return transfer.stylize(content, style, callback=callback, **settings)
 
 
 def optimization_demo(content: str = "grace_hopper", style: str = "swirls", *, background: bool = True) -> Demo:

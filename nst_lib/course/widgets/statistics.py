@@ -19,6 +19,7 @@ from typing import Any, Callable, Sequence
 import ipywidgets as widgets
 import numpy as np
 
+from ... import transfer
 from ...config import DEFAULT_STYLE_WEIGHTS, GATYS_STYLE_LAYERS, STYLE_LOSSES, StyleConfig, pick
 from .common import (BackgroundDemo, BackgroundRun, Run, error_html, example_options, image_slot, load_example,
                      show_png)
@@ -90,15 +91,13 @@ def synthesise_and_transfer(content: np.ndarray, style: np.ndarray, statistic: s
     and the transfer is skipped if the texture was stopped); ``on_phase("texture" | "transfer")`` is
     called before each phase.
     """
-    from ...transfer import stylize
-
     out = PairResult()
     for kind, steps in (("texture", texture_steps), ("transfer", transfer_steps)):
         settings = statistics_settings(statistic, layers, kind=kind, size=size, steps=steps)
         if on_phase is not None:
             on_phase(kind)
         source = style if kind == "texture" else content  # a texture's "content" only sets its shape
-        result = stylize(source, style, callback=callback, **settings)
+        result = transfer.stylize(source, style, callback=callback, **settings)
         setattr(out, kind, result)
         if result.stop_reason == "callback":
             out.stopped = True

@@ -22,6 +22,7 @@ from typing import Any
 import ipywidgets as widgets
 import numpy as np
 
+from ... import transfer
 from ...config import StyleConfig, pick
 from ...images import image_to_png_bytes, load_image
 from .common import (
@@ -164,9 +165,7 @@ class StudioDemo(BackgroundDemo):
             return None
 
         def job(callback):
-            from ...transfer import stylize
-
-            return stylize(content, style, callback=callback, **settings)
+            return transfer.stylize(content, style, callback=callback, **settings)
 
         return self.background_run.start(job, preview_every=self.preview_every_slider.value, steps=settings["steps"])
 

@@ -22,6 +22,7 @@ from typing import Any, Sequence
 import ipywidgets as widgets
 import numpy as np
 
+from ... import transfer
 from ...config import GATYS_STYLE_LAYERS, StyleConfig, normalize_weights, pick
 from ...images import image_to_png_bytes
 from .common import (
@@ -194,9 +195,7 @@ class WeightsPreviewDemo(BackgroundDemo):
         style = load_example(self.style_picker.value, self.size)
 
         def job(callback):
-            from ...transfer import stylize
-
-            return stylize(content, style, callback=callback, **settings)
+            return transfer.stylize(content, style, callback=callback, **settings)
 
         return self.background_run.start(job, key=key, settings=settings)
 
