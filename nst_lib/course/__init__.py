@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-_MODULES = {"checks", "experiments", "viz", "widgets"}
+_MODULES = {"checks", "experiments", "learner_file", "pieces", "viz", "widgets"}
 
 
 def __getattr__(name: str) -> Any:

@@ -1,8 +1,8 @@
 """Notebook 10's self-checks under their old name (the checks live in :mod:`nst_lib.course.checks.nb10_fast`)."""
 from __future__ import annotations
 
-from .checks import ExerciseError, registry
-from .checks.nb10_fast import NOTEBOOK, check_batch_style_loss, check_instance_norm
+from .checks import ExerciseError, check_batch_style_loss, check_instance_norm, registry
+from .checks.nb10_fast import NOTEBOOK
 
 __all__ = ["ExerciseError", "check_instance_norm", "check_batch_style_loss", "solution", "NOTEBOOK"]
 

@@ -31,7 +31,7 @@ Adding a check
 2. Put the reference solution, a function called ``<name>``, in the notebook's solutions module
    (:mod:`nst_lib.course.solutions` for 00–08, ``solutions_statistics`` for 09, ``solutions_fast`` for 10, ``solutions_gatys`` for 11, ``solutions_video`` for 13;
    a new notebook adds its module to ``registry.SOLUTIONS_BY_NOTEBOOK``).
-3. Add the check to ``registry._CHECKS`` and to the imports and ``__all__`` below, and give it a test in
+3. Add the check to ``registry._CHECKS`` and to the names and ``__all__`` below, and give it a test in
    ``tests/test_checks.py`` with the wrong variants its messages name (``test_every_solution_passes_its_own_check``
    picks the solution up by itself).
 
@@ -49,21 +49,32 @@ from __future__ import annotations
 
 from ..network import vgg_network
 from ._common import ExerciseError, ExerciseNotWritten, exercise
-from .nb00_setup import check_to_float_image
-from .nb01_preprocessing import check_deprocess, check_preprocess
-from .nb02_vgg import check_feature_extractor, check_feature_map_shape, check_receptive_field
-from .nb03_gram import check_gram_matrix
-from .nb04_losses import check_content_loss, check_style_loss, check_total_variation
-from .nb05_optimization import check_adam_step, check_train_step
-from .nb06_studio import check_paper_to_ours
-from .nb07_beyond_gatys import check_guided_gram_matrix
-from .nb08_capstone import (CAPSTONE_RTOL, CAPSTONE_RTOL_STEP0, CAPSTONE_SIZE, CAPSTONE_STEPS, check_objective,
-                            check_style_transfer)
-from .nb09_statistics import check_mean_std_distance, check_sliced_wasserstein_distance
-from .nb10_fast import check_batch_style_loss, check_instance_norm
-from .nb11_gatys import check_rescale_weights
-from .nb13_video import check_temporal_loss
-from .registry import EXERCISES, Exercise, exercise_named, reference, solution, yours_or_reference
+from .nb08_capstone import CAPSTONE_RTOL, CAPSTONE_RTOL_STEP0, CAPSTONE_SIZE, CAPSTONE_STEPS
+from .registry import EXERCISE_NAMES, EXERCISES, Exercise, exercise_named, reference, solution, yours_or_reference
+
+# The checks a notebook calls: each checks, then saves a passing cell function to my_nst.py (registry).
+check_to_float_image = EXERCISES["to_float_image"].check
+check_preprocess = EXERCISES["preprocess"].check
+check_deprocess = EXERCISES["deprocess"].check
+check_feature_map_shape = EXERCISES["feature_map_shape"].check
+check_receptive_field = EXERCISES["receptive_field"].check
+check_feature_extractor = EXERCISES["make_extractor"].check
+check_gram_matrix = EXERCISES["gram_matrix"].check
+check_content_loss = EXERCISES["content_loss"].check
+check_style_loss = EXERCISES["style_loss"].check
+check_total_variation = EXERCISES["total_variation"].check
+check_adam_step = EXERCISES["adam_step"].check
+check_train_step = EXERCISES["make_train_step"].check
+check_paper_to_ours = EXERCISES["paper_to_ours"].check
+check_guided_gram_matrix = EXERCISES["guided_gram_matrix"].check
+check_objective = EXERCISES["make_objective"].check
+check_style_transfer = EXERCISES["style_transfer"].check
+check_mean_std_distance = EXERCISES["mean_std_distance"].check
+check_sliced_wasserstein_distance = EXERCISES["sliced_wasserstein_distance"].check
+check_instance_norm = EXERCISES["instance_norm"].check
+check_batch_style_loss = EXERCISES["batch_style_loss"].check
+check_rescale_weights = EXERCISES["rescale_weights"].check
+check_temporal_loss = EXERCISES["temporal_loss"].check
 
 __all__ = [
     "ExerciseError",
@@ -98,6 +109,7 @@ __all__ = [
     "vgg_network",
     "Exercise",
     "EXERCISES",
+    "EXERCISE_NAMES",
     "exercise_named",
     "solution",
     "reference",

@@ -5,29 +5,36 @@ Nothing registers itself on import: every exercise is a line of :data:`_CHECKS` 
 An exercise's name is the one its check was marked with (``@exercise("gram_matrix")``) and the name of
 the function the learner writes; it is also the name of the reference solution in the notebook's solutions
 module (:data:`SOLUTIONS_BY_NOTEBOOK`).
+
+The checks the package exports (``checks.check_gram_matrix``) are those of :data:`EXERCISES`: the notebook
+module's check, which also saves a passing function written in a notebook cell to ``my_nst.py``
+(:mod:`nst_lib.course.learner_file`) and says so in one line.
 """
 from __future__ import annotations
 
 import contextlib
+import functools
 import inspect
 import io
 import textwrap
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Callable
+from typing import Any, Callable
 
 from .. import solutions, solutions_fast, solutions_gatys, solutions_statistics, solutions_video
+from ..learner_file import save_passing
 from . import (nb00_setup, nb01_preprocessing, nb02_vgg, nb03_gram, nb04_losses, nb05_optimization, nb06_studio,
                nb07_beyond_gatys, nb08_capstone, nb09_statistics, nb10_fast, nb11_gatys, nb13_video)
 from ._common import ExerciseError, ExerciseNotWritten
 
-__all__ = ["Exercise", "EXERCISES", "exercise_named", "solution", "reference", "yours_or_reference"]
+__all__ = ["Exercise", "EXERCISES", "EXERCISE_NAMES", "exercise_named", "solution", "reference", "yours_or_reference"]
 
 
 @dataclass(frozen=True)
 class Exercise:
-    """One self-checked exercise: its ``name``, the ``notebook`` that asks for it, its ``check``, and the
-    module of :mod:`nst_lib.course` holding its reference solution (a function called ``name``)."""
+    """One self-checked exercise: its ``name``, the ``notebook`` that asks for it, its ``check`` (which saves
+    a passing cell function to ``my_nst.py``; ``check.__wrapped__`` only checks), and the module of
+    :mod:`nst_lib.course` holding its reference solution (a function called ``name``)."""
 
     name: str
     notebook: str
@@ -61,9 +68,30 @@ _CHECKS: tuple[tuple[ModuleType, tuple[Callable, ...]], ...] = (
     (nb13_video, (nb13_video.check_temporal_loss,)),
 )
 
+#: every exercise's name, in the order of the notebooks
+EXERCISE_NAMES: tuple[str, ...] = tuple(check.exercise_name for _, module_checks in _CHECKS for check in module_checks)
+
+
+def _saving(check: Callable, notebook: str) -> Callable:
+    """``check``, then (when it passed) the learner's function saved to ``my_nst.py`` if it was written in a cell."""
+    name = check.exercise_name
+
+    @functools.wraps(check)
+    def run(fn: Callable, *args: Any, **kwargs: Any) -> Any:
+        __tracebackhide__ = True
+        result = check(fn, *args, **kwargs)
+        saved = save_passing(name, fn, notebook=notebook, check=check.__name__, exercise_names=EXERCISE_NAMES)
+        if saved is not None:
+            print(saved.message)
+        return result
+
+    return run
+
+
 #: exercise name → :class:`Exercise`, in the order of the notebooks
 EXERCISES: dict[str, Exercise] = {
-    check.exercise_name: Exercise(check.exercise_name, module.NOTEBOOK, check, SOLUTIONS_BY_NOTEBOOK[module.NOTEBOOK])
+    check.exercise_name: Exercise(check.exercise_name, module.NOTEBOOK, _saving(check, module.NOTEBOOK),
+                                  SOLUTIONS_BY_NOTEBOOK[module.NOTEBOOK])
     for module, module_checks in _CHECKS for check in module_checks
 }
 
