@@ -181,6 +181,10 @@ print("fast mode is", "on" if nst.fast_mode() else "off", "→ this notebook use
 # Run the check, read the message, change the function, run both cells again. The cells of the checks are
 # tagged `raises-exception`, so *Run All* goes on past a check that fails.
 #
+# **Your file, `my_nst.py`.** When a check passes on a function you wrote in a cell, it saves that function,
+# as you wrote it, to `my_nst.py` next to the notebooks (and says so). Later notebooks import your pieces
+# from there — notebook 08 builds the whole style transfer from them — so you never copy code by hand.
+#
 # **Solutions, on purpose.** Every self-checked exercise has a reference solution that is never shown
 # unless you ask: `checks.solution("gram_matrix")` prints one, `checks.solution()` lists them all.
 # Open-ended exercises (no check) end with a folded **What you should see** note; click it when you have

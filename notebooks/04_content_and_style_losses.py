@@ -357,9 +357,18 @@ checks.check_content_loss(content_loss)
 # %% [markdown]
 # **Exercise 2 — build it yourself: the style loss (self-checked).** Write
 # `style_loss(features, target_grams, layer_weights)` = `Σ_l w_l · mean((G_l − A_l)²)`, where `G_l` is the
-# Gram matrix of `features[layer]` (your own from notebook 03, or `nst.gram_matrix`) and `A_l =
-# target_grams[layer]` has shape `(C, C)`. Mind the shapes: a Gram matrix of `(1, h, w, C)` features may
-# come out as `(1, C, C)`.
+# Gram matrix of `features[layer]` and `A_l = target_grams[layer]` has shape `(C, C)`. Mind the shapes: a
+# Gram matrix of `(1, h, w, C)` features may come out as `(1, C, C)`.
+#
+# Use `gram_matrix`: the next cell brings in yours from notebook 03, which its check saved to `my_nst.py`
+# (or the reference solution, if yours is not there yet — the cell says which).
+
+# %%
+from nst_lib.course import pieces
+
+mine = pieces.my_pieces("gram_matrix")  # your gram_matrix from my_nst.py, checked again
+print(mine.report())
+gram_matrix = mine.functions("gram_matrix")
 
 # %% tags=["exercise"]
 def style_loss(features, target_grams, layer_weights):

@@ -15,7 +15,8 @@
 #   each Adam step up to float32 rounding — and why that comparison only works for a few steps;
 # - how to run your own training loop from a widget without blocking the kernel.
 #
-# You need notebooks 01–05: this notebook asks for the functions you wrote there.
+# You need notebooks 01–05: this notebook imports the functions you wrote there from `my_nst.py`, where
+# their passing checks saved them.
 
 # %%
 # %matplotlib inline
@@ -28,7 +29,7 @@ import tensorflow as tf
 
 import nst_lib as nst
 from nst_lib import data
-from nst_lib.course import checks, viz
+from nst_lib.course import checks, pieces, viz
 
 CONTENT_NAME, STYLE_NAME = "grace_hopper", "swirls"  # the example pair of this notebook: change it here
 SIZE = nst.pick(256, 64)  # long side of the images
@@ -63,8 +64,8 @@ print(f"vgg: {len(convolutions)} convolution layers, {convolutions[0]} … {conv
 #
 # ## 2. Your pieces from notebooks 01–05
 #
-# Copy your functions from the earlier notebooks into the cell below, replacing the empty bodies (or write
-# them again). Each keeps the name and the arguments it had there:
+# Every self-check of notebooks 01–05 that passed saved your function, as you wrote it, to `my_nst.py` in
+# this folder (open it: it is a plain Python file, yours). The next cell imports your six pieces from there:
 #
 # | function | notebook | does |
 # | --- | --- | --- |
@@ -74,45 +75,18 @@ print(f"vgg: {len(convolutions)} convolution layers, {convolutions[0]} … {conv
 # | `content_loss(features, targets, layer_weights)` | 04 | `Σ_l c_l · mean((F_l − P_l)²)` |
 # | `style_loss(features, target_grams, layer_weights)` | 04 | `Σ_l w_l · mean((G_l − A_l)²)` |
 # | `make_train_step(loss_fn, optimizer)` | 05 | a compiled step: tape, gradient, Adam, clip; returns the loss |
+#
+# Each piece runs through its check again, in this order, on the pieces chosen before it. A piece that is
+# not in `my_nst.py` yet, or does not pass, is replaced by the reference solution **built on your other
+# pieces** (a reference `style_loss` calls your `gram_matrix`), and the cell says so: the notebook runs
+# either way, and every result below says whose pieces made it. To bring a piece in, pass its check in its
+# notebook, then run this cell again.
 
 # %%
-CAFFE_MEANS_BGR = np.array(nst.backbone.CAFFE_MEANS_BGR, np.float32)
-
-
-def preprocess(images):
-    raise NotImplementedError
-
-
-def make_extractor(layer_names):
-    raise NotImplementedError
-
-
-def gram_matrix(features):
-    raise NotImplementedError
-
-
-def content_loss(features, targets, layer_weights):
-    raise NotImplementedError
-
-
-def style_loss(features, target_grams, layer_weights):
-    raise NotImplementedError
-
-
-def make_train_step(loss_fn, optimizer):
-    raise NotImplementedError
-
-
-# %% [markdown]
-# The next cell runs each piece through its check from the earlier notebooks. A piece that passes is used
-# from here on; a piece that does not pass yet is replaced by the reference solution, and the cell says
-# so — the rest of the notebook then still runs, and you can come back to the piece later (fix it, run both
-# cells again).
-
-# %%
-preprocess, make_extractor, gram_matrix, content_loss, style_loss, make_train_step = checks.yours_or_reference(
-    preprocess=preprocess, make_extractor=make_extractor, gram_matrix=gram_matrix, content_loss=content_loss,
-    style_loss=style_loss, make_train_step=make_train_step)
+mine = pieces.capstone_pieces()  # imports my_nst.py from this folder and checks each piece
+print(mine.report())
+preprocess, make_extractor, gram_matrix, content_loss, style_loss, make_train_step = mine.functions(
+    "preprocess", "make_extractor", "gram_matrix", "content_loss", "style_loss", "make_train_step")
 
 # %% [markdown]
 # ## 3. The objective
@@ -178,20 +152,22 @@ def style_transfer(content, style, steps):
 checks.check_style_transfer(style_transfer, make_objective)
 
 # %% [markdown]
-# As in section 2, the next cell keeps your functions if they pass, or falls back on the reference
-# solutions (and says so), so that the rest of the notebook runs either way.
+# As in section 2, the next cell keeps your functions if they pass — the ones above, or else those a passing
+# check saved to `my_nst.py` earlier — or falls back on the reference solutions built on your other pieces
+# (and says so), so that the rest of the notebook runs either way.
 
 # %%
-make_objective, style_transfer = checks.yours_or_reference(make_objective=make_objective,
-                                                           style_transfer=style_transfer)
+make_objective, style_transfer = mine.adopt(make_objective=make_objective, style_transfer=style_transfer)
+print(f"The run below is {mine.label()}.")
 
 # %% [markdown]
 # ## 5. Run it
 #
-# Your style transfer at the real size, next to `nst.stylize` with the same recipe. (`stylize` returns
-# the image with the lowest loss it saw, yours the last one: the same image as long as the loss keeps
-# falling.) Your losses are those *before* each step, `stylize`'s history those *after* each step, so
-# your `losses[k]` pairs with its `history[k - 1]`.
+# The style transfer chosen above at the real size — yours, or built on the reference where a piece is not
+# yours yet (the printout and the title say which) — next to `nst.stylize` with the same recipe. (`stylize`
+# returns the image with the lowest loss it saw, `style_transfer` the last one: the same image as long as
+# the loss keeps falling.) The losses of `style_transfer` are those *before* each step, `stylize`'s history
+# those *after* each step, so `losses[k]` pairs with its `history[k - 1]`.
 #
 # ⏱ Real settings (256 px, 150 Adam steps, twice): about **3–4 minutes** on a 2-core CPU; in fast mode
 # a few seconds.
@@ -201,12 +177,13 @@ started = time.perf_counter()
 image, losses = style_transfer(content, style, STEPS)
 seconds = time.perf_counter() - started
 library = nst.stylize(content, style, **nst.TF_TUTORIAL, size=SIZE, steps=STEPS)
-yours = np.array(losses)  # the loss at steps 0 … STEPS − 1 (before each step)
+run_losses = np.array(losses)  # the loss at steps 0 … STEPS − 1 (before each step)
 theirs = np.array([h["total"] for h in library.history])  # the loss at steps 1 … STEPS (after each step)
-print(f"yours:       {STEPS} steps in {seconds:5.1f} s; loss {yours[0]:.4g} at step 0, {yours[-1]:.4g} at step {STEPS - 1}")
+who = mine.label()  # "yours", "reference", or how many of the pieces are yours
+print(f"{who}: {STEPS} steps in {seconds:5.1f} s; loss {run_losses[0]:.4g} at step 0, {run_losses[-1]:.4g} at step {STEPS - 1}")
 print(f"nst.stylize: {library.iterations} steps in {library.elapsed:5.1f} s; loss {theirs[-2]:.4g} at step "
       f"{STEPS - 1}, {theirs[-1]:.4g} at step {STEPS} ({library.backbone.upper()})")
-viz.show_images([content, style, image, library.image], [CONTENT_NAME, STYLE_NAME, "yours", "nst.stylize"], ncols=4)
+viz.show_images([content, style, image, library.image], [CONTENT_NAME, STYLE_NAME, who, "nst.stylize"], ncols=4)
 
 # %% [markdown]
 # ## 6. How close is close enough?
@@ -218,7 +195,7 @@ viz.show_images([content, style, image, library.image], [CONTENT_NAME, STYLE_NAM
 # and amplifies them. The relative difference of the two runs above, step by step:
 
 # %%
-relative = np.abs(yours[1:] - theirs[:-1]) / theirs[:-1]  # steps 1 … STEPS − 1
+relative = np.abs(run_losses[1:] - theirs[:-1]) / theirs[:-1]  # steps 1 … STEPS − 1
 first = min(9, len(relative))
 print(f"largest relative difference: {relative[:first].max():.1e} over steps 1–{first}, "
       f"{relative.max():.1e} over steps 1–{len(relative)}")
@@ -226,7 +203,8 @@ fig, ax = plt.subplots(figsize=(7, 3))
 ax.semilogy(np.arange(1, len(relative) + 1), np.maximum(relative, 1e-9), ".-")
 ax.axhline(checks.CAPSTONE_RTOL, color="tab:red", linestyle="--", label=f"the check's tolerance {checks.CAPSTONE_RTOL:g}")
 ax.set_xlabel("step")
-ax.set_ylabel("|yours − stylize| / stylize")
+ax.set_ylabel(f"|{'yours' if who == 'yours' else 'this run'} − stylize| / stylize")
+ax.set_title(f"this run: {who}")
 ax.legend()
 plt.show()
 
@@ -269,8 +247,9 @@ plt.show()
 #   `tf.function` compiles the step.
 # - Two correct implementations agree to float32 rounding at step 0 and for the first Adam steps, then
 #   drift apart; a test of an optimisation compares a few steps with a tolerance backed by a measurement.
-# - `checks.yours_or_reference` lets a notebook run on your functions where they pass and on reference
-#   solutions where they do not yet.
+# - Your functions live in `my_nst.py`, saved by the checks they passed; `pieces.capstone_pieces()` runs the
+#   notebook on yours where they pass and on reference solutions built on them where they do not yet, and
+#   says which is which.
 
 # %% [markdown]
 # ## Exercises
@@ -280,7 +259,7 @@ plt.show()
 # **Exercise 3 — the paper's content layer.** Gatys et al. matched the content at `conv4_2`
 # (`block4_conv2`). Set `CONTENT_LAYERS = ("block4_conv2",)`, run the cells that define `make_objective`
 # and `style_transfer`, then section 5, and compare the result with the `block5_conv2` one. (Skip the
-# check cells and `yours_or_reference` meanwhile: they test the tutorial's recipe, `block5_conv2`.)
+# check cells and `mine.adopt` meanwhile: they test the tutorial's recipe, `block5_conv2`.)
 #
 # <details><summary><b>What you should see</b></summary>
 #
@@ -306,11 +285,15 @@ plt.show()
 # ## Interactive demo
 #
 # Run your own style transfer from a widget: pick a content and a style image, the size and the number of
-# steps, and press **Run**. The demo calls *your* `make_objective` and `make_train_step` (or the reference
-# solutions the cells above chose) in a background thread, so the kernel stays free: the preview and the
-# loss update as it goes, and **Stop** ends the run and keeps the best image so far.
+# steps, and press **Run**. The demo calls the `make_objective` and `make_train_step` the cells above chose
+# (yours where they pass, and its title says whose) in a background thread, so the kernel stays free: the
+# preview and the loss update as it goes, and **Stop** ends the run and keeps the best image so far. The
+# last line counts your pieces.
 
 # %%
+from IPython.display import display
+
 from nst_lib.course.widgets.capstone import capstone_demo
 
-capstone_demo(make_objective, make_train_step)
+display(capstone_demo(make_objective, make_train_step, label=mine.label(exclude="style_transfer")))
+print(mine.tally())

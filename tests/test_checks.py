@@ -462,3 +462,153 @@ def test_check_style_transfer_finds_bookkeeping_and_adam_mistakes(monkeypatch):
     monkeypatch.setattr(solutions, "BETA_1", 0.9)
     _rejects(checks.check_style_transfer, solutions.style_transfer, "leave nst.stylize's", "beta_1=0.99")
     _rejects(checks.check_style_transfer, lambda content, style, steps: (content, [1.0] * (steps - 1)), "9 losses")
+
+
+# ----------------------------------------------------- checks that know TensorFlow and the paper (issue 19 §2)
+def _numpy_gram(features):
+    flat = np.asarray(features).reshape(-1, np.shape(features)[-1])
+    return (flat.T @ flat / flat.shape[0])[np.newaxis]
+
+
+def test_numpy_answers_are_told_to_use_tensorflow():
+    """Right values from NumPy fail: in notebook 08 they run inside tf.function and under a tape."""
+    numpy_preprocess = lambda x: np.asarray(x)[..., ::-1] * 255.0 - np.asarray(CAFFE_MEANS_BGR)  # noqa: E731
+    message = _rejects(checks.check_preprocess, numpy_preprocess, "NumPy array", "TensorFlow", "tf.function")
+    assert message.count(". ") <= 1  # one sentence (plus the ✗), naming the fix
+    _rejects(checks.check_gram_matrix, _numpy_gram, "NumPy array", "TensorFlow operations")
+    _rejects(checks.check_content_loss,
+             lambda f, p: float(np.mean((np.asarray(f) - np.asarray(p)) ** 2)), "float", "TensorFlow")
+    _rejects(checks.check_total_variation,
+             lambda x: np.mean(np.diff(x, axis=1) ** 2) + np.mean(np.diff(x, axis=2) ** 2), "TensorFlow")
+
+
+def test_a_function_that_breaks_in_a_graph_or_loses_the_gradient_is_named():
+    def numpy_inside(features):  # eager tensors convert to NumPy; symbolic ones inside tf.function do not
+        flat = tf.reshape(features, (-1, tf.shape(features)[-1]))
+        gram = tf.matmul(flat, flat, transpose_a=True) / tf.cast(tf.shape(flat)[0], tf.float32)
+        return tf.constant(np.asarray(gram))
+
+    _rejects(checks.check_gram_matrix, numpy_inside, "NumPy", "TensorFlow")
+    no_gradient = lambda f: tf.stop_gradient(_gram(f))  # noqa: E731
+    _rejects(checks.check_gram_matrix, no_gradient, "no gradient flows", "tf.GradientTape")
+
+    def numpy_method(features):
+        scale = features.numpy().max() * 0 + 1  # .numpy() exists on eager tensors only
+        return _gram(features) * scale
+
+    _rejects(checks.check_gram_matrix, numpy_method, "fails inside tf.function", "numpy")
+
+
+def test_still_empty_only_for_the_learners_own_body():
+    def gram_matrix(features):
+        raise NotImplementedError
+
+    message = _rejects(checks.check_gram_matrix, gram_matrix, "gram_matrix is still empty")
+    assert "checks.solution('gram_matrix')" in message
+
+    def style_loss(features, target_grams, layer_weights):  # written, but it calls an empty helper
+        return tf.add_n([w * tf.reduce_mean(tf.square(gram_matrix(features[k]) - target_grams[k]))
+                         for k, w in layer_weights.items()])
+
+    with pytest.raises(checks.ExerciseNotWritten) as info:
+        checks.check_style_loss(style_loss)
+    assert info.value.function == "gram_matrix" and info.value.called_by == "style_loss"
+    assert "style_loss calls gram_matrix, which is still empty" in str(info.value)
+
+    def library_raises(features):  # NotImplementedError from inside NumPy/TensorFlow is not "empty"
+        return tf.constant(np.asarray(tf.function(lambda f: np.asarray(f))(features)))
+
+    message = _rejects(checks.check_gram_matrix, library_raises, "NumPy", "TensorFlow")
+    assert "still empty" not in message
+
+
+def test_gatys_content_loss_is_recognised_and_named():
+    half_sum = lambda f, p: 0.5 * tf.reduce_sum(tf.square(f - p))  # noqa: E731
+    _rejects(checks.check_content_loss, half_sum, "Gatys et al.'s content loss ½ Σ (F − P)²", "mean((F − P)²)")
+
+    def half_sum_layers(features, targets, layer_weights):
+        return tf.add_n([w * 0.5 * tf.reduce_sum(tf.square(features[k] - targets[k]))
+                         for k, w in layer_weights.items()])
+
+    _rejects(checks.check_content_loss, half_sum_layers, "½ Σ (F − P)²")
+
+
+def test_gatys_style_loss_is_recognised_and_named():
+    def unnormalised(f):
+        flat = tf.reshape(f, (-1, tf.shape(f)[-1]))
+        return tf.matmul(flat, flat, transpose_a=True)
+
+    def paper(gram_of_features, target_scale):
+        def loss(f, a):
+            n = tf.cast(tf.shape(f)[-1], tf.float32)
+            m = tf.cast(tf.shape(f)[1] * tf.shape(f)[2], tf.float32)
+            return tf.reduce_sum(tf.square(gram_of_features(f) - a * target_scale(m))) / (4 * n**2 * m**2)
+        return loss
+
+    for variant in (paper(unnormalised, lambda m: m),  # the paper's own, unnormalised on both sides
+                    paper(lambda f: nst.gram_matrix(f)[0], lambda m: 1.0),  # ours, with the paper's factor
+                    paper(unnormalised, lambda m: 1.0)):  # a mix of the two
+        _rejects(checks.check_style_loss, variant, "1/(4N²M²)", "Gatys")
+
+    def paper_layers(features, target_grams, layer_weights):
+        return tf.add_n([w * paper(unnormalised, lambda m: m)(features[k], target_grams[k])
+                         for k, w in layer_weights.items()])
+
+    _rejects(checks.check_style_loss, paper_layers, "1/(4N²M²)")
+
+
+def test_a_gram_matrix_divided_by_the_channels_is_named():
+    by_channels = lambda f: _gram(f) * tf.cast(tf.shape(f)[1] * tf.shape(f)[2], tf.float32) / 5.0  # noqa: E731
+    _rejects(checks.check_gram_matrix, by_channels, "number of channels C = 5", "H·W")
+
+
+def test_a_new_optimizer_on_every_call_is_named():
+    import keras
+
+    def fresh_each_step(compiled):
+        def make_train_step(loss_fn, optimizer):
+            def train_step(image):
+                adam = keras.optimizers.Adam(learning_rate=0.05, beta_1=0.9, beta_2=0.999, epsilon=0.1)
+                with tf.GradientTape() as tape:
+                    loss = loss_fn(image)
+                adam.apply_gradients([(tape.gradient(loss, image), image)])
+                image.assign(tf.clip_by_value(image, 0.0, 1.0))
+                return loss
+
+            return tf.function(train_step) if compiled else train_step
+
+        return make_train_step
+
+    _rejects(checks.check_train_step, fresh_each_step(compiled=False), "a new optimizer is made on every call")
+    _rejects(checks.check_train_step, fresh_each_step(compiled=True), "a new optimizer is made on every call")
+
+
+def test_a_new_optimizer_for_every_step_of_the_capstone_loop_is_named():
+    import keras
+
+    from nst_lib.course import solutions
+
+    def style_transfer(content, style, steps):
+        objective = solutions.make_objective(content, style)
+        image = tf.Variable(content[np.newaxis])
+        losses = []
+        for _ in range(steps):
+            optimizer = keras.optimizers.Adam(learning_rate=0.02, beta_1=0.99, epsilon=0.1)  # every step: wrong
+            with tf.GradientTape() as tape:
+                loss = objective(image)[0]
+            optimizer.apply_gradients([(tape.gradient(loss, image), image)])
+            image.assign(tf.clip_by_value(image, 0.0, 1.0))
+            losses.append(float(loss))
+        return image[0].numpy(), losses
+
+    _rejects(checks.check_style_transfer, style_transfer, "a new optimizer is made for every step")
+
+
+def test_the_objective_must_run_in_a_graph_with_a_gradient(monkeypatch):
+    from nst_lib.course import solutions
+
+    def detached(content, style):
+        objective = solutions.make_objective(content, style)
+        return lambda image: tuple(tf.nest.map_structure(tf.stop_gradient, objective(image)))
+
+    _rejects(checks.check_objective, detached, "no gradient flows")

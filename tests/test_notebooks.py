@@ -107,10 +107,20 @@ def test_the_course_kernel_starts_tensorflow_quietly():
     assert streams == [("stdout", "2.0\n"), ("stdout", "next cell\n")], streams
 
 
+def notebook_folder(tmp_path: Path) -> Path:
+    """A folder to run notebooks in, outside the repository: what they write (``my_nst.py``, the learner's
+    file) lands there, and ``../benchmarks`` still resolves (notebook 10 reads measured results)."""
+    folder = tmp_path / "notebooks"
+    folder.mkdir(exist_ok=True)
+    if not (tmp_path / "benchmarks").exists():
+        (tmp_path / "benchmarks").symlink_to(REPO / "benchmarks", target_is_directory=True)
+    return folder
+
+
 @pytest.mark.notebooks
 @pytest.mark.timeout(TIMEOUT + 60)
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids)
-def test_notebook_runs_top_to_bottom_in_fast_mode(path: Path, monkeypatch):
+def test_notebook_runs_top_to_bottom_in_fast_mode(path: Path, monkeypatch, tmp_path: Path):
     from nbclient import NotebookClient
 
     monkeypatch.setenv("NST_FAST", "1")
@@ -118,8 +128,8 @@ def test_notebook_runs_top_to_bottom_in_fast_mode(path: Path, monkeypatch):
     monkeypatch.setenv("MPLBACKEND", "Agg")
     monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL", raising=False)  # as a learner's JupyterLab has it
     nb = _read(path)
-    client = NotebookClient(nb, timeout=TIMEOUT, kernel_name="python3",
-                            resources={"metadata": {"path": str(NOTEBOOK_DIR)}})
+    folder = notebook_folder(tmp_path)
+    client = NotebookClient(nb, timeout=TIMEOUT, kernel_name="python3", resources={"metadata": {"path": str(folder)}})
     started = time.perf_counter()
     client.execute()  # raises CellExecutionError for an error in any cell not tagged raises-exception
     elapsed = time.perf_counter() - started
@@ -146,6 +156,15 @@ def test_notebook_runs_top_to_bottom_in_fast_mode(path: Path, monkeypatch):
     assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in shown), (
         f"{path.name}: the last cell did not display a widget"
     )
+    assert not (NOTEBOOK_DIR / "my_nst.py").exists(), "a notebook wrote my_nst.py into the repository"
+    if path.name.startswith("08_"):
+        # nothing written (the shipped starters, no my_nst.py): nothing may be called yours
+        streams = [o.text for cell in nb.cells if cell.cell_type == "code" for o in cell.outputs
+                   if o.output_type == "stream" and o.name == "stdout"]
+        assert streams[-1].strip().startswith("0 of 8 pieces are yours; missing: preprocess"), streams[-1]
+        lines = [line for text in streams for line in text.splitlines()]
+        assert not [line for line in lines if re.match(r"✓ \w+: yours|yours\b", line)], lines
+        assert "The run below is reference." in lines and any(line.startswith("reference: ") for line in lines)
 
 
 # ------------------------------------------------------------------------------------- committed

@@ -299,9 +299,9 @@ def save_passing(name: str, fn: Callable, *, notebook: str, check: str, exercise
     plain = _plain_function(fn)
     try:
         block, unresolved = _block(name, plain, notebook, check, exercise_names)
-    except (OSError, TypeError, SyntaxError, IndexError):
+    except Exception:  # noqa: BLE001 - no source (a restarted kernel), a lambda, …: said, never raised
         return Saved(False, path, f"→ not saved to {FILE_NAME}: the source of {plain.__name__} cannot be read back from "
-                                  "its cell (define it with `def` in a cell of its own, run that cell, then the check)")
+                                  "its cell (define it with `def` in a cell, run that cell, then the check again)")
     blocks = _read_blocks(path)
     blocks[name] = block
     try:

@@ -4,10 +4,12 @@ Private to :mod:`nst_lib.course.checks`; a notebook's check module imports what 
 """
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import functools
 import inspect
-from typing import Any, Callable, Mapping, Sequence
+import re
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -37,15 +39,17 @@ class ExerciseError(AssertionError):
 
 
 class ExerciseNotWritten(ExerciseError):
-    """The learner's function is still the starter: its body raised ``NotImplementedError``.
+    """The learner's function is still the starter: its own body raised ``NotImplementedError``.
 
-    ``function`` is the name of the function whose body is still empty.
+    ``function`` is the name of the function whose body is still empty: the one being checked, or
+    (``called_by``) a function of the learner's that it calls.
     """
 
-    def __init__(self, function: str, *, exercise: str | None = None):
-        self.function = function
-        super().__init__(f"{function} is still empty: write its body in place of `raise NotImplementedError`, "
-                         "then run this check again.", exercise=exercise)
+    def __init__(self, function: str, *, exercise: str | None = None, called_by: str | None = None):
+        self.function, self.called_by = function, called_by
+        where = f"{called_by} calls {function}, which is still empty" if called_by else f"{function} is still empty"
+        super().__init__(f"{where}: write its body in place of `raise NotImplementedError`, then run this check "
+                         "again.", exercise=exercise)
 
     @property
     def hint(self) -> str:
@@ -102,22 +106,135 @@ def _describe(value: Any) -> str:
     return repr(value)
 
 
+def _plain(fn: Any) -> Any:
+    """The Python function behind a ``tf.function`` (or ``fn`` itself)."""
+    return getattr(fn, "python_function", fn)
+
+
+def _raising_frame(exc: BaseException):
+    """The code object of the frame that raised ``exc`` (the innermost one)."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb.tb_frame.f_code if tb is not None else None
+
+
+def _learners_code(code, fn: Callable) -> bool:
+    """True when ``code`` belongs to the learner: ``fn``'s own file or cell, or another notebook cell."""
+    own = getattr(_plain(fn), "__code__", None)
+    if own is None or code is None:
+        return False
+    return code.co_filename == own.co_filename or bool(_CELL_FILE.search(code.co_filename))
+
+
+#: the file names IPython gives the code of notebook cells
+_CELL_FILE = re.compile(r"ipykernel_\d+[/\\]\d+\.py$|^<ipython-input-")
+
+#: the one sentence that tells a NumPy answer what to do instead
+NUMPY_FIX = ("write it with TensorFlow operations (tf.reshape, tf.matmul, tf.reduce_mean, tf.square, … on the "
+             "tensors it receives) instead of NumPy, so that it can run inside tf.function and under "
+             "tf.GradientTape, as it does in notebook 08")
+
+
+@contextlib.contextmanager
+def _whole_tracebacks() -> Iterator[None]:
+    """TensorFlow hides its own frames from tracebacks; while a check runs the learner's code they stay, so
+    that a ``NotImplementedError`` raised by TensorFlow (NumPy on a symbolic tensor) is told apart from one
+    the learner's starter body raised."""
+    filtering = tf.debugging.is_traceback_filtering_enabled()
+    tf.debugging.disable_traceback_filtering()
+    try:
+        yield
+    finally:
+        if filtering:
+            tf.debugging.enable_traceback_filtering()
+
+
+def _not_implemented(exc: NotImplementedError, fn: Callable, shown: str) -> ExerciseError:
+    """"Still empty" when the learner's own body raised; otherwise what TensorFlow meant (NumPy on a
+    symbolic tensor raises NotImplementedError too)."""
+    code = _raising_frame(exc)
+    own = getattr(_plain(fn), "__code__", None)
+    name = _name(fn)
+    # a function the learner compiled with @tf.function runs as AutoGraph's converted copy, tf__<name>
+    if code is not None and (code is own or (own is not None and code.co_name == f"tf__{own.co_name}")):
+        return ExerciseNotWritten(name, exercise=_CURRENT_EXERCISE.get())
+    if code is not None and _learners_code(code, fn) and code.co_name not in ("<lambda>", "<module>"):
+        return ExerciseNotWritten(code.co_name, exercise=_CURRENT_EXERCISE.get(), called_by=name)
+    return _fail(f"{name}({shown}) raised NotImplementedError from TensorFlow, not from your code: a NumPy "
+                 f"function met a symbolic tensor inside a graph; {NUMPY_FIX}")
+
+
+def _last_line(exc: BaseException) -> str:
+    """The last line of an exception's text (TensorFlow puts "in user code: File …" lines before it)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    text = lines[-1] if lines else type(exc).__name__
+    return text if len(text) <= 200 else text[:200] + " …"
+
+
+def _shown(args: Sequence, kwargs: Mapping) -> str:
+    return ", ".join([_describe(a) for a in args] + [f"{k}={_describe(v)}" for k, v in kwargs.items()])
+
+
 def _call(fn: Callable, *args: Any, hint: str = "", **kwargs: Any) -> Any:
     """Call the learner's function, turning a crash into a readable ExerciseError (plus ``hint``)."""
     __tracebackhide__ = True
     if not callable(fn):
         raise _fail(f"expected a function, got {_describe(fn)}; pass the function itself, without calling it")
     try:
-        return fn(*args, **kwargs)
+        with _whole_tracebacks():
+            return fn(*args, **kwargs)
     except ExerciseError:
         raise
-    except NotImplementedError:
-        raise ExerciseNotWritten(_name(fn), exercise=_CURRENT_EXERCISE.get()) from None
+    except NotImplementedError as exc:
+        raise _not_implemented(exc, fn, _shown(args, kwargs)) from None
     except Exception as exc:  # noqa: BLE001 - any crash in learner code is reported, not re-raised
-        shown = ", ".join([_describe(a) for a in args] + [f"{k}={_describe(v)}" for k, v in kwargs.items()])
         text = " ".join(str(exc).split())
         text = text if len(text) <= 240 else text[:240] + " …"
-        raise _fail(f"{_name(fn)}({shown}) raised {type(exc).__name__}: {text}" + (f". {hint}" if hint else "")) from exc
+        raise _fail(f"{_name(fn)}({_shown(args, kwargs)}) raised {type(exc).__name__}: {text}"
+                    + (f". {hint}" if hint else "")) from exc
+
+
+def _is_tensorflow(value: Any) -> bool:
+    return isinstance(value, (tf.Tensor, tf.Variable))
+
+
+def _check_tensorflow(fn: Callable, args: Sequence, result: Any, what: str, *, loss: bool = False) -> None:
+    """A function that later runs in a graph (notebook 08's train step): its result must be a TensorFlow
+    tensor, it must also run inside ``tf.function``, and a gradient must flow from its result back to its
+    tensor inputs under ``tf.GradientTape``. ``result`` is what the eager call returned."""
+    __tracebackhide__ = True
+    value = result[0] if loss and isinstance(result, tuple) else result
+    if not _is_tensorflow(value):
+        kind = "a NumPy array" if isinstance(value, np.ndarray) else f"a {type(value).__name__}"
+        raise _fail(f"{what} returns the right values, but as {kind}, not a TensorFlow tensor: {NUMPY_FIX}")
+    @tf.function
+    def in_a_graph(*inputs):
+        return fn(*inputs)
+
+    try:
+        in_a_graph(*args)
+    except NotImplementedError:  # the eager call worked, so this is TensorFlow's, not an empty body
+        raise _fail(f"{what} works on eager tensors but not inside tf.function, where a NumPy function met a "
+                    f"symbolic tensor: {NUMPY_FIX}") from None
+    except Exception as exc:  # noqa: BLE001 - the learner's code, traced: reported in one line
+        text = _last_line(exc)
+        text = text if text.startswith(type(exc).__name__) else f"{type(exc).__name__}: {text}"
+        raise _fail(f"{what} works on eager tensors but fails inside tf.function ({text}); in a graph a tensor has "
+                    "no value yet, so no .numpy() and no NumPy function may touch it — use TensorFlow operations "
+                    "throughout") from exc
+    # the optimiser differentiates with respect to the first argument (the image, or its features)
+    sources = [v for v in tf.nest.flatten(args[0]) if _is_tensorflow(v) and v.dtype.is_floating]
+    with tf.GradientTape() as tape:
+        tape.watch(sources)
+        out = fn(*args)
+        out = out[0] if loss and isinstance(out, tuple) else out
+        total = tf.reduce_sum(out)
+    gradients = tape.gradient(total, sources)
+    if any(g is None for g in gradients):
+        raise _fail(f"{what} gives the right values, but no gradient flows from its result back to its input under "
+                    "tf.GradientTape, so the optimiser could not use it: keep every step a TensorFlow operation on "
+                    "the input tensor (no .numpy(), np.*, tf.constant(…) of a result, or tf.stop_gradient)")
 
 
 def _to_array(value: Any, what: str, *, allow_tuple: bool = False) -> np.ndarray:

@@ -10,7 +10,8 @@ from typing import Callable
 import numpy as np
 import tensorflow as tf
 
-from ._common import ExerciseError, exercise, _call, _close, _diagnose, _fail, _means, _name, _ok, _reference_preprocess, _tf, _to_array
+from ._common import (ExerciseError, _call, _check_tensorflow, _close, _diagnose, _fail, _means, _name, _ok,
+                      _reference_preprocess, _tf, _to_array, exercise)
 
 NOTEBOOK = "01"
 
@@ -31,7 +32,8 @@ def check_preprocess(fn: Callable) -> None:
     x = _preprocess_input()
     original = x.copy()
     expected = _reference_preprocess(x)
-    raw = _call(fn, _tf().constant(x))
+    inputs = (_tf().constant(x),)
+    raw = _call(fn, *inputs)
     what = f"{_name(fn)}(images)"
     got = _to_array(raw, what)
     if got.shape != expected.shape:
@@ -61,7 +63,9 @@ def check_preprocess(fn: Callable) -> None:
             f"for the RGB pixel (0.9, 0.5, 0.1) {what} gave {got[0, 0, 0].round(3).tolist()}; expected "
             f"{expected[0, 0, 0].round(3).tolist()} = (255·0.1 − 103.939, 255·0.5 − 116.779, 255·0.9 − 123.68)"
         )
-    _ok(f"{_name(fn)} matches FeatureExtractor.preprocess: ×255, RGB → BGR, ImageNet means subtracted.")
+    _check_tensorflow(fn, inputs, raw, what)  # it runs inside notebook 08's compiled train step
+    _ok(f"{_name(fn)} matches FeatureExtractor.preprocess: ×255, RGB → BGR, ImageNet means subtracted; it runs "
+        "inside tf.function and the gradient flows through it.")
 
 
 @exercise("deprocess")

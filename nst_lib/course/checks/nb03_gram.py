@@ -11,7 +11,8 @@ import numpy as np
 import tensorflow as tf
 
 from ...gram import gram_matrix
-from ._common import ExerciseError, exercise, _call, _close, _diagnose, _fail, _features, _name, _ok, _tf, _to_array
+from ._common import (ExerciseError, _call, _check_tensorflow, _close, _diagnose, _fail, _features, _name, _ok, _tf,
+                      _to_array, exercise)
 
 NOTEBOOK = "03"
 
@@ -28,7 +29,9 @@ def check_gram_matrix(fn: Callable) -> None:
     feats = _features((1, h, w, c), seed=3)
     expected = gram_matrix(feats).numpy().astype(np.float64)[0]
     what = f"{_name(fn)}(features of shape {feats.shape})"
-    got = _to_array(_call(fn, _tf().constant(feats)), what)
+    inputs = (_tf().constant(feats),)
+    raw = _call(fn, *inputs)
+    got = _to_array(raw, what)
     if got.shape == (1, h * w, h * w) or got.shape == (h * w, h * w):
         raise _fail(
             f"{what} returned shape {got.shape}: positions × positions. You computed F Fᵀ; the Gram "
@@ -44,6 +47,11 @@ def check_gram_matrix(fn: Callable) -> None:
          "which makes the statistics independent of the image size", flat.T @ flat),
         (f"you divided by H·W·C = {h * w * c}; divide by H·W = {h * w} only (the number of positions)",
          flat.T @ flat / (h * w * c)),
+        (f"you divided by the number of channels C = {c}; divide by the number of positions H·W = {h * w}, "
+         "which is what makes the statistics independent of the image size", flat.T @ flat / c),
+        (f"you used the 2015 paper's normalisation 1/(4N²M²) inside the Gram matrix (N = C = {c} channels, "
+         f"M = H·W = {h * w} positions); in the paper it belongs to the style loss, and this course's Gram matrix "
+         "is Fᵀ F / (H·W)", flat.T @ flat / (4 * c**2 * (h * w) ** 2)),
         ("you divided by H·W twice", flat.T @ flat / (h * w) ** 2),
         ("you reshaped the features straight to (C, H·W), which mixes channels and positions; reshape to "
          "(H·W, C) — channels stay the last axis — and transpose that (or use tf.einsum)",
@@ -64,4 +72,6 @@ def check_gram_matrix(fn: Callable) -> None:
             f"{what} gave G[0, 1] = {got[0, 1]:.4g}; expected {expected[0, 1]:.4g} "
             f"= Σ over positions of F[p, 0]·F[p, 1], divided by H·W = {h * w}"
         )
-    _ok(f"{_name(fn)} matches nst.gram_matrix: shape (C, C), Fᵀ F divided by H·W.")
+    _check_tensorflow(fn, inputs, raw, what)  # the style loss calls it inside notebook 08's train step
+    _ok(f"{_name(fn)} matches nst.gram_matrix: shape (C, C), Fᵀ F divided by H·W; it runs inside tf.function "
+        "and the gradient flows through it.")

@@ -12,7 +12,8 @@ import tensorflow as tf
 
 from ...gram import gram_matrix
 from ...losses import content_loss, style_loss, total_variation_loss
-from ._common import ExerciseError, exercise, _call, _diagnose, _fail, _features, _name, _ok, _positional_arity, _ratio_message, _scalar, _tf
+from ._common import (ExerciseError, _call, _check_tensorflow, _diagnose, _fail, _features, _name, _ok,
+                      _positional_arity, _ratio_message, _scalar, _tf, exercise)
 
 NOTEBOOK = "04"
 
@@ -50,9 +51,12 @@ def check_content_loss(fn: Callable) -> None:
         expected = float(content_loss({layer: tf.constant(feats[layer])}, {layer: tf.constant(targets[layer])},
                                       {layer: 1.0})[0])
         what = f"{_name(fn)}(features, target)"
-        got = _scalar(_call(fn, tf.constant(feats[layer]), tf.constant(targets[layer])), what)
+        inputs = (tf.constant(feats[layer]), tf.constant(targets[layer]))
+        raw = _call(fn, *inputs)
+        got = _scalar(raw, what)
         diff = f - p
         message = _diagnose(got, expected, [
+            ("you wrote Gatys et al.'s content loss ½ Σ (F − P)² (2015, eq. 1); this course takes the mean, mean((F − P)²), so that the loss does not grow with the image size (notebook 06 converts the paper's α/β)", 0.5 * np.sum(diff**2)),
             (f"you summed the squared differences; take their mean (divide by the {diff.size} elements), so the "
              "loss does not grow with the image size", np.sum(diff**2)),
             ("you multiplied by ½ (as in the 2015 paper); this course's contract is the plain mean",
@@ -67,16 +71,20 @@ def check_content_loss(fn: Callable) -> None:
             raise _fail(message)
         if not np.isclose(got, expected, rtol=1e-4):
             raise _fail(_ratio_message(got, expected, what) + "; the loss is mean((F − P)²)")
-        _ok(f"{_name(fn)} matches nst.content_loss for one layer: mean((F − P)²).")
+        _check_tensorflow(fn, inputs, raw, what, loss=True)
+        _ok(f"{_name(fn)} matches nst.content_loss for one layer: mean((F − P)²), and the gradient flows through it.")
         return
 
     expected = float(content_loss(_as_tf(feats), _as_tf(targets), _LAYER_WEIGHTS)[0])
     what = f"{_name(fn)}(features, targets, layer_weights)"
-    got = _scalar(_call(fn, _as_tf(feats), _as_tf(targets), dict(_LAYER_WEIGHTS)), what)
+    inputs = (_as_tf(feats), _as_tf(targets), dict(_LAYER_WEIGHTS))
+    raw = _call(fn, *inputs)
+    got = _scalar(raw, what)
     per_layer = {k: np.mean((feats[k].astype(np.float64) - targets[k]) ** 2) for k in feats}
     sums = {k: np.sum((feats[k].astype(np.float64) - targets[k]) ** 2) for k in feats}
     pooled = np.concatenate([(feats[k].astype(np.float64) - targets[k]).ravel() for k in feats])
     message = _diagnose(got, expected, [
+        ("you wrote Gatys et al.'s content loss ½ Σ (F − P)² (2015, eq. 1); this course takes the mean, mean((F − P)²), so that the loss does not grow with the image size (notebook 06 converts the paper's α/β)", sum(_LAYER_WEIGHTS[k] * 0.5 * sums[k] for k in feats)),
         ("you ignored layer_weights: multiply each layer's mean squared error by its weight c_l",
          sum(per_layer.values())),
         ("you averaged the layers equally; weight each layer by layer_weights[layer] instead",
@@ -93,7 +101,9 @@ def check_content_loss(fn: Callable) -> None:
         raise _fail(message)
     if not np.isclose(got, expected, rtol=1e-4):
         raise _fail(_ratio_message(got, expected, what) + "; the loss is Σ_l c_l · mean((F_l − P_l)²)")
-    _ok(f"{_name(fn)} matches nst.content_loss: Σ_l c_l · mean((F_l − P_l)²) over {len(feats)} layers.")
+    _check_tensorflow(fn, inputs, raw, what, loss=True)  # it runs inside notebook 08's train step
+    _ok(f"{_name(fn)} matches nst.content_loss: Σ_l c_l · mean((F_l − P_l)²) over {len(feats)} layers, and the "
+        "gradient flows through it.")
 
 
 @exercise("style_loss")
@@ -116,24 +126,38 @@ def check_style_loss(fn: Callable) -> None:
         f = feats[k].reshape(-1, feats[k].shape[-1]).astype(np.float64)
         return f.T @ f
 
+    def gatys(k):
+        """The 2015 paper's E_l = 1/(4N²M²) Σ (G − A)² as a learner may write it: with unnormalised Gram
+        matrices on both sides, with this course's normalised ones, or with a mix of the two."""
+        _, h, w, n = feats[k].shape
+        m = h * w
+        return [np.sum((unnormalised(k) - targets[k] * m) ** 2) / (4 * n**2 * m**2),
+                np.sum((grams[k] - targets[k]) ** 2) / (4 * n**2 * m**2),
+                np.sum((unnormalised(k) - targets[k]) ** 2) / (4 * n**2 * m**2)]
+
+    def gatys_message(k):
+        _, h, w, n = feats[k].shape
+        return (f"you wrote Gatys et al.'s style loss 1/(4N²M²) Σ (G − A)² (2015, eq. 4; here N = {n} channels and "
+                f"M = {h * w} positions for {k}); this course's Gram matrix already divides by M = H·W and its style "
+                "loss is the plain mean over the C × C entries, mean((G − A)²), so that the weights do not change "
+                "with the image size (notebook 06 converts the paper's α/β)")
+
     if _positional_arity(fn) == 2:
         layer = "block2_conv1"
         _, h, w, c = feats[layer].shape
         expected = float(style_loss({layer: tf.constant(feats[layer])}, {layer: tf.constant(targets[layer], "float32")},
                                     {layer: 1.0})[0])
         what = f"{_name(fn)}(features, target_gram)"
-        got = _scalar(_call(fn, tf.constant(feats[layer]), tf.constant(targets[layer], "float32"),
-                            hint="Compute the Gram matrix of the features first, then compare it with the target"),
-                      what)
+        inputs = (tf.constant(feats[layer]), tf.constant(targets[layer], "float32"))
+        raw = _call(fn, *inputs, hint="Compute the Gram matrix of the features first, then compare it with the target")
+        got = _scalar(raw, what)
         diff = grams[layer] - targets[layer]
-        m, n = h * w, c
         message = _diagnose(got, expected, [
+            *[(gatys_message(layer), value) for value in gatys(layer)],
             (f"you summed over the C × C = {c * c} entries; take the mean, so layers with more channels "
              "don't dominate", np.sum(diff**2)),
             ("your Gram matrix is not divided by H·W; use nst.gram_matrix (or your checked gram function)",
              np.mean((unnormalised(layer) - targets[layer]) ** 2)),
-            ("you used the 2015 paper's 1/(4N²M²) normalisation; this course uses Gram = FᵀF/(H·W) and a "
-             "plain mean over the matrix", np.sum((unnormalised(layer) - targets[layer] * m) ** 2) / (4 * n**2 * m**2)),
             ("you forgot to square the differences", np.mean(diff)),
             ("you took absolute values instead of squares", np.mean(np.abs(diff))),
             ("you multiplied by ½; this course's contract is the plain mean", 0.5 * np.mean(diff**2)),
@@ -145,18 +169,22 @@ def check_style_loss(fn: Callable) -> None:
         if not np.isclose(got, expected, rtol=1e-4):
             raise _fail(_ratio_message(got, expected, what) + "; the loss is mean((gram(F) − A)²), "
                         "with gram(F) = FᵀF/(H·W) of the features and A the target Gram matrix")
-        _ok(f"{_name(fn)} matches nst.style_loss for one layer: mean((gram(F) − A)²).")
+        _check_tensorflow(fn, inputs, raw, what, loss=True)
+        _ok(f"{_name(fn)} matches nst.style_loss for one layer: mean((gram(F) − A)²), and the gradient flows "
+            "through it.")
         return
 
     expected = float(style_loss(_as_tf(feats), {k: tf.constant(v, "float32") for k, v in targets.items()},
                                 _LAYER_WEIGHTS)[0])
     what = f"{_name(fn)}(features, target_grams, layer_weights)"
-    got = _scalar(_call(fn, _as_tf(feats), {k: tf.constant(v, "float32") for k, v in targets.items()},
-                        dict(_LAYER_WEIGHTS),
-                        hint="Compute the Gram matrix of each layer's features, then compare it with that layer's target"),
-                  what)
+    inputs = (_as_tf(feats), {k: tf.constant(v, "float32") for k, v in targets.items()}, dict(_LAYER_WEIGHTS))
+    raw = _call(fn, *inputs,
+                hint="Compute the Gram matrix of each layer's features, then compare it with that layer's target")
+    got = _scalar(raw, what)
     per_layer = {k: np.mean((grams[k] - targets[k]) ** 2) for k in feats}
     message = _diagnose(got, expected, [
+        *[(gatys_message("block1_conv1"), sum(_LAYER_WEIGHTS[k] * gatys(k)[variant] for k in feats))
+          for variant in range(3)],
         ("you ignored layer_weights: multiply each layer's term by its weight w_l", sum(per_layer.values())),
         ("you averaged the layers equally; weight each layer by layer_weights[layer] instead",
          np.mean(list(per_layer.values()))),
@@ -172,7 +200,9 @@ def check_style_loss(fn: Callable) -> None:
         raise _fail(message)
     if not np.isclose(got, expected, rtol=1e-4):
         raise _fail(_ratio_message(got, expected, what) + "; the loss is Σ_l w_l · mean((G_l − A_l)²)")
-    _ok(f"{_name(fn)} matches nst.style_loss: Σ_l w_l · mean((G_l − A_l)²) over {len(feats)} layers.")
+    _check_tensorflow(fn, inputs, raw, what, loss=True)  # it runs inside notebook 08's train step
+    _ok(f"{_name(fn)} matches nst.style_loss: Σ_l w_l · mean((G_l − A_l)²) over {len(feats)} layers, and the "
+        "gradient flows through it.")
 
 
 @exercise("total_variation")
@@ -187,7 +217,9 @@ def check_total_variation(fn: Callable) -> None:
     image = rng.uniform(0.0, 1.0, size=(1, 5, 7, 3)).astype(np.float32)
     expected = float(total_variation_loss(tf.constant(image)))
     what = f"{_name(fn)}(image of shape {image.shape})"
-    got = _scalar(_call(fn, tf.constant(image)), what)
+    inputs = (tf.constant(image),)
+    raw = _call(fn, *inputs)
+    got = _scalar(raw, what)
     x = image.astype(np.float64)
     dy, dx = x[:, 1:] - x[:, :-1], x[:, :, 1:] - x[:, :, :-1]
     dc = x[..., 1:] - x[..., :-1]
@@ -212,4 +244,6 @@ def check_total_variation(fn: Callable) -> None:
     if not np.isclose(got, expected, rtol=1e-4):
         raise _fail(_ratio_message(got, expected, what)
                     + "; TV = mean((x[i+1, j] − x[i, j])²) + mean((x[i, j+1] − x[i, j])²)")
-    _ok(f"{_name(fn)} matches nst.total_variation_loss: mean squared differences down and across, added.")
+    _check_tensorflow(fn, inputs, raw, what, loss=True)  # notebook 08's objective may add it
+    _ok(f"{_name(fn)} matches nst.total_variation_loss: mean squared differences down and across, added; the "
+        "gradient flows through it.")

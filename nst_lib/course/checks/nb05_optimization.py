@@ -13,7 +13,8 @@ import numpy as np
 import tensorflow as tf
 
 from ...optimize import run_adam
-from ._common import ExerciseError, exercise, _call, _close, _describe, _fail, _name, _ok, _ratio_message, _scalar, _tf, _to_array
+from ._common import (ExerciseError, ExerciseNotWritten, _call, _close, _describe, _fail, _name, _ok, _ratio_message,
+                      _scalar, _tf, _to_array, exercise)
 
 NOTEBOOK = "05"
 
@@ -48,9 +49,30 @@ def _adam_reference() -> tuple[np.ndarray, ...]:
     return tuple(images)
 
 
+#: what a check says when the optimizer is made anew for every step
+NEW_OPTIMIZER = ("a new optimizer is made on every call of the step: the optimizer make_train_step receives never "
+                 "takes a step, and a fresh Adam starts its moments m, v (and its step count t) from zero each time, "
+                 "so it never builds momentum; create the optimizer once, outside the step, and use the one passed in")
+
+
+def _makes_its_own_optimizer(step: Callable, init: np.ndarray, optimizer) -> bool:
+    """True when the step, run eagerly (its Python function, if it is a ``tf.function``), moves the image
+    while the optimizer it was given takes no step: it makes its own (``tf.function`` refuses to create
+    the new optimizer's variables on a second trace, which is how the compiled step failed)."""
+    python_step = getattr(step, "python_function", None)
+    if python_step is None:
+        return False
+    image = tf.Variable(init[np.newaxis])
+    try:
+        python_step(image)
+    except Exception:  # noqa: BLE001 - another mistake: the original message stands
+        return False
+    return int(optimizer.iterations) == 0 and not np.allclose(image.numpy()[0], init)
+
+
 def _adam_variant(t_offset: int = 0, bias_correction: bool = True, clip: bool = True, sign: float = 1.0,
-                  eps_inside: bool = False, paper_eps: bool = False, v_beta: str = "beta_2"):
-    """Trajectories of typical wrong Adam steps, for diagnosis."""
+                  eps_inside: bool = False, paper_eps: bool = False, v_beta: str = "beta_2", restart: bool = False):
+    """Trajectories of typical wrong Adam steps, for diagnosis (``restart``: a new optimizer every step)."""
     init, target = _adam_problem()
     lr, b1, b2, eps = (_ADAM[k] for k in ("learning_rate", "beta_1", "beta_2", "epsilon"))
     bv = b1 if v_beta == "beta_1" else b2
@@ -60,6 +82,8 @@ def _adam_variant(t_offset: int = 0, bias_correction: bool = True, clip: bool = 
     out = []
     with np.errstate(all="ignore"):
         for t in range(1, _ADAM_STEPS + 1):
+            if restart:
+                m, v, t = np.zeros_like(x), np.zeros_like(x), 1
             g = 2.0 * (x - target)
             m = b1 * m + (1 - b1) * g
             v = bv * v + (1 - bv) * g**2
@@ -170,8 +194,17 @@ def check_train_step(fn: Callable) -> None:
     before = init.astype(np.float64)
     for t in range(1, _ADAM_STEPS + 1):
         step_what = f"train_step(image) at step {t}"
-        loss = _call(step, image, hint="Compute the loss inside `with tf.GradientTape() as tape:`, then "
-                                       "tape.gradient(loss, image) and optimizer.apply_gradients([(gradient, image)])")
+        try:
+            loss = _call(step, image, hint="Compute the loss inside `with tf.GradientTape() as tape:`, then "
+                                           "tape.gradient(loss, image) and optimizer.apply_gradients([(gradient, image)])")
+        except ExerciseNotWritten:
+            raise
+        except ExerciseError:
+            if t == 1 and _makes_its_own_optimizer(step, init, optimizer):
+                raise _fail(NEW_OPTIMIZER) from None
+            raise
+        if t == 1 and int(optimizer.iterations) == 0 and not _close(image.numpy()[0], init, rtol=0, atol=1e-9):
+            raise _fail(NEW_OPTIMIZER)
         if loss is None:
             raise _fail(f"{step_what} returned None; return the loss (the one computed inside the tape)")
         loss = _scalar(loss, step_what)
@@ -184,6 +217,8 @@ def check_train_step(fn: Callable) -> None:
             if _close(now, _adam_variant(clip=False)[t - 1], rtol=1e-4, atol=2e-6):
                 raise _fail("the pixels left [0, 1]: after the optimizer's step, clip the image back: "
                             "image.assign(tf.clip_by_value(image, 0.0, 1.0))")
+            if _close(now, _adam_variant(restart=True)[t - 1], rtol=1e-4, atol=2e-6):
+                raise _fail(NEW_OPTIMIZER)
             if _close(now, _adam_variant(sign=-1.0)[t - 1], rtol=1e-4, atol=2e-6):
                 raise _fail("the image moved uphill: give apply_gradients the gradient itself (the optimizer "
                             "subtracts it), not its negative")

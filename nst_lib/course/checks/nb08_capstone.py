@@ -16,7 +16,9 @@ from ... import data
 from ...backbone import FeatureExtractor
 from ...config import TF_TUTORIAL
 from ...transfer import stylize
-from ._common import ExerciseError, exercise, _call, _describe, _fail, _name, _ok, _scalar, _tf, _to_array
+from .. import solutions
+from ._common import (ExerciseError, _call, _check_tensorflow, _describe, _fail, _name, _ok, _scalar, _tf, _to_array,
+                      exercise)
 
 NOTEBOOK = "08"
 
@@ -168,7 +170,10 @@ def check_objective(fn: Callable) -> None:
         message = _compare_objective(total, parts, problem["parts"](image), problem, where, CAPSTONE_RTOL_STEP0)
         if message:
             raise _fail(message)
-    _ok(f"{_name(fn)} gives the tutorial's objective: content and style terms, every style layer and the weights agree.")
+    start = (tf.constant(problem["content"][np.newaxis]),)
+    _check_tensorflow(objective, start, _call(objective, *start), "objective(image)", loss=True)  # the train step's graph
+    _ok(f"{_name(fn)} gives the tutorial's objective: content and style terms, every style layer and the weights agree; "
+        "it runs inside tf.function and the gradient reaches the pixels.")
 
 
 @functools.lru_cache(maxsize=1)
@@ -184,8 +189,31 @@ def _capstone_library_losses(steps: int) -> tuple[float, ...]:
     return (start, *(float(h["total"]) for h in result.history))
 
 
+@functools.lru_cache(maxsize=1)
+def _restarting_losses(steps: int) -> tuple[float, ...]:
+    """The losses of the tutorial's recipe when a new Adam is made for every step (the reference objective)."""
+    problem = _capstone_problem()
+    objective = solutions.make_objective(problem["content"], problem["style"])
+    image = tf.Variable(problem["content"][np.newaxis])
+    losses = []
+    for _ in range(steps):
+        optimizer = keras.optimizers.Adam(learning_rate=TF_TUTORIAL["learning_rate"],
+                                          beta_1=TF_TUTORIAL["adam_beta_1"], epsilon=TF_TUTORIAL["adam_epsilon"])
+        with tf.GradientTape() as tape:
+            loss = objective(image)[0]
+        optimizer.apply_gradients([(tape.gradient(loss, image), image)])
+        image.assign(tf.clip_by_value(image, 0.0, 1.0))
+        losses.append(float(loss))
+    return tuple(losses)
+
+
 def _adam_setting_hint(got: np.ndarray, steps: int) -> str:
-    """Name a mis-set Adam hyper-parameter, by re-running nst.stylize with the usual wrong values."""
+    """Name a mis-set Adam hyper-parameter, by re-running nst.stylize with the usual wrong values, or a new
+    optimizer made for every step."""
+    if np.allclose(got, _restarting_losses(steps), rtol=CAPSTONE_RTOL):
+        return ("a new optimizer is made for every step: a fresh Adam starts its moments from zero each time, so "
+                "every step is a first step; make one keras.optimizers.Adam before the loop and pass it to "
+                "make_train_step once")
     problem = _capstone_problem()
     s = problem["settings"]
     variants = [

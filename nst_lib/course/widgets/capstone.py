@@ -1,7 +1,8 @@
 """Demo for notebook 08: your own style transfer, run from a widget without blocking the kernel.
 
 The learner's ``make_objective(content, style)`` and ``make_train_step(loss_fn, optimizer)`` (or the
-reference solutions the notebook fell back on) do the work; :func:`run_your_transfer` is the loop around
+reference solutions built on the learner's pieces, :mod:`nst_lib.course.pieces`; the ``label`` says which)
+do the work; :func:`run_your_transfer` is the loop around
 them — Adam with the TensorFlow tutorial's settings, from the content image — with the bookkeeping a long
 run needs: the best image so far, a progress event after every step, a stop flag and a guard against a
 loss that becomes NaN. The widget runs it through :class:`~nst_lib.course.widgets.common.BackgroundRun`
@@ -88,8 +89,9 @@ def run_your_transfer(make_objective: Callable, make_train_step: Callable, conte
     return result
 
 
-def loss_curve_png(losses: list[float], width: float = 4.0) -> bytes:
-    """The loss per step on a log scale, as PNG bytes (pure; the demo shows it next to the preview)."""
+def loss_curve_png(losses: list[float], width: float = 4.0, label: str | None = None) -> bytes:
+    """The loss per step on a log scale, as PNG bytes (pure; the demo shows it next to the preview).
+    ``label`` says whose objective it is (``"yours"``, ``"reference"``, …), in the title."""
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(width, 2.6), layout="constrained")
@@ -98,7 +100,7 @@ def loss_curve_png(losses: list[float], width: float = 4.0) -> bytes:
     ax.semilogy(np.arange(len(values)), values, color="tab:blue")
     ax.set_xlabel("step")
     ax.set_ylabel("total loss")
-    ax.set_title("your objective")
+    ax.set_title(f"objective: {label}" if label else "objective")
     return figure_to_png(fig)
 
 
@@ -106,8 +108,9 @@ class CapstoneDemo(BackgroundDemo):
     """The capstone widget. Controls and views are attributes (see :func:`capstone_demo`)."""
 
     def __init__(self, make_objective: Callable, make_train_step: Callable, content: str = "grace_hopper",
-                 style: str = "swirls", *, background: bool = True):
+                 style: str = "swirls", *, background: bool = True, label: str | None = None):
         self.make_objective, self.make_train_step = make_objective, make_train_step
+        self.label = label  # whose functions these are ("yours", "reference", …); None: not said
         status = widgets.HTML("")
         self.content_source = ImageSource("content", example_options(("content",)), f"content:{content}", status)
         self.style_source = ImageSource("style", example_options(("style",)), f"style:{style}", status)
@@ -119,9 +122,9 @@ class CapstoneDemo(BackgroundDemo):
         self.stop_button = widgets.Button(description="Stop", icon="stop", button_style="warning", disabled=True,
                                           tooltip="stop after this step and keep the best image so far")
         self.progress = widgets.IntProgress(value=0, min=0, max=1, description="progress")
-        self.preview = image_slot(320, text="your result appears here")
+        self.preview = image_slot(320, text="the result appears here")
         self.curve = image_slot()
-        super().__init__("Your own style transfer", [
+        super().__init__(f"Style transfer: {label}" if label else "Style transfer", [
             [self.content_source.picker, self.content_source.upload],
             [self.style_source.picker, self.style_source.upload],
             [self.size_slider, self.steps_slider], [self.run_button, self.stop_button, self.progress],
@@ -133,7 +136,8 @@ class CapstoneDemo(BackgroundDemo):
                                             background=background, name="nst-capstone")
         self.run_button.on_click(lambda _: self.start())
         self.stop_button.on_click(lambda _: self.stop())
-        self.status.value = ("Press <i>Run</i>: your make_objective and make_train_step run in the background, "
+        whose = f" ({html.escape(label)})" if label else ""
+        self.status.value = (f"Press <i>Run</i>: make_objective and make_train_step{whose} run in the background, "
                              "and <i>Stop</i> keeps the best image so far.")
 
     def start(self) -> Run | None:
@@ -156,14 +160,14 @@ class CapstoneDemo(BackgroundDemo):
         self.run_button.disabled, self.stop_button.disabled = True, False
         self.progress.max, self.progress.value = run.context["steps"], 0
         self._losses = []
-        self.status.value = "Building your objective (targets from the two images) and compiling your train step…"
+        self.status.value = "Building the objective (targets from the two images) and compiling the train step…"
 
     def _on_progress(self, run: Run, event: Iterate, image: np.ndarray | None) -> None:
         self._losses.append(event.losses["total"])
         self.progress.value = min(event.iteration, run.context["steps"])
         if image is not None:  # throttled by BackgroundRun: the first step, then at most every 0.5 s
             show_png(self.preview, image)
-            show_png(self.curve, loss_curve_png(self._losses))
+            show_png(self.curve, loss_curve_png(self._losses, label=self.label))
         self.status.value = (f"step {event.iteration}/{run.context['steps']}, loss {event.losses['total']:.4g}, "
                              f"{event.elapsed:.0f} s")
 
@@ -171,7 +175,7 @@ class CapstoneDemo(BackgroundDemo):
         self.result = result
         show_png(self.preview, result.image)
         if result.losses:
-            show_png(self.curve, loss_curve_png(result.losses))
+            show_png(self.curve, loss_curve_png(result.losses, label=self.label))
         how = {"steps": "finished", "callback": "stopped; the best image so far is kept",
                "nonfinite": "the loss became NaN or infinite; the best finite image is kept"}[result.stop_reason]
         self.status.value = (f"{html.escape(how.capitalize())}: {result.iterations} steps in {result.elapsed:.1f} s, "
@@ -182,7 +186,7 @@ class CapstoneDemo(BackgroundDemo):
 
 
 def capstone_demo(make_objective: Callable, make_train_step: Callable, content: str = "grace_hopper",
-                  style: str = "swirls", *, background: bool = True) -> CapstoneDemo:
+                  style: str = "swirls", *, background: bool = True, label: str | None = None) -> CapstoneDemo:
     """Build notebook 08's demo around the learner's ``make_objective`` and ``make_train_step``.
 
     Attributes: ``content_source`` and ``style_source`` (example pickers with uploads), ``size_slider``,
@@ -192,5 +196,7 @@ def capstone_demo(make_objective: Callable, make_train_step: Callable, content: 
 
     Args:
         background: run in a thread so that the kernel stays free and Stop works (tests pass False).
+        label: whose functions these are, shown in the title, the status and the loss curve's title
+            (notebook 08 passes ``Pieces.label``: ``"yours"``, ``"reference"`` or how many are yours).
     """
-    return CapstoneDemo(make_objective, make_train_step, content, style, background=background)
+    return CapstoneDemo(make_objective, make_train_step, content, style, background=background, label=label)
