@@ -95,9 +95,9 @@ def measure(size: int, steps: int) -> dict:
     learner_seconds = time.perf_counter() - started
     other = run_solution(solutions, content, style, steps, float64_pieces(solutions))
     started = time.perf_counter()
-    first = nst.stylize(content, style, **nst.TF_TUTORIAL, size=size, steps=steps - 1)
+    first = nst.stylize(content, style, **nst.TF_TUTORIAL, precision="float32", size=size, steps=steps - 1)
     stylize_seconds = time.perf_counter() - started
-    second = nst.stylize(content, style, **nst.TF_TUTORIAL, size=size, steps=steps - 1)
+    second = nst.stylize(content, style, **nst.TF_TUTORIAL, precision="float32", size=size, steps=steps - 1)
     library = [start, *(h["total"] for h in first.history)]
     again = [start, *(h["total"] for h in second.history)]
     drift = relative(learner, library)

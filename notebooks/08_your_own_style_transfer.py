@@ -176,7 +176,7 @@ print(f"The run below is {mine.label()}.")
 started = time.perf_counter()
 image, losses = style_transfer(content, style, STEPS)
 seconds = time.perf_counter() - started
-library = nst.stylize(content, style, **nst.TF_TUTORIAL, size=SIZE, steps=STEPS)
+library = nst.stylize(content, style, **nst.TF_TUTORIAL, precision="float32", size=SIZE, steps=STEPS)  # float32, as `vgg`
 run_losses = np.array(losses)  # the loss at steps 0 … STEPS − 1 (before each step)
 theirs = np.array([h["total"] for h in library.history])  # the loss at steps 1 … STEPS (after each step)
 who = mine.label()  # "yours", "reference", or how many of the pieces are yours

@@ -95,7 +95,8 @@ def _capstone_problem(size: int = CAPSTONE_SIZE):
 
     shapes = {k: v.shape for k, v in content_f.items()}
     return dict(content=content, style=style, noisy=noisy, parts=parts, shapes=shapes,
-                content_layers=content_layers, style_layers=style_layers, settings=dict(TF_TUTORIAL))
+                content_layers=content_layers, style_layers=style_layers,
+                settings={**TF_TUTORIAL, "precision": "float32"})  # stylize's VGG in float32, as the learner's
 
 
 def _part_message(key: str, got: float, expected: Mapping) -> str:
