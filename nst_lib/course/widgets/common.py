@@ -27,13 +27,11 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from ... import data
-from ...images import image_to_png_bytes
-from ...errors import InvalidImageError
-from ...images import load_image
-from ...backbone import FeatureExtractor, layer_names, resolve_weights
-from ...weights import resolve_weights
+from ...backbone import FeatureExtractor, layer_names
 from ...config import pick
-from ...errors import NSTError
+from ...errors import InvalidImageError, NSTError
+from ...images import image_to_png_bytes, load_image
+from ...weights import resolve_weights
 
 __all__ = [
     "BackgroundDemo",
@@ -236,6 +234,9 @@ class ImageSource:
         self.digest: str | None = None
         self._images: dict[int | None, np.ndarray] = {}
         self._observers: list[Callable[[Any], None]] = []
+        #: True once this source wrote to the status line (an upload's message or refusal); the demo clears it
+        #: when a run starts, and keeps the message until then
+        self.reported = False
         self.upload.observe(self._on_upload, names="value")
         self.picker.observe(self._changed, names="value")
 
@@ -255,7 +256,8 @@ class ImageSource:
         try:
             self.validate(content)
         except Exception as exc:  # noqa: BLE001 - any unusable file is one line; the old choice stays
-            self.status.value = error_html(_named(exc, name))
+            self.status.value = error_html(exc, about=name)
+            self.reported = True
             return
         import hashlib
 
@@ -263,6 +265,7 @@ class ImageSource:
         self.digest = hashlib.sha1(content).hexdigest()[:12]
         self._images.clear()
         self.status.value = f"Uploaded {html.escape(name)} as the {html.escape(self.description)}."
+        self.reported = True
         if self.picker.value == UPLOADED:
             self._changed()  # a new file under the same choice
         else:
@@ -310,21 +313,16 @@ def _validate_image(content: bytes) -> None:
     load_image(content)
 
 
-def _named(exc: BaseException, name: str) -> BaseException:
-    """``exc`` with the file's name in front of its message (same type, so error_html keeps it short)."""
-    try:
-        return type(exc)(f"{name}: {exc}")
-    except Exception:  # noqa: BLE001 - an exception type with another signature
-        return exc
-
-
 # -------------------------------------------------------------------------------------------- text
-def error_html(exc: BaseException) -> str:
-    """One friendly line for an error; nst_lib's own errors already say what was wrong."""
+def error_html(exc: BaseException, about: str | None = None) -> str:
+    """One friendly line for an error; nst_lib's own errors already say what was wrong. ``about`` (e.g. an
+    uploaded file's name) goes in front of it."""
     if isinstance(exc, (NSTError, ValueError)):
         text = str(exc)
     else:
         text = f"{type(exc).__name__}: {exc}"
+    if about is not None:
+        text = f"{about}: {text}"
     return f"<span style='color:#b00020'>⚠ {html.escape(text)}</span>"
 
 
@@ -388,6 +386,7 @@ class Demo(widgets.VBox):
                  status: widgets.HTML | None = None, *, controls: Mapping[str, Any] | None = None, **kwargs: Any):
         for name, control in (controls or {}).items():  # demo.size_slider, demo.preview, …
             setattr(self, name, control)
+        self.error_shown = False  # True once run() showed an error in the status line
         self.title = widgets.HTML(f"<b>{html.escape(title)}</b>")
         self.status = status if status is not None else widgets.HTML("")
         children: list[widgets.Widget] = [self.title]
@@ -402,6 +401,7 @@ class Demo(widgets.VBox):
             return action()
         except Exception as exc:  # noqa: BLE001 - a demo shows every failure as one line, never a traceback
             self.status.value = error_html(exc)
+            self.error_shown = True
             return None
 
 

@@ -175,11 +175,14 @@ def controls_demo(content: str = "grace_hopper", style: str = "swirls", second_s
 
     def sync(_: Any = None) -> None:
         blend_slider.disabled = second_style_picker.value == NO_STYLE
-        if "⚠" in status.value or status.value.startswith("Uploaded"):
-            return  # keep an upload's message until the next run
+        if demo.error_shown or any(source.reported for source in (content_source, style_source, mask_source)):
+            return  # keep an error or an upload's message until the next run
         status.value = _hint(mask_source.picker.value, second_style_picker.value != NO_STYLE)
 
     def on_start(run: Run) -> None:
+        demo.error_shown = False
+        for source in (content_source, style_source, mask_source):
+            source.reported = False
         run_button.disabled, stop_button.disabled = True, False
         progress.max, progress.value = run.context["steps"], 0
         status.value = f"Running {run.context['steps']} steps at {run.context['size']} px…"
