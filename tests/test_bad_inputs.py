@@ -80,6 +80,7 @@ def scratch(tmp_path, monkeypatch):
     write_png(tmp_path / "result.png", make_style(seed=4))  # a pre-existing output
     os.link(tmp_path / "photo.png", tmp_path / "photo_link.png")
     (tmp_path / "folder").mkdir()
+    _npz(tmp_path / "good.npz", _good_meta())
     _npz(tmp_path / "number.npz", 5)
     _npz(tmp_path / "bad_stage.npz", _good_meta(stage="x"))
     _npz(tmp_path / "no_config.npz", _good_meta(config=...))
@@ -118,8 +119,8 @@ CASES = {
     "output over a style through ..": Case(
         "§1", ["stylize", "photo.png", "style.png", "-o", "folder/../style.png", *TINY], ("style image",)),
     "history over the resumed state": Case(
-        "§1", ["stylize", "photo.png", "style.png", "--resume", "number.npz", "--history", "number.npz", "-o",
-               "out.png"], ("resume",)),
+        "§1", ["stylize", "photo.png", "style.png", "--resume", "good.npz", "--history", "good.npz", "-o",
+               "out.png"], ("--history 'good.npz' is the same file as --resume", "destroy")),
     "train over its style image": Case(
         "§1", ["train", "style.png", "-o", "style.png", "--steps", "1"], (".keras",)),
     "--model output over the content": Case(
