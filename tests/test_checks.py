@@ -612,3 +612,18 @@ def test_the_objective_must_run_in_a_graph_with_a_gradient(monkeypatch):
         return lambda image: tuple(tf.nest.map_structure(tf.stop_gradient, objective(image)))
 
     _rejects(checks.check_objective, detached, "no gradient flows")
+
+
+def test_numpy_answers_in_notebooks_09_and_10_are_told_to_use_tensorflow():
+    from nst_lib.course import solutions_fast, solutions_statistics
+
+    def numpy_instance_norm(x):
+        x = np.asarray(x)
+        mean, var = x.mean(axis=(1, 2), keepdims=True), x.var(axis=(1, 2), keepdims=True)
+        return (x - mean) / np.sqrt(var + 1e-5)
+
+    _rejects(checks.check_instance_norm, numpy_instance_norm, "NumPy array", "TensorFlow operations")
+    _rejects(checks.check_mean_std_distance,
+             lambda f, s: solutions_statistics.mean_std_distance(f, s).numpy(), "TensorFlow operations")
+    _rejects(checks.check_batch_style_loss,
+             lambda f, t, w: float(solutions_fast.batch_style_loss(f, t, w)), "TensorFlow operations")

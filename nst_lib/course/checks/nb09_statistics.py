@@ -18,7 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from ...statistics import STD_EPSILON, mean_std_distance, mean_std_target, random_directions, sliced_target, sliced_wasserstein_distance
-from ._common import _call, _close, _fail, _name, _ok, _to_array, exercise
+from ._common import _call, _check_tensorflow, _close, _fail, _name, _ok, _to_array, exercise
 
 __all__ = ["check_mean_std_distance", "check_sliced_wasserstein_distance"]
 
@@ -63,7 +63,9 @@ def check_mean_std_distance(fn: Callable) -> None:
     feats, style = _features((1, 5, 6, 4), seed=90), _features((1, 7, 4, 4), seed=91)
     expected = float(mean_std_distance(tf.constant(feats), mean_std_target(tf.constant(style))))
     what = f"{_name(fn)}(features of shape {feats.shape}, style features of shape {style.shape})"
-    got = _scalar_result(_call(fn, tf.constant(feats), tf.constant(style)), what)
+    inputs = (tf.constant(feats), tf.constant(style))
+    raw = _call(fn, *inputs)
+    got = _scalar_result(raw, what)
 
     x, y = feats.reshape(-1, 4).astype(np.float64), style.reshape(-1, 4).astype(np.float64)
     mu, mu_s = x.mean(0), y.mean(0)
@@ -102,6 +104,7 @@ def check_mean_std_distance(fn: Callable) -> None:
     itself = _scalar_result(_call(fn, tf.constant(feats), tf.constant(feats)), what)
     if abs(itself) > 1e-6 * max(1.0, expected):
         raise _fail(f"{_name(fn)}(features, features) gave {itself:.3g}; the distance of a style to itself is 0")
+    _check_tensorflow(fn, inputs, raw, what)  # a style loss: it runs in the optimiser's graph
     _ok(f"{_name(fn)} matches nst_lib.statistics.mean_std_distance ({got:.5g}), ignores the order of positions, "
         "and is 0 between a style and itself.")
 
@@ -126,7 +129,9 @@ def check_sliced_wasserstein_distance(fn: Callable) -> None:
                                                  projections=count))
     what = (f"{_name(fn)}(features of shape {feats.shape}, style features of shape {style.shape}, "
             f"directions of shape {tuple(directions.shape)})")
-    got = _scalar_result(_call(fn, tf.constant(feats), tf.constant(style), directions), what)
+    inputs = (tf.constant(feats), tf.constant(style), directions)
+    raw = _call(fn, *inputs)
+    got = _scalar_result(raw, what)
 
     d = directions.numpy().astype(np.float64)
     x, y = feats.reshape(-1, channels).astype(np.float64), style.reshape(-1, channels).astype(np.float64)
@@ -159,5 +164,6 @@ def check_sliced_wasserstein_distance(fn: Callable) -> None:
     again = _scalar_result(_call(fn, tf.constant(shuffled), tf.constant(style), directions), what)
     if not _close(again, expected, rtol=1e-4):
         raise _fail(f"{_name(fn)} changed when the positions were shuffled ({again:.6g} instead of {expected:.6g})")
+    _check_tensorflow(fn, inputs, raw, what)  # a style loss: it runs in the optimiser's graph
     _ok(f"{_name(fn)} matches nst_lib.statistics.sliced_wasserstein_distance ({got:.5g}) with the same "
         "directions, and ignores the order of positions.")

@@ -21,7 +21,7 @@ import tensorflow as tf
 
 from ...fast import InstanceNormalization
 from ...losses import style_loss
-from ._common import _call, _close, _fail, _name, _ok, _to_array, exercise
+from ._common import _call, _check_tensorflow, _close, _fail, _name, _ok, _to_array, exercise
 
 __all__ = ["check_instance_norm", "check_batch_style_loss"]
 
@@ -51,7 +51,9 @@ def check_instance_norm(fn: Callable) -> None:
     x = x.astype(np.float32)
     expected = InstanceNormalization()(x).numpy().astype(np.float64)
     what = f"{_name(fn)}(a batch of shape {shape})"
-    got = _to_array(_call(fn, tf.constant(x)), what)
+    inputs = (tf.constant(x),)
+    raw = _call(fn, *inputs)
+    got = _to_array(raw, what)
     if got.shape != shape:
         raise _fail(f"{what} returned shape {got.shape}; normalisation keeps the shape {shape} — keep the reduced "
                     "axes with keepdims=True so that the mean and variance broadcast")
@@ -86,6 +88,7 @@ def check_instance_norm(fn: Callable) -> None:
     if not np.allclose(brighter, got, atol=1e-3):
         raise _fail(f"{_name(fn)}(3·x + 7) differs from {_name(fn)}(x); normalising each channel by its own mean and "
                     "standard deviation should remove a change of contrast and brightness")
+    _check_tensorflow(fn, inputs, raw, what)  # a layer of the network: it runs in the training graph
     _ok(f"{_name(fn)} matches nst_lib.fast.InstanceNormalization and ignores a change of contrast and brightness "
         "(3·x + 7 gives the same output).")
 
@@ -117,7 +120,9 @@ def check_batch_style_loss(fn: Callable) -> None:
                  for i in range(batch)]
     expected = float(np.mean(per_image))
     what = f"{_name(fn)}(features of {batch} images at 2 layers, target_grams, layer_weights)"
-    got = _to_array(_call(fn, tf_features, tf_targets, weights), what, allow_tuple=True)
+    inputs = (tf_features, tf_targets, weights)
+    raw = _call(fn, *inputs)
+    got = _to_array(raw, what, allow_tuple=True)
     if got.size != 1:
         raise _fail(f"{what} returned an array of shape {got.shape}; a loss is one number — average the images' "
                     "losses")
@@ -153,5 +158,6 @@ def check_batch_style_loss(fn: Callable) -> None:
     if not _close(got, expected, rtol=1e-3):
         raise _fail(f"{what} gave {got:.6g}; expected {expected:.6g} = the mean over the {batch} images of "
                     "Σ_l w_l · mean((G_l − A_l)²), with G_l that image's own Gram matrix")
+    _check_tensorflow(fn, inputs, raw, what, loss=True)  # the training loss: it runs in the training graph
     _ok(f"{_name(fn)} gives {got:.5g}: the mean over the batch of each image's style loss, as "
         "nst_lib.fast.perceptual_losses computes it.")
