@@ -53,7 +53,7 @@ def check_pooling(pooling: str) -> None:
         raise InvalidSettingError(f"pooling must be one of {', '.join(POOLINGS)}; got {pooling!r}")
 
 
-def _build_vgg(backbone: str, pooling: str = "max", precision: str = "float32"):
+def build_vgg(backbone: str, pooling: str = "max", precision: str = "float32"):
     """An uninitialised VGG convolution stack, every layer (input: preprocessed BGR), with 2×2 max or
     average pooling between the blocks (the same weights serve both: pooling has none), computing in
     ``precision`` (bfloat16: float32 weights, bfloat16 arithmetic and activations; :mod:`nst_lib.precision`)."""
@@ -175,7 +175,7 @@ class _Network:
 
     def __init__(self, info: WeightsInfo, pooling: str = "max", precision: str = "float32"):
         self.info = info
-        self.model = _build_vgg(info.backbone, pooling, precision)
+        self.model = build_vgg(info.backbone, pooling, precision)
         self.model.trainable = False
         self.loaded: set[str] = set()
         self.submodels: dict[tuple[str, ...], object] = {}

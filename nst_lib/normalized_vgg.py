@@ -31,12 +31,13 @@ import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Mapping, Sequence
+from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
 import numpy as np
 
 from . import data
-from .backbone import FeatureExtractor, check_pooling, layer_catalogue, layer_names, resolve_weights, shared_extractor
+from .backbone import (FeatureExtractor, build_vgg, check_pooling, layer_catalogue, layer_names, resolve_weights,
+                       shared_extractor)
 from .errors import OutputError
 from .images import atomic_write, load_image, resize_to
 from .weights import WeightsInfo, keras_cache_dir
@@ -233,6 +234,23 @@ def rescale_weights(kernels: Sequence[np.ndarray], biases: Sequence[np.ndarray],
         new_biases.append((np.asarray(bias, np.float64) / mean).astype(np.float32))
         previous = mean
     return new_kernels, new_biases
+
+
+def rescaled_keras_model(rescaling: NetworkRescaling, rescale: Callable = rescale_weights):
+    """The rescaled network built the paper's way, with rescaled kernels and biases (``rescale(kernels, biases,
+    divisors)``, default :func:`rescale_weights`): a Keras model from preprocessed BGR to every convolution's
+    output, to compare with the extractor that divides the outputs (notebook 11, the tests)."""
+    import keras  # lazy: imports TensorFlow
+
+    info = rescaling.weights
+    names = layer_names(info.backbone)
+    original = FeatureExtractor(names, info.backbone, info, pooling=rescaling.pooling).model
+    kernels, biases = zip(*(original.get_layer(name).get_weights() for name in names))
+    new_kernels, new_biases = rescale(list(kernels), list(biases), [rescaling.divisors[name] for name in names])
+    model = build_vgg(info.backbone, rescaling.pooling)
+    for name, kernel, bias in zip(names, new_kernels, new_biases):
+        model.get_layer(name).set_weights([np.asarray(kernel, np.float32), np.asarray(bias, np.float32)])
+    return keras.Model(model.input, [model.get_layer(name).output for name in names])
 
 
 def configured_extractor(layers: Sequence[str], cfg: "StyleConfig", precision: str = "float32") -> FeatureExtractor:

@@ -20,6 +20,7 @@ with them is appended; if there is no README.md, one is created with just that s
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import re
 import sys
@@ -43,6 +44,20 @@ class Entry:
     title: str
     summary: str
     build: str
+    real_time: str = ""  # the measured time of a Run All at real settings, e.g. "14 min" ("" = not measured)
+
+
+#: measured Run All times at real settings (benchmarks/notebook_times.py writes it): {"notebooks": {stem: {"seconds"}}}
+TIMES = Path("benchmarks") / "results" / "notebook_times.json"
+
+
+def measured_times(root: Path = REPO) -> dict[str, str]:
+    """Notebook stem → "N min" from :data:`TIMES` (empty when the file is missing)."""
+    path = root / TIMES
+    if not path.is_file():
+        return {}
+    notebooks = json.loads(path.read_text(encoding="utf-8")).get("notebooks", {})
+    return {stem: f"{max(1, round(entry['seconds'] / 60))} min" for stem, entry in notebooks.items() if "seconds" in entry}
 
 
 def _source(cell: dict) -> str:
@@ -70,8 +85,10 @@ def read_entry(path: Path, root: Path = REPO) -> Entry:
 
 
 def notebook_entries(root: Path = REPO) -> list[Entry]:
-    """One entry per ``notebooks/NN_*.ipynb``, in file-name order."""
-    return [read_entry(p, root) for p in sorted((root / "notebooks").glob(NOTEBOOK_GLOB))]
+    """One entry per ``notebooks/NN_*.ipynb``, in file-name order, with its measured time if there is one."""
+    times = measured_times(root)
+    return [dataclasses.replace(entry, real_time=times.get(Path(entry.path).stem, ""))
+            for entry in (read_entry(p, root) for p in sorted((root / "notebooks").glob(NOTEBOOK_GLOB)))]
 
 
 def _cell(text: str) -> str:
@@ -80,9 +97,17 @@ def _cell(text: str) -> str:
 
 def render_table(entries: list[Entry]) -> str:
     """The Markdown table that goes between the markers."""
-    lines = ["| # | Notebook | What it is about | What you'll build |", "| --- | --- | --- | --- |"]
+    if not any(e.real_time for e in entries):
+        lines = ["| # | Notebook | What it is about | What you'll build |", "| --- | --- | --- | --- |"]
+        for e in entries:
+            lines.append(f"| {e.number} | [{_cell(e.title)}]({e.path}) | {_cell(e.summary)} | {_cell(e.build)} |")
+        return "\n".join(lines)
+    # a column of measured times (benchmarks/results/notebook_times.json): "—" for notebooks not measured yet
+    lines = ["| # | Notebook | What it is about | What you'll build | Run All at real settings |",
+             "| --- | --- | --- | --- | --- |"]
     for e in entries:
-        lines.append(f"| {e.number} | [{_cell(e.title)}]({e.path}) | {_cell(e.summary)} | {_cell(e.build)} |")
+        lines.append(f"| {e.number} | [{_cell(e.title)}]({e.path}) | {_cell(e.summary)} | {_cell(e.build)} | "
+                     f"{e.real_time or '—'} |")
     return "\n".join(lines)
 
 

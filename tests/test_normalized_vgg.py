@@ -49,7 +49,7 @@ def weights_file(tmp_path):
 # ---------------------------------------------------------------------------------------- pooling
 @pytest.mark.parametrize("pooling, kind", [("max", "MaxPooling2D"), ("avg", "AveragePooling2D")])
 def test_pooling_setting_builds_that_pooling_between_every_block(pooling, kind):
-    model = backbone._build_vgg("vgg19", pooling)
+    model = backbone.build_vgg("vgg19", pooling)
     pools = [layer for layer in model.layers if "pool" in layer.name]
     assert len(pools) == 4 and {type(layer).__name__ for layer in pools} == {kind}
     extractor = FeatureExtractor(["conv5_1"], weights=None, pooling=pooling)
@@ -107,17 +107,13 @@ def test_rescaled_network_has_mean_activation_one_per_filter_on_the_calibration_
 
 def test_dividing_the_outputs_equals_the_rescaled_weights(small_calibration, weights_file):
     """Rescaled kernels and biases (rescale_weights) give the extractor's divided features, at every layer."""
-    import keras
-
     rescaling = normalized_vgg.network_rescaling(BACKBONE, weights_file, "max")
-    arrays = he_arrays()
+    probe = normalized_vgg.rescaled_keras_model(rescaling)
     names = layer_names(BACKBONE)
-    kernels, biases = normalized_vgg.rescale_weights([arrays[n][0] for n in names], [arrays[n][1] for n in names],
-                                                     [rescaling.divisors[n] for n in names])
-    model = backbone._build_vgg(BACKBONE, "max")
-    for name, kernel, bias in zip(names, kernels, biases):
-        model.get_layer(name).set_weights([kernel, bias])
-    probe = keras.Model(model.input, [model.get_layer(n).output for n in names])
+    kernel, _ = probe.get_layer("block2_conv1").get_weights()
+    original, _ = he_arrays()["block2_conv1"]
+    np.testing.assert_allclose(kernel, original * rescaling.divisors["block1_conv2"][None, None, :, None]
+                               / rescaling.divisors["block2_conv1"], rtol=1e-5)
     image = make_content(40, 56, seed=9)[np.newaxis]
     extractor = FeatureExtractor(names, BACKBONE, weights_file, pooling="max", rescaling=rescaling)
     by_weights = dict(zip(names, probe(extractor.preprocess(image))))

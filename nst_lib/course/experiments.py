@@ -41,6 +41,8 @@ from ..backbone import layer_catalogue, to_keras_name
 from ..images import load_image
 from .. import transfer
 
+from ..errors import InvalidSettingError
+
 #: Content layers of Gatys et al. 2016, Fig. 1 (top row a–e), in the paper's names.
 GATYS_CONTENT_LAYERS: tuple[str, ...] = ("conv1_2", "conv2_2", "conv3_2", "conv4_2", "conv5_2")
 #: Style layers of Gatys et al. 2016 (conv1_1 … conv5_1), in the paper's names.
@@ -143,11 +145,38 @@ def normalisation_factor(height: int, width: int, layer: str = "conv4_2", backbo
     return float(2 * info.channels * h * w)
 
 
+#: Gatys et al.'s own recipe (notebook 11): their network (VGG rescaled so every filter's mean activation is
+#: 1, with average pooling), content at conv4_2, the five style layers, a white-noise start and L-BFGS. The
+#: weights come from the paper's α/β through :func:`paper_weights`.
+GATYS_2016: dict[str, Any] = dict(pooling="avg", rescale_network=True, content_layers=("conv4_2",),
+                                  style_layers=GATYS_STYLE_LAYERS, init="noise", optimizer="lbfgs", scales=1,
+                                  tv_weight=0.0)
+
+
+def paper_weights(alpha_over_beta: float, height: int, width: int, content_layer: str = "conv4_2",
+                  backbone: str = "vgg19") -> dict[str, float]:
+    """Our ``content_weight`` and ``style_weight`` for the paper's α/β, exactly (no calibration constant).
+
+    The paper's total ``α·½Σ(F−P)² + β·Σ_l w_l·Σ(G−A)²/(4N_l²M_l²)`` equals ``β/4 · (2·N·M·α/β · content +
+    style)`` in our mean-based losses (N channels and M positions of the content layer): so
+    ``content_weight = 2·N·M·α/β`` with ``style_weight = 1`` is the paper's objective divided by β/4, on
+    the network it was defined on, the rescaled one (``rescale_network=True``; notebook 11).
+    """
+    if not alpha_over_beta > 0:
+        raise InvalidSettingError(f"alpha_over_beta must be > 0, got {alpha_over_beta!r}")
+    factor = normalisation_factor(height, width, content_layer, backbone)
+    return {"content_weight": float(factor * alpha_over_beta), "style_weight": 1.0}
+
+
+def _our_ratio(weights: dict) -> float:
+    return weights["content_weight"] / weights["style_weight"]
+
+
 def _format_ratio(value: float) -> str:
     exponent = np.log10(value)
     if abs(exponent - round(exponent)) < 1e-9:
         return f"1e{int(round(exponent))}"
-    return f"{value:.2g}"
+    return f"{value:.3g}"
 
 
 def _run(content, style, progress: Progress | None, label: str, **options):
@@ -259,12 +288,15 @@ def ratio_grid(
     seed: int = 0,
     optimizer: str = "lbfgs",
     progress: Progress | None = None,
+    weights_for: Callable[[float], dict] | None = None,
     **options: Any,
 ) -> Panel:
     """Gatys 2016 Fig. 4: the content/style trade-off α/β across columns, style layer sets down rows.
 
-    The paper's ratios are turned into our weights by :func:`paper_ratio_to_weights`
-    (``content_weight / style_weight = RATIO_CALIBRATION · α/β``); the column labels show both.
+    The paper's ratios are turned into our weights by ``weights_for(ratio)``: by default
+    :func:`paper_ratio_to_weights` (``content_weight / style_weight = RATIO_CALIBRATION · α/β``, for the
+    Keras network); on the rescaled network pass ``lambda r: paper_weights(r, height, width)`` for the exact
+    conversion (notebook 11). The column labels show both ratios.
 
     Args:
         content, style: the two images.
@@ -282,13 +314,13 @@ def ratio_grid(
     settings = dict(size=size, steps=steps, seed=seed, optimizer=optimizer, init=init, scales=1,
                     tv_weight=0.0, content_layers=(content_layer,))
     settings.update(options)
-    col_labels = [f"α/β = {_format_ratio(r)}\n(ours {_format_ratio(RATIO_CALIBRATION * r)})" for r in ratios]
+    convert = weights_for or paper_ratio_to_weights
+    col_labels = [f"α/β = {_format_ratio(r)}\n(ours {_format_ratio(_our_ratio(convert(r)))})" for r in ratios]
     images, labels, results = [], [], []
     for layers in sets:
         for ratio in ratios:
             label = f"α/β={_format_ratio(ratio)}, {layer_set_label(layers)}"
-            result = _run(photo, painting, progress, label, style_layers=layers,
-                          **paper_ratio_to_weights(ratio), **settings)
+            result = _run(photo, painting, progress, label, style_layers=layers, **convert(ratio), **settings)
             images.append(result.image)
             labels.append(label)
             results.append(result)
@@ -310,6 +342,7 @@ def content_layer_comparison(
     seed: int = 0,
     optimizer: str = "lbfgs",
     progress: Progress | None = None,
+    weights_for: Callable[[float, str], dict] | None = None,
     **options: Any,
 ) -> Panel:
     """Gatys 2016 Fig. 5: the same transfer with the content matched at a low or at a high layer.
@@ -319,20 +352,22 @@ def content_layer_comparison(
 
     Args:
         layers: one transfer per content layer (the paper: conv2_2 and conv4_2).
-        alpha_over_beta: the paper's ratio, via :func:`paper_ratio_to_weights`.
+        alpha_over_beta: the paper's ratio, turned into our weights by ``weights_for(ratio, layer)`` (default
+            :func:`paper_ratio_to_weights`; the exact :func:`paper_weights` depends on the content layer).
         other arguments: as in :func:`ratio_grid`.
 
     Returns:
         A :class:`Panel` with one image per content layer.
     """
     photo, painting = _load(content, size), _load(style, size)
-    settings = dict(size=size, steps=steps, seed=seed, optimizer=optimizer, init=init, scales=1,
-                    tv_weight=0.0, **paper_ratio_to_weights(alpha_over_beta))
+    convert = weights_for or (lambda ratio, layer: paper_ratio_to_weights(ratio))
+    settings = dict(size=size, steps=steps, seed=seed, optimizer=optimizer, init=init, scales=1, tv_weight=0.0)
     settings.update(options)
     images, labels, results = [], [], []
     for layer in layers:
         label = f"content at {layer}"
-        result = _run(photo, painting, progress, label, content_layers=(layer,), **settings)
+        result = _run(photo, painting, progress, label, content_layers=(layer,),
+                      **{**settings, **convert(alpha_over_beta, layer)})
         images.append(result.image)
         labels.append(label)
         results.append(result)

@@ -29,7 +29,8 @@ Adding a check
 1. Write ``check_<what>(fn)`` in the module of its notebook (create ``nbNN_<topic>.py`` for a new notebook,
    with ``NOTEBOOK = "NN"``), decorated with ``@exercise("<name>")``.
 2. Put the reference solution, a function called ``<name>``, in the notebook's solutions module
-   (:mod:`nst_lib.course.solutions` for 00–08, ``solutions_statistics`` for 09, ``solutions_fast`` for 10, ``solutions_gatys`` for 11, ``solutions_video`` for 13;
+   (:mod:`nst_lib.course.solutions` for 00–08, ``solutions_statistics`` for 09, ``solutions_fast`` for 10, ``solutions_gatys`` for 11,
+   ``solutions_big_pictures`` for 12, ``solutions_video`` for 13;
    a new notebook adds its module to ``registry.SOLUTIONS_BY_NOTEBOOK``).
 3. Add the check to ``registry._CHECKS`` and to the names and ``__all__`` below, and give it a test in
    ``tests/test_checks.py`` with the wrong variants its messages name (``test_every_solution_passes_its_own_check``
@@ -74,6 +75,7 @@ check_sliced_wasserstein_distance = EXERCISES["sliced_wasserstein_distance"].che
 check_instance_norm = EXERCISES["instance_norm"].check
 check_batch_style_loss = EXERCISES["batch_style_loss"].check
 check_rescale_weights = EXERCISES["rescale_weights"].check
+check_activation_values = EXERCISES["activation_values"].check
 check_temporal_loss = EXERCISES["temporal_loss"].check
 
 __all__ = [
@@ -101,6 +103,7 @@ __all__ = [
     "check_instance_norm",
     "check_batch_style_loss",
     "check_rescale_weights",
+    "check_activation_values",
     "check_temporal_loss",
     "CAPSTONE_SIZE",
     "CAPSTONE_STEPS",

@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, Callable
 
-from .. import solutions, solutions_fast, solutions_gatys, solutions_statistics, solutions_video
+from .. import solutions, solutions_big_pictures, solutions_fast, solutions_gatys, solutions_statistics, solutions_video
 from ..learner_file import save_passing
 from . import (nb00_setup, nb01_preprocessing, nb02_vgg, nb03_gram, nb04_losses, nb05_optimization, nb06_studio,
-               nb07_beyond_gatys, nb08_capstone, nb09_statistics, nb10_fast, nb11_gatys, nb13_video)
+               nb07_beyond_gatys, nb08_capstone, nb09_statistics, nb10_fast, nb11_gatys, nb12_big_pictures, nb13_video)
 from ._common import ExerciseError, ExerciseNotWritten
 
 __all__ = ["Exercise", "EXERCISES", "EXERCISE_NAMES", "exercise_named", "solution", "reference", "yours_or_reference"]
@@ -49,7 +49,7 @@ class Exercise:
 #: the module with the reference solutions of each notebook's exercises
 SOLUTIONS_BY_NOTEBOOK: dict[str, ModuleType] = {**{f"{n:02d}": solutions for n in range(9)},
                                                 "09": solutions_statistics, "10": solutions_fast,
-                                                "11": solutions_gatys, "13": solutions_video}
+                                                "11": solutions_gatys, "12": solutions_big_pictures, "13": solutions_video}
 
 #: every check, notebook by notebook (a new exercise adds its check here)
 _CHECKS: tuple[tuple[ModuleType, tuple[Callable, ...]], ...] = (
@@ -65,6 +65,7 @@ _CHECKS: tuple[tuple[ModuleType, tuple[Callable, ...]], ...] = (
     (nb09_statistics, (nb09_statistics.check_mean_std_distance, nb09_statistics.check_sliced_wasserstein_distance)),
     (nb10_fast, (nb10_fast.check_instance_norm, nb10_fast.check_batch_style_loss)),
     (nb11_gatys, (nb11_gatys.check_rescale_weights,)),
+    (nb12_big_pictures, (nb12_big_pictures.check_activation_values,)),
     (nb13_video, (nb13_video.check_temporal_loss,)),
 )
 
