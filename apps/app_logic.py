@@ -32,14 +32,16 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from nst_lib.config import BACKBONES, COLOR_MODES, INITS, MIN_SIZE, OPTIMIZERS, StyleConfig, config_fields, fast_mode
+from nst_lib.config import (BACKBONES, COLOR_MODES, DEFAULT_STYLE_WEIGHTS, INITS, MAX_SIZE, MIN_SIZE, OPTIMIZERS,
+                            PRECISIONS, STYLE_LOSSES, StyleConfig, config_fields, fast_mode)
 from nst_lib.errors import InvalidImageError, InvalidSettingError, NSTError
+from nst_lib.images import MASK_PRESETS as LIBRARY_MASK_PRESETS
 from nst_lib.images import (MAX_INPUT_PIXELS, MIN_SIDE, ImageHeader, image_to_png_bytes, load_image, read_image_header,
                             resize_long_side)
 
 __all__ = [
     "InputImage",
-    "MASK_PRESETS",
+    "MASK_CHOICES",
     "MAX_STYLES",
     "MAX_UPLOAD_BYTES",
     "MAX_UPLOAD_PIXELS",
@@ -70,7 +72,9 @@ __all__ = [
     "result_view",
     "run_admission",
     "execute_run",
+    "fast_transfer_job",
     "style_transfer_job",
+    "style_weight_for",
     "summarize_weights",
 ]
 
@@ -87,10 +91,12 @@ UPLOAD_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", "
 PREVIEW_SIZE = 320
 #: At most this many style images are blended (each adds a Gram target and a style forward pass).
 MAX_STYLES = 3
-#: The page's size range: the library allows up to 4096 px, which on a CPU server takes hours.
-MAX_WEB_SIZE = 1024
-#: Spatial-control choices; see :func:`preset_mask`.
-MASK_PRESETS = ("none", "left half", "top half", "centre ellipse", "upload")
+#: The page's size range: the library's whole range. Large sizes take long on a CPU server; the page shows
+#: each run's memory plan before Run (apps/run_plan.py) and refuses what cannot fit the server's budget.
+MAX_WEB_SIZE = MAX_SIZE
+#: Spatial-control choices: none, the library's preset regions (:data:`nst_lib.images.MASK_PRESETS`), or an
+#: uploaded mask; see :func:`preset_mask`.
+MASK_CHOICES = ("none", *LIBRARY_MASK_PRESETS, "upload")
 
 #: Defaults of the page that differ from StyleConfig's, and why: the page runs on a (shared) CPU server,
 #: so its first run should finish in a couple of minutes; the time budget keeps the best image so far.
@@ -101,7 +107,7 @@ FAST_DEFAULTS: dict[str, Any] = {"size": 64, "steps": 5, "time_budget": 0.0}
 FORM_FIELDS = (
     "size", "steps", "optimizer", "time_budget", "content_weight", "style_weight", "tv_weight",
     "content_layers", "style_layers", "style_layer_weights", "style_blend", "style_scale",
-    "preserve_colors", "init", "seed", "scales", "learning_rate", "backbone",
+    "preserve_colors", "init", "seed", "scales", "learning_rate", "backbone", "style_loss", "precision",
 )
 
 
@@ -233,8 +239,8 @@ def preset_mask(kind: str, height: int, width: int) -> np.ndarray | None:
     """
     if kind in ("none", "upload"):
         return None
-    if kind not in MASK_PRESETS:
-        raise InvalidSettingError(f"mask must be one of {', '.join(MASK_PRESETS)}; got {kind!r}")
+    if kind not in MASK_CHOICES:
+        raise InvalidSettingError(f"mask must be one of {', '.join(MASK_CHOICES)}; got {kind!r}")
     from nst_lib.images import preset_mask as draw_preset
 
     return draw_preset(kind, height, width)
@@ -267,6 +273,14 @@ def form_defaults(fast: bool | None = None) -> dict[str, Any]:
     values["style_blend"] = []
     values.update(FAST_DEFAULTS if fast else WEB_DEFAULTS)
     return values
+
+
+def style_weight_for(style_loss: str) -> float:
+    """The default style weight of a style statistic (they differ by orders of magnitude: gram 1e-2,
+    mean_std 1e3, …); the page moves the weight with the statistic so that each choice works at once."""
+    if style_loss not in DEFAULT_STYLE_WEIGHTS:
+        raise InvalidSettingError(f"style statistic must be one of {', '.join(STYLE_LOSSES)}; got {style_loss!r}")
+    return DEFAULT_STYLE_WEIGHTS[style_loss]
 
 
 def layer_options(backbone: str) -> list[str]:
@@ -383,7 +397,8 @@ _FLOAT_PARAMS = {
     "time_budget": (0.0, 86400.0), "content_weight": (0.0, 1e12), "style_weight": (0.0, 1e12),
     "tv_weight": (0.0, 1e12), "style_scale": (0.05, 8.0), "learning_rate": (1e-6, 10.0),
 }
-_CHOICE_PARAMS = {"optimizer": OPTIMIZERS, "preserve_colors": COLOR_MODES, "init": INITS, "backbone": BACKBONES}
+_CHOICE_PARAMS = {"optimizer": OPTIMIZERS, "preserve_colors": COLOR_MODES, "init": INITS, "backbone": BACKBONES,
+                  "style_loss": STYLE_LOSSES, "precision": PRECISIONS}
 _TRUE = {"1", "true", "yes", "on"}
 
 
@@ -771,8 +786,13 @@ def execute_run(
     config: StyleConfig,
     report: Callable[[str, Any], None],
     should_stop: Callable[[], bool],
+    model: str | None = None,
+    model_label: str | None = None,
 ) -> dict[str, Any]:
     """Run :func:`nst_lib.stylize` for the page and return :func:`result_view` of its result.
+
+    With ``model`` (the path of a trained ``.keras`` network) the content is stylized by that network
+    in one pass instead, at ``config.size``; ``styles`` and ``mask`` are then unused.
 
     Reports ``report("progress", Progress)`` after every iteration and ``report("preview", (uint8 image,
     iteration))`` about 15 times per run; stops (keeping the best image so far) once ``should_stop()``.
@@ -781,6 +801,10 @@ def execute_run(
     import nst_lib
     from nst_lib.images import to_uint8
 
+    if model is not None:  # a trained fast network: one forward pass (apps/fast_models.py)
+        from fast_models import execute_fast_run
+
+        return execute_fast_run(content, model, model_label or "model", config.size, report, should_stop)
     steps = config.steps or 1
     every = preview_every(steps)
 
@@ -802,6 +826,19 @@ def style_transfer_job(
     """The job a queued run executes: :func:`execute_run` in a worker of ``pool`` (a ``run_worker.WorkerPool``),
     which copies the progress and previews onto the ticket and stops the run when the ticket is cancelled."""
     run = {"content": content, "styles": list(styles), "mask": mask, "mask_name": mask_name, "config": config}
+
+    def job(ticket: Any) -> dict[str, Any] | None:
+        return pool.run(ticket, run)
+
+    return job
+
+
+def fast_transfer_job(content: InputImage, model_path: str, model_label: str, size: int,
+                      pool: Any) -> Callable[[Any], dict[str, Any] | None]:
+    """The job of a run with a trained fast network (``execute_run`` with ``model``), through the same
+    queue and workers as an optimisation."""
+    run = {"content": content, "styles": [], "mask": None, "mask_name": None, "config": StyleConfig(size=size),
+           "model": str(model_path), "model_label": model_label}
 
     def job(ticket: Any) -> dict[str, Any] | None:
         return pool.run(ticket, run)

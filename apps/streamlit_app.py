@@ -29,6 +29,8 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 import nst_lib as nst
 import app_logic as logic
+import fast_models
+from run_plan import plan_view
 from nst_lib import data
 from nst_lib.images import to_uint8
 from run_queue import RunQueue, State, Ticket, heartbeat_liveness
@@ -57,10 +59,20 @@ COLOR_LABELS = {
 MASK_LABELS = {
     "none": "everywhere",
     "left half": "left half (second style on the right)",
+    "right half": "right half (second style on the left)",
     "top half": "top half (second style below)",
+    "bottom half": "bottom half (second style above)",
+    "centre disc": "centre disc (second style around it)",
     "centre ellipse": "centre ellipse (second style around it)",
     "upload": "upload a mask (white = first style)",
 }
+STATISTIC_LABELS = {
+    "gram": "Gram matrix (Gatys et al.)",
+    "mean_std": "mean and standard deviation (AdaIN)",
+    "wasserstein": "Wasserstein of Gaussian fits",
+    "sliced_wasserstein": "sliced Wasserstein (Heitz et al.)",
+}
+METHOD_LABELS = {"optimise": "Optimise the pixels (Gatys et al.)", "fast": "A trained fast network (one pass)"}
 UPLOAD_TYPES = ["image"]  # the browser's file dialog shows images; app_logic checks type and content
 
 
@@ -195,6 +207,8 @@ def init_state(content_names: list[str], style_names: list[str]) -> None:
         state["_link_asked_run"] = query.run  # a link preselects; only a click starts a run (docs/safety.md)
         for key, value in query.values.items():
             state[key] = value
+        if "style_loss" in query.values and "style_weight" not in query.values:  # the statistic's own scale
+            state["style_weight"] = logic.style_weight_for(query.values["style_loss"])
         if query.content:
             state["content_source"], state["content_example"] = "Example", query.content
         if query.styles:
@@ -206,6 +220,7 @@ def init_state(content_names: list[str], style_names: list[str]) -> None:
     state.setdefault("style_source", "Examples")
     state.setdefault("style_examples", [style_names[0]])
     state.setdefault("mask_kind", "none")
+    state.setdefault("method", "optimise")
     state.setdefault("layer_naming", "Gatys (conv4_2)")
 
 
@@ -223,6 +238,15 @@ def sidebar(n_styles: int, style_labels: list[str]) -> logic.WeightsSummary:
     help_ = logic.field_help
     sb = st.sidebar
     sb.header("Settings")
+    sb.radio("Method", list(METHOD_LABELS), key="method", format_func=METHOD_LABELS.get,
+             help="Optimising repaints the photo from scratch for any style (minutes on a CPU); a network trained "
+                  "once for one style (nst train, notebook 10) stylizes in a fraction of a second.")
+    if state["method"] == "fast":
+        sb.number_input("Size (long side, px)", min_value=nst.config.MIN_SIZE, max_value=logic.MAX_WEB_SIZE,
+                        step=32, key="size", help=help_("size"))
+        sb.caption("A fast network has its style built in: the style images and the optimiser's settings do "
+                   "not apply.")
+        return weights_summary(state["backbone"])
     sb.caption("Hover over a ? for what a setting does. Larger sizes and more steps take longer; "
                "the time budget stops a run early and keeps the best image so far.")
 
@@ -245,6 +269,9 @@ def sidebar(n_styles: int, style_labels: list[str]) -> logic.WeightsSummary:
                     help=help_("tv_weight"))
 
     sb.subheader("Style")
+    sb.selectbox("Style statistic", nst.config.STYLE_LOSSES, key="style_loss", format_func=STATISTIC_LABELS.get,
+                 on_change=_statistic_changed, help=help_("style_loss") + " (notebook 09). Choosing one sets "
+                 "its default style weight.")
     sb.slider("Style scale", min_value=0.25, max_value=4.0, step=0.05, key="style_scale",
               help=help_("style_scale"))
     sb.radio("Colour preservation", nst.config.COLOR_MODES, key="preserve_colors",
@@ -284,7 +311,13 @@ def sidebar(n_styles: int, style_labels: list[str]) -> logic.WeightsSummary:
                         key="learning_rate", disabled=state["optimizer"] != "adam", help=help_("learning_rate"))
         st.radio("Feature network", nst.config.BACKBONES, key="backbone", horizontal=True,
                  format_func=str.upper, help=help_("backbone"))
+        st.radio("Precision", nst.config.PRECISIONS, key="precision", horizontal=True, help=help_("precision"))
     return summary
+
+
+def _statistic_changed() -> None:
+    """Each statistic has its own scale: move the style weight to the chosen one's default."""
+    st.session_state["style_weight"] = logic.style_weight_for(st.session_state["style_loss"])
 
 
 def form_values(n_styles: int) -> dict[str, Any]:
@@ -351,10 +384,51 @@ def style_inputs(style_names: list[str]) -> list[logic.InputImage]:
     return images
 
 
+def model_input() -> tuple[str, str] | None:
+    """The trained network to run: ``(path, name)`` from the models folder or an upload, or None."""
+    st.subheader("2 · Fast network")
+    found = fast_models.list_models()
+    choices = [*found, "upload"]
+    choice = st.selectbox("Trained model", choices, key="model_choice",
+                          format_func=lambda c: "upload a .keras file" if c == "upload" else c,
+                          help=f"Models in {fast_models.models_dir()} (train one with: nst train STYLE -o "
+                               "models/NAME.keras), or upload one. Files are opened in Keras' safe mode.")
+    if choice != "upload":
+        return str(found[choice]), choice
+    file = st.file_uploader(f"Model (.keras, up to {fast_models.MAX_MODEL_MB} MB)", type=["keras"],
+                            key="model_upload", max_upload_size=fast_models.MAX_MODEL_MB)
+    if file is None:
+        if not found:
+            st.info(f"No trained models in {fast_models.models_dir().name}/ yet: upload a .keras file made by "
+                    "nst train.")
+        return None
+    try:
+        path = fast_models.save_uploaded_model(file.getvalue(), file.name)
+    except nst.NSTError as exc:
+        show_error(exc)
+        return None
+    return str(path), file.name.rsplit(".", 1)[0]
+
+
+def show_plan(settings: logic.ServerSettings | None, content: logic.InputImage | None,
+              styles: list[logic.InputImage], backbone: str) -> bool:
+    """The run's memory plan against the server's budget, before Run; False when it cannot fit."""
+    if settings is None or content is None or not styles:
+        return True
+    try:
+        config = logic.make_config(form_values(len(styles)), n_styles=len(styles))
+        view = plan_view(config, content.shape, settings.memory_budget, [s.shape for s in styles], backbone)
+    except nst.NSTError as exc:
+        show_error(exc)
+        return False
+    (st.caption if view.fits else st.error)(view.text)
+    return view.fits
+
+
 def mask_input(content: logic.InputImage | None) -> tuple[Any, str | None]:
     """The spatial-control mask for stylize (None, a preset array or uploaded bytes) and its file name."""
     with st.expander("Spatial control (optional)", expanded=st.session_state["mask_kind"] != "none"):
-        kind = st.selectbox("Style region", logic.MASK_PRESETS, key="mask_kind", format_func=MASK_LABELS.get,
+        kind = st.selectbox("Style region", logic.MASK_CHOICES, key="mask_kind", format_func=MASK_LABELS.get,
                             help="With one style, black areas keep the photo's look; with two styles, the second "
                                  "style fills the black part; with three, upload is not enough: use the CLI's "
                                  "--mask once per style.")
@@ -467,6 +541,10 @@ def show_result(details: Any, weights: logic.WeightsSummary) -> None:
     for note in outcome["notes"]:
         if note != weights.notice:
             st.warning(note)
+    if outcome.get("chart") is None:  # a fast network's result: no optimisation, no loss curve
+        with details, st.expander("Reproduce on the command line"):
+            st.code(outcome["cli"], language="bash")
+        return
     with details:
         st.markdown("**Loss during the run**")
         st.line_chart(outcome["chart"], x="iteration", x_label="iteration", y_label="weighted loss", height=260)
@@ -493,8 +571,10 @@ def main() -> None:
         with left:
             content = content_input(content_names)
         with middle:
-            styles = style_inputs(style_names)
-            mask, mask_name = mask_input(content)
+            fast = st.session_state.get("method") == "fast"
+            model = model_input() if fast else None
+            styles = [] if fast else style_inputs(style_names)
+            mask, mask_name = (None, None) if fast else mask_input(content)
         details = st.container()  # filled with the loss curve and CLI line once there is a result
     summary = sidebar(len(styles), [s.label for s in styles])
 
@@ -513,7 +593,9 @@ def main() -> None:
             show_error(exc)
         if settings is not None:
             get_pool(settings).warm_up()  # the first run need not wait for TensorFlow to load
-        ready = content is not None and bool(styles) and not summary.error and settings is not None
+        fits = fast or show_plan(settings, content, styles, summary.backbone)
+        ready = (content is not None and (model is not None if fast else bool(styles)) and fits
+                 and not summary.error and settings is not None)
         state = st.session_state
         busy = "ticket" in state
         clicked = st.button("▶ Run style transfer", type="primary", disabled=not ready or busy, key="run",
@@ -526,8 +608,12 @@ def main() -> None:
             for key in ("result", "run_error", "run_notice"):
                 state.pop(key, None)
             try:
-                config = logic.make_config(form_values(len(styles)), n_styles=len(styles))
-                queue_run(settings, content, styles, mask, mask_name, config, summary.backbone)
+                if fast:
+                    job = logic.fast_transfer_job(content, model[0], model[1], int(state["size"]), get_pool(settings))
+                    state["ticket"] = get_queue(settings).submit(session_id(), job, None)
+                else:
+                    config = logic.make_config(form_values(len(styles)), n_styles=len(styles))
+                    queue_run(settings, content, styles, mask, mask_name, config, summary.backbone)
             except Exception as exc:  # noqa: BLE001 - the page shows one sentence, never a traceback
                 show_error(exc)
             else:

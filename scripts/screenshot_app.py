@@ -2,6 +2,7 @@
 
     .venv/bin/python scripts/screenshot_app.py [--size 256] [--steps 60] [--out docs/figures/web_page.png]
     .venv/bin/python scripts/screenshot_app.py --queue     # docs/figures/web_queue.png: a tab waiting its turn
+    .venv/bin/python scripts/screenshot_app.py --plan 4096 # docs/figures/web_plan.png: a large request's memory plan
 
 It starts ``streamlit run apps/streamlit_app.py`` (or ``apps/serve.py``) on a free localhost port, opens
 ``/?demo=1&size=…&steps=…`` (bundled examples, one automatic run) in headless Chromium, waits through
@@ -285,6 +286,25 @@ def capture_queue(out: Path, size: int, steps: int, env: dict[str, str] | None =
             return browser.screenshot(out, full_page=False)
 
 
+PLAN_SHOWN = (
+    "[...document.querySelectorAll('[data-testid=\"stCaptionContainer\"], [data-testid=\"stAlertContentError\"]')]"
+    ".some(e => /Memory plan:|Too large for this server/.test(e.innerText))"
+    " && [...document.querySelectorAll('img')].every(i => i.complete && i.naturalWidth > 0)"
+)
+
+
+def capture_plan(out: Path, size: int, env: dict[str, str] | None = None, timeout: float = 300.0,
+                 width: int = 1280, height: int = 1000, log: Path | None = None) -> Path:
+    """Screenshot the page set up for a ``size`` px run with the Wasserstein statistic: its memory plan is
+    shown before anything runs (nothing is run)."""
+    query = f"content=coffee&style=swirls&style_loss=wasserstein&style_weight=800&size={size}&steps=300"
+    with streamlit_server(env=env, log=log) as base, Browser(width, height) as browser:
+        browser.goto(f"{base}/?{query}")
+        browser.wait_for(PLAN_SHOWN, timeout)
+        time.sleep(1.0)
+        return browser.screenshot(out, full_page=False)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", type=int, default=256, help="long side of the result in px (default 256)")
@@ -293,12 +313,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds to wait for the result")
     parser.add_argument("--queue", action="store_true",
                         help="instead: a tab waiting behind another tab's run (default --out docs/figures/web_queue.png)")
+    parser.add_argument("--plan", type=int, metavar="SIZE",
+                        help="instead: the memory plan of a SIZE px request, before Run (default --out "
+                             "docs/figures/web_plan.png)")
+    parser.add_argument("--max-memory", default="8G", help="the server's budget for --plan (NST_WEB_MAX_MEMORY)")
     args = parser.parse_args(argv)
     if not Path(CHROMIUM).exists():
         print(f"error: {CHROMIUM} not found; install it (Debian: apt-get install chromium)", file=sys.stderr)
         return 2
     start = time.monotonic()
-    if args.queue:
+    if args.plan:
+        out = args.out if "--out" in (argv or sys.argv) else ROOT / "docs" / "figures" / "web_plan.png"
+        path = capture_plan(out, args.plan, env={"NST_WEB_MAX_MEMORY": args.max_memory})
+    elif args.queue:
         out = args.out if "--out" in (argv or sys.argv) else ROOT / "docs" / "figures" / "web_queue.png"
         path = capture_queue(out, args.size, args.steps, timeout=args.timeout)
     else:
