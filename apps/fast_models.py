@@ -76,9 +76,9 @@ def _upload_dir() -> Path:
 def _load(path: str, modified: int):
     import numpy as np
 
-    from nst_lib.fast import FastModel  # TensorFlow: only in the worker that runs the model
+    import nst_lib  # nst_lib.FastModel imports TensorFlow: only in the worker that runs the model
 
-    model = FastModel.load(path)
+    model = nst_lib.FastModel.load(path)
     model.stylize(np.zeros((32, 32, 3), np.float32))  # traces the network once (any size reuses the trace)
     return model
 

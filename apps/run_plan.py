@@ -15,6 +15,8 @@ from nst_lib.config import StyleConfig
 from nst_lib.memory import plan_run
 from nst_lib.sizes import format_bytes
 
+from server import refusal_sentence
+
 
 @dataclass(frozen=True)
 class PlanView:
@@ -42,9 +44,9 @@ def plan_view(config: StyleConfig, content_shape: Sequence[int], budget_bytes: i
                     style_shapes=[tuple(s)[:2] for s in style_shapes] or None, backbone=backbone)
     height, width = plan.output_shape
     peak, budget = format_bytes(plan.estimated_peak_bytes), format_bytes(plan.budget_bytes)
-    if not plan.fits:
-        text = (f"**Too large for this server:** a {width}×{height} px run needs at least {peak} of memory, even "
-                f"in tiles, and this server allows {budget} per run. Choose a smaller size.")
+    if not plan.fits:  # the queue's own refusal, shown before Run
+        sentence = refusal_sentence(plan)
+        text = f"{sentence[0].upper()}{sentence[1:]}."
     elif plan.mode == "whole":
         text = (f"**Memory plan:** {width}×{height} px in one piece, estimated peak {peak} of the {budget} this "
                 "server allows per run.")

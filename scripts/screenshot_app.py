@@ -288,7 +288,7 @@ def capture_queue(out: Path, size: int, steps: int, env: dict[str, str] | None =
 
 PLAN_SHOWN = (
     "[...document.querySelectorAll('[data-testid=\"stCaptionContainer\"], [data-testid=\"stAlertContentError\"]')]"
-    ".some(e => /Memory plan:|Too large for this server/.test(e.innerText))"
+    ".some(e => /Memory plan:|run needs at least/.test(e.innerText))"
     " && [...document.querySelectorAll('img')].every(i => i.complete && i.naturalWidth > 0)"
 )
 

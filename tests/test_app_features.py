@@ -40,7 +40,9 @@ def test_the_plan_of_a_4096_px_request_is_shown_in_words():
     assert "4096×3072 px does not fit in one piece" in tiled.text and "in tiles of" in tiled.text
     assert "estimated peak" in tiled.text
     refused = plan_view(config, (3000, 4000), GiB // 2)
-    assert not refused.fits and "Too large for this server" in refused.text and "smaller size" in refused.text
+    assert not refused.fits and refused.text.startswith("A 4096×3072 px run needs at least")
+    assert refused.text.endswith("; choose a smaller size.") and refused.text == logic.error_sentence(
+        NSTError(logic.run_admission(logic.RunRequest(config, (3000, 4000)), GiB // 2).message))
     small = plan_view(StyleConfig(size=256), (300, 400), 8 * GiB)
     assert small.fits and small.mode == "whole" and "256×192 px in one piece" in small.text
 
@@ -138,6 +140,6 @@ def test_a_request_that_cannot_fit_is_refused_with_a_sentence_and_run_is_disable
     monkeypatch.setenv(logic.ENV_MAX_MEMORY, "1G")
     at = page.start()
     at.number_input(key="size").set_value(4096).run()
-    assert any("Too large for this server" in e for e in errors(at)), errors(at)
+    assert any("run needs at least" in e and "choose a smaller size" in e for e in errors(at)), errors(at)
     assert at.button(key="run").disabled
     assert "ticket" not in at.session_state
