@@ -289,19 +289,20 @@ def capture_queue(out: Path, size: int, steps: int, env: dict[str, str] | None =
 PLAN_SHOWN = (
     "[...document.querySelectorAll('[data-testid=\"stCaptionContainer\"], [data-testid=\"stAlertContentError\"]')]"
     ".some(e => /Memory plan:|run needs at least/.test(e.innerText))"
+    " && [...document.querySelectorAll('button')].some(b => b.innerText.includes('Run style transfer'))"
     " && [...document.querySelectorAll('img')].every(i => i.complete && i.naturalWidth > 0)"
 )
 
 
 def capture_plan(out: Path, size: int, env: dict[str, str] | None = None, timeout: float = 300.0,
-                 width: int = 1280, height: int = 1000, log: Path | None = None) -> Path:
+                 width: int = 1280, height: int = 1450, log: Path | None = None) -> Path:
     """Screenshot the page set up for a ``size`` px run with the Wasserstein statistic: its memory plan is
     shown before anything runs (nothing is run)."""
     query = f"content=coffee&style=swirls&style_loss=wasserstein&style_weight=800&size={size}&steps=300"
-    with streamlit_server(env=env, log=log) as base, Browser(width, height) as browser:
+    with streamlit_server(env=env, log=log, script=SERVE) as base, Browser(width, height) as browser:
         browser.goto(f"{base}/?{query}")
         browser.wait_for(PLAN_SHOWN, timeout)
-        time.sleep(1.0)
+        time.sleep(2.0)
         return browser.screenshot(out, full_page=False)
 
 
