@@ -22,7 +22,7 @@ from typing import Any
 
 from .cli_common import (EXIT_INTERRUPTED, EXIT_OK, UsageError, check_files, input_files, load_source, name_list,
                          number)
-from .config import BACKBONES, STYLE_LOSSES, StyleConfig, config_fields
+from .config import BACKBONES, PRECISIONS, STYLE_LOSSES, StyleConfig, config_fields
 from .fast_data import list_image_folder
 from .fast_settings import TrainSettings, check_model_file, check_model_path, train_fields
 from .images import check_output_path, output_bit_depth, save_image
@@ -32,7 +32,7 @@ from .startup import import_tensorflow_quietly
 _METAVARS = {"size": "PX", "steps": "N", "time_budget": "SECONDS", "batch_size": "N", "seed": "N",
              "style_size": "PX", "checkpoint_every": "N", "weights": "PATH", "width": "N", "residual_blocks": "N",
              "learning_rate": "LR"}
-_CHOICES = {"backbone": BACKBONES, "style_loss": STYLE_LOSSES}
+_CHOICES = {"backbone": BACKBONES, "style_loss": STYLE_LOSSES, "precision": PRECISIONS}
 
 
 # ------------------------------------------------------------------------------------------- parsers
@@ -169,14 +169,16 @@ _NOT_WITH_MODEL = ("mask", "save_every", "history", "resume", "save_state")
 
 
 def cmd_stylize_model(args: argparse.Namespace) -> int:
-    """``nst stylize CONTENT --model MODEL.keras -o OUT [--size PX] [--bit-depth 8|16]``."""
+    """``nst stylize CONTENT --model MODEL.keras -o OUT [--size PX] [--precision P] [--bit-depth 8|16]``."""
     if args.styles:
         raise UsageError(f"with --model, give no STYLE image (the model has learnt its style); got {' '.join(args.styles)}")
-    refused = [f.name for f in config_fields() if f.name != "size" and getattr(args, f.name, None) is not None]
+    refused = [f.name for f in config_fields() if f.name not in ("size", "precision")
+               and getattr(args, f.name, None) is not None]
     refused += [name for name in _NOT_WITH_MODEL if getattr(args, name, None)]
     if refused:
         flags = ", ".join("--" + name.replace("_", "-") for name in refused)
-        raise UsageError(f"{flags} cannot be used with --model (only --size and --bit-depth apply to a trained model)")
+        raise UsageError(f"{flags} cannot be used with --model (only --size, --precision and --bit-depth apply to a "
+                         "trained model)")
     size = args.size if args.size is not None else StyleConfig().size
     StyleConfig(size=size)  # the same size limits as stylize
     output = check_output_path(args.output)
@@ -190,10 +192,10 @@ def cmd_stylize_model(args: argparse.Namespace) -> int:
 
     start = time.perf_counter()
     model = FastModel.load(args.model)
-    image = model.stylize(content)
+    image = model.stylize(content, precision=args.precision or "auto")
     save_image(image, output, args.bit_depth)
     if not args.quiet:
         h, w = image.shape[:2]
         print(f"wrote {output}: {w}×{h} px in {time.perf_counter() - start:.2f} s (model loading included) with "
-              f"{args.model}, trained {model.steps} steps")
+              f"{args.model}, trained {model.steps} steps, in {model.last_precision.used}")
     return EXIT_OK

@@ -53,6 +53,7 @@ from .objective import LayerWeights, build_objective, layer_weights, style_targe
 from .optimize import STOP_REASONS as OPTIMIZER_STOP_REASONS
 from . import memory
 from .sizes import format_bytes
+from .precision import PrecisionChoice, resolve_precision
 
 #: Peak memory of one forward pass per pixel at width 16 (measured: +465 MB at 1024² px, +1.86 GB at 2048²);
 #: it grows about in proportion to the width. A 4096² image needs about 7.8 GB.
@@ -161,6 +162,23 @@ def evaluate_stylization(image: Any, content: Any, style: Any, settings: TrainSe
     return {k: float(v) for k, v in objective.parts(tf.constant(picture[np.newaxis])).items()}
 
 
+_POLICY_LOCK = threading.Lock()
+
+
+def _bfloat16_copy(network: StyleTransferNetwork) -> StyleTransferNetwork:
+    """The same network (same float32 weights) built under Keras' ``mixed_bfloat16`` policy: it computes in
+    bfloat16. The global policy is set only while the copy is built (under a lock), then restored."""
+    with _POLICY_LOCK:
+        previous = keras.config.dtype_policy()
+        keras.config.set_dtype_policy("mixed_bfloat16")
+        try:
+            copy = build_network(network.width, network.residual_blocks)
+        finally:
+            keras.config.set_dtype_policy(previous)
+    copy.set_weights(network.get_weights())
+    return copy
+
+
 # ------------------------------------------------------------------------------------------ training
 @dataclass
 class TrainProgress:
@@ -191,7 +209,9 @@ class FastModel:
     stop_reason: str = "loaded"
     message: str = STOP_REASONS["loaded"]
     notes: list[str] = field(default_factory=list)
-    _infer: Any = field(default=None, repr=False)
+    _infer: dict = field(default_factory=dict, repr=False)  # compute precision → traced inference function
+    #: the precision the last :meth:`stylize` ran in, and why (nst_lib.precision)
+    last_precision: PrecisionChoice | None = None
 
     # -------------------------------------------------------------- what the file says
     @property
@@ -220,12 +240,15 @@ class FastModel:
         return [dict(zip(keys, row)) for row in self.metadata.get("history", [])]
 
     # -------------------------------------------------------------- inference
-    def stylize(self, image: Any, size: int | None = None) -> np.ndarray:
+    def stylize(self, image: Any, size: int | None = None, precision: str = "float32") -> np.ndarray:
         """Stylize ``image`` (a path, bytes, PIL image or array) in one forward pass.
 
         Args:
             image: anything :func:`nst_lib.images.load_image` accepts.
             size: long side of the result; ``None`` keeps the image's size.
+            precision: ``float32`` (default), ``bfloat16`` or ``auto`` (:mod:`nst_lib.precision`): bfloat16 runs a
+                copy of the network under Keras' ``mixed_bfloat16`` policy (same float32 weights, bfloat16
+                arithmetic); :attr:`last_precision` says which ran.
 
         Returns:
             float32 (H, W, 3) in [0, 1].
@@ -239,15 +262,16 @@ class FastModel:
                 f"stylizing a {w}×{h} px image with this network needs about {format_bytes(needed)}; "
                 f"{format_bytes(budget)} is available for it; use a smaller size"
             )
-        if self._infer is None:
-            network = self.network
+        choice = self.last_precision = resolve_precision(precision)
+        if choice.used not in self._infer:
+            network = self.network if choice.used == "float32" else _bfloat16_copy(self.network)
 
             @tf.function(input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32)])
             def infer(batch):
-                return network(batch, training=False)
+                return tf.cast(network(batch, training=False), tf.float32)
 
-            self._infer = infer
-        return self._infer(tf.constant(picture[np.newaxis]))[0].numpy()
+            self._infer[choice.used] = infer
+        return self._infer[choice.used](tf.constant(picture[np.newaxis]))[0].numpy()
 
     # -------------------------------------------------------------- files
     def save(self, path: str | os.PathLike) -> Path:
@@ -414,9 +438,11 @@ def _prepare_training(style, images, output, resume, settings, options) -> _Trai
         )
     steps_done = previous.steps if previous is not None else 0
     sampler = PhotoSampler(settings.size, images, seed=settings.seed * 1_000_003 + steps_done)
+    precision = resolve_precision(settings.precision)
     extractor = shared_extractor(settings.content_layers + settings.style_layers, settings.backbone, settings.weights,
-                                 warn=False)
+                                 warn=False, precision=precision.used)
     notes = [extractor.weights_info.notice] if extractor.weights_info.notice else []
+    notes.append(f"the loss network (VGG) computes in {precision.used} ({precision.reason})")
     weights = layer_weights(settings, extractor.backbone)
     targets = style_targets(extractor, style_image, tuple(weights.style), settings.style_loss) if weights.style else {}
     return _TrainingSetup(settings, previous, target, images, style_image, style_print, sampler, extractor, weights,

@@ -89,6 +89,10 @@ class TrainSettings:
     seed: int = field(default=0, metadata=doc("random seed (weights, crops)"))
     backbone: str = field(default="vgg19", metadata=doc("loss network: vgg19 or vgg16"))
     weights: str = field(default="imagenet", metadata=doc("'imagenet' or a path to a Keras weights file"))
+    precision: str = field(
+        default="auto",
+        metadata=doc("numbers the loss network (VGG) computes in: auto, float32 or bfloat16 (as in stylize; the "
+                     "network being trained keeps float32 weights and arithmetic)"))
 
     def __post_init__(self) -> None:
         if self.style_weight is None:  # each style statistic has its own scale, hence its own default

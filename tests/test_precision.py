@@ -152,3 +152,27 @@ def test_stylize_in_bfloat16_says_so_is_reproducible_and_optimises(offline_weigh
     objective = nst_lib.transfer.make_objective(content, style, precision="float32", **settings)
     values = [float(objective.parts(r.image[np.newaxis])["total"]) for r in (first, plain)]
     assert values[0] < 1.25 * values[1], values
+
+
+def test_fast_model_inference_in_bfloat16_is_close_to_float32_and_says_so():
+    import keras
+
+    from nst_lib.fast import FastModel, build_network
+
+    model = FastModel(build_network(8, 1, seed=0))
+    image = make_content(48, 48)
+    full = model.stylize(image)
+    half = model.stylize(image, precision="bfloat16")
+    assert model.last_precision.used == "bfloat16" and half.dtype == np.float32
+    assert np.abs(full - half).mean() < 0.01 and np.abs(full - half).max() < 0.1
+    assert keras.config.dtype_policy().name == "float32"  # the global policy is left as it was
+    assert model.stylize(image, precision="float32").tobytes() == full.tobytes()
+
+
+def test_train_settings_take_the_precision_and_refuse_bad_ones():
+    from nst_lib.fast_settings import TrainSettings
+
+    assert TrainSettings().precision == "auto"
+    assert TrainSettings(precision="bfloat16").precision == "bfloat16"
+    with pytest.raises(InvalidSettingError, match="precision must be one of auto, float32, bfloat16"):
+        TrainSettings(precision="fp8")
