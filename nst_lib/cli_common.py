@@ -7,7 +7,7 @@ import argparse
 import os
 from pathlib import Path
 
-from . import data
+from . import data, environment
 from .config import INITS
 from .images import MIN_SIDE, load_image
 from .paths import check_distinct, check_writable
@@ -73,7 +73,7 @@ def _painting_file(name: str) -> str:
     cached = keras_cache_dir() / "nst_paintings" / data.PAINTINGS[name].fname
     if cached.is_file():
         return str(cached)
-    if os.environ.get("NST_OFFLINE", "").strip().lower() in {"1", "true", "yes"}:
+    if environment.offline():
         raise UsageError(f"example:{name} is a painting that is downloaded once into {cached.parent}, and downloads "
                          "are disabled (NST_OFFLINE=1); unset NST_OFFLINE, or use a bundled style "
                          f"({', '.join(data.list_style_images())})")

@@ -169,3 +169,20 @@ def test_errors_carry_what_they_are_about_and_why():
     assert (plain.subject, plain.reason) == (None, None)
     assert plain.about("x", "y") is plain and (plain.subject, plain.reason) == ("x", "y")
     assert plain.about("z").subject == "x"  # fields already given are kept
+
+
+def test_every_switch_has_one_spelling_of_true(monkeypatch):
+    """NST_FAST and NST_OFFLINE read alike, when used (nst_lib.environment)."""
+    from nst_lib import environment
+    from nst_lib.config import fast_mode
+
+    for text, expected in (("1", True), ("true", True), (" Yes ", True), ("on", True), ("0", False), ("", False),
+                           ("no", False), ("2", False)):
+        monkeypatch.setenv("NST_FAST", text)
+        monkeypatch.setenv("NST_OFFLINE", text)
+        assert fast_mode() is expected and environment.offline() is expected, text
+    monkeypatch.setenv("NST_SAVE_INTERVAL", "2.5")
+    assert environment.save_interval() == 2.5
+    monkeypatch.setenv("NST_SAVE_INTERVAL", "soon")
+    with pytest.raises(InvalidSettingError, match="NST_SAVE_INTERVAL must be a number of seconds"):
+        environment.save_interval()
