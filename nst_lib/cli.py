@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any, Sequence
@@ -38,6 +39,7 @@ from .cli_train import add_model_option, add_train_parser, cmd_stylize_model, cm
 from .cli_batch import add_batch_parser, cmd_batch
 from .cli_video import add_video_parser, cmd_video
 from .errors import NSTError, OutputError
+from .paths import same_file
 from .images import MIN_SIDE, MIN_SOURCE_SIDE, check_output_path, output_bit_depth, read_image_header, read_mask, save_image
 from .layers import layer_catalogue, to_keras_names
 from .memory import check_input_decoding, check_plan, plan_run
@@ -232,7 +234,20 @@ def _check_stylize_outputs(args: argparse.Namespace) -> Path:
         check_output_path_json(args.save_state, "--save-state", "run.npz")
     check_files({"-o": args.output, "--history": args.history, "--save-state": args.save_state},
                 input_files(args), may_overwrite={"--save-state": "--resume"})
+    if args.save_every:
+        _check_checkpoint_names(output, input_files(args))
     return output
+
+
+def _check_checkpoint_names(output: Path, inputs: dict[str, str | None]) -> None:
+    """``--save-every`` writes ``OUT_0050.png``, ``OUT_scale1_0050.png``, …: none of them may be an input."""
+    pattern = re.compile(rf"^{re.escape(output.stem)}(_scale\d+)?_\d{{4,}}{re.escape(output.suffix)}$")
+    for what, path in inputs.items():
+        if path is None or not pattern.match(Path(path).name):
+            continue
+        if same_file(Path(path).parent, output.parent):
+            raise UsageError(f"--save-every would write checkpoints named like {Path(path).name!r}, which is "
+                             f"{what}; choose another -o name (nothing was written)")
 
 
 def _load_inputs(args: argparse.Namespace, config: StyleConfig):

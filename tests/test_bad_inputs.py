@@ -80,6 +80,7 @@ def scratch(tmp_path, monkeypatch):
     write_png(tmp_path / "result.png", make_style(seed=4))  # a pre-existing output
     os.link(tmp_path / "photo.png", tmp_path / "photo_link.png")
     (tmp_path / "folder").mkdir()
+    write_png(tmp_path / "result_0002.png", make_content(seed=5))  # a photo named like a checkpoint of -o result.png
     _npz(tmp_path / "good.npz", _good_meta())
     _npz(tmp_path / "number.npz", 5)
     _npz(tmp_path / "bad_stage.npz", _good_meta(stage="x"))
@@ -125,6 +126,9 @@ CASES = {
         "§1", ["train", "style.png", "-o", "style.png", "--steps", "1"], (".keras",)),
     "--model output over the content": Case(
         "§1", ["stylize", "photo.png", "--model", "model.keras", "-o", "photo.png"], ("content image",)),
+    "a checkpoint name of --save-every over the content": Case(
+        "§1", ["stylize", "result_0002.png", "style.png", "-o", "result.png", "--save-every", "2", *TINY],
+        ("--save-every", "result_0002.png", "content image")),
     "a state file that expands to 19 GB": Case(
         "§3", ["stylize", "photo.png", "style.png", "--resume", "bomb.npz", "-o", "out.png"],
         ("bomb.npz", "declares", "(40000, 40000, 3)")),
