@@ -82,9 +82,11 @@ print(backbone.resolved_weights_description())
 
 # %% [markdown]
 # If the line above ends with *"replacing the requested vgg19"*, you are offline and the course runs on
-# VGG16. That is fine: VGG16 is VGG19 with three fewer convolution layers (16 → 13), every layer name
-# the course uses exists in both except `block5_conv4`, and style transfer works well with either
-# (Johnson et al.'s fast style transfer used VGG16). Pictures will differ a little from VGG19 ones.
+# VGG16. That is fine: VGG16 is VGG19 with three fewer convolution layers (16 → 13): it has no `conv3_4`,
+# `conv4_4` and `conv5_4` (Keras: `block3_conv4`, `block4_conv4`, `block5_conv4`). The layers the course
+# uses by default — `conv1_1 … conv5_1` for style, `conv4_2`/`conv5_2` for content — exist in both, and
+# style transfer works well with either (Johnson et al.'s fast style transfer used VGG16). Pictures will
+# differ a little from VGG19 ones, and deep layers see slightly smaller windows (notebook 02).
 # To use VGG19, put the file named in step 2 into `~/.keras/models/` and restart the kernel.
 
 # %% [markdown]
@@ -172,11 +174,13 @@ print("fast mode is", "on" if nst.fast_mode() else "off", "→ this notebook use
 # **Exercises with self-checks.** `nst_lib.course.checks` has one check per exercise. A check calls your
 # function on small known inputs and compares the answer with the library's. It prints a line starting
 # with ✓ when your function is right; otherwise it raises an `ExerciseError` that says what is wrong in
-# plain words. Two kinds of starters:
+# plain words — "still empty" while the body is the starter's `raise NotImplementedError`.
 #
-# - **build it yourself**: the function's body is `raise NotImplementedError` — you write it from the
-#   formula in the notebook (notebooks 01–05 each have one, and notebook 08 puts them all together);
-# - **fix it**: the starter is almost right and contains a typical mistake on purpose.
+# **Predict first, then read.** Every self-checked exercise starts empty, and most sit *before* the part
+# of the notebook that derives their answer: the text above an exercise says what the function must do
+# (the idea, the formula, the shapes), not how to write it. Write your version, run its check, and only
+# then read on — the derivation that follows is there to compare with yours. The functions you write in
+# notebooks 01–05 are the pieces notebook 08 puts together into your own style transfer.
 #
 # Run the check, read the message, change the function, run both cells again. The cells of the checks are
 # tagged `raises-exception`, so *Run All* goes on past a check that fails.
@@ -253,20 +257,18 @@ checks.solution()
 #
 # **Exercise 1 — the image contract (self-checked).** Image files store 8-bit pixels: integers from 0
 # to 255 (`uint8`). Write `to_float_image(pixels)` that turns such an array of shape `(H, W, 3)` into the
-# library's image: `float32` values in `[0, 1]`, same shape, with 255 becoming exactly 1.0. The starter
-# below is almost right; run the check, read its message and fix the function. (Solution:
-# `checks.solution("to_float_image")`.)
+# library's image contract (section 2): same shape, values in `[0, 1]` with 0 becoming 0.0 and 255 exactly
+# 1.0, and the data type the contract names; the input array stays as it was. Replace
+# `raise NotImplementedError` with your code. (Solution, on purpose only: `checks.solution("to_float_image")`.)
 
 # %% tags=["exercise"]
-from nst_lib.course.checks import check_to_float_image
-
-
 def to_float_image(pixels):
-    return pixels / 255
+    """(H, W, 3) uint8 pixels, 0–255 → the library's image: (H, W, 3), float32, in [0, 1]."""
+    raise NotImplementedError
 
 
 # %% tags=["raises-exception"]
-check_to_float_image(to_float_image)
+checks.check_to_float_image(to_float_image)
 
 # %% [markdown]
 # **Exercise 2 — another pair.** Change `CONTENT_NAME, STYLE_NAME` to `"astronaut"` and

@@ -140,7 +140,32 @@ for side in (128, 256, 512, 1024):
 # 2. channels in **BGR** order (OpenCV's habit), not RGB;
 # 3. the **mean ImageNet colour subtracted** from every pixel: 103.939 (B), 116.779 (G), 123.68 (R).
 #
-# Let us do it by hand on a batch of one image (networks work on batches: a leading axis of size 1).
+# **Exercise 1 — build it yourself, before reading on: preprocessing (self-checked).** Write
+# `preprocess(images)` for a batch `(N, H, W, 3)` of `[0, 1]` RGB images, returning VGG's input: the three
+# steps above, in that order. It receives a TensorFlow tensor, and later runs inside a compiled TensorFlow
+# graph (notebook 05), so use operations that work on tensors — indexing, slicing and arithmetic work on
+# them as on NumPy arrays. `MEANS_BGR` holds the means in B, G, R order. Replace
+# `raise NotImplementedError` with your code and run the check; the code right after it does the same steps
+# by hand, so compare only once your check passes. (Reference solution, on purpose only:
+# `checks.solution("preprocess")`.)
+
+# %%
+from nst_lib.course import checks
+
+MEANS_BGR = np.array(backbone.CAFFE_MEANS_BGR, np.float32)  # for your preprocess and deprocess
+
+# %% tags=["exercise"]
+def preprocess(images):
+    """(N, H, W, 3) RGB in [0, 1] → VGG's input (the three steps of section 4)."""
+    raise NotImplementedError
+
+
+# %% tags=["raises-exception"]
+checks.check_preprocess(preprocess)
+
+# %% [markdown]
+# Now by hand, on a batch of one image (networks work on batches: a leading axis of size 1) — compare it
+# with yours.
 
 # %%
 x = image[np.newaxis]                      # (1, H, W, 3): a batch of one
@@ -210,8 +235,24 @@ print("✓ ∂loss/∂image = 255 × ∂loss/∂vgg_input, with the channel axis
 # Sometimes you *do* hold an image in VGG's space (an older implementation, a debugging session) and
 # want to look at it. The inverse undoes the steps **in reverse order**: add the means back, reverse
 # BGR → RGB, divide by 255, and clip to `[0, 1]` — an optimised image can stray outside the range, and
-# displaying or saving needs valid values. You will write it in Exercise 2.
+# displaying or saving needs valid values.
 #
+# **Exercise 2 — build it yourself: the inverse (self-checked).** Write `deprocess(vgg_input)` that turns
+# a `(1, H, W, 3)` tensor in VGG's space back into a displayable `[0, 1]` RGB image (returning shape
+# `(H, W, 3)` is fine too). NumPy (`np.asarray(vgg_input)` first) or TensorFlow both work. The check also
+# feeds it values an optimisation could produce, outside what `preprocess` can give.
+# (Solution, on purpose only: `checks.solution("deprocess")`.)
+
+# %% tags=["exercise"]
+def deprocess(vgg_input):
+    """VGG's input → RGB image in [0, 1] (section 5: the steps of section 4 undone)."""
+    raise NotImplementedError
+
+
+# %% tags=["raises-exception"]
+checks.check_deprocess(deprocess)
+
+# %% [markdown]
 # ## 6. Back to 8 bits, and to files
 #
 # `to_uint8` rounds to the nearest of the 256 levels; `nst.save_image(image, path)` writes PNG, JPEG,
@@ -251,44 +292,9 @@ with tempfile.TemporaryDirectory() as folder:
 # %% [markdown]
 # ## Exercises
 #
-# **Exercise 1 — build it yourself: preprocessing (self-checked).** Write `preprocess(images)` for a batch
-# `(N, H, W, 3)` of `[0, 1]` RGB images: the three steps of section 4, returning VGG's input. It receives
-# a TensorFlow tensor: slicing with `[..., ::-1]` (or `tf.reverse(images, axis=[-1])`) and arithmetic
-# work on tensors as on arrays. `MEANS_BGR` holds the means in B, G, R order. Replace
-# `raise NotImplementedError` with your code, then run the check. (Reference solution, on purpose only:
-# `checks.solution("preprocess")`.)
-
-# %% tags=["exercise"]
-from nst_lib.course import checks
-
-MEANS_BGR = np.array(backbone.CAFFE_MEANS_BGR, np.float32)
-
-
-def preprocess(images):
-    """(N, H, W, 3) RGB in [0, 1] → VGG's input: ×255, RGB → BGR, minus MEANS_BGR."""
-    raise NotImplementedError
-
-
-# %% tags=["raises-exception"]
-checks.check_preprocess(preprocess)
-
-
-# %% [markdown]
-# **Exercise 2 — build it yourself: the inverse (self-checked).** Write `deprocess(vgg_input)` that turns
-# a `(1, H, W, 3)` tensor in VGG's space back into a displayable `[0, 1]` RGB image (returning shape
-# `(H, W, 3)` is fine too). Undo the steps in reverse order (section 5), and clip. NumPy
-# (`np.asarray(vgg_input)` first) or TensorFlow both work. (Solution: `checks.solution("deprocess")`.)
-
-# %% tags=["exercise"]
-def deprocess(vgg_input):
-    """VGG's input → RGB image in [0, 1]: + means, BGR → RGB, ÷255, clip."""
-    raise NotImplementedError
-
-
-# %% tags=["raises-exception"]
-checks.check_deprocess(deprocess)
-
-# %% [markdown]
+# Exercises 1 and 2 — `preprocess` and `deprocess` — are in sections 4 and 5, before the code that answers
+# them; if you skipped them, go back and write them now (notebook 08 uses both).
+#
 # **Exercise 3 — a wrong colour order, seen by VGG.** What would VGG see if you forgot to reverse the
 # channels? Compute `block1_conv1` features of `image` and of `image[..., ::-1]` with a real extractor
 # (`nst.FeatureExtractor(["block1_conv1"])`) and draw both with `viz.feature_map_grid(…, "first", 8)`.

@@ -158,10 +158,61 @@ plt.show()
 # 1 in block 1, then 2, 4, 8, 16 after each pooling. So a map of `block4_conv1` for a 256-px image is
 # 256 / 8 = 32 values wide.
 #
-# The **receptive field** is the side of the input window that can affect one value. It grows layer by
-# layer: a 3×3 convolution adds one neighbour on each side, that is 2 × stride pixels; a 2×2 pooling adds
-# one more stride and then doubles the stride. Starting from 1 pixel: `conv1_1` sees 3 px, `conv1_2`
-# 5 px, the pooling makes 6 px, `conv2_1` sees 6 + 2·2 = 10 px, and so on.
+# The **receptive field** is the side of the input window that can affect one value. Before reading how it
+# grows, work out both numbers yourself.
+#
+# **Exercise 1 — output shapes (self-checked).** Write `feature_map_shape(layer, height, width)` that
+# returns `(h, w, channels)` of a VGG19 layer's output for an input of `height × width` pixels, by
+# arithmetic only (no network): the convolutions keep the size, each 2×2 max-pooling halves it and drops an
+# odd last row or column, and section 1 gives the channels of every block. The check compares with a real
+# VGG19 at an odd input size. (Solution, on purpose only: `checks.solution("feature_map_shape")`.)
+
+# %%
+from nst_lib.course import checks
+
+# %% tags=["exercise"]
+def feature_map_shape(layer, height, width):
+    """(h, w, channels) of a VGG19 layer's output for a height × width input."""
+    raise NotImplementedError
+
+
+# %% tags=["raises-exception"]
+checks.check_feature_map_shape(feature_map_shape)
+
+
+# %% [markdown]
+# **Exercise 2 — the receptive field of any layer of either network (self-checked).** Write
+# `receptive_field(layer, layer_names)`: `layer_names` lists a network's convolution layers in order —
+# `backbone.layer_names("vgg19")` or `backbone.layer_names("vgg16")` — and a 2×2 max-pooling with stride 2
+# sits wherever the block number changes. Return the side, in input pixels, of the window that one value
+# of `layer` can see. Start from one pixel and ask, layer by layer: how far apart (in input pixels) are the
+# neighbouring values this layer reads, and how much wider does its window make the one before it? Do
+# `conv1_1`, `conv1_2`, the pooling and `conv2_1` on paper first. The check tries every layer of both
+# networks against the table of section 1 (`nst.layer_catalogue`); using the catalogue in your function
+# does not count. (Solution, on purpose only: `checks.solution("receptive_field")`.)
+#
+# <details><summary><b>Hint</b> (open it only if you are stuck)</summary>
+#
+# A 3×3 convolution reads one neighbour on each side, and neighbouring values of its input map are
+# `jump` input pixels apart; a 2×2 pooling also reads one more neighbour, and after it neighbouring values
+# are twice as far apart.
+# </details>
+
+# %% tags=["exercise"]
+def receptive_field(layer, layer_names):
+    """Side, in input pixels, of the window one value of `layer` sees, in the network of `layer_names`."""
+    raise NotImplementedError
+
+
+# %% tags=["raises-exception"]
+checks.check_receptive_field(receptive_field)
+
+# %% [markdown]
+# **How the window grows.** A 3×3 convolution adds one neighbour on each side, that is 2 × stride pixels;
+# a 2×2 pooling adds one more stride and then doubles the stride. Starting from 1 pixel: `conv1_1` sees
+# 3 px, `conv1_2` 5 px, the pooling makes 6 px, `conv2_1` sees 6 + 2·2 = 10 px, and so on — the table of
+# section 1 lists them all. VGG16's blocks 3–5 have one convolution fewer each, so from `block4_conv1` on
+# its windows are smaller than VGG19's at the layer of the same name.
 #
 # The squares below show how much of the image one value of each style layer can see. Small windows catch
 # fine texture (brush grain); large ones catch larger structures (strokes, shapes). That is why the style
@@ -235,15 +286,29 @@ plt.show()
 # gives a model that returns that list. `checks.vgg_network()` hands you VGG's convolution stack with the
 # weights resolved above, as a plain `keras.Model` whose input is the **preprocessed** image (notebook 01),
 # and every layer is reachable by name with `vgg.get_layer(name)`; its `.output` is the symbolic tensor a
-# new model can end at. You will build your own extractor from it in Exercise 1.
+# new model can end at. You will build your own extractor from it in Exercise 3, just below.
 
 # %%
-from nst_lib.course import checks
-
 vgg = checks.vgg_network()
 print(f"vgg: input {vgg.input.shape} (batch, height, width, BGR), {len(vgg.layers)} layers:",
       ", ".join(layer.name for layer in vgg.layers[1:6]), "…")
 print("block3_conv1's output tensor:", vgg.get_layer("block3_conv1").output.shape)
+
+# %% [markdown]
+# **Exercise 3 — build it yourself: a feature extractor (self-checked).** Write
+# `make_extractor(layer_names)` that returns a `keras.Model` taking what `vgg` takes and returning the
+# outputs of the layers named in `layer_names`, as a list in that order, computed by `vgg`'s own layers
+# (no new weights). The check calls your model on a preprocessed image and compares every output with
+# `nst.FeatureExtractor`'s. (Solution, on purpose only: `checks.solution("make_extractor")`.)
+
+# %% tags=["exercise"]
+def make_extractor(layer_names):
+    """A keras.Model from vgg's input to a list of the outputs of `layer_names`, in that order."""
+    raise NotImplementedError
+
+
+# %% tags=["raises-exception"]
+checks.check_feature_extractor(make_extractor)
 
 # %% [markdown]
 # ## Further reading
@@ -269,69 +334,15 @@ print("block3_conv1's output tensor:", vgg.get_layer("block3_conv1").output.shap
 # - Each pooling doubles the stride; receptive fields grow from 3 px to over 150 px, so different layers
 #   describe texture at different scales. Value `(i, j)` of a layer with stride `s` is centred on pixel
 #   `(s·i + (s − 1)/2, s·j + (s − 1)/2)`.
-# - An extractor is `keras.Model(vgg.input, [vgg.get_layer(name).output, …])`.
+# - Keras' functional API builds a new model from any tensors of an existing one: that is how a feature
+#   extractor is made from VGG (Exercise 3).
 
 # %% [markdown]
 # ## Exercises
 #
-# **Exercise 1 — build it yourself: a feature extractor (self-checked).** Write `make_extractor(layer_names)`
-# that returns a `keras.Model` from `vgg.input` to the outputs of the layers named in `layer_names`, as a
-# list in that order (section 5). The check calls your model on a preprocessed image and compares every
-# output with `nst.FeatureExtractor`'s. (Solution, on purpose only: `checks.solution("make_extractor")`.)
-
-# %% tags=["exercise"]
-def make_extractor(layer_names):
-    """A keras.Model from vgg.input to a list of the outputs of `layer_names`, in that order."""
-    raise NotImplementedError
-
-
-# %% tags=["raises-exception"]
-checks.check_feature_extractor(make_extractor)
-
-
-# %% [markdown]
-# **Exercise 2 — output shapes (self-checked).** Write `feature_map_shape(layer, height, width)` that
-# returns `(h, w, channels)` of a VGG19 layer's output for an input of `height × width` pixels, using
-# only arithmetic (the convolutions keep the size; each 2×2 pooling halves it, rounding down). The
-# starter miscounts the poolings. (Solution: `checks.solution("feature_map_shape")`.)
-
-# %% tags=["exercise"]
-from nst_lib.course.checks import check_feature_map_shape, check_receptive_field
-
-
-def feature_map_shape(layer, height, width):
-    block = int(layer[len("block")])  # "block3_conv1" → 3
-    channels = min(64 * 2 ** (block - 1), 512)
-    poolings = block
-    return height // 2**poolings, width // 2**poolings, channels
-
-
-# %% tags=["raises-exception"]
-check_feature_map_shape(feature_map_shape)
-
-
-# %% [markdown]
-# **Exercise 3 — receptive fields (self-checked).** Write `receptive_field(layer)` for VGG19 layers by
-# walking through the network: start with `rf, jump = 1, 1`; each 3×3 convolution does `rf += 2 * jump`;
-# each pooling does `rf += jump` and then `jump *= 2`. The starter forgets something about pooling.
-# (Solution: `checks.solution("receptive_field")`.)
-
-# %% tags=["exercise"]
-def receptive_field(layer):
-    rf, jump = 1, 1
-    names = backbone.layer_names("vgg19")
-    for k, name in enumerate(names):
-        rf += 2 * jump  # a 3×3 convolution: one more neighbour on each side
-        if name == layer:
-            return rf
-        if k + 1 < len(names) and names[k + 1][5] != name[5]:  # a pooling sits between two blocks
-            jump *= 2
-
-
-# %% tags=["raises-exception"]
-check_receptive_field(receptive_field)
-
-# %% [markdown]
+# Exercises 1–3 are in sections 4 and 5, before the code and the text that answer them; if you skipped
+# them, go back and write them now (notebook 08 uses your extractor).
+#
 # **Exercise 4 — what a channel likes.** Use the demo below (or `extractor` and `viz.feature_map_grid`)
 # on `stained_glass` and on `swirls`. Find a `block1_conv1` channel that responds to the dark lead lines
 # of the stained glass. What does the same channel do on the swirls?

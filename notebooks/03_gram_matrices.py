@@ -45,7 +45,31 @@ h, w, c = feats.shape[1:]
 print(f"features: {tuple(feats.shape)} → {h}·{w} = {h * w} positions, each with {c} channel values")
 
 # %% [markdown]
-# **Step 1.** Forget the grid: stack the positions as rows of a matrix `F` of shape `(H·W, C)`. The
+# The **Gram matrix** of the layer summarises these vectors in one `C × C` table: entry `(i, j)` is the
+# **average, over all `H·W` positions, of the product of channel `i` and channel `j`** at that position.
+#
+# **Exercise 1 — build it yourself, before reading on: the Gram matrix (self-checked).** Write
+# `gram_matrix(features)` for features of shape `(1, H, W, C)`, returning the `(1, C, C)` (or `(C, C)`)
+# matrix just defined. A Python loop over `C²` pairs would be far too slow (`C` is up to 512): find the
+# one matrix product that computes all the sums at once, and the shape the features need for it. Use
+# TensorFlow operations: notebook 08 runs your function inside a compiled graph, and it must work for any
+# `H`, `W` and `C`. Replace `raise NotImplementedError`, run the check, and only then read the derivation
+# below. (Solution, on purpose only: `checks.solution("gram_matrix")`.)
+
+# %%
+from nst_lib.course import checks
+
+# %% tags=["exercise"]
+def gram_matrix(features):
+    """(1, H, W, C) features → (1, C, C): entry (i, j) is the mean over positions of channel i × channel j."""
+    raise NotImplementedError
+
+
+# %% tags=["raises-exception"]
+checks.check_gram_matrix(gram_matrix)
+
+# %% [markdown]
+# **The derivation — compare it with yours.** **Step 1.** Forget the grid: stack the positions as rows of a matrix `F` of shape `(H·W, C)`. The
 # channels stay the last axis, so a plain reshape keeps each row one position.
 
 # %%
@@ -248,24 +272,9 @@ viz.show_images([shallow.image, texture.image, style],
 # %% [markdown]
 # ## Exercises
 #
-# **Exercise 1 — build it yourself: the Gram matrix (self-checked).** Write `gram_matrix(features)` for
-# features of shape `(1, H, W, C)`, returning `(1, C, C)` (or `(C, C)`): the three steps of section 1 —
-# reshape to `(H·W, C)`, `Fᵀ F`, divide by `H·W`. Use TensorFlow operations (`tf.reshape`, `tf.matmul` or
-# `tf.einsum`, `tf.shape`). (Solution, on purpose only: `checks.solution("gram_matrix")`.)
-
-# %% tags=["exercise"]
-from nst_lib.course import checks
-
-
-def gram_matrix(features):
-    """(1, H, W, C) features → (1, C, C) Gram matrix Fᵀ F / (H·W)."""
-    raise NotImplementedError
-
-
-# %% tags=["raises-exception"]
-checks.check_gram_matrix(gram_matrix)
-
-# %% [markdown]
+# Exercise 1, the Gram matrix, is in section 1, before its derivation; if you skipped it, go back and write
+# it now (notebooks 04 and 08 use it).
+#
 # **Exercise 2 — what survives a flip?** Predict the style distance between `style` and its upside-down
 # copy `style[::-1]` relative to the mirrored one in section 2, then compute it with `style_distance`.
 # Would a rotation by 90° (`np.rot90(style)`) be closer or further? Why might VGG care?

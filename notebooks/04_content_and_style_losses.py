@@ -52,9 +52,34 @@ viz.show_images([content, style], [f"content: {CONTENT_NAME}", f"style: {STYLE_N
 #
 # `L_content(x) = mean((F_l − P_l)²)`
 #
-# Gatys et al. write `½ Σ (F − P)²`, a sum. We take the mean, so the number does not grow with the image
-# or the layer size and the same weights work at 256 px and at 1024 px. Written out for one layer, and
-# compared with the library:
+# Gatys et al. write sums instead: `½ Σ (F − P)²` for the content and, per style layer,
+# `Σ (G − A)² / (4 N² M²)` with `G = F Fᵀ` a sum over the `M = h·w` positions of `N` channels (section 2
+# has our style loss; notebook 06's table converts the paper's weights into ours). We take means, so the
+# numbers do not grow with the number of positions; that makes them only *roughly* independent of the
+# image size, because VGG sees the same picture differently at another size (section 2 measures it).
+#
+# **Exercise 1 — build it yourself, before reading on: the content loss (self-checked).** Write
+# `content_loss(features, targets, layer_weights)` for several layers at once: the arguments are
+# dictionaries keyed by layer name — feature maps `(1, h, w, C)`, target maps of the same shape, and the
+# weights `c_l` — and the result is one number, `Σ_l c_l · mean((F_l − P_l)²)` over the layers of
+# `layer_weights`. It must work on TensorFlow tensors, inside a compiled graph, and a gradient must flow
+# through it (notebook 05). Then read on: the code below does one layer. (Solution, on purpose only:
+# `checks.solution("content_loss")`.)
+
+# %%
+from nst_lib.course import checks
+
+# %% tags=["exercise"]
+def content_loss(features, targets, layer_weights):
+    """Σ_l c_l · mean((F_l − P_l)²) over the layers of layer_weights."""
+    raise NotImplementedError
+
+
+# %% tags=["raises-exception"]
+checks.check_content_loss(content_loss)
+
+# %% [markdown]
+# One layer, written out and compared with the library:
 
 # %%
 def content_loss_one_layer(features, target):
@@ -124,7 +149,34 @@ for name in list(candidates)[:2]:
 #
 # `L_style(x) = Σ_l w_l · mean((G_l − A_l)²)`,  with `G = Fᵀ F / (H·W)`
 #
-# One layer, by hand and by the library:
+# **Exercise 2 — build it yourself, before reading on: the style loss (self-checked).** Write
+# `style_loss(features, target_grams, layer_weights)` = `Σ_l w_l · mean((G_l − A_l)²)`, where `G_l` is the
+# Gram matrix of `features[layer]` (your own `gram_matrix` from notebook 03) and
+# `A_l = target_grams[layer]` has shape `(C, C)`. Mind the shapes: what does your Gram matrix of
+# `(1, h, w, C)` features return, and what happens when a `(1, C, C)` meets a `(C, C)`? (Solution, on
+# purpose only: `checks.solution("style_loss")`.)
+#
+# Use `gram_matrix`: the next cell brings in yours from notebook 03, which its check saved to `my_nst.py`
+# (or the reference solution, if yours is not there yet — the cell says which).
+
+# %%
+from nst_lib.course import pieces
+
+mine = pieces.my_pieces("gram_matrix")  # your gram_matrix from my_nst.py, checked again
+print(mine.report())
+gram_matrix = mine.functions("gram_matrix")
+
+# %% tags=["exercise"]
+def style_loss(features, target_grams, layer_weights):
+    """Σ_l w_l · mean((G_l − A_l)²) with G_l the Gram matrix of features[layer]."""
+    raise NotImplementedError
+
+
+# %% tags=["raises-exception"]
+checks.check_style_loss(style_loss)
+
+# %% [markdown]
+# One layer, by hand and by the library — compare it with yours:
 
 # %%
 def style_loss_one_layer(features, target_gram):
@@ -197,6 +249,30 @@ print({layer.replace("block", "b"): f"{w:.2g}" for layer, w in balanced.items()}
 # equal weights almost ignore; Exercise 4 shows what that does to a transfer, and the demo at the end lets
 # you move every weight yourself.
 #
+# **How size-independent are the means?** Dividing by the number of positions removes the *count*, but
+# not what VGG sees: at twice the size, every brush stroke covers four times the pixels, so each filter
+# finds other patterns at other strengths. The same style image at two sizes, the mean of its Gram matrix
+# at each style layer:
+
+# %%
+SMALL, LARGE = nst.pick((128, 256), (32, 64))
+gram_means = {}
+for side in (SMALL, LARGE):
+    features_at_side = extractor(data.style_image(STYLE_NAME, size=side)[np.newaxis])
+    gram_means[side] = {layer: float(tf.reduce_mean(nst.gram_matrix(features_at_side[layer])))
+                        for layer in GATYS_STYLE_LAYERS}
+change = {layer: gram_means[LARGE][layer] / gram_means[SMALL][layer] for layer in GATYS_STYLE_LAYERS}
+print(f"{STYLE_NAME}, mean Gram entry at {LARGE} px ÷ at {SMALL} px ({extractor.backbone}):")
+print("  " + ", ".join(f"{layer} {value:.2f}×" for layer, value in change.items()))
+print(f"  from {min(change.values()):.2f}× to {max(change.values()):.2f}× (a sum over positions would "
+      f"change by about {(LARGE / SMALL) ** 2:.0f}×)")
+
+# %% [markdown]
+# The Gram matrices themselves change by tens of per cent between the two sizes (up or down, depending on
+# the image and the layer), so a style loss — their squared difference — can change by more; but not by the
+# factor the number of positions would bring. That is why the same weights give similar, not identical,
+# balances at 256 px and 1024 px, and why notebook 07 matches the style image's size to the output's.
+#
 # ## 3. Total variation
 #
 # Optimised images tend to collect high-frequency noise. The **total-variation** (TV) loss penalises
@@ -204,7 +280,24 @@ print({layer.replace("block", "b"): f"{w:.2g}" for layer, w in balanced.items()}
 #
 # `L_tv(x) = mean((x[i+1, j] − x[i, j])²) + mean((x[i, j+1] − x[i, j])²)`
 #
-# It looks at pixels only, not at VGG features. A smooth photo has a small TV, noise a large one:
+# It looks at pixels only, not at VGG features.
+#
+# **Exercise 3 — build it yourself: total variation (self-checked).** Write `total_variation(image)` for a
+# `(1, H, W, 3)` image, following the formula above (TensorFlow's built-in `tf.image.total_variation`
+# measures something else: a sum of absolute differences). Like the two losses, it must work on tensors in
+# a compiled graph. (Solution, on purpose only: `checks.solution("total_variation")`.)
+
+# %% tags=["exercise"]
+def total_variation(image):
+    """mean((x[i+1, j] − x[i, j])²) + mean((x[i, j+1] − x[i, j])²) for a (1, H, W, 3) image."""
+    raise NotImplementedError
+
+
+# %% tags=["raises-exception"]
+checks.check_total_variation(total_variation)
+
+# %% [markdown]
+# A smooth photo has a small TV, noise a large one:
 
 # %%
 smooth_to_rough = {"photo": content, "photo + noise": noisy,
@@ -217,8 +310,7 @@ viz.show_images(list(smooth_to_rough.values()), [f"{name}: TV = {value:.3g}" for
 # default is `tv_weight=0`, like the *first* optimisation loop of the TensorFlow tutorial. The tutorial's
 # final loop adds one: `total_variation_weight = 30` times `tf.image.total_variation(image)`, a *sum of
 # absolute* differences of neighbouring pixels, not our mean of squared ones, so the library does not
-# reproduce that loop (a small `tv_weight` plays the same role). You will write our TV loss yourself in
-# Exercise 3.
+# reproduce that loop (a small `tv_weight` plays the same role).
 #
 # ## 4. One objective
 #
@@ -325,77 +417,20 @@ style_panel.figure(with_inputs=True)
 # - `nst.Objective`: `content_weight · content + style_weight · style + tv_weight · tv`, with every
 #   part reported by layer; the defaults reproduce the objective of the TensorFlow tutorial's first loop
 #   (its final loop adds a TV term of its own).
-# - Means instead of sums make the losses independent of the image size.
+# - Means instead of sums keep the losses from growing with the number of positions, which makes them
+#   *roughly* independent of the image size — not exactly: the Gram matrices of the same style at 128 and
+#   256 px differ by tens of per cent (section 2 printed this run's ratios). The paper's sums, `½ Σ` and
+#   `1/(4N²M²) Σ`, convert to our means with notebook 06's table.
 # - Figure 1 of Gatys et al.: single content layers rebuild the photo more loosely the deeper they are;
 #   growing style layer sets rebuild the texture at growing scales.
 
 # %% [markdown]
 # ## Exercises
 #
-# These three build the whole objective from empty bodies; notebook 08 puts them to work in your own style
-# transfer. The checks compare each with the library on small known inputs. (Solutions, on purpose only:
-# `checks.solution("content_loss")`, `"style_loss"`, `"total_variation"`.)
+# Exercises 1–3 — the content loss, the style loss and total variation — are in sections 1–3, before the
+# code that answers them; if you skipped them, go back and write them now (notebook 08 puts them to work in
+# your own style transfer).
 #
-# **Exercise 1 — build it yourself: the content loss (self-checked).** Write
-# `content_loss(features, targets, layer_weights)`: the arguments are dictionaries keyed by layer name
-# (feature maps `(1, h, w, C)`, target maps of the same shape, and the weights `c_l`), and the result is
-# the number `Σ_l c_l · mean((F_l − P_l)²)`.
-
-# %% tags=["exercise"]
-from nst_lib.course import checks
-
-
-def content_loss(features, targets, layer_weights):
-    """Σ_l c_l · mean((F_l − P_l)²) over the layers of layer_weights."""
-    raise NotImplementedError
-
-
-# %% tags=["raises-exception"]
-checks.check_content_loss(content_loss)
-
-
-# %% [markdown]
-# **Exercise 2 — build it yourself: the style loss (self-checked).** Write
-# `style_loss(features, target_grams, layer_weights)` = `Σ_l w_l · mean((G_l − A_l)²)`, where `G_l` is the
-# Gram matrix of `features[layer]` and `A_l = target_grams[layer]` has shape `(C, C)`. Mind the shapes: a
-# Gram matrix of `(1, h, w, C)` features may come out as `(1, C, C)`.
-#
-# Use `gram_matrix`: the next cell brings in yours from notebook 03, which its check saved to `my_nst.py`
-# (or the reference solution, if yours is not there yet — the cell says which).
-
-# %%
-from nst_lib.course import pieces
-
-mine = pieces.my_pieces("gram_matrix")  # your gram_matrix from my_nst.py, checked again
-print(mine.report())
-gram_matrix = mine.functions("gram_matrix")
-
-# %% tags=["exercise"]
-def style_loss(features, target_grams, layer_weights):
-    """Σ_l w_l · mean((G_l − A_l)²) with G_l the Gram matrix of features[layer]."""
-    raise NotImplementedError
-
-
-# %% tags=["raises-exception"]
-checks.check_style_loss(style_loss)
-
-
-# %% [markdown]
-# **Exercise 3 — build it yourself: total variation (self-checked).** Write `total_variation(image)` for a
-# `(1, H, W, 3)` image, following the formula of section 3: one mean of squared differences between rows,
-# one between columns, added. (TensorFlow's built-in `tf.image.total_variation` measures something else:
-# a sum of absolute differences.)
-
-# %% tags=["exercise"]
-def total_variation(image):
-    """mean((x[i+1, j] − x[i, j])²) + mean((x[i, j+1] − x[i, j])²) for a (1, H, W, 3) image."""
-    raise NotImplementedError
-
-
-# %% tags=["raises-exception"]
-checks.check_total_variation(total_variation)
-
-# %% [markdown]
 # **Exercise 4 — balanced style weights.** Stylise the photo twice with
 # `nst.stylize(content, style, size=SIZE, steps=nst.pick(100, 3))`, once with the default equal weights
 # and once with `style_layer_weights=tuple(balanced.values())` from section 2. Which details change?

@@ -111,6 +111,29 @@ viz.show_images([content, signed, size / size.max()],
 # v ← β₂·v + (1 − β₂)·g²
 # x ← clip(x − lr · √(1 − β₂ᵗ)/(1 − β₁ᵗ) · m / (√v + ε), 0, 1)        (t = 1, 2, …)
 # ```
+#
+# **Exercise 1 — build it yourself, before reading on: the whole Adam update (self-checked).** Write
+# `adam_step(image, grad, m, v, t, *, learning_rate, beta_1, beta_2, epsilon)` that takes step `t` of this
+# update (`t = 1` for the first step, with `m` and `v` all zeros) and returns `(new_image, new_m, new_v)`;
+# NumPy arrays or tensors are fine. The check runs three steps on a small problem and compares every image
+# and both moments with the library's `run_adam`; it recognises the usual slips (the bias correction, `t`
+# off by one, ε in the wrong place, the clip). Then read on: the next cell takes one step by hand.
+# (Solution, on purpose only: `checks.solution("adam_step")`.)
+
+# %%
+from nst_lib.course import checks
+
+# %% tags=["exercise"]
+def adam_step(image, grad, m, v, t, *, learning_rate, beta_1, beta_2, epsilon):
+    """Step t (from 1) of the Adam update above; returns (new_image, new_m, new_v)."""
+    raise NotImplementedError
+
+
+# %% tags=["raises-exception"]
+checks.check_adam_step(adam_step)
+
+# %% [markdown]
+# One step by hand, from the photo, checked against `run_adam` — compare it with yours:
 
 # %%
 lr, beta_1, beta_2, epsilon = 0.02, 0.99, 0.999, 0.1
@@ -158,8 +181,28 @@ pixels = tf.Variable(content[np.newaxis])
 optimizer = keras.optimizers.Adam(learning_rate=lr, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon)
 optimizer.apply_gradients([(tf.constant(grad[np.newaxis]), pixels)])  # one step, in place
 np.testing.assert_allclose(pixels.numpy()[0], content - step, atol=1e-4)  # before our clip
-print("✓ keras.optimizers.Adam takes the same step (we clip afterwards: pixels.assign(tf.clip_by_value(...)))")
-#
+print("✓ keras.optimizers.Adam takes the same step (we clip afterwards)")
+
+# %% [markdown]
+# **Exercise 2 — build it yourself: a training step (self-checked).** Put section 2 and this cell together.
+# Write `make_train_step(loss_fn, optimizer)`: it returns a function `train_step(image)` that, for a
+# `tf.Variable` image `(1, H, W, 3)` and any Keras optimizer, takes **one** optimizer step that lowers
+# `loss_fn(image)`, leaves every pixel in `[0, 1]`, and returns the loss of the image *before* the step.
+# Compile `train_step` with `tf.function`, so TensorFlow builds a graph the first time it runs. The check
+# runs three steps on a small problem with a Keras Adam and compares every image and loss with `run_adam`.
+# This is the training step of the TensorFlow tutorial, and the heart of notebook 08. (Solution, on purpose
+# only: `checks.solution("make_train_step")`.)
+
+# %% tags=["exercise"]
+def make_train_step(loss_fn, optimizer):
+    """Return train_step(image): one optimizer step on a tf.Variable image, kept in [0, 1]; returns the loss."""
+    raise NotImplementedError
+
+
+# %% tags=["raises-exception"]
+checks.check_train_step(make_train_step)
+
+# %% [markdown]
 # ## 4. The Adam loop, step by step
 #
 # `run_adam` repeats that step, keeps the best image seen, and sends an `Iterate` event to a callback
@@ -334,59 +377,16 @@ viz.loss_curves({label: r.history for label, r in zip(init_panel.labels, init_pa
 # - The start matters: from the content you keep the most of the photo; from noise, different seeds give
 #   different details; the library's default, the photo recoloured in the style's palette, reached a given
 #   loss fastest in the project's benchmarks.
-# - A training step is four lines: the loss under a `tf.GradientTape`, `tape.gradient`,
-#   `optimizer.apply_gradients`, a clip — compiled with `tf.function`.
+# - A training step is the loss and its gradient under a `tf.GradientTape`, the optimizer's step and a
+#   clip, compiled with `tf.function` (Exercise 2).
 
 # %% [markdown]
 # ## Exercises
 #
-# **Exercise 1 — build it yourself: one optimisation step with `tf.GradientTape` (self-checked).** Write
-# `make_train_step(loss_fn, optimizer)`. It returns a function `train_step(image)` that, for a
-# `tf.Variable` image `(1, H, W, 3)`:
+# Exercises 1 and 2 — one Adam step written out, and a training step with `tf.GradientTape` — are in
+# section 3, before the code that answers them; if you skipped them, go back and write them now (notebook 08
+# runs your training step).
 #
-# 1. computes `loss = loss_fn(image)` inside `with tf.GradientTape() as tape:` (a variable is watched
-#    automatically);
-# 2. gets the gradient with `tape.gradient(loss, image)`;
-# 3. lets the optimizer take its step, `optimizer.apply_gradients([(gradient, image)])`;
-# 4. clips the pixels back to `[0, 1]` with `image.assign(tf.clip_by_value(image, 0.0, 1.0))`;
-# 5. returns the loss (the loss of the image *before* the step).
-#
-# Decorate `train_step` with `@tf.function` so TensorFlow compiles it into a graph the first time it runs.
-# The check runs three steps on a small problem with a Keras Adam and compares every image with
-# `run_adam`. This is the training step of the TensorFlow tutorial, and the heart of notebook 08.
-# (Solution, on purpose only: `checks.solution("make_train_step")`.)
-
-# %% tags=["exercise"]
-from nst_lib.course import checks
-
-
-def make_train_step(loss_fn, optimizer):
-    """Return train_step(image): one optimizer step on a tf.Variable image, clipped; returns the loss."""
-    raise NotImplementedError
-
-
-# %% tags=["raises-exception"]
-checks.check_train_step(make_train_step)
-
-
-# %% [markdown]
-# **Exercise 2 — one Adam step by hand (self-checked).** Write
-# `my_adam_step(image, grad, m, v, t, *, learning_rate, beta_1, beta_2, epsilon)` returning
-# `(new_image, new_m, new_v)`, with `t = 1` for the first step, following the update of section 3. The
-# starter forgets one part of the update. (Solution: `checks.solution("adam_step")`.)
-
-# %% tags=["exercise"]
-def my_adam_step(image, grad, m, v, t, *, learning_rate, beta_1, beta_2, epsilon):
-    m = beta_1 * m + (1 - beta_1) * grad
-    v = beta_2 * v + (1 - beta_2) * grad**2
-    new_image = np.clip(image - learning_rate * m / (np.sqrt(v) + epsilon), 0.0, 1.0)
-    return new_image, m, v
-
-
-# %% tags=["raises-exception"]
-checks.check_adam_step(my_adam_step)
-
-# %% [markdown]
 # **Exercise 3 — from noise with Adam.** Run `nst.stylize(content, style, optimizer="adam", init="noise",
 # size=LR_SIZE, steps=LR_STEPS, scales=1)` with learning rates 0.02 and 0.05. Why does a noise start
 # want a larger learning rate than a content start?

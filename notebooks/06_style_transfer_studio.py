@@ -14,10 +14,10 @@
 # - how the paper's ratio **α/β** relates to our `content_weight / style_weight` — exactly for the
 #   normalisation, approximately for the network — and Gatys et al. 2016, **Figure 4**;
 # - why the content is matched at a deep layer (Gatys et al. 2016, **Figure 5**);
+# - how to run long jobs from a widget in Jupyter so that a Stop button still works.
 #
 # Figure numbers are those of the CVPR 2016 paper (*Image Style Transfer Using Convolutional Neural
 # Networks*); its Figure 4 is Figure 3 of the 2015 arXiv preprint (*A Neural Algorithm of Artistic Style*).
-# - how to run long jobs from a widget in Jupyter so that a Stop button still works.
 
 # %%
 # %matplotlib inline
@@ -30,7 +30,7 @@ from IPython.display import HTML
 
 import nst_lib as nst
 from nst_lib import data
-from nst_lib.course import experiments, viz
+from nst_lib.course import checks, experiments, viz
 from nst_lib.backbone import BackboneSubstitutionWarning
 
 warnings.filterwarnings("once", category=BackboneSubstitutionWarning)  # say it once, not at every run
@@ -118,13 +118,42 @@ HTML(stats_table_html(("setting", "default", "what it does"), rows))
 # The paper weighs its two losses as `α · L_content + β · L_style` and reports the ratio **α/β**
 # (1e-3 or 1e-4 for most of its pictures). Our losses are normalised differently, so the same ratio does
 # not mean the same thing. Compare the definitions, for a layer with `N` channels and `M = h·w`
-# positions:
+# positions (`F` holds one row per position here, one column per channel; the paper writes it transposed):
 #
-# | | Gatys et al. | this library | relation |
-# | --- | --- | --- | --- |
-# | content | `L_c = ½ Σ (F − P)²` | `mean((F − P)²)` | ours = `2/(N·M) · L_c` |
-# | Gram | `G = F Fᵀ` | `G = Fᵀ F / M` | ours = paper's `/ M` |
-# | style, per layer | `E_l = Σ (G − A)² / (4 N² M²)` | `mean((G − A)²)` | ours = `4 · E_l` |
+# | | Gatys et al. | this library |
+# | --- | --- | --- |
+# | content | `L_c = ½ Σ (F − P)²` | `mean((F − P)²)` |
+# | Gram | `G = F Fᵀ` (a sum over positions) | `G = Fᵀ F / M` |
+# | style, per layer | `E_l = Σ (G − A)² / (4 N² M²)` | `mean((G − A)²)` |
+#
+# **Exercise 1 — build it yourself, before reading on: the exact part of the conversion (self-checked).**
+# Write `paper_to_ours(alpha_over_beta, height, width)`: the ratio `content_weight / style_weight` that makes
+# our objective `content_weight · content + style_weight · style` a constant multiple of the paper's
+# `α · L_c + β · L_s`, for a `height × width` image with the content at `conv4_2` (512 channels, after three
+# 2×2 max-poolings) and one style layer, from the definitions in the table alone. Write each of our terms as
+# a multiple of the paper's (how many terms does a mean average? how does `G / M` change a squared
+# difference of Gram matrices?), then solve for the ratio. The check tries three sizes and names the usual
+# slips; the derivation follows it. (Solution, on purpose only: `checks.solution("paper_to_ours")`.)
+
+# %% tags=["exercise"]
+def paper_to_ours(alpha_over_beta, height, width):
+    """content_weight / style_weight equivalent to the paper's α/β, content at conv4_2 (normalisation only)."""
+    raise NotImplementedError
+
+
+# %% tags=["raises-exception"]
+checks.check_paper_to_ours(paper_to_ours)
+
+# %% [markdown]
+# **The derivation.** A mean over the `N·M` values of a feature map is the sum divided by `N·M`, and a mean
+# over the `N²` entries of a Gram matrix is the sum divided by `N²`; our Gram matrix is the paper's divided
+# by `M`, so a squared difference of ours is the paper's divided by `M²`:
+#
+# | | relation |
+# | --- | --- |
+# | content | ours = `2/(N·M) · L_c` |
+# | Gram | ours = paper's `/ M` |
+# | style, per layer | ours = `Σ (G − A)² / (N² M²)` = `4 · E_l` |
 #
 # So `α · L_c + β · L_s = (α·N·M/2) · content + (β/4) · style`: the paper's weights become
 # `content_weight = α·N·M/2` and `style_weight = β/4`, and
@@ -252,27 +281,9 @@ layer_panel.figure(with_inputs=True)
 # %% [markdown]
 # ## Exercises
 #
-# **Exercise 1 — the exact part of the conversion (self-checked).** Write
-# `paper_to_ours(alpha_over_beta, height, width)` returning `content_weight / style_weight` for the content
-# layer `conv4_2` (512 channels), from the normalisation alone: `2 · N · M · α/β`, where `M` counts the
-# positions of the `conv4_2` feature map for a `height × width` image. The starter counts the wrong
-# positions. (Solution, on purpose only: `checks.solution("paper_to_ours")`.)
-
-# %% tags=["exercise"]
-from nst_lib.course import checks
-from nst_lib.course.checks import check_paper_to_ours
-
-
-def paper_to_ours(alpha_over_beta, height, width):
-    channels = 512
-    positions = height * width
-    return 2 * channels * positions * alpha_over_beta
-
-
-# %% tags=["raises-exception"]
-check_paper_to_ours(paper_to_ours)
-
-# %% [markdown]
+# Exercise 1, the exact part of the conversion from the paper's α/β to our weights, is in section 2,
+# before its derivation.
+#
 # **Exercise 2 — the whole Figure 4.** Run
 # `experiments.ratio_grid(content, style, layer_sets=experiments.cumulative_layer_sets(), size=SIZE,
 # steps=GRID_STEPS, scales=GRID_SCALES)` and draw it with `.figure()`: five rows, from `conv1_1` alone to

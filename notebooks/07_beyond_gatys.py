@@ -16,6 +16,14 @@
 # - how a mask puts each style in its own region: **guided Gram matrices** (`mask=`);
 # - how coarse-to-fine optimisation reaches high resolutions in reasonable time (`scales`).
 
+# %% [markdown]
+# The next cell loads the example pair, defines `transfer(...)` — one `nst.stylize` call with this
+# notebook's settings — and runs it once without any control, as the baseline every section compares with.
+#
+# ⏱ Every `transfer(...)` call in this notebook, starting with the next cell, takes **1–2 minutes** at the
+# real settings (256 px, 60 L-BFGS iterations) on a 2-core CPU, and a few seconds in fast mode; the whole
+# notebook about 15 minutes.
+
 # %%
 # %matplotlib inline
 import warnings
@@ -25,7 +33,7 @@ import tensorflow as tf
 
 import nst_lib as nst
 from nst_lib import color, data
-from nst_lib.course import viz
+from nst_lib.course import checks, viz
 from nst_lib.backbone import BackboneSubstitutionWarning
 from nst_lib.config import GATYS_STYLE_LAYERS
 
@@ -48,9 +56,6 @@ baseline = transfer()
 viz.show_images([content, style, baseline.image], [CONTENT_NAME, STYLE_NAME, "plain transfer"])
 
 # %% [markdown]
-# ⏱ Every `transfer(...)` call in this notebook takes **1–2 minutes** at the real settings (256 px, 60
-# L-BFGS iterations) on a 2-core CPU, and a few seconds in fast mode; the whole notebook about 15 minutes.
-#
 # ## 1. Keeping the photo's colours
 #
 # A style transfer copies the painting's palette along with its brush strokes: with `swirls`, the portrait
@@ -61,7 +66,32 @@ viz.show_images([content, style, baseline.image], [CONTENT_NAME, STYLE_NAME, "pl
 # covariance of the photo's colours (an affine map `x' = Σc^½ Σs^-½ (x − μs) + μc`), then transfers as
 # usual. **Luminance-only transfer** (`"luminance"`) works in the YIQ colour space: it transfers the style
 # between the grey (Y) versions of the images and puts the photo's colour channels (I, Q) back at the end.
-# Here is what each does to the style image:
+# Gatys et al. also give the painting's luminance the photo's mean and spread first, so that the two grey
+# images are comparable.
+#
+# **Exercise 1 — build it yourself, before reading on: a colour-preserving transfer (self-checked).**
+# Write `luminance_transfer(photo, painting, transfer)`: `transfer(content, style)` is any style transfer
+# that takes and returns `(H, W, 3)` RGB images in `[0, 1]` (in this notebook, `nst.stylize` without colour
+# control). Your function must run it **once, on grey images only** — grey RGB images have three equal
+# channels — with the painting's luminance given the photo's mean and standard deviation, and return the
+# result's luminance combined with the photo's own colours, as a valid RGB image. `color.rgb_to_yiq` and
+# `color.yiq_to_rgb` convert between RGB and YIQ (channel 0 is Y). The check calls it with a stand-in
+# `transfer` that records what it receives, so it runs in a second, and tells you which of the three parts
+# is off. (Solution, on purpose only: `checks.solution("luminance_transfer")`.)
+
+# %% tags=["exercise"]
+def luminance_transfer(photo, painting, transfer):
+    """transfer() on grey images (the painting's luminance matched to the photo's), the photo's colours back."""
+    raise NotImplementedError
+
+
+# %% tags=["raises-exception"]
+checks.check_luminance_transfer(luminance_transfer)
+
+# %% [markdown]
+# The library's version: `color.match_luminance` makes the grey, matched painting, and
+# `color.combine_luminance` puts the photo's I and Q back. Here is what each method does to the style
+# image:
 
 # %%
 recoloured = color.match_color_histogram(style, content)
@@ -137,11 +167,33 @@ viz.show_images([r.image for r in scale_runs.values()], [f"style_scale = {s:g}" 
 # ## 4. Two styles, two regions: guided Gram matrices
 #
 # A mask says where a style applies. Gatys et al. (2017) weight the feature maps with the mask before the
-# Gram matrix, and divide by the mask's energy instead of the number of positions:
+# Gram matrix — each position's feature vector multiplied by the mask's value there — and normalise so that
+# the result is the Gram matrix *of the masked region alone*.
+#
+# **Exercise 2 — build it yourself, before reading on: a guided Gram matrix (self-checked).** Write
+# `guided_gram_matrix(features, mask)` for features `(1, h, w, C)` and a mask `(h, w)` with values in
+# `[0, 1]`, returning the `(C, C)` matrix. Decide what to divide by from two requirements: with a mask of
+# ones it must equal the plain Gram matrix (notebook 03), and with a 0/1 mask it must equal the plain Gram
+# matrix of the selected positions only, however few there are. The check uses a soft mask: zero outside
+# a region, between 0.3 and 1 inside.
+# (Solution, on purpose only: `checks.solution("guided_gram_matrix")`.)
+
+# %% tags=["exercise"]
+def guided_gram_matrix(features, mask):
+    """(1, h, w, C) features, (h, w) mask → (C, C): the Gram matrix of the masked region."""
+    raise NotImplementedError
+
+
+# %% tags=["raises-exception"]
+checks.check_guided_gram_matrix(guided_gram_matrix)
+
+# %% [markdown]
+# **The answer, and the library's check of it.** Both requirements hold when the weighted features are
+# divided by the mask's energy instead of the number of positions:
 #
 # `G = (m·F)ᵀ (m·F) / Σ m²`
 #
-# This is the Gram matrix of the masked region alone. With a mask of ones it is the ordinary Gram matrix:
+# With a 0/1 mask, `Σ m²` counts the selected positions. With a mask of ones it is the ordinary Gram matrix:
 
 # %%
 features = extractor(content[np.newaxis])["block2_conv1"]
@@ -152,7 +204,7 @@ print("✓ a guided Gram matrix with a mask of ones equals the plain Gram matrix
 # %% [markdown]
 # `stylize(..., mask=m)` with two styles gives the first style the white part of the mask and the second
 # the black part: each gets a guided style loss, with the mask area-averaged down to every layer's
-# resolution. (With one style, the black part keeps only the content loss; Exercise 3 shows what that
+# resolution. (With one style, the black part keeps only the content loss; Exercise 4 shows what that
 # does.) The demo's
 # masks come from `nst_lib.course.widgets.controls.make_mask`, with soft edges:
 
@@ -247,27 +299,10 @@ viz.show_images([hr_runs[1].image, hr_runs[3].image, hr_runs[1].image[crop], hr_
 # %% [markdown]
 # ## Exercises
 #
-# **Exercise 1 — a guided Gram matrix (self-checked).** Write `my_guided_gram(features, mask)` for
-# features of shape `(1, h, w, C)` and a mask of shape `(h, w)`, returning the `(C, C)` matrix
-# `(m·F)ᵀ (m·F) / Σ m²`. The starter divides by the wrong number. (Solution, on purpose only:
-# `checks.solution("guided_gram_matrix")`.)
-
-# %% tags=["exercise"]
-from nst_lib.course import checks
-from nst_lib.course.checks import check_guided_gram_matrix
-
-
-def my_guided_gram(features, mask):
-    weighted = features[0] * mask[..., tf.newaxis]
-    flat = tf.reshape(weighted, (-1, features.shape[-1]))
-    return tf.matmul(flat, flat, transpose_a=True) / tf.cast(tf.size(mask), tf.float32)
-
-
-# %% tags=["raises-exception"]
-check_guided_gram_matrix(my_guided_gram)
-
-# %% [markdown]
-# **Exercise 2 — colour and content.** Run `transfer(preserve_colors="luminance")` with the `coffee` photo
+# Exercises 1 and 2 — a colour-preserving transfer through luminance, and a guided Gram matrix — are in
+# sections 1 and 4, before the code that answers them.
+#
+# **Exercise 3 — colour and content.** Run `transfer(preserve_colors="luminance")` with the `coffee` photo
 # and the `stained_glass` style. When would you choose histogram matching instead?
 #
 # <details><summary><b>What you should see</b></summary>
@@ -290,7 +325,7 @@ check_guided_gram_matrix(my_guided_gram)
 # they are, as for faces and products.
 # </details>
 #
-# **Exercise 3 — one style, one region.** Use `make_mask("left half", ...)` with *one* style: what happens
+# **Exercise 4 — one style, one region.** Use `make_mask("left half", ...)` with *one* style: what happens
 # to the right half, and why? Then give the mask soft edges of different widths and look at the seam.
 #
 # <details><summary><b>What you should see</b></summary>

@@ -11,8 +11,10 @@
 # - why a **feed-forward network** can replace the optimisation loop for one style, and what it costs:
 #   training once, a little quality, one network per style;
 # - the pieces of the **image-transformation network** of Johnson et al.: reflection padding, strided
-#   convolutions, **instance normalisation** (Ulyanov, Vedaldi & Lempitsky 2016), residual blocks, and
-#   **resize-then-convolve** upsampling that leaves no checkerboard (Odena, Dumoulin & Olah 2016);
+#   convolutions and residual blocks — with two later changes that most implementations make:
+#   **instance normalisation** in place of their batch normalisation (Ulyanov, Vedaldi & Lempitsky 2016),
+#   and **resize-then-convolve** upsampling in place of their transposed convolutions, which leaves no
+#   checkerboard (Odena, Dumoulin & Olah 2016);
 # - the **perceptual loss**: `stylize`'s objective, measured on the network's outputs for a batch of
 #   photos, and why each image needs its own Gram matrices;
 # - how to train, checkpoint, stop and resume it (`nst.train_fast`, `nst train`), and how to read the
@@ -71,8 +73,12 @@ viz.show_images([style, *photos], ["style: swirls", *(f"{n} (held out)" for n in
 #
 # ## 2. The network, layer by layer
 #
-# `nst_lib.fast` builds Johnson et al.'s network at half their width: 16 channels in the first layer
-# instead of 32. A convolution's cost grows with the product of its input and output channels, so half
+# `nst_lib.fast` builds Johnson et al.'s network with two later changes, and at half their width.
+# Johnson et al. (2016) normalised with **batch** normalisation and upsampled with **transposed**
+# (fractionally strided) convolutions; instance normalisation came from Ulyanov et al. (2016, *Instance
+# Normalization: The Missing Ingredient for Fast Stylization*) and resize-then-convolve from Odena et al.
+# (2016, *Deconvolution and Checkerboard Artifacts*) — both are explained below. The width: 16 channels in
+# the first layer instead of 32. A convolution's cost grows with the product of its input and output channels, so half
 # the width is about a quarter of the weights and of the operations (the weights are counted below). Its
 # pieces:
 #
@@ -91,11 +97,34 @@ print(tiny[0, ..., 0], "\n→ padded by 1, mirrored at the borders:\n", padded.n
 # $$y_{bijc} = \gamma_c \frac{x_{bijc} - \mu_{bc}}{\sqrt{\sigma^2_{bc} + \epsilon}} + \beta_c,\qquad
 # \mu_{bc} = \frac{1}{HW}\sum_{ij} x_{bijc}.$$
 #
-# Batch normalisation would use statistics shared by the batch; instance normalisation removes each
-# image's own contrast, which Ulyanov et al. found makes stylization much better. A consequence you can
+# Batch normalisation — what Johnson et al. used — shares its statistics across the batch; instance
+# normalisation removes each image's own contrast, which Ulyanov et al. found makes stylization much
+# better. A consequence you can
 # check: an untrained network gives the same output, to within a grey level, for a photo and for the
 # photo with its contrast and brightness changed, because the first convolution is linear and the
 # normalisation after it removes any scale and shift per channel.
+#
+# **Exercise 1 — build it yourself: instance normalisation (self-checked).** Write `instance_norm(x)` for a
+# batch `(B, H, W, C)` following the formula above, without `γ` and `β` (that is, `γ = 1`, `β = 0`) and with
+# `ε = 1e-5`. Use TensorFlow operations: it must work on any batch size and image size. Replace
+# `raise NotImplementedError`, then run the check; it says what is wrong. (Solution, on purpose only:
+# `checks.solution("instance_norm")`.)
+
+# %%
+from nst_lib.course import checks
+from nst_lib.course.checks_fast import check_batch_style_loss, check_instance_norm
+
+# %% tags=["exercise"]
+def instance_norm(x):
+    """(B, H, W, C) → each image's channels normalised by their own mean and variance over the positions."""
+    raise NotImplementedError
+
+
+# %% tags=["raises-exception"]
+check_instance_norm(instance_norm)
+
+# %% [markdown]
+# The library's network, untrained, and a photo with its contrast changed:
 
 # %%
 network = fast.build_network(width=16, residual_blocks=5, seed=0)
@@ -112,7 +141,8 @@ assert difference < 1 / 255  # not exactly 0: the ε under the square root
 # resolution, where each operation is 16 times cheaper than at full size; two upsampling steps bring it
 # back.
 #
-# **Resize, then convolve.** The obvious way up is a transposed convolution with stride 2; but where its
+# **Resize, then convolve.** The obvious way up, and Johnson et al.'s, is a transposed convolution with
+# stride 2; but where its
 # 3×3 kernel overlaps itself, some output pixels receive two contributions and others one: a
 # **checkerboard** that training has to fight (Odena et al. 2016). Nearest-neighbour resizing followed by
 # an ordinary convolution treats every output pixel alike. On a flat grey image with a kernel of ones:
@@ -159,7 +189,23 @@ print("a 37×53 input gives", network(odd).shape[1:3], "— the same size")
 # loss against the style's Gram matrices. `nst_lib.fast.perceptual_losses` is nothing but
 # `nst_lib.losses.content_loss`, `style_loss` and `total_variation_loss` applied to a batch — with one
 # subtlety: **each image gets its own Gram matrices**, and the style losses are averaged. A single Gram
-# matrix over the whole batch would let one image be all blue and another all yellow (exercise 2).
+# matrix over the whole batch would let one image be all blue and another all yellow.
+#
+# **Exercise 2 — build it yourself: the style loss of a batch (self-checked).** Write
+# `batch_style_loss(features, target_grams, layer_weights)`: `features` maps each style layer to a batch
+# `(B, h, w, C)`, `target_grams` maps it to the style's `(C, C)` Gram matrix, and the result is the mean
+# over the `B` images of `Σ_l w_l · mean((G_l − A_l)²)`, with `G_l` that image's own Gram matrix (notebook
+# 03's definition). The check includes a batch in which one image is too blue and another too yellow.
+# (Solution, on purpose only: `checks.solution("batch_style_loss")`.)
+
+# %% tags=["exercise"]
+def batch_style_loss(features, target_grams, layer_weights):
+    """Mean over the batch of Σ_l w_l · mean((G_l − A_l)²), each image with its own Gram matrices."""
+    raise NotImplementedError
+
+
+# %% tags=["raises-exception"]
+check_batch_style_loss(batch_style_loss)
 #
 # The photos: offline, the sample photos of installed packages. Two are **held out** — never used in
 # training — so we can judge the network on photos it has not seen:
@@ -232,6 +278,9 @@ display(PNG(snapshots_png(run.snapshots, photos)))
 # Same photos (held out), same style, same objective: the network's one pass against `stylize` with
 # `OPT_STEPS` L-BFGS iterations (`settings.style_config()` is the `StyleConfig` with the training
 # objective). `fast.evaluate_stylization` scores both images with `stylize`'s own `Objective`.
+#
+# ⏱ Real settings (2 held-out photos at 256 px, 100 L-BFGS iterations each): about **3–5 minutes** on a
+# 2-core CPU; the network's own passes take a fraction of a second.
 
 # %%
 config = settings.style_config().replace(size=SIZE, steps=OPT_STEPS)
@@ -303,10 +352,13 @@ else:
 # - **AdaIN** (Huang & Belongie, ICCV 2017) encodes photo and style with VGG up to `relu4_1`, gives each
 #   channel of the photo's features the **mean and standard deviation** of the style's —
 #   `AdaIN(x, y) = σ(y)·(x − μ(x))/σ(x) + μ(y)`, instance normalisation with the style's statistics as `γ`
-#   and `β` — and decodes the result with a **decoder** network trained to invert VGG.
+#   and `β` — and decodes the result with a **decoder** network. The decoder is *not* trained to invert
+#   VGG: its loss is a content loss between the VGG features of the decoded image and the AdaIN target
+#   `t = AdaIN(x, y)` (at `relu4_1`), plus a style loss that matches the **means and standard
+#   deviations** of the decoded image's VGG features to the style's (at `relu1_1 … relu4_1`).
 # - **WCT** (Li et al., NeurIPS 2017) matches the full **covariance** of the features instead (whitening,
-#   then colouring), at five VGG levels, with one decoder per level; it needs no training on styles at all,
-#   only decoders that reconstruct images from VGG features.
+#   then colouring), at five VGG levels, with one decoder per level; it needs no training on styles at all:
+#   its decoders are the ones trained to invert VGG, reconstructing images from their own VGG features.
 #
 # The feature-space step is one line; here it is at `block4_conv1`, checked. (One catch shows up: a channel
 # that is zero everywhere in the photo — VGG's ReLUs make many — has no spread to rescale.)
@@ -356,8 +408,9 @@ print(f"an AdaIN decoder: {crops_needed:,} crops of 256 px ≈ {days:,.0f} days 
 #   stylizes a photo in one pass: `nst.train_fast(style) → FastModel`, `model.stylize(photo)`, or
 #   `nst train STYLE -o MODEL.keras` and `nst stylize PHOTO --model MODEL.keras -o OUT`.
 # - Its pieces: reflection padding (no dark borders), instance normalisation (each image's own contrast
-#   removed), residual blocks at a quarter of the resolution, resize-then-convolve upsampling (no
-#   checkerboard), a sigmoid to `[0, 1]`.
+#   removed; Ulyanov et al., where Johnson et al. used batch normalisation), residual blocks at a quarter
+#   of the resolution, resize-then-convolve upsampling (no checkerboard; Odena et al., where Johnson et al.
+#   used transposed convolutions), a sigmoid to `[0, 1]` (Johnson et al.: a scaled tanh).
 # - In a batch, every image gets its own Gram matrices; the losses are averaged.
 # - Training writes checkpoints atomically, stops cleanly on Ctrl-C or Stop, and resumes with its
 #   optimizer state and step count (`resume=`, `--resume`).
@@ -370,58 +423,65 @@ print(f"an AdaIN decoder: {crops_needed:,} crops of 256 px ≈ {days:,.0f} days 
 # %% [markdown]
 # ## Exercises
 #
-# **Exercise 1 — instance normalisation (self-checked).** Write `my_instance_norm(x)` for a batch
-# `(B, H, W, C)`: subtract each image's per-channel mean over the positions and divide by
-# `sqrt(variance + 1e-5)` (no `γ`, `β`). The starter is empty; a check that fails raises an
-# `ExerciseError` saying what is wrong. When you want it, `solution("instance_norm")` reveals the
-# reference solution.
-
-# %% tags=["exercise"]
-from nst_lib.course.checks import ExerciseError  # what every self-check raises when something is wrong
-from nst_lib.course.checks_fast import check_batch_style_loss, check_instance_norm, solution
-
-
-def my_instance_norm(x):
-    ...
-
-
-# %% tags=["raises-exception"]
-check_instance_norm(my_instance_norm)
-
-# %% [markdown]
-# **Exercise 2 — the style loss of a batch (self-checked).** Write
-# `my_batch_style_loss(features, target_grams, layer_weights)`: `features` maps each style layer to a
-# batch `(B, h, w, C)`; return the mean over the images of `Σ_l w_l · mean((G_l − A_l)²)`, with `G_l`
-# that image's own Gram matrix. The starter pools the batch into one Gram matrix: run the check to see why
-# that is wrong, then fix it (`solution("batch_style_loss")` reveals one answer).
-
-# %% tags=["exercise"]
-def my_batch_style_loss(features, target_grams, layer_weights):
-    total = 0.0
-    for layer, weight in layer_weights.items():
-        feats = features[layer]
-        flat = tf.reshape(feats, (-1, feats.shape[-1]))  # every position of every image together
-        gram = tf.matmul(flat, flat, transpose_a=True) / flat.shape[0]
-        total += weight * tf.reduce_mean(tf.square(gram - target_grams[layer]))
-    return total
-
-
-# %% tags=["raises-exception"]
-check_batch_style_loss(my_batch_style_loss)
-
-# %% [markdown]
+# Exercises 1 and 2 — instance normalisation and the style loss of a batch — are in sections 2 and 3,
+# before the code that relies on them.
+#
 # **Exercise 3 — more steps.** Continue the notebook's network for as many steps again:
 # `more = nst.train_fast(STYLE, resume=model, steps=2 * model.steps)`. Plot `more.history` with
 # `curve_png`, and stylize the held-out photos again. Which loss keeps falling? Does the picture change
 # as much as the curve?
 #
+# <details><summary><b>What you should see</b></summary>
+#
+# ```python
+# more = nst.train_fast(STYLE, resume=model, steps=2 * model.steps, settings=settings)
+# display(PNG(curve_png(more.history, f"{more.steps} steps", content_weight=settings.content_weight,
+#                       style_weight=settings.style_weight)))
+# viz.show_images([model.stylize(p) for p in photos] + [more.stylize(p) for p in photos],
+#                 [f"{n}, {model.steps} steps" for n in HELD_OUT_PHOTOS] + [f"{n}, {more.steps} steps" for n in HELD_OUT_PHOTOS])
+# ```
+#
+# The history continues where it stopped (same step numbers, same optimizer state). The smoothed curves
+# keep falling, more slowly than in the first run, and the per-step noise of the random crops is now as
+# large as the trend, so judge by the smoothed lines. Whether the pictures change as much is what the two
+# rows answer; expect less than the curves suggest. The project's 30-minute model shows how slowly the
+# held-out losses move late in training: between 707 and 1379 steps its held-out style and content ratios
+# against `stylize` went up and down by 10–20 % without a steady trend (the table printed in section 6, from
+# `benchmarks/results/fast_curve.json`).
+# </details>
+#
 # **Exercise 4 — brush-stroke size.** The network paints strokes the size they have in the style image at
 # `style_size` pixels. Train two short runs with `style_size=128` and `style_size=384` and compare them on
 # the same photo: what happens to the strokes, and to the speed of training?
 #
+# <details><summary><b>What you should see</b></summary>
+#
+# ```python
+# runs = {s: nst.train_fast(STYLE, settings=settings.replace(style_size=s)) for s in (128, 384)}
+# viz.show_images([runs[s].stylize(photos[0]) for s in runs], [f"style_size {s}" for s in runs])
+# print({s: round(r.train_seconds) for s, r in runs.items()})
+# ```
+#
+# With `style_size=384` the swirls are three times as large relative to the network's 128 px crops as with
+# 128, so the network paints fewer, larger swirls; with 128 the texture is fine-grained. The training speed
+# hardly changes: the style image goes through VGG once, to compute its Gram matrices, and every training
+# step then works on the crops only — compare the two printed times.
+# </details>
+#
 # **Exercise 5 — your photos.** Put a few dozen of your own photos in a folder and train with
 # `nst train example:swirls -o mine.keras --images FOLDER --time-budget 600`. Is the network better on
 # photos like yours than the one trained on the bundled photos?
+#
+# <details><summary><b>What you should see</b></summary>
+#
+# Compare the two networks on photos *you did not train on*, with the same measure as section 6:
+# `fast.evaluate_stylization(image, photo, STYLE, settings)` for each network's output, at the same size.
+# Ten minutes is a few hundred steps, so both networks are young, and the difference is mostly in the content
+# loss: a network that has seen faces keeps faces better, one that has seen landscapes keeps horizons. If
+# your photos are close to each other (one room, one person), expect a network that does well on more of
+# the same and worse elsewhere — a few dozen photos are few, which is why Johnson et al. trained on the
+# 80,000 of MS-COCO.
+# </details>
 
 # %% [markdown]
 # ## Interactive demo

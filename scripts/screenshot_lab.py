@@ -2,6 +2,7 @@
 
     .venv/bin/python scripts/screenshot_lab.py 00_setup_and_tour --cells 2 --out /tmp/lab_00.png
     .venv/bin/python scripts/screenshot_lab.py 09_what_is_style --cells 2 --fast --out /tmp/lab_09.png
+    .venv/bin/python scripts/screenshot_lab.py 02_vgg19_feature_maps --cells 17 --show 13 --fast --out /tmp/lab_02.png
 
 It copies the notebook (and its text twin) into a temporary folder, starts ``jupyter lab`` there on a
 free localhost port with the project's ``python3`` kernel (``nst_lib.course.kernel``, installed by ``make
@@ -48,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default="/tmp/lab.png")
     ap.add_argument("--fast", action="store_true", help="NST_FAST=1 (tiny images)")
     ap.add_argument("--timeout", type=float, default=300.0, help="seconds per cell")
+    ap.add_argument("--show", type=int, default=1,
+                    help="scroll so that this code cell (counted from 1) is at the top of the screenshot")
     args = ap.parse_args(argv)
 
     source = ROOT / "notebooks" / f"{args.notebook}.ipynb"
@@ -86,7 +89,8 @@ def main(argv: list[str] | None = None) -> int:
                 time.sleep(0.5)
                 browser.wait_for(KERNEL_IDLE, args.timeout)
             time.sleep(1.5)  # late stream messages
-            browser.evaluate(f"{PANEL}.content.activeCellIndex = {code[0]}; {PANEL}.content.scrollToItem({code[0]}, 'start')")
+            shown = code[min(max(args.show, 1), len(code)) - 1]
+            browser.evaluate(f"{PANEL}.content.activeCellIndex = {shown}; {PANEL}.content.scrollToItem({shown}, 'start')")
             time.sleep(1.0)
             browser.screenshot(args.out, full_page=False)
             stderr = json.loads(browser.evaluate(STDERR_OUTPUTS % (last + 1)))

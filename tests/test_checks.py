@@ -106,13 +106,33 @@ def test_check_feature_map_shape(capsys):
     _rejects(checks.check_feature_map_shape, lambda l, h, w: (h, w), "three numbers")
 
 
-def test_check_receptive_field(capsys):
-    info = {i.keras_name: i for i in layer_catalogue("vgg19")}
-    _passes(checks.check_receptive_field, lambda layer: info[layer].receptive_field, capsys, "block5_conv4")
-    order = list(info)
-    _rejects(checks.check_receptive_field, lambda layer: 1 + 2 * (order.index(layer) + 1), "only counted the 3×3")
-    _rejects(checks.check_receptive_field, lambda layer: 7, "block1_conv1", "3 px")
-    _rejects(checks.check_receptive_field, lambda layer: "big", "whole number")
+def test_check_receptive_field_of_either_network_from_its_layer_list(capsys):
+    fields = {net: {i.keras_name: i.receptive_field for i in layer_catalogue(net)} for net in ("vgg16", "vgg19")}
+
+    def from_catalogue(layer, names):
+        return fields["vgg19" if "block5_conv4" in names else "vgg16"][layer]
+
+    def walk(layer, names, pooling_widens=True, pooling_doubles=True):
+        rf, jump = 1, 1
+        for k, name in enumerate(names):
+            rf += 2 * jump
+            if name == layer:
+                return rf
+            if k + 1 < len(names) and names[k + 1][5] != name[5]:
+                rf += jump if pooling_widens else 0
+                jump *= 2 if pooling_doubles else 1
+
+    _passes(checks.check_receptive_field, from_catalogue, capsys, "VGG19 and VGG16")
+    _passes(checks.check_receptive_field, walk, capsys)
+    _rejects(checks.check_receptive_field, lambda layer, names: 1 + 2 * (names.index(layer) + 1),
+             "block2_conv1", "farther apart")
+    _rejects(checks.check_receptive_field, lambda layer, names: walk(layer, names, pooling_widens=False),
+             "pooling window itself")
+    _rejects(checks.check_receptive_field, lambda layer, names: fields["vgg19"][layer], "VGG16", "VGG19's value")
+    _rejects(checks.check_receptive_field, lambda layer, names: 3, "right up to block1_conv1")
+    _rejects(checks.check_receptive_field, lambda layer, names: "big", "whole number")
+    message = _rejects(checks.check_receptive_field, lambda layer, names: 7, "block1_conv1", "3 px")
+    assert "jump" not in message and "2·" not in message  # the message names the mistake, not the code
 
 
 # ------------------------------------------------------------------------------------------ Gram
@@ -161,9 +181,39 @@ def test_check_guided_gram_matrix(capsys):
     _passes(checks.check_guided_gram_matrix, guided, capsys)
     _rejects(checks.check_guided_gram_matrix, lambda f, m: guided(f, m, lambda m: tf.cast(tf.size(m), tf.float32)),
              "h·w = 30")
-    _rejects(checks.check_guided_gram_matrix, lambda f, m: guided(f, m, tf.reduce_sum), "divide by Σ m²")
+    _rejects(checks.check_guided_gram_matrix, lambda f, m: guided(f, m, tf.reduce_sum), "divided by Σ m", "squared")
+    _rejects(checks.check_guided_gram_matrix, lambda f, m: 2.0 * guided(f, m), "mask of ones")
     _rejects(checks.check_guided_gram_matrix, lambda f, m: guided(f, m, one_side=True), "one side")
     _rejects(checks.check_guided_gram_matrix, lambda f, m: nst.gram_matrix(f), "ignored the mask")
+
+
+def test_check_luminance_transfer_names_each_part_that_is_off(capsys):
+    from nst_lib import color
+
+    def library(photo, painting, transfer):  # what stylize(preserve_colors="luminance") does around its run
+        return color.combine_luminance(transfer(color.gray_to_rgb(color.luminance(photo)),
+                                                color.match_luminance(painting, photo)), photo)
+
+    def grey_inputs(photo, painting, transfer):
+        return transfer(color.gray_to_rgb(color.luminance(photo)), color.match_luminance(painting, photo))
+
+    _passes(checks.check_luminance_transfer, library, capsys, "photo's colours")
+    _rejects(checks.check_luminance_transfer, lambda p, s, t: (library(p, s, t), library(p, s, t))[1],
+             "called transfer 2 times")
+    _rejects(checks.check_luminance_transfer, lambda p, s, t: p, "never called transfer")
+    _rejects(checks.check_luminance_transfer, lambda p, s, t: color.combine_luminance(t(p, s), p),
+             "coloured content image")
+    _rejects(checks.check_luminance_transfer,
+             lambda p, s, t: color.combine_luminance(t(color.gray_to_rgb(color.luminance(p)),
+                                                       color.gray_to_rgb(color.luminance(s))), p),
+             "own brightness and contrast")
+    _rejects(checks.check_luminance_transfer,
+             lambda p, s, t: color.combine_luminance(t(color.match_luminance(s, p), color.gray_to_rgb(color.luminance(p))), p),
+             "photo first")
+    _rejects(checks.check_luminance_transfer, grey_inputs, "returned the transfer's result as it is")
+    _rejects(checks.check_luminance_transfer, lambda p, s, t: color.gray_to_rgb(color.luminance(grey_inputs(p, s, t))),
+             "returned a grey image")
+    _rejects(checks.check_luminance_transfer, lambda p, s, t: (_ for _ in ()).throw(NotImplementedError), "still empty")
 
 
 # -------------------------------------------------------------------------------------- losses

@@ -14,6 +14,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from ..color import rgb_to_yiq, yiq_to_rgb
 from .network import vgg_network
 
 # The constants the exercises give the learner (notebook 01: CAFFE_MEANS_BGR; notebook 08: TF_TUTORIAL).
@@ -55,18 +56,19 @@ def feature_map_shape(layer, height, width):
     return height, width, channels
 
 
-def receptive_field(layer):
-    """Side, in pixels, of the input window that one value of ``layer`` (VGG19) can see."""
-    blocks = (2, 2, 4, 4, 4)  # convolutions per block in VGG19
-    rf, jump = 1, 1
-    for block, convolutions in enumerate(blocks, start=1):
-        for conv in range(1, convolutions + 1):
-            rf += 2 * jump  # a 3×3 convolution: one more neighbour on each side
-            if layer == f"block{block}_conv{conv}":
-                return rf
-        rf += jump  # a 2×2 pooling adds one step…
-        jump *= 2  # …and doubles the step
-    raise ValueError(f"{layer!r} is not a VGG19 convolution layer")
+def receptive_field(layer, layer_names):
+    """Side, in pixels, of the input window that one value of ``layer`` can see, in the network whose
+    convolution layers are ``layer_names`` (in order; a 2×2 max-pooling sits wherever the block changes)."""
+    rf, jump = 1, 1  # a single pixel; neighbouring values of the input are 1 pixel apart
+    for index, name in enumerate(layer_names):
+        rf += 2 * jump  # a 3×3 convolution reads one more neighbour on each side
+        if name == layer:
+            return rf
+        following = layer_names[index + 1] if index + 1 < len(layer_names) else None
+        if following is not None and following.split("_")[0] != name.split("_")[0]:  # a pooling in between
+            rf += jump  # the 2×2 window reads one more neighbour…
+            jump *= 2  # …and its stride 2 doubles the distance between neighbouring values
+    raise ValueError(f"{layer!r} is not one of the layers given")
 
 
 def make_extractor(layer_names):
@@ -143,6 +145,21 @@ def paper_to_ours(alpha_over_beta, height, width):
 
 
 # ------------------------------------------------------------------------------------ notebook 07
+def luminance_transfer(photo, painting, transfer):
+    """Style on luminance only (Gatys et al. 2017): ``transfer`` runs on grey images, the photo's colours return."""
+    photo_yiq = rgb_to_yiq(photo)  # Y: luminance; I, Q: colour
+    photo_y, painting_y = photo_yiq[..., 0], rgb_to_yiq(painting)[..., 0]
+    painting_y = (painting_y - painting_y.mean()) / max(float(painting_y.std()), 1e-6)  # the painting's pattern…
+    painting_y = painting_y * photo_y.std() + photo_y.mean()  # …with the photo's brightness and contrast
+
+    def grey(y):
+        return np.repeat(np.clip(y, 0.0, 1.0)[..., np.newaxis], 3, axis=-1)  # three equal channels
+
+    result = transfer(grey(photo_y), grey(painting_y))
+    photo_yiq[..., 0] = rgb_to_yiq(result)[..., 0]  # the result's luminance, the photo's colours
+    return yiq_to_rgb(photo_yiq)  # back to RGB, clipped to [0, 1]
+
+
 def guided_gram_matrix(features, mask):
     """(1, h, w, C) features and an (h, w) mask → (C, C) guided Gram matrix (m·F)ᵀ (m·F) / Σ m²."""
     weighted = features[0] * mask[..., tf.newaxis]  # m·F, position by position

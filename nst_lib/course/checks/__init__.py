@@ -68,6 +68,7 @@ check_adam_step = EXERCISES["adam_step"].check
 check_train_step = EXERCISES["make_train_step"].check
 check_paper_to_ours = EXERCISES["paper_to_ours"].check
 check_guided_gram_matrix = EXERCISES["guided_gram_matrix"].check
+check_luminance_transfer = EXERCISES["luminance_transfer"].check
 check_objective = EXERCISES["make_objective"].check
 check_style_transfer = EXERCISES["style_transfer"].check
 check_mean_std_distance = EXERCISES["mean_std_distance"].check
@@ -96,6 +97,7 @@ __all__ = [
     "check_train_step",
     "check_paper_to_ours",
     "check_guided_gram_matrix",
+    "check_luminance_transfer",
     "check_objective",
     "check_style_transfer",
     "check_mean_std_distance",

@@ -60,41 +60,61 @@ def check_feature_map_shape(fn: Callable[[str, int, int], tuple]) -> None:
 
 
 @exercise("receptive_field")
-def check_receptive_field(fn: Callable[[str], int]) -> None:
-    """Check ``fn(layer) -> receptive field in pixels`` for every VGG19 layer (notebook 02).
+def check_receptive_field(fn: Callable[[str, list], int]) -> None:
+    """Check ``fn(layer, layer_names) -> receptive field in pixels`` for every layer of VGG19 and VGG16
+    (notebook 02), where ``layer_names`` is the network's list of convolution layers in order.
 
-    Compared with :func:`nst_lib.backbone.layer_catalogue`: a 3×3 convolution widens the window by one
-    step on each side; a 2×2 pooling with stride 2 widens it by one step and doubles the step.
+    Compared with :func:`nst_lib.backbone.layer_catalogue`. The typical slips are recognised: counting the
+    convolutions only, forgetting the pooling's own widening, or hard-coding VGG19's blocks.
     """
     __tracebackhide__ = True
-    catalogue = layer_catalogue("vgg19")
-    convs_only = {info.keras_name: 1 + 2 * (k + 1) for k, info in enumerate(catalogue)}
-    no_pool_width, rf, jump = {}, 1, 1
+    for network in ("vgg19", "vgg16"):
+        catalogue = layer_catalogue(network)
+        names = [info.keras_name for info in catalogue]
+        slips = {"convolutions": _receptive_fields(catalogue, pooling=False, doubling=False),
+                 "pool_width": _receptive_fields(catalogue, pooling=False, doubling=True),
+                 "vgg19": {info.keras_name: info.receptive_field for info in layer_catalogue("vgg19")}}
+        for position, info in enumerate(catalogue):
+            what = f"{_name(fn)}({info.keras_name!r}, layer_names of {network.upper()})"
+            got = _call(fn, info.keras_name, list(names))
+            try:
+                value = int(got)
+            except (TypeError, ValueError):
+                raise _fail(f"{what} returned {got!r}; return a whole number of pixels") from None
+            if value == info.receptive_field:
+                continue
+            raise _fail(f"{what} returned {value} px; the receptive field of {info.keras_name} in {network.upper()} "
+                        f"is {info.receptive_field} px: {_receptive_field_hint(value, info, slips, catalogue, position)}")
+    _ok(f"{_name(fn)} gives the receptive field of every layer of VGG19 and VGG16, from the layer list alone.")
+
+
+def _receptive_fields(catalogue, *, pooling: bool, doubling: bool) -> dict[str, int]:
+    """Receptive fields with a pooling that adds its own step (``pooling``) and doubles it (``doubling``)."""
+    fields, rf, jump = {}, 1, 1
     for _, infos in _by_block(catalogue):
         for info in infos:
             rf += 2 * jump
-            no_pool_width[info.keras_name] = rf
-        jump *= 2  # the step doubles, but the pooling's own +1 step is forgotten
-    for info in catalogue:
-        got = _call(fn, info.keras_name)
-        what = f"{_name(fn)}({info.keras_name!r})"
-        try:
-            value = int(got)
-        except (TypeError, ValueError):
-            raise _fail(f"{what} returned {got!r}; return a whole number of pixels") from None
-        if value == info.receptive_field:
-            continue
-        if value == convs_only[info.keras_name]:
-            hint = ("you only counted the 3×3 convolutions; every 2×2 pooling also doubles the distance "
-                    "between neighbouring units (the 'jump'), so later convolutions widen the window faster")
-        elif value == no_pool_width[info.keras_name]:
-            hint = "you doubled the step at each pooling but forgot that the 2×2 pooling window itself adds one step"
-        else:
-            hint = "start at 1 pixel; each 3×3 convolution adds 2·jump; each pooling adds jump, then doubles it"
-        raise _fail(f"{what} returned {value} px; the receptive field of {info.keras_name} is "
-                    f"{info.receptive_field} px: {hint}")
-    _ok(f"{_name(fn)} gives the receptive field of all {len(catalogue)} VGG19 layers "
-        f"(from 3 px at block1_conv1 to {catalogue[-1].receptive_field} px at block5_conv4).")
+            fields[info.keras_name] = rf
+        rf += jump if pooling else 0
+        jump *= 2 if doubling else 1
+    return fields
+
+
+def _receptive_field_hint(value: int, info, slips: dict, catalogue, position: int) -> str:
+    name = info.keras_name
+    if value == slips["convolutions"][name]:
+        return ("you counted every layer as if it read neighbouring pixels; after a pooling, neighbouring values "
+                "of a map are farther apart in the input, so each later convolution widens the window more")
+    if value == slips["pool_width"][name]:
+        return "after each pooling the step is right, but the 2×2 pooling window itself also widens the view"
+    if value == slips["vgg19"].get(name) and catalogue is not None and len(catalogue) != len(slips["vgg19"]):
+        return ("that is VGG19's value: VGG16 has fewer convolutions in blocks 3–5, so use the layer list you are "
+                "given rather than VGG19's blocks")
+    right = [i.keras_name for i in catalogue[:position]]
+    if right:
+        return (f"your values were right up to {right[-1]} and go wrong at {name}; look at what happens between "
+                "these two layers")
+    return "the first convolution reads a 3×3 window of pixels"
 
 
 def _by_block(catalogue):
@@ -102,7 +122,6 @@ def _by_block(catalogue):
     for info in catalogue:
         blocks.setdefault(int(info.keras_name[5]), []).append(info)
     return sorted(blocks.items())
-
 
 
 # ---------------------------------------------------------------------- notebook 02: the extractor

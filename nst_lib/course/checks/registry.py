@@ -60,7 +60,7 @@ _CHECKS: tuple[tuple[ModuleType, tuple[Callable, ...]], ...] = (
     (nb04_losses, (nb04_losses.check_content_loss, nb04_losses.check_style_loss, nb04_losses.check_total_variation)),
     (nb05_optimization, (nb05_optimization.check_adam_step, nb05_optimization.check_train_step)),
     (nb06_studio, (nb06_studio.check_paper_to_ours,)),
-    (nb07_beyond_gatys, (nb07_beyond_gatys.check_guided_gram_matrix,)),
+    (nb07_beyond_gatys, (nb07_beyond_gatys.check_luminance_transfer, nb07_beyond_gatys.check_guided_gram_matrix)),
     (nb08_capstone, (nb08_capstone.check_objective, nb08_capstone.check_style_transfer)),
     (nb09_statistics, (nb09_statistics.check_mean_std_distance, nb09_statistics.check_sliced_wasserstein_distance)),
     (nb10_fast, (nb10_fast.check_instance_norm, nb10_fast.check_batch_style_loss)),
