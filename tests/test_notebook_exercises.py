@@ -52,6 +52,7 @@ ANSWER_PATTERNS: dict[str, list[str]] = {
     "instance_norm": [r"tf\.nn\.moments\(", r"reduce_mean\(x,\s*axis=\[1,\s*2\]"],
     "batch_style_loss": [r"total\s*/\s*batch", r"perceptual_losses\("],
     "rescale_weights": [r"/\s*np\.asarray\(mean\)", r"\.rescale_weights\("],
+    "temporal_loss": [r"tf\.square\(\s*image\s*-\s*warped\s*\)"],
 }
 
 
