@@ -171,7 +171,7 @@ def main() -> None:
     outputs.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory(dir=outputs) as tmp:
         workdir = Path(tmp)
-        for kind in args.clips.split(","):
+        for kind in filter(None, args.clips.split(",")):
             record["clips"][kind] = run_clip(kind, args, style, workdir)
             Path(args.out).write_text(json.dumps(record, indent=1))
         model_path = train_model(workdir, args.model_seconds) if args.model_seconds else None
