@@ -44,7 +44,7 @@ def add_video_parser(subparsers, add_config_flags: Callable[[argparse.ArgumentPa
                    "(default: the input's, 25 for a folder of frames)")
     p.add_argument("--temporal-weight", type=number(float), metavar="W",
                    help="weight of the temporal loss that holds each frame to the previous one warped by the optical "
-                        "flow (0: the warped start alone; default: 1e8, measured in docs/video.md)")
+                        "flow (0: the warped start alone; default: 1e9, measured in docs/video.md)")
     p.add_argument("--steps-first", type=number(int), metavar="N", help="iterations for the first frame (default: 300)")
     p.add_argument("--blend", type=number(float), metavar="B", help="with --model: share of the warped previous output "
                    "kept where the flow is reliable, in [0, 1) (default: 0.5)")

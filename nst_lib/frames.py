@@ -98,6 +98,11 @@ def _at_size(frame: np.ndarray, size: int | None) -> np.ndarray:
     return image if size is None or max(image.shape[:2]) == size else resize_long_side(image, size)
 
 
+def _unreadable(path: Path, exc: Exception) -> InvalidImageError:
+    reason = getattr(exc, "strerror", None) or " ".join(str(exc).split())
+    return InvalidImageError(f"cannot decode {str(path)!r}: {reason} (an unreadable file or an unsupported codec)")
+
+
 def _decode(path: Path) -> Iterator[np.ndarray]:
     """Every frame of a video file as uint8 RGB, in order."""
     av = _pyav()
@@ -107,7 +112,7 @@ def _decode(path: Path) -> Iterator[np.ndarray]:
             for frame in container.decode(stream):
                 yield frame.to_ndarray(format="rgb24")
     except av.FFmpegError as exc:
-        raise InvalidImageError(f"cannot decode {str(path)!r}: {exc} (an unreadable file or an unsupported codec)") from None
+        raise _unreadable(path, exc) from None
 
 
 def _probe_video(path: Path) -> FrameSource:
@@ -124,7 +129,7 @@ def _probe_video(path: Path) -> FrameSource:
                     first = frame.to_ndarray(format="rgb24")
                 count += 1
     except av.FFmpegError as exc:
-        raise InvalidImageError(f"cannot decode {str(path)!r}: {exc} (an unreadable file or an unsupported codec)") from None
+        raise _unreadable(path, exc) from None
     if first is None:
         raise InvalidImageError(f"no frames: {str(path)!r} holds no decodable video frame")
     return FrameSource(path, "video", (), count, first.shape[1], first.shape[0], float(rate) if rate else None)
@@ -153,8 +158,8 @@ def open_frames(path: str | os.PathLike) -> FrameSource:
     """Check a video input (a frame folder or a video file) and describe it; nothing heavy is loaded.
 
     Raises:
-        ImageNotFoundError-like InvalidImageError: missing path, no frames, frames of different sizes, an
-            unsupported file type, or a file that cannot be decoded.
+        InvalidImageError: a missing path, no frames, frames of different sizes, an unsupported file type,
+            or a file that cannot be decoded.
     """
     target = Path(path).expanduser()
     if target.is_dir():
