@@ -120,7 +120,7 @@ print("mean activation, avg / max pooling, at the first layer of each block:",
 # positive factor per channel. So if filter `c` of a layer reports `a` times its old value, the next layer
 # computes the same thing as before provided it reads channel `c` with weights divided by `a`.
 #
-# **Exercise — rescale the weights yourself (self-checked), before reading how the library does it.** A
+# **Exercise 1 — rescale the weights yourself (self-checked), before reading how the library does it.** A
 # chain of convolutions, each followed by a ReLU, is given as three lists, input to output: `kernels` (each
 # of Keras' shape `(kh, kw, in_channels, out_channels)`), `biases` (each `(out_channels,)`) and `means`
 # (each `(out_channels,)`: the mean activation `μ` of every filter of that layer). Write
@@ -150,8 +150,8 @@ checks.check_rescale_weights(rescale_weights)
 # and four 224 px crops of it enlarged twice. They depend on the pooling, so each pooling has its own.
 # Measuring them is one forward pass over every calibration image:
 #
-# ⏱ Real settings (all 25 calibration images, twice): about **1 minute** on a 2-core CPU; the library's
-# own measurement is then read from its cache.
+# ⏱ Real settings: two forward passes (no gradient) over the 25 calibration images of 224 px, and the
+# library's own measurement once per machine (then read from its cache) — the slowest cell before section 5.
 
 # %%
 calibration, calibration_labels = normalized_vgg.calibration_images()
@@ -326,7 +326,8 @@ print(f"2·N·M grows with the positions: at 256 px, where notebook 06 chose its
 # The paper's recipe, from white noise, with α/β from 1e-5 (all style) to 1e-2 (mostly content), all five
 # style layers (the paper's last row):
 #
-# ⏱ Real settings (192 px, 100 L-BFGS iterations, 4 runs): about **5 minutes** on a 2-core CPU.
+# ⏱ Real settings: 4 runs of 100 L-BFGS iterations at 192 px — about **3 minutes** on an idle 2-core CPU
+# (0.77 s per iteration at 256 px, `docs/speed.md`, so about 0.43 s at 192 px).
 
 # %%
 PAPER_NETWORK = dict(pooling="avg", rescale_network=True)  # the settings that make α/β the paper's
@@ -357,7 +358,7 @@ for ratio, result in zip(experiments.PAPER_RATIOS, grid.results):
 # the middle of Figure 4). In the paper's units the conversion depends on the layer — `conv2_2` has 128
 # filters and 16 times the positions of `conv4_2` — and `paper_weights` takes it:
 #
-# ⏱ Real settings (2 runs): about **2½ minutes**.
+# ⏱ Real settings: 2 runs of 100 iterations — about **1½ minutes** on an idle 2-core CPU.
 
 # %%
 for layer in ("conv2_2", "conv4_2"):
@@ -377,7 +378,7 @@ plt.show()
 #
 # Same objective (α/β = 1e-3), different starts: the photo, the painting, and white noise with two seeds.
 #
-# ⏱ Real settings (4 runs): about **5 minutes**.
+# ⏱ Real settings: 4 runs of 100 iterations — about **3 minutes** on an idle 2-core CPU.
 
 # %%
 start_panel = experiments.init_comparison(content, style, seeds=(1, 2), size=SIZE, steps=STEPS,
@@ -399,7 +400,8 @@ for label, result in zip(start_panel.labels, start_panel.results):
 # weights 1e4 and 1e-2) for as many steps, next to the paper's at α/β = 1e-3 from section 5. Both pictures
 # are then measured with *both* objectives — a recipe is only judged fairly by a measure it did not choose.
 #
-# ⏱ Real settings (1 run): about **1 minute**.
+# ⏱ Real settings: 100 Adam steps at 192 px — under a minute on an idle 2-core CPU (0.62 s per step at
+# 256 px, `docs/speed.md`).
 
 # %%
 tutorial = nst.stylize(content, style, size=SIZE, steps=STEPS, **TF_TUTORIAL)
@@ -499,8 +501,8 @@ for column, objective in enumerate(("the paper's objective", "the tutorial's obj
 #
 # Pick a photo and a style, set α/β on the paper's scale, choose the pooling, the rescaled network and the
 # start, and press **Run**: the preview follows the L-BFGS run; **Stop** keeps the best image so far. The
-# status line shows the weights α/β became. At 192 px and 100 iterations a run takes about a minute and a
-# quarter on a 2-core CPU.
+# status line shows the weights α/β became. An L-BFGS iteration takes 0.77 s at 256 px on the project's idle
+# 2-core CPU (`docs/speed.md`) and about half that at 192 px, so 100 iterations take about a minute.
 
 # %%
 from nst_lib.course.widgets.gatys import gatys_demo

@@ -63,7 +63,7 @@ print(f"this machine: {memory.format_bytes(memory.available_memory())} available
 # its layer's channels at `1/stride²` of the image's positions (notebook 02). That is the number to know:
 # **how many float32 values the forward pass keeps per input pixel**.
 #
-# **Exercise — count them yourself (self-checked), before reading the library's count.** Write
+# **Exercise 1 — count them yourself (self-checked), before reading the library's count.** Write
 # `activation_values(layers, catalogue)`: `layers` are Keras layer names, `catalogue` is
 # `layer_catalogue(backbone)` (each entry has `keras_name`, `channels` and `stride`, input to output).
 # Count the values per input pixel of everything the forward pass keeps: the input image itself, the output
@@ -114,8 +114,9 @@ for side in (512, 1024, 2048, 4096):
 # below is one `nst stylize` in a child process; its peak resident memory comes from the kernel (`ru_maxrss`
 # of `os.wait4`), and the estimate is `plan_run`'s for the same settings:
 #
-# ⏱ Real settings (128–768 px, 5 L-BFGS iterations each, four child processes): about **3 minutes** on a
-# 2-core CPU.
+# ⏱ Real settings: four child processes (TensorFlow starts in each), 128–768 px, 5 L-BFGS iterations each —
+# 15 minutes when measured for the README's table, on the shared 2-core machine at a load average of about 25
+# (`benchmarks/results/notebook_times.json`); an idle machine is several times faster.
 
 # %%
 measured = []

@@ -83,7 +83,8 @@ def gatys_demo(content: str = "grace_hopper", style: str = "swirls", *, backgrou
     exponent_slider = widgets.FloatSlider(value=-3.0, min=EXPONENTS[0], max=EXPONENTS[1], step=0.5,
                                           description="log₁₀ α/β", readout_format=".1f")
     pooling_toggle = widgets.ToggleButtons(options=list(POOLINGS), value="avg", description="pooling")
-    rescale_checkbox = widgets.Checkbox(value=True, description="rescaled network (the paper's)")
+    rescale_checkbox = widgets.Checkbox(value=True, description="rescaled network (the paper's)",
+                                       style={"description_width": "initial"}, indent=False)
     init_toggle = widgets.ToggleButtons(options=[i for i in INITS if i != "recolored"], value="noise", description="start")
     size_slider = widgets.IntSlider(value=pick(192, 64), min=64, max=512, step=32, description="size (px)")
     steps_slider = widgets.IntSlider(value=pick(100, 3), min=1, max=500, description="steps")
