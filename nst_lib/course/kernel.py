@@ -13,6 +13,8 @@ import json
 import sys
 from pathlib import Path
 
+from nst_lib.startup import import_tensorflow_quietly
+
 KERNEL_NAME = "python3"
 DISPLAY_NAME = "Python 3 (nst course)"
 
@@ -34,8 +36,6 @@ def main(argv: list[str] | None = None) -> None:
     if argv[:1] == ["install"]:
         print(f"installed the course kernel in {install()}")
         return
-    from nst_lib.startup import import_tensorflow_quietly
-
     import_tensorflow_quietly()
     from ipykernel.kernelapp import launch_new_instance
 

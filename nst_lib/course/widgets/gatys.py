@@ -15,9 +15,10 @@ from typing import Any
 import ipywidgets as widgets
 import numpy as np
 
+from ... import transfer
 from ...config import INITS, POOLINGS, StyleConfig, pick
 from ..experiments import GATYS_STYLE_LAYERS, RATIO_CALIBRATION, paper_ratio_to_weights, paper_weights
-from .common import (BackgroundRun, Demo, ImageSource, Run, example_options, figure_to_png, image_slot,
+from .common import (BackgroundDemo, BackgroundRun, Demo, ImageSource, Run, example_options, figure_to_png, image_slot,
                      notes_html, show_png)
 
 __all__ = ["gatys_settings", "weights_sentence", "gatys_demo"]
@@ -94,16 +95,15 @@ def gatys_demo(content: str = "grace_hopper", style: str = "swirls", *, backgrou
     progress = widgets.IntProgress(value=0, min=0, max=1, description="progress")
     result_view = image_slot(256, text="the result appears here")
     figure_view = image_slot()
-    demo = Demo("Gatys et al., faithfully: α/β on the paper's scale",
-                [[content_source.picker, content_source.upload], [style_source.picker, style_source.upload],
-                 [exponent_slider], [pooling_toggle], [rescale_checkbox], [init_toggle], [size_slider, steps_slider],
-                 [run_button, stop_button, progress], figure_view, result_view], status=status)
     controls = dict(content_source=content_source, style_source=style_source, exponent_slider=exponent_slider,
                     pooling_toggle=pooling_toggle, rescale_checkbox=rescale_checkbox, init_toggle=init_toggle,
                     size_slider=size_slider, steps_slider=steps_slider, run_button=run_button, stop_button=stop_button,
                     progress=progress, result_view=result_view, figure_view=figure_view)
-    for name, control in controls.items():
-        setattr(demo, name, control)
+    demo = BackgroundDemo("Gatys et al., faithfully: α/β on the paper's scale",
+                          [[content_source.picker, content_source.upload], [style_source.picker, style_source.upload],
+                           [exponent_slider], [pooling_toggle], [rescale_checkbox], [init_toggle],
+                           [size_slider, steps_slider], [run_button, stop_button, progress], figure_view, result_view],
+                          status=status, controls=controls)
     demo.settings, demo.result = {}, None
     status.value = "Press <i>Run</i>. The first run with the rescaled network measures its means (or reads them from the cache)."
 
@@ -133,12 +133,9 @@ def gatys_demo(content: str = "grace_hopper", style: str = "swirls", *, backgrou
     runner = BackgroundRun(status, on_start=on_start, on_progress=on_progress, on_result=on_result, on_end=on_end,
                            background=background, name="nst-gatys")
     demo.background_run = runner
-    demo.wait = runner.wait
 
     def run(_: Any = None) -> None:
         def go() -> None:
-            from ...transfer import stylize
-
             if runner.running:
                 return
             size = size_slider.value
@@ -148,7 +145,7 @@ def gatys_demo(content: str = "grace_hopper", style: str = "swirls", *, backgrou
                                       pooling=pooling_toggle.value, rescale_network=rescale_checkbox.value,
                                       init=init_toggle.value, size=size, steps=steps_slider.value)
             demo.settings = dict(settings)
-            runner.start(lambda callback: stylize(photo, painting, callback=callback, **settings),
+            runner.start(lambda callback: transfer.stylize(photo, painting, callback=callback, **settings),
                          steps=settings["steps"], size=size, photo=photo, painting=painting,
                          sentence=weights_sentence(settings, ratio))
 
