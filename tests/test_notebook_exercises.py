@@ -53,6 +53,7 @@ ANSWER_PATTERNS: dict[str, list[str]] = {
     "batch_style_loss": [r"total\s*/\s*batch", r"perceptual_losses\("],
     "rescale_weights": [r"/\s*np\.asarray\(mean\)", r"\.rescale_weights\("],
     "temporal_loss": [r"tf\.square\(\s*image\s*-\s*warped\s*\)"],
+    "activation_values": [r"channels\s*/\s*\(?[\w. *]*stride\)?\s*\*\*\s*2"],
 }
 
 
