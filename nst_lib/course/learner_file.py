@@ -44,7 +44,7 @@ from ..errors import OutputError
 from ..fileio import atomic_write
 from .network import vgg_network
 
-__all__ = ["FILE_NAME", "Saved", "learner_file", "defined_in_a_cell", "save_passing", "saved_names",
+__all__ = ["FILE_NAME", "CELL_FILENAME", "plain_function", "Saved", "learner_file", "defined_in_a_cell", "save_passing", "saved_names",
            "load_learner_module", "LearnerFileError"]
 
 #: the learner's file, in the folder the notebooks run in
@@ -54,7 +54,7 @@ BLOCK_MARK = "# ━━ "
 #: NumPy arrays up to this many values are written into the file; larger ones are not
 LARGEST_ARRAY = 4096
 #: filenames IPython gives the code of a cell (ipykernel: /tmp/ipykernel_<pid>/<hash>.py; terminal: <ipython-input-…>)
-_CELL_FILENAME = re.compile(r"ipykernel_\d+[/\\]\d+\.py$|^<ipython-input-")
+CELL_FILENAME = re.compile(r"ipykernel_\d+[/\\]\d+\.py$|^<ipython-input-")
 
 _HEADER = '''"""my_nst.py — your own neural style transfer, written by you in the course's notebooks.
 
@@ -94,7 +94,7 @@ def learner_file(folder: str | Path | None = None) -> Path:
 
 
 # ------------------------------------------------------------------------------------ the source
-def _plain_function(fn: Any) -> types.FunctionType | None:
+def plain_function(fn: Any) -> types.FunctionType | None:
     """The Python function behind ``fn`` (a ``tf.function`` or a ``functools.wraps`` wrapper), or None."""
     for _ in range(5):
         if isinstance(fn, types.FunctionType):
@@ -107,8 +107,8 @@ def _plain_function(fn: Any) -> types.FunctionType | None:
 
 def defined_in_a_cell(fn: Any) -> bool:
     """True when ``fn`` was defined in a notebook (IPython) cell: the functions the checks save."""
-    plain = _plain_function(fn)
-    return plain is not None and bool(_CELL_FILENAME.search(plain.__code__.co_filename))
+    plain = plain_function(fn)
+    return plain is not None and bool(CELL_FILENAME.search(plain.__code__.co_filename))
 
 
 def _source(fn: types.FunctionType) -> str:
@@ -208,7 +208,7 @@ def _needs(fn: types.FunctionType, source: str, exercise_names: Iterable[str], n
             needs.add("imports", "from nst_lib.course.network import vgg_network")
             needs.add("values", f"{name} = vgg_network()  # VGG's convolution stack, as in the notebook")
         elif defined_in_a_cell(value):
-            helper = _plain_function(value)
+            helper = plain_function(value)
             helper_source = _source(helper)
             _needs(helper, helper_source, exercise_names, needs, seen)
             if helper.__name__ != name:
@@ -296,7 +296,7 @@ def save_passing(name: str, fn: Callable, *, notebook: str, check: str, exercise
     path = learner_file(folder)
     if not defined_in_a_cell(fn):
         return None
-    plain = _plain_function(fn)
+    plain = plain_function(fn)
     try:
         block, unresolved = _block(name, plain, notebook, check, exercise_names)
     except Exception:  # noqa: BLE001 - no source (a restarted kernel), a lambda, …: said, never raised

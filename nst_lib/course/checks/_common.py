@@ -8,13 +8,13 @@ import contextlib
 import contextvars
 import functools
 import inspect
-import re
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 import tensorflow as tf
 
 from ...backbone import CAFFE_MEANS_BGR, FeatureExtractor
+from ..learner_file import CELL_FILENAME, plain_function
 
 
 class ExerciseError(AssertionError):
@@ -107,8 +107,8 @@ def _describe(value: Any) -> str:
 
 
 def _plain(fn: Any) -> Any:
-    """The Python function behind a ``tf.function`` (or ``fn`` itself)."""
-    return getattr(fn, "python_function", fn)
+    """The Python function behind a ``tf.function`` or a wrapper (or ``fn`` itself)."""
+    return plain_function(fn) or fn
 
 
 def _raising_frame(exc: BaseException):
@@ -124,11 +124,8 @@ def _learners_code(code, fn: Callable) -> bool:
     own = getattr(_plain(fn), "__code__", None)
     if own is None or code is None:
         return False
-    return code.co_filename == own.co_filename or bool(_CELL_FILE.search(code.co_filename))
+    return code.co_filename == own.co_filename or bool(CELL_FILENAME.search(code.co_filename))
 
-
-#: the file names IPython gives the code of notebook cells
-_CELL_FILE = re.compile(r"ipykernel_\d+[/\\]\d+\.py$|^<ipython-input-")
 
 #: the one sentence that tells a NumPy answer what to do instead
 NUMPY_FIX = ("write it with TensorFlow operations (tf.reshape, tf.matmul, tf.reduce_mean, tf.square, … on the "
