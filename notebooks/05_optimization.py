@@ -232,7 +232,8 @@ viz.show_images(list(snapshots.values()), [f"after step {i}" for i in snapshots]
 
 # %%
 ours = run_adam(value_and_grad, content, steps=3)
-library = nst.stylize(content, style, optimizer="adam", init="content", steps=3, scales=1, size=SIZE)
+library = nst.stylize(content, style, optimizer="adam", init="content", steps=3, scales=1, size=SIZE,
+                      precision="float32")  # VGG in float32, as ours (precision="auto" may pick bfloat16)
 np.testing.assert_allclose(ours.image, library.image, atol=2e-3)
 print("✓ run_adam on our objective = nst.stylize(optimizer='adam', init='content')")
 

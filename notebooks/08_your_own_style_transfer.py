@@ -271,7 +271,8 @@ plt.show()
 #
 # **Exercise 4 — a smoothness term.** Add your `total_variation(image)` from notebook 04 to the objective
 # with a weight `TV_WEIGHT` (try 1e4 and 1e6), return it in `parts` as `"tv"`, and compare with
-# `nst.stylize(content, style, **{**nst.TF_TUTORIAL, "tv_weight": TV_WEIGHT}, size=SIZE, steps=STEPS)`.
+# `nst.stylize(content, style, **{**nst.TF_TUTORIAL, "tv_weight": TV_WEIGHT}, precision="float32", size=SIZE,
+# steps=STEPS)`.
 #
 # <details><summary><b>What you should see</b></summary>
 #
