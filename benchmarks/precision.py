@@ -164,6 +164,8 @@ def child_memory(spec: dict) -> dict:
 def run_memory(args) -> dict:
     rows = []
     for label, options in MEMORY_RECIPES.items():
+        if args.memory_recipes and label not in args.memory_recipes:
+            continue
         with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
             path = f.name
         spec = dict(size=args.size, steps=args.steps, options=options)
@@ -231,6 +233,7 @@ def main(argv=None) -> int:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--pairs", type=int, nargs="+", default=[0, 1, 2], help="indices into PAIRS")
     ap.add_argument("--recipes", nargs="+", default=list(RECIPES), choices=list(RECIPES))
+    ap.add_argument("--memory-recipes", nargs="+", choices=list(MEMORY_RECIPES), help="memory: only these")
     ap.add_argument("--out", default=None)
     ap.add_argument("--fig", default=None, help="plot: the figure's path")
     args = ap.parse_args(argv)

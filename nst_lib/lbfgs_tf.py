@@ -58,30 +58,33 @@ def _direction(x, g, s_buf, y_buf, rho, count, head):
 
     def newest_first(i, q, alphas):
         slot = tf.math.floormod(head - i, m)
-        alpha = rho[slot] * tf.tensordot(s_buf[slot], q, 1)
-        return i + 1, q - alpha * y_buf[slot], alphas.write(i, alpha)
+        alpha = rho[slot] * tf.tensordot(s_buf.sparse_read(slot), q, 1)
+        return i + 1, q - alpha * y_buf.sparse_read(slot), alphas.write(i, alpha)
 
-    _, q, alphas = tf.while_loop(lambda i, *_: i < count, newest_first, (tf.constant(0), q, alphas))
-    newest_y = y_buf[head]
-    gamma = tf.where(count > 0, tf.tensordot(s_buf[head], newest_y, 1)
+    # one pair at a time: sparse_read reads one row of a buffer (indexing would read the whole buffer), and
+    # parallel_iterations=1 keeps a single iteration's tensors alive
+    _, q, alphas = tf.while_loop(lambda i, *_: i < count, newest_first, (tf.constant(0), q, alphas),
+                                 parallel_iterations=1)
+    newest_y = y_buf.sparse_read(head)
+    gamma = tf.where(count > 0, tf.tensordot(s_buf.sparse_read(head), newest_y, 1)
                      / tf.maximum(tf.tensordot(newest_y, newest_y, 1), 1e-30), 1.0)
     r = gamma * q
 
     def oldest_first(j, r):
         i = count - 1 - j
         slot = tf.math.floormod(head - i, m)
-        beta = rho[slot] * tf.tensordot(y_buf[slot], r, 1)
-        return j + 1, r + (alphas.read(i) - beta) * s_buf[slot]
+        beta = rho[slot] * tf.tensordot(y_buf.sparse_read(slot), r, 1)
+        return j + 1, r + (alphas.read(i) - beta) * s_buf.sparse_read(slot)
 
-    _, r = tf.while_loop(lambda j, *_: j < count, oldest_first, (tf.constant(0), r))
+    _, r = tf.while_loop(lambda j, *_: j < count, oldest_first, (tf.constant(0), r), parallel_iterations=1)
     return -r * free, free
 
 
 def _store_pair(s, y, s_buf, y_buf, rho, slot):
     """Write the pair (s, y) into ``slot`` of the buffers (variables) and its ρ = 1 / sᵀy."""
-    s_buf[slot].assign(s)
-    y_buf[slot].assign(y)
-    rho[slot].assign(1.0 / tf.tensordot(y, s, 1))
+    s_buf.scatter_update(tf.IndexedSlices(s[tf.newaxis], slot[tf.newaxis]))
+    y_buf.scatter_update(tf.IndexedSlices(y[tf.newaxis], slot[tf.newaxis]))
+    rho.scatter_update(tf.IndexedSlices((1.0 / tf.tensordot(y, s, 1))[tf.newaxis], slot[tf.newaxis]))
 
 
 class _History:
