@@ -70,4 +70,4 @@ fast-model: install  ## train the README's fast-transfer model (swirls, 30 min) 
 	$(PY) benchmarks/fast.py measure
 
 clean:
-	rm -rf $(VENV) outputs .pytest_cache
+	rm -rf $(VENV) outputs .pytest_cache _build
