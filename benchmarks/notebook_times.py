@@ -82,6 +82,18 @@ def time_notebook(path: Path, cell_timeout: int, slow: float) -> dict:
             "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
 
 
+def markdown_table(results: dict) -> str:
+    """The measured notebooks as a Markdown table (for docs/course.md): minutes, load, slow cells."""
+    rows = ["| notebook | minutes at real settings | load average (1 min) before → after | cells over 20 s (seconds) |",
+            "| --- | ---: | --- | --- |"]
+    for name, entry in sorted(results.get("notebooks", {}).items()):
+        slow = ", ".join(f"{c['seconds']:.0f}" + ("" if c["timer_note_before"] else " (no ⏱ note)")
+                         for c in entry["slow_cells"]) or "none"
+        rows.append(f"| {name} | {entry['seconds'] / 60:.1f} | {entry['load_before'][0]:.0f} → "
+                    f"{entry['load_after'][0]:.0f} | {slow} |")
+    return "\n".join(rows)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("notebooks", nargs="*", help="numbers or names (default: every notebook)")
@@ -89,7 +101,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cell-timeout", type=int, default=3600, help="give up on a cell after this (seconds)")
     parser.add_argument("--budget", type=float, default=None,
                         help="start no new notebook after this many seconds (the rest are reported as not measured)")
+    parser.add_argument("--table", action="store_true", help="print the recorded results as a Markdown table and stop")
     args = parser.parse_args(argv)
+    if args.table:
+        print(markdown_table(json.loads(RESULTS.read_text()) if RESULTS.exists() else {}))
+        return 0
 
     paths = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
     if args.notebooks:
