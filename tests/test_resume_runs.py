@@ -78,7 +78,8 @@ def test_a_tiled_run_stopped_inside_a_pass_resumes_on_the_same_grids(tmp_path, q
     monkeypatch.setattr(memory, "COMPOSITION_SIZE", 64)  # the ladder of test_tiling.py's tiled run, at 128 px
     monkeypatch.setattr(memory, "MIN_WHOLE", 48)
     monkeypatch.setattr(memory, "MIN_TILE", 64)
-    cfg = StyleConfig(size=128, steps=64, backbone="vgg16", optimizer="adam", learning_rate=0.05)
+    cfg = StyleConfig(size=128, steps=64, backbone="vgg16", optimizer="adam", learning_rate=0.05,
+                      precision="float32")  # the budget below is a float32 estimate
     shape = memory.output_shape((128, 112), 128)
     tile_peak = memory.estimate_tiled(shape, 96, layers=cfg.content_layers + cfg.style_layers, backbone="vgg16",
                                       optimizer="adam") + 2**20

@@ -123,7 +123,8 @@ def tiled_run():
     saved = memory.COMPOSITION_SIZE, memory.MIN_WHOLE, memory.MIN_TILE
     memory.COMPOSITION_SIZE, memory.MIN_WHOLE, memory.MIN_TILE = 64, 48, 64
     try:
-        cfg = StyleConfig(size=128, steps=64, backbone="vgg16", optimizer="adam", learning_rate=0.05)
+        cfg = StyleConfig(size=128, steps=64, backbone="vgg16", optimizer="adam", learning_rate=0.05,
+                          precision="float32")  # the budget below is a float32 estimate
         layers = cfg.content_layers + cfg.style_layers
         shape = memory.output_shape((128, 112), 128)
         tile_peak = memory.estimate_tiled(shape, 96, layers=layers, backbone="vgg16", optimizer="adam") + 2**20

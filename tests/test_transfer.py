@@ -91,7 +91,7 @@ def test_init_content_noise_and_style(offline_weights, quiet_substitution, monke
         starts.append(init.copy())
         return OptimizeResult(image=init, best_loss=0.0, iterations=0, evaluations=0, stop_reason="steps")
 
-    monkeypatch.setattr(transfer, "run_lbfgs", recording)
+    monkeypatch.setattr(transfer, "lbfgs_runner", lambda optimizer: recording)
     options = dict(size=48, steps=1, scales=1)
     for init in ("content", "noise", "style"):
         nst.stylize(content_image, style_image, init=init, seed=1, **options)
@@ -444,7 +444,7 @@ def test_style_images_are_loaded_only_at_the_size_they_are_used(monkeypatch, qui
 
     monkeypatch.setattr(inputs, "load_image", lambda *a, **k: seen.append(("load", real_load(*a, **k).shape[:2])) or real_load(*a, **k))
     monkeypatch.setattr(transfer.color, "color_statistics", spy_statistics)
-    monkeypatch.setattr(transfer, "run_lbfgs", stop)
+    monkeypatch.setattr(transfer, "lbfgs_runner", lambda optimizer: stop)
     big_style = np.random.default_rng(0).uniform(0, 1, (1000, 800, 3)).astype(np.float32)
     nst.stylize(content_image, big_style, size=48, steps=1, style_scale=1.5, preserve_colors="histogram")
     assert seen and all(max(shape) <= 72 for _, shape in seen), seen
@@ -460,7 +460,7 @@ def test_the_recolored_start_has_the_styles_mean_and_covariance(monkeypatch, qui
         starts.append(init.copy())
         return OptimizeResult(image=init, best_loss=0.0, iterations=0, evaluations=0, stop_reason="steps")
 
-    monkeypatch.setattr(transfer, "run_lbfgs", recording)
+    monkeypatch.setattr(transfer, "lbfgs_runner", lambda optimizer: recording)
     rng = np.random.default_rng(4)
     style = np.clip(rng.normal((0.3, 0.5, 0.4), 0.05, (64, 64, 3)) + rng.normal(0, 0.03, (64, 64, 1)), 0, 1)
     style = style.astype(np.float32)
