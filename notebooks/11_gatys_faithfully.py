@@ -29,6 +29,7 @@ import warnings
 import matplotlib.pyplot as plt
 import numpy as np
 import tensorflow as tf
+from IPython.display import display
 
 import nst_lib as nst
 from nst_lib import data, normalized_vgg
@@ -327,7 +328,8 @@ print(f"2·N·M grows with the positions: at 256 px, where notebook 06 chose its
 # style layers (the paper's last row):
 #
 # ⏱ Real settings: 4 runs of 100 L-BFGS iterations at 192 px — about **3 minutes** on an idle 2-core CPU
-# (0.77 s per iteration at 256 px, `docs/speed.md`, so about 0.43 s at 192 px).
+# (0.77 s per iteration at 256 px, `docs/speed.md`, so about 0.43 s at 192 px); 32 minutes when measured for the
+# README's table on the shared machine at a load average of 20–25.
 
 # %%
 PAPER_NETWORK = dict(pooling="avg", rescale_network=True)  # the settings that make α/β the paper's
@@ -335,14 +337,13 @@ started = time.perf_counter()
 grid = experiments.ratio_grid(content, style, size=SIZE, steps=STEPS, init="noise", optimizer="lbfgs",
                               weights_for=lambda ratio: experiments.paper_weights(ratio, HEIGHT, WIDTH), **PAPER_NETWORK)
 print(f"4 runs in {time.perf_counter() - started:.0f} s; iterations: {[r.iterations for r in grid.results]}")
-grid.figure(with_inputs=True)
-plt.show()
+display(grid.figure(with_inputs=True))
 
 # %% [markdown]
-# At the real settings the row goes from the painting's texture with hardly a trace of the portrait
-# (1e-5) to the portrait with the painting's strokes over it (1e-2) — the progression of the paper's
-# Figure 4, now with the paper's α/β values rather than a calibrated stand-in. The losses at the end, in
-# the paper's units (`L_content = ½·N·M·content` and `L_style = ¼·style`, from the run's history):
+# Look along the row: α/β decides how much of the portrait survives the painting's texture, as in the
+# paper's Figure 4, here with the paper's own α/β values rather than a calibrated stand-in. The losses at
+# the end, in the paper's units (`L_content = ½·N·M·content` and `L_style = ¼·style`, from the run's
+# history):
 
 # %%
 for ratio, result in zip(experiments.PAPER_RATIOS, grid.results):
@@ -358,7 +359,8 @@ for ratio, result in zip(experiments.PAPER_RATIOS, grid.results):
 # the middle of Figure 4). In the paper's units the conversion depends on the layer — `conv2_2` has 128
 # filters and 16 times the positions of `conv4_2` — and `paper_weights` takes it:
 #
-# ⏱ Real settings: 2 runs of 100 iterations — about **1½ minutes** on an idle 2-core CPU.
+# ⏱ Real settings: 2 runs of 100 iterations — about **1½ minutes** on an idle 2-core CPU (14 minutes measured on
+# the shared, loaded machine).
 
 # %%
 for layer in ("conv2_2", "conv4_2"):
@@ -366,33 +368,33 @@ for layer in ("conv2_2", "conv4_2"):
 layer_panel = experiments.content_layer_comparison(
     content, style, layers=("conv2_2", "conv4_2"), alpha_over_beta=1e-3, size=SIZE, steps=STEPS, init="noise",
     weights_for=lambda ratio, layer: experiments.paper_weights(ratio, HEIGHT, WIDTH, layer), **PAPER_NETWORK)
-layer_panel.figure(with_inputs=True)
-plt.show()
+display(layer_panel.figure(with_inputs=True))
 
 # %% [markdown]
-# At the real settings, matched at `conv2_2` the photo's fine detail survives and the style stays on the
-# surface; matched at `conv4_2` the objects keep their places and the style repaints them, as in the
-# paper's Figure 5.
+# What to look for (notebook 04's reconstructions explain it): matched at `conv2_2`, the content loss pins
+# down nearly every pixel, so the style can only add texture on top of the photo; matched at `conv4_2`, only
+# the objects and their arrangement are fixed, and the style may repaint their surfaces.
 #
 # ## 7. Figure 6 — where the optimisation starts
 #
 # Same objective (α/β = 1e-3), different starts: the photo, the painting, and white noise with two seeds.
 #
-# ⏱ Real settings: 4 runs of 100 iterations — about **3 minutes** on an idle 2-core CPU.
+# ⏱ Real settings: 4 runs of 100 iterations — about **3 minutes** on an idle 2-core CPU (26 minutes measured on
+# the shared, loaded machine).
 
 # %%
 start_panel = experiments.init_comparison(content, style, seeds=(1, 2), size=SIZE, steps=STEPS,
                                           content_layers=("conv4_2",),
                                           **experiments.paper_weights(1e-3, HEIGHT, WIDTH), **PAPER_NETWORK)
-start_panel.figure(with_inputs=True)
-plt.show()
+display(start_panel.figure(with_inputs=True))
 for label, result in zip(start_panel.labels, start_panel.results):
     print(f"{label:>16}: total loss {result.history[-1]['total']:.4g} after {result.iterations} iterations")
 
 # %% [markdown]
-# The paper's observation holds: from the photo the result leans towards the photo, from the painting
-# towards the painting, and two noise seeds give two different pictures of the same kind. The final losses
-# printed above say how close the starts came to the same value of the objective.
+# Every start optimises the same objective; the start decides which of its many good images is found —
+# and, in a fixed number of iterations, how far down the objective gets (the totals above). Compare the
+# pictures: the paper found that a photo start leans towards the photo and a painting start towards the
+# painting, while noise starts differ only in detail.
 #
 # ## 8. Side by side with the TensorFlow tutorial's recipe
 #
