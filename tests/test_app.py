@@ -498,6 +498,7 @@ def test_a_good_upload_is_previewed(page):
     assert not at.button(key="run").disabled
 
 
+@pytest.mark.slow  # an integration test (a real run, a subprocess or a fresh interpreter): make test, not make test-fast
 def test_an_nst_error_from_stylize_is_shown_as_one_sentence(page):
     at = page.start()
     at.multiselect(key="style_examples").set_value(["swirls", "cubist", "pointillism"])

@@ -23,6 +23,7 @@ def pair():
     return data.example_pair("grace_hopper", "swirls", size=SIZE)
 
 
+@pytest.mark.slow  # an integration test (a real run, a subprocess or a fresh interpreter): make test, not make test-fast
 def test_run_your_transfer_keeps_the_image_of_the_lowest_loss_and_stops_on_request(pair):
     content, style = pair
     events = []

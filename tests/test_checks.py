@@ -350,6 +350,7 @@ def test_every_solution_passes_its_own_check(name, capsys):
     assert capsys.readouterr().out.startswith("✓ ")
 
 
+@pytest.mark.slow  # an integration test (a real run, a subprocess or a fresh interpreter): make test, not make test-fast
 def test_the_capstone_solutions_pass_their_checks(capsys):
     checks.check_objective(checks.reference("make_objective"))
     checks.check_style_transfer(checks.reference("style_transfer"), checks.reference("make_objective"))
@@ -405,6 +406,7 @@ def test_the_registry_is_explicit_and_complete():
         assert item.check.__module__.split(".")[-1].startswith(f"nb{item.notebook}_")  # in its notebook's module
 
 
+@pytest.mark.slow  # an integration test (a real run, a subprocess or a fresh interpreter): make test, not make test-fast
 def test_solution_works_in_a_fresh_interpreter_for_every_notebook():
     """No import side effects: the registry is whole as soon as nst_lib.course.checks is imported."""
     import subprocess
@@ -501,6 +503,7 @@ def test_check_objective_names_the_term_and_the_layer(monkeypatch):
     _rejects(checks.check_objective, lambda content, style: (lambda image: 1.0), "(total, parts)")
 
 
+@pytest.mark.slow  # an integration test (a real run, a subprocess or a fresh interpreter): make test, not make test-fast
 def test_check_style_transfer_finds_bookkeeping_and_adam_mistakes(monkeypatch):
     from nst_lib.course import solutions
 

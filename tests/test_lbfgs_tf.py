@@ -80,6 +80,7 @@ def test_a_coupled_quadratic_with_active_bounds_matches_scipy():
     np.testing.assert_allclose(ours.image, scipy.image, atol=5e-3)
 
 
+@pytest.mark.slow  # an integration test (a real run, a subprocess or a fresh interpreter): make test, not make test-fast
 def test_the_style_objective_reaches_scipys_value_within_one_percent(offline_weights):
     from nst_lib.optimize import make_value_and_grad
     from nst_lib.transfer import make_objective

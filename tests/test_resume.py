@@ -98,6 +98,7 @@ def _small_run(tmp_path):
     return content, style
 
 
+@pytest.mark.slow  # an integration test (a real run, a subprocess or a fresh interpreter): make test, not make test-fast
 def test_sigkill_then_resume_finishes_the_run(tmp_path):
     """A real SIGKILL of a CLI run, then --resume: the run goes on from the saved iteration."""
     content, style = _small_run(tmp_path)
