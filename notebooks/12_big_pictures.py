@@ -20,6 +20,7 @@
 
 # %%
 # %matplotlib inline
+import json
 import os
 import signal
 import subprocess
@@ -36,6 +37,7 @@ from matplotlib.patches import Rectangle
 
 import nst_lib as nst
 from nst_lib import data, memory, tiling
+from nst_lib.cli import main as nst_cli_main
 from nst_lib.backbone import BackboneSubstitutionWarning, FeatureExtractor, layer_catalogue, resolve_weights
 from nst_lib.course import viz
 from nst_lib.course.memory_lab import measure_peak, stylize_command
@@ -300,14 +302,13 @@ child.wait()
 killed = RunState.load(state_file)
 print(f"killed (status {child.returncode}) after {killed.iterations} of {RESUME_STEPS} iterations; "
       f"result written: {output.exists()}; state file {state_file.stat().st_size / 1e6:.1f} MB")
-# the same images as the CLI read them (example:NAME at --size), so their fingerprints match the state's
-resumed = nst.stylize(data.content_image(CONTENT_NAME, RESUME_SIZE), data.style_image(STYLE_NAME), resume=state_file,
-                      save_state=state_file)
-iterations = [entry["iteration"] for entry in resumed.history]
-print(f"resumed: {resumed.message}; the history runs from iteration {iterations[0]} to {iterations[-1]} without a gap: "
-      f"{iterations == list(range(iterations[0], iterations[-1] + 1))}")
-viz.show_images([killed.image, resumed.image], [f"saved at iteration {killed.iterations}",
-                                                f"resumed, iteration {resumed.iterations}"])
+history_file = folder / "history.json"
+status = nst_cli_main(command[3:] + ["--resume", str(state_file), "--history", str(history_file)])  # `nst stylize … --resume`
+iterations = [entry["iteration"] for entry in json.loads(history_file.read_text())["history"]]
+print(f"resumed with `--resume`: exit status {status}; the history runs from iteration {iterations[0]} to "
+      f"{iterations[-1]} without a gap: {iterations == list(range(iterations[0], iterations[-1] + 1))}")
+viz.show_images([killed.image, nst.load_image(output)], [f"saved at iteration {killed.iterations}",
+                                                         f"resumed, iteration {iterations[-1]}"])
 
 # %% [markdown]
 # The resumed run refuses other images (the state holds fingerprints of the content and the styles) and
