@@ -107,6 +107,7 @@ def open_client(workers: int | None = None, scheduler: str | None = None) -> Cli
             raise OutputError(f"cannot reach the Dask scheduler at {scheduler!r}: {exc}") from None
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # the workers inherit it
     cluster = LocalCluster(n_workers=max(1, int(workers or 1)), threads_per_worker=1, processes=True,
+                           preload=["nst_lib.startup"],  # TensorFlow started quietly in every worker
                            dashboard_address=":0", silence_logs=logging.ERROR)  # any free port: no clash
     return Client(cluster)
 

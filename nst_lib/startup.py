@@ -41,3 +41,10 @@ def import_tensorflow_quietly(intra_op_threads: int | None = None) -> None:
     finally:
         os.dup2(saved, 2)
         os.close(saved)
+
+
+def dask_setup(worker=None) -> None:
+    """Dask's preload hook (``dask worker --preload nst_lib.startup``; ``nst batch``'s LocalCluster passes
+    it): start TensorFlow quietly, one thread per operation, before any task imports it."""
+    del worker
+    import_tensorflow_quietly(intra_op_threads=1)

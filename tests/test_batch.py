@@ -75,7 +75,7 @@ def test_two_workers_give_the_images_of_one_stream_in_order_and_skip_finished_ou
 @pytest.mark.slow
 def test_a_batch_by_optimisation_writes_every_photo(tmp_path, photos, offline_weights, capsys):
     style = write_png(tmp_path / "style.png", make_style())
-    args = ["batch", *map(str, photos[:2]), str(style), "-o", str(tmp_path / "out"), "--size", "32", "--steps", "2",
+    args = ["batch", *map(str, photos[:2]), str(style), "-o", str(tmp_path / "out"), "--size", "48", "--steps", "2",
             "--workers", "1", "--quiet"]  # fmt: skip
     assert main(args) == 0
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["photo_0.png", "photo_1.png"]
