@@ -29,7 +29,7 @@ def check_to_float_image(fn: Callable[[np.ndarray], np.ndarray]) -> None:
     got = _call(fn, pixels)
     what = f"{_name(fn)}(a uint8 array of shape {pixels.shape})"
     if not np.array_equal(pixels, original):
-        raise _fail(f"{what} changed its input array; build a new array instead (e.g. pixels.astype(...) / 255)")
+        raise _fail(f"{what} changed its input array; build and return a new array instead of modifying the one you were given")
     if got is None:
         raise _fail(f"{what} returned None; did you forget the `return` statement?")
     if not isinstance(got, np.ndarray):
@@ -38,14 +38,14 @@ def check_to_float_image(fn: Callable[[np.ndarray], np.ndarray]) -> None:
         raise _fail(f"{what} returned shape {got.shape}; the image keeps its shape (H, W, 3) = {expected.shape}")
     if got.dtype.kind in "iub":
         raise _fail(
-            f"{what} returned integers ({got.dtype}); convert to floating point first: pixels.astype(np.float32)"
+            f"{what} returned integers ({got.dtype}); convert the array to a floating-point type before dividing (NumPy arrays can change their dtype)"
         )
     values = got.astype(np.float64)
     if values.max() > 100:
         raise _fail(f"{what} returned values up to {values.max():g}; divide by 255 so white becomes 1.0")
     if values.max() > 1 + 1e-6 or values.min() < 0:
-        raise _fail(f"{what} returned values from {values.min():g} to {values.max():g}; they must stay in [0, 1]: "
-                    "pixel / 255")
+        raise _fail(f"{what} returned values from {values.min():g} to {values.max():g}; they must stay in [0, 1], "
+                    "with 255 becoming exactly 1.0")
     message = _diagnose(values, expected, [
         ("you divided by 256; divide by 255 instead, so that the brightest value 255 becomes exactly 1.0",
          pixels.astype(np.float64) / 256),
@@ -62,6 +62,6 @@ def check_to_float_image(fn: Callable[[np.ndarray], np.ndarray]) -> None:
     if got.dtype != np.float32:
         raise _fail(
             f"the values are right but the dtype is {got.dtype}; the library's images are float32 "
-            "(add .astype(np.float32)): half the memory, and what TensorFlow expects"
+            "(32-bit floats): half the memory, and what TensorFlow expects"
         )
     _ok(f"{_name(fn)} turns 8-bit pixels into float32 values in [0, 1], exactly like nst.load_image.")

@@ -108,6 +108,6 @@ def check_deprocess(fn: Callable) -> None:
     if clipped.min() < -1e-6 or clipped.max() > 1 + 1e-6:
         raise _fail(
             f"{what} returned values in [{clipped.min():.3g}, {clipped.max():.3g}] for an optimised image; "
-            "clip the result to [0, 1] (np.clip / tf.clip_by_value) so it can be displayed and saved"
+            "clip the result to [0, 1] so it can be displayed and saved"
         )
     _ok(f"{_name(fn)} undoes FeatureExtractor.preprocess (means back, BGR → RGB, ÷255) and clips to [0, 1].")

@@ -130,14 +130,14 @@ def check_adam_step(fn: Callable) -> None:
         if not _close(new_m, expected_m, rtol=1e-4, atol=1e-6):
             if _close(new_m, m):
                 raise _fail(f"{what} returned m unchanged; return the updated first moment m")
-            raise _fail(f"the first moment m is wrong at step {t}: m ← β₁·m + (1 − β₁)·g (β₁ = beta_1 = {_ADAM['beta_1']})")
+            raise _fail(f"the first moment m is wrong at step {t}: it is a running average of the gradients that keeps a fraction β₁ = beta_1 = {_ADAM['beta_1']} of its old value")
         expected_v = _ADAM["beta_2"] * v + (1 - _ADAM["beta_2"]) * grad.astype(np.float64) ** 2
         if not _close(new_v, expected_v, rtol=1e-4, atol=1e-7):
             if _close(new_v, _ADAM["beta_1"] * v + (1 - _ADAM["beta_1"]) * grad.astype(np.float64) ** 2):
-                raise _fail("v used beta_1; the second moment uses β₂: v ← β₂·v + (1 − β₂)·g²")
+                raise _fail("v used beta_1; the second moment is a running average of the squared gradients with its own rate, β₂")
             if _close(new_v, _ADAM["beta_2"] * v + (1 - _ADAM["beta_2"]) * grad):
                 raise _fail("the second moment averages the *squared* gradient: v ← β₂·v + (1 − β₂)·g²")
-            raise _fail(f"the second moment v is wrong at step {t}: v ← β₂·v + (1 − β₂)·g² (β₂ = beta_2 = {_ADAM['beta_2']})")
+            raise _fail(f"the second moment v is wrong at step {t}: it is a running average of the squared gradients that keeps a fraction β₂ = beta_2 = {_ADAM['beta_2']} of its old value")
         if not _close(new_x, reference[t - 1], rtol=1e-4, atol=2e-6):
             variants = [
                 ("you left out the bias correction √(1−β₂ᵗ)/(1−β₁ᵗ); without it the first steps are far too "
@@ -146,9 +146,10 @@ def check_adam_step(fn: Callable) -> None:
                  "yours is off by one", dict(t_offset=1)),
                 ("wrong sign: step *against* the gradient (image − update)", dict(sign=-1.0)),
                 ("you forgot to clip the image to [0, 1] after the step", dict(clip=False)),
-                ("ε belongs outside the square root: m / (√v + ε), not m / √(v + ε)", dict(eps_inside=True)),
+                ("ε belongs outside the square root: it is added to √v, not to v", dict(eps_inside=True)),
                 ("you used the paper's m̂ / (√v̂ + ε), which rescales ε by the bias correction; nst_lib (like "
-                 "Keras) uses lr·√(1−β₂ᵗ)/(1−β₁ᵗ) · m / (√v + ε) — with ε = 0.1 the difference is visible",
+                 "Keras) folds the bias correction into the learning rate and adds ε to the raw √v — with ε = 0.1 "
+                 "the difference is visible",
                  dict(paper_eps=True)),
             ]
             for message, kwargs in variants:
@@ -156,8 +157,8 @@ def check_adam_step(fn: Callable) -> None:
                     raise _fail(message)
             raise _fail(
                 f"the image after step {t} differs from nst_lib's run_adam (largest difference "
-                f"{np.max(np.abs(new_x - reference[t - 1])):.3g}); the update is "
-                "image ← clip(image − lr·√(1−β₂ᵗ)/(1−β₁ᵗ) · m / (√v + ε), 0, 1)"
+                f"{np.max(np.abs(new_x - reference[t - 1])):.3g}); compare your step with the four ingredients of the "
+                "exercise text: the two moments, the bias correction, the step against the gradient, the clip"
             )
         x, m, v = new_x.astype(np.float32), new_m.astype(np.float32), new_v.astype(np.float32)
     _ok(f"{_name(fn)} reproduces {_ADAM_STEPS} steps of nst_lib's run_adam: moments, bias correction, "
@@ -196,7 +197,7 @@ def check_train_step(fn: Callable) -> None:
         step_what = f"train_step(image) at step {t}"
         try:
             loss = _call(step, image, hint="Compute the loss inside `with tf.GradientTape() as tape:`, then "
-                                           "tape.gradient(loss, image) and optimizer.apply_gradients([(gradient, image)])")
+                                           "ask the tape for the gradient and hand it to the optimizer")
         except ExerciseNotWritten:
             raise
         except ExerciseError:
@@ -210,13 +211,13 @@ def check_train_step(fn: Callable) -> None:
         loss = _scalar(loss, step_what)
         now = image.numpy()[0].astype(np.float64)
         if _close(now, before, rtol=0, atol=1e-9):
-            raise _fail(f"{step_what} did not change the image: optimizer.apply_gradients([(gradient, image)]) "
-                        "updates the tf.Variable in place (if tape.gradient gave None, compute the loss inside "
+            raise _fail(f"{step_what} did not change the image: the optimizer updates the tf.Variable "
+                        "in place when you give it the (gradient, variable) pairs (if tape.gradient gave None, compute the loss inside "
                         "the `with tf.GradientTape() as tape:` block)")
         if not _close(now, reference[t - 1], rtol=1e-4, atol=2e-6):
             if _close(now, _adam_variant(clip=False)[t - 1], rtol=1e-4, atol=2e-6):
-                raise _fail("the pixels left [0, 1]: after the optimizer's step, clip the image back: "
-                            "image.assign(tf.clip_by_value(image, 0.0, 1.0))")
+                raise _fail("the pixels left [0, 1]: after the optimizer's step, put the clipped "
+                            "values back into the variable")
             if _close(now, _adam_variant(restart=True)[t - 1], rtol=1e-4, atol=2e-6):
                 raise _fail(NEW_OPTIMIZER)
             if _close(now, _adam_variant(sign=-1.0)[t - 1], rtol=1e-4, atol=2e-6):
