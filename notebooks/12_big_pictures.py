@@ -227,8 +227,8 @@ for layer in extractor.layers:
 # Now a whole tiled run: the default settings at a size that does not fit the budget we give it, so
 # `stylize` climbs the ladder and refines the last rung in tiles.
 #
-# ⏱ Real settings (1024 px within 3 GB, 60 iterations for the composition): about **6 minutes** on a
-# 2-core CPU.
+# ⏱ Real settings (1024 px within 3 GB, 60 iterations for the composition, then the tiles): 52 minutes when
+# measured for the README's table on the shared 2-core machine at a load average of about 25.
 
 # %%
 BIG, BUDGET = nst.pick((1024, "3G"), (544, "1200M"))
