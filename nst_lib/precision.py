@@ -30,6 +30,7 @@ from pathlib import Path
 
 from .config import PRECISIONS  # noqa: F401 - the values of StyleConfig.precision / --precision
 from .errors import InvalidSettingError
+from .startup import import_tensorflow_quietly
 from .weights import keras_cache_dir
 
 #: the precisions a network can really run in
@@ -112,8 +113,7 @@ def measure_speedup(size: int = 96, repeats: int = 5) -> dict:
     Random weights (timing only), runs interleaved, median of ``repeats`` each after a warm-up; about two
     seconds. Returns ``{"float32": s, "bfloat16": s, "ratio": bfloat16 / float32, "size": size}``.
     """
-    import tensorflow as tf
-
+    tf = _tensorflow()
     image = tf.random.stateless_uniform((1, size, size, 3), seed=(0, 0))
     steps = {name: _timed_step(_probe_network(name), image) for name in COMPUTE_PRECISIONS}
     for step in steps.values():
@@ -126,6 +126,14 @@ def measure_speedup(size: int = 96, repeats: int = 5) -> dict:
             times[name].append(time.perf_counter() - start)
     medians = {name: statistics.median(values) for name, values in times.items()}
     return {**medians, "ratio": medians["bfloat16"] / medians["float32"], "size": size}
+
+
+def _tensorflow():
+    """TensorFlow, started without its C++ start-up lines (``auto`` may decide before anything else imports it)."""
+    import_tensorflow_quietly()
+    import tensorflow as tf  # lazy: the precision of a run is decided before TensorFlow is needed
+
+    return tf
 
 
 def _probe_network(precision: str):
@@ -168,8 +176,7 @@ def cache_path() -> Path:
 
 def machine_key() -> str:
     """What a cached measurement depends on: processor, core count, TensorFlow version."""
-    import tensorflow as tf
-
+    tf = _tensorflow()
     description = cpu_description()
     return f"{description['model']}|{description['machine']}|{description['cpus']} cpus|tf {tf.__version__}"
 

@@ -339,3 +339,25 @@ def test_the_input_check_carries_fields(tmp_path):
         check_input_decoding([(header, None)], "160M")
     assert caught.value.budget == 160 * 2**20 and caught.value.needed > caught.value.budget
     assert check_input_decoding([(header, 128)], "1G") < 2**30
+
+
+def test_a_refused_plan_prints_one_line_and_no_tensorflow_start_up(tmp_path):
+    """The whole stderr of a separate `nst` process, file descriptor 2 included (capsys sees only sys.stderr).
+
+    A fresh KERAS_HOME makes `--precision auto` decide from scratch (on a processor with native bfloat16
+    it measures, which starts TensorFlow) before the memory plan refuses the run.
+    """
+    import subprocess
+    import sys
+
+    write_png(tmp_path / "photo.png", make_content(64, 48))
+    write_png(tmp_path / "style.png", make_style(48, 48))
+    env = {**os.environ, "KERAS_HOME": str(tmp_path / "keras"), "NST_OFFLINE": "1"}
+    env.pop("TF_CPP_MIN_LOG_LEVEL", None)
+    command = [sys.executable, "-m", "nst_lib.cli", "stylize", "photo.png", "style.png", "-o", "out.png",
+               "--size", "4096", "--max-memory", "1G"]
+    done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines() == [done.stderr.strip()], done.stderr
+    assert done.stderr.startswith("error: ") and "--max-memory" in done.stderr
+    assert not (tmp_path / "out.png").exists()
