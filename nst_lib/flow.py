@@ -27,9 +27,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-#: Ruder et al.'s thresholds (section 3.2): disoccluded where |w̃ + ŵ|² > 0.01 (|w̃|² + |ŵ|²) + 0.5 …
+#: Ruder et al.'s thresholds (section 3.2): disoccluded where ``|w̃ + ŵ|² > 0.01 (|w̃|² + |ŵ|²) + 0.5`` …
 CONSISTENCY_RELATIVE, CONSISTENCY_ABSOLUTE = 0.01, 0.5
-#: … and a motion boundary where |∇û|² + |∇v̂|² > 0.01 |ŵ|² + 0.002 (flows in pixels).
+#: … and a motion boundary where ``|∇û|² + |∇v̂|² > 0.01 |ŵ|² + 0.002`` (flows in pixels).
 BOUNDARY_RELATIVE, BOUNDARY_ABSOLUTE = 0.01, 0.002
 
 
@@ -80,8 +80,8 @@ def reliable_mask(backward: np.ndarray, forward: np.ndarray) -> np.ndarray:
         forward: flow from the previous frame to the current one (w).
 
     A pixel is unreliable when it was *disoccluded* (following ŵ back and w forward again does not return
-    to it: |w̃ + ŵ|² > 0.01 (|w̃|² + |ŵ|²) + 0.5, with w̃(p) = w(p + ŵ(p))), when it lies on a *motion
-    boundary* (|∇û|² + |∇v̂|² > 0.01 |ŵ|² + 0.002), or when ŵ points outside the previous frame.
+    to it: ``|w̃ + ŵ|² > 0.01 (|w̃|² + |ŵ|²) + 0.5``, with ``w̃(p) = w(p + ŵ(p))``), when it lies on a *motion
+    boundary* (``|∇û|² + |∇v̂|² > 0.01 |ŵ|² + 0.002``), or when ŵ points outside the previous frame.
     """
     forward_here = warp(forward, backward)
     round_trip = np.sum((forward_here + backward) ** 2, axis=-1)

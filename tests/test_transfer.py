@@ -276,12 +276,17 @@ def test_scale_schedule_helpers():
 
 # ------------------------------------------------------------------------------ one graph, many runs
 def _traced_function():
-    """The shared extractor stylize() uses with the default layers, and its one traced function."""
-    from nst_lib.backbone import shared_extractor
+    """The shared extractor stylize() uses with the default settings, and its one traced function.
+
+    The extractor is the one of the precision ``auto`` picks here (bfloat16 on a processor that has it).
+    """
     from nst_lib.losses import traced_value_and_grad
+    from nst_lib.normalized_vgg import configured_extractor
+    from nst_lib.precision import resolve_precision
 
     cfg = nst.StyleConfig()
-    return traced_value_and_grad(shared_extractor(cfg.content_layers + cfg.style_layers, cfg.backbone, cfg.weights))
+    layers = cfg.content_layers + cfg.style_layers
+    return traced_value_and_grad(configured_extractor(layers, cfg, resolve_precision(cfg.precision).used))
 
 
 def _fresh(content, style, **options):
