@@ -12,6 +12,7 @@ measured again replaces its old entry; one that could not be measured keeps its 
 
     python benchmarks/notebook_times.py                       # every notebook (slow: over an hour)
     python benchmarks/notebook_times.py 00 01 02 --budget 1800
+    python benchmarks/notebook_times.py 11 --keep /tmp/executed  # also keep the executed notebook (figures)
 """
 from __future__ import annotations
 
@@ -47,8 +48,12 @@ def _first_line(text: str) -> str:
     return (lines[0] if lines else text.strip().splitlines()[0])[:100]
 
 
-def time_notebook(path: Path, cell_timeout: int, slow: float) -> dict:
-    """Execute ``path`` at real settings; the wall time of the whole and of every slow cell."""
+def time_notebook(path: Path, cell_timeout: int, slow: float, keep: Path | None = None) -> dict:
+    """Execute ``path`` at real settings; the wall time of the whole and of every slow cell.
+
+    With ``keep``, the executed notebook (outputs and figures included) is also written there, so its
+    figures can be looked at; the repository's notebook itself is never written.
+    """
     import nbformat
     from nbclient import NotebookClient
 
@@ -66,6 +71,9 @@ def time_notebook(path: Path, cell_timeout: int, slow: float) -> dict:
             client.execute_cell(cell, index)
             cell_seconds[index] = time.perf_counter() - t0
     total = time.perf_counter() - started
+    if keep is not None:
+        keep.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, keep / path.name)
     errors = [(i, o.ename) for i, c in enumerate(nb.cells) if c.cell_type == "code"
               for o in c.outputs if o.output_type == "error"
               and "raises-exception" not in c.metadata.get("tags", [])]
@@ -101,6 +109,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cell-timeout", type=int, default=3600, help="give up on a cell after this (seconds)")
     parser.add_argument("--budget", type=float, default=None,
                         help="start no new notebook after this many seconds (the rest are reported as not measured)")
+    parser.add_argument("--keep", type=Path, default=None,
+                        help="also write each executed notebook (with its outputs) into this folder, e.g. /tmp/executed")
     parser.add_argument("--table", action="store_true", help="print the recorded results as a Markdown table and stop")
     args = parser.parse_args(argv)
     if args.table:
@@ -128,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
             not_measured.append(path.stem)
             continue
         print(f"{path.stem} …", flush=True)
-        entry = time_notebook(path, args.cell_timeout, args.slow)
+        entry = time_notebook(path, args.cell_timeout, args.slow, args.keep)
         results["notebooks"][path.stem] = entry
         print(f"{path.stem}: {entry['seconds'] / 60:.1f} min, slow cells: "
               + (", ".join(f"{c['cell']} ({c['seconds']:.0f} s{'' if c['timer_note_before'] else ', no ⏱ note'})"
