@@ -92,20 +92,30 @@ preprocess, make_extractor, gram_matrix, content_loss, style_loss, make_train_st
 # ## 3. The objective
 #
 # **Exercise 1 — build it yourself: the objective (self-checked).** Write `make_objective(content, style)`
-# for two `(H, W, 3)` images. It prepares everything that does not change during the optimisation, and
-# returns a function `objective(image)` for a `(1, H, W, 3)` image:
+# for two `(H, W, 3)` images in `[0, 1]`. It does, once, all the work that does not change during the
+# optimisation, and returns a function `objective(image)` that takes a `(1, H, W, 3)` image and returns
+# `(total, parts)`. Everything it needs is in sections 1 and 2: the layers, the weights and your pieces.
 #
-# 1. `extractor = make_extractor([*CONTENT_LAYERS, *STYLE_LAYERS])`, and a small helper
-#    `features(image) = dict(zip(layers, extractor(preprocess(image))))`;
-# 2. the targets, once: the content image's features at `CONTENT_LAYERS`, and the Gram matrices of the
-#    style image's features at `STYLE_LAYERS` (`content[np.newaxis]` makes a batch of one);
-# 3. equal layer weights: `1 / len(CONTENT_LAYERS)` and `1 / len(STYLE_LAYERS)`;
-# 4. `objective(image)` computes the features of `image`, the content loss, and the style loss **one
-#    layer at a time** — `style_loss({layer: f[layer]}, {layer: target[layer]}, {layer: w})` is that
-#    layer's weighted part — and returns `(total, parts)` with
-#    `total = CONTENT_WEIGHT · content + STYLE_WEIGHT · style` and
-#    `parts = {"content": …, "style": …, "style/<layer>": …}` (the per-layer parts let the check say which
-#    layer is wrong).
+# - **Once, outside `objective`.** Make one extractor for the content layers and the style layers together,
+#   so that a single pass through VGG gives every map the objective needs. It returns a list in the order of
+#   the names you gave it, and it wants VGG's input, not a `[0, 1]` image. Then the targets: the content
+#   image's maps at the content layers, and the Gram matrices of the style image's maps at the style layers.
+#   Your pieces work on batches, and `content` and `style` are single images: give each a batch axis of
+#   length 1. The targets belong outside `objective` because they never change; computed inside, they would
+#   cost two extra passes through VGG at every step.
+# - **The layer weights** are equal within each group and sum to 1 in each group: the single content
+#   layer gets 1, each of the five style layers 1/5 (write them from the layer lists, not as numbers, so
+#   that they stay right when you change the lists in Exercise 3).
+# - **Inside `objective(image)`:** the maps of `image` (one pass), the content loss against the content
+#   targets, and the style loss **layer by layer**: your `style_loss` takes dictionaries keyed by layer,
+#   so handing it one layer at a time gives that layer's weighted share, and the shares add up to the style
+#   loss. The total weighs the two losses with `CONTENT_WEIGHT` and `STYLE_WEIGHT` (no total-variation
+#   term). `parts` is a dictionary with the keys `"content"`, `"style"` and `"style/<layer>"` for every
+#   style layer (for example `"style/block1_conv1"`): with them the check can say which term and which layer
+#   differs.
+# - **Pitfalls.** `objective` runs inside a compiled graph and under a gradient tape (section 4), so it must
+#   stay in TensorFlow: no NumPy and no `.numpy()` on the image's maps. Pair each map with its layer by
+#   position in the extractor's list, content layers first, as you ordered the names.
 #
 # The check compares your objective with an independent computation at the content image (step 0) and at
 # a noisy copy, term by term and layer by layer. (Solution, on purpose only:
@@ -125,14 +135,21 @@ checks.check_objective(make_objective)
 # ## 4. The whole loop
 #
 # **Exercise 2 — build it yourself: the style transfer (self-checked).** Write
-# `style_transfer(content, style, steps)` returning `(image, losses)`:
+# `style_transfer(content, style, steps)` that optimises the pixels for `steps` Adam steps and returns
+# `(image, losses)`: the final `(H, W, 3)` image as a NumPy array, and a list of `steps` Python numbers.
 #
-# 1. `objective = make_objective(content, style)`;
-# 2. `image = tf.Variable(content[np.newaxis])` — the pixels are what we train, starting from the content;
-# 3. one `keras.optimizers.Adam(learning_rate=LEARNING_RATE, beta_1=BETA_1, epsilon=EPSILON)`;
-# 4. `train_step = make_train_step(lambda x: objective(x)[0], optimizer)` (the step wants the total only);
-# 5. `steps` calls of `train_step(image)`, keeping each returned loss as a Python `float`;
-# 6. return `image[0].numpy()` and the list of losses.
+# - **What is trained** is the image itself: a TensorFlow variable holding a batch of one image, starting
+#   from the content image (the tutorial's start). Only a variable can be changed in place by an optimizer.
+# - **One Adam**, with the tutorial's three settings of section 1 (the learning rate, β₁ and ε; β₂ stays
+#   Keras' default), made once, before the loop. Adam carries running averages of the gradient from step to
+#   step; a new optimizer for every step would start them from zero each time, so every step would be a
+#   first step.
+# - **The step** is your `make_train_step` from notebook 05. It wants a loss function that returns a
+#   single number, and your objective returns `(total, parts)`: give it a small function that keeps only
+#   the total.
+# - **The loop** calls the step `steps` times and keeps the loss each call returns — the loss *before* that
+#   step — as a plain Python number rather than a tensor.
+# - **The result** is the variable's image without its batch axis, converted to NumPy.
 #
 # The check runs your function for 10 steps on a 64 px pair, and `nst.stylize` with the same recipe
 # (`**nst.TF_TUTORIAL`). Your train step returns the loss *before* each step, so your 10 losses belong to

@@ -513,7 +513,7 @@ def test_check_style_transfer_finds_bookkeeping_and_adam_mistakes(monkeypatch):
 
     _rejects(checks.check_style_transfer, losses_after_the_step, "after* its step")
     monkeypatch.setattr(solutions, "BETA_1", 0.9)
-    _rejects(checks.check_style_transfer, solutions.style_transfer, "leave nst.stylize's", "beta_1=0.99")
+    _rejects(checks.check_style_transfer, solutions.style_transfer, "leave nst.stylize's", "β₁ = 0.9;", "0.99 (BETA_1)")
     _rejects(checks.check_style_transfer, lambda content, style, steps: (content, [1.0] * (steps - 1)), "9 losses")
 
 

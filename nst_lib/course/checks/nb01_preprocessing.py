@@ -44,8 +44,8 @@ def check_preprocess(fn: Callable) -> None:
     means = _means()
     rgb255, bgr255, bgr = x * 255.0, x[..., ::-1] * 255.0, x[..., ::-1].astype(np.float64)
     message = _diagnose(got, expected, [
-        ("you forgot to reverse the channel order: VGG was trained on BGR images, so flip the last axis "
-         "(x[..., ::-1] or tf.reverse(x, axis=[-1])) before subtracting the means", rgb255 - means),
+        ("you forgot to reverse the channel order: VGG was trained on BGR images, so reverse the order of the "
+         "last axis (the channels) before subtracting the means", rgb255 - means),
         ("you subtracted the means in RGB order; CAFFE_MEANS_BGR is already in B, G, R order, so flip the "
          "channels first and then subtract the means as they are", bgr255 - means[::-1]),
         ("you forgot to multiply by 255: the means are in the 0–255 scale, so scale the [0, 1] image first",

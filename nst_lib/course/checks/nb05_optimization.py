@@ -196,8 +196,8 @@ def check_train_step(fn: Callable) -> None:
     for t in range(1, _ADAM_STEPS + 1):
         step_what = f"train_step(image) at step {t}"
         try:
-            loss = _call(step, image, hint="Compute the loss inside `with tf.GradientTape() as tape:`, then "
-                                           "ask the tape for the gradient and hand it to the optimizer")
+            loss = _call(step, image, hint="Compute the loss while a gradient tape records, then ask the tape "
+                                           "for the gradient and hand it to the optimizer")
         except ExerciseNotWritten:
             raise
         except ExerciseError:
@@ -212,8 +212,8 @@ def check_train_step(fn: Callable) -> None:
         now = image.numpy()[0].astype(np.float64)
         if _close(now, before, rtol=0, atol=1e-9):
             raise _fail(f"{step_what} did not change the image: the optimizer updates the tf.Variable "
-                        "in place when you give it the (gradient, variable) pairs (if tape.gradient gave None, compute the loss inside "
-                        "the `with tf.GradientTape() as tape:` block)")
+                        "in place when you give it the (gradient, variable) pairs (if the tape's gradient is None, compute the loss "
+                        "while the tape records, inside its block)")
         if not _close(now, reference[t - 1], rtol=1e-4, atol=2e-6):
             if _close(now, _adam_variant(clip=False)[t - 1], rtol=1e-4, atol=2e-6):
                 raise _fail("the pixels left [0, 1]: after the optimizer's step, put the clipped "

@@ -213,14 +213,15 @@ def _adam_setting_hint(got: np.ndarray, steps: int) -> str:
     optimizer made for every step."""
     if np.allclose(got, _restarting_losses(steps), rtol=CAPSTONE_RTOL):
         return ("a new optimizer is made for every step: a fresh Adam starts its moments from zero each time, so "
-                "every step is a first step; make one keras.optimizers.Adam before the loop and pass it to "
-                "make_train_step once")
+                "every step is a first step; make the optimizer once, before the loop, and give that one to "
+                "make_train_step")
     problem = _capstone_problem()
     s = problem["settings"]
     variants = [
-        ("you used Keras' default learning rate 0.001; the tutorial's is learning_rate=0.02", dict(learning_rate=0.001)),
-        ("you used Keras' default β₁ = 0.9; the tutorial's is beta_1=0.99", dict(adam_beta_1=0.9)),
-        ("you used Keras' default Adam; the tutorial's is Adam(learning_rate=0.02, beta_1=0.99, epsilon=0.1)",
+        ("you used Keras' default learning rate 0.001; the tutorial's is 0.02 (LEARNING_RATE)", dict(learning_rate=0.001)),
+        ("you used Keras' default β₁ = 0.9; the tutorial's is 0.99 (BETA_1)", dict(adam_beta_1=0.9)),
+        ("you used Keras' default Adam settings; the tutorial sets three of them: the learning rate 0.02, β₁ = 0.99 "
+         "and ε = 0.1 (LEARNING_RATE, BETA_1, EPSILON in section 1)",
          dict(learning_rate=0.001, adam_beta_1=0.9, adam_epsilon=1e-7)),
     ]
     for message, change in variants:
@@ -278,15 +279,14 @@ def check_style_transfer(fn: Callable, make_objective: Callable | None = None) -
         if make_objective is not None:
             check_objective(make_objective)  # raises, naming the term and the layer that differ
             raise _fail(f"your objective is right, but your first loss {got[0]:.6g} is not the loss of the content "
-                        f"image ({expected[0]:.6g}): start from tf.Variable(content[np.newaxis]) and record what "
-                        "train_step returns")
+                        f"image ({expected[0]:.6g}): start from a variable holding the content image as a batch of one, "
+                        "and record what train_step returns")
         raise _fail(f"the loss at step 0 (the content image) is {got[0]:.6g}; nst.stylize has {expected[0]:.6g}: your "
                     "objective differs. Run check_style_transfer(style_transfer, make_objective) to see which term "
                     "and which layer")
     first = int(np.argmax(relative > CAPSTONE_RTOL))
     hint = _adam_setting_hint(got, steps) or (
-        "the objective is right at step 0, so look at the loop: one keras.optimizers.Adam(learning_rate=0.02, "
-        "beta_1=0.99, epsilon=0.1) created before the loop, the gradient of the total loss, a clip to [0, 1] after "
-        "each step")
+        "the objective is right at step 0, so look at the loop: one Adam with the tutorial's three settings of "
+        "section 1, made before the loop; the gradient of the total loss only; a clip to [0, 1] after each step")
     raise _fail(f"your losses leave nst.stylize's at step {first}: {got[first]:.6g} instead of {expected[first]:.6g} "
                 f"(relative difference {relative[first]:.2g}, tolerance {CAPSTONE_RTOL:g}); {hint}")

@@ -37,7 +37,7 @@ def _scalar_result(value, what: str) -> float:
     array = _to_array(value, what)
     if array.size != 1:
         raise _fail(f"{what} returned an array of shape {array.shape}; a distance is one number — average the "
-                    "per-channel (or per-direction) terms with tf.reduce_mean")
+                    "per-channel (or per-direction) terms into their mean")
     return float(array.reshape(()))
 
 
@@ -73,10 +73,10 @@ def check_mean_std_distance(fn: Callable) -> None:
     sd, sd_s = np.sqrt(var + STD_EPSILON), np.sqrt(var_s + STD_EPSILON)
     channels = 4
     mistakes = [
-        ("you summed over the channels; divide by the number of channels C = 4 too (tf.reduce_mean over "
+        ("you summed over the channels; divide by the number of channels C = 4 too (a mean over the "
          "channels), so that layers with 64 and 512 channels count alike",
          np.sum((mu - mu_s) ** 2 + (sd - sd_s) ** 2)),
-        ("you compared variances, not standard deviations: take tf.sqrt(variance + 1e-5) (AdaIN matches σ, "
+        ("you compared variances, not standard deviations: take the square root of the variance plus 1e-5 (AdaIN matches σ, "
          "which has the units of the features)",
          np.mean((mu - mu_s) ** 2 + (var - var_s) ** 2)),
         ("you left out the squares: the distance is (μ − μ*)² + (σ − σ*)², averaged over channels",
@@ -139,16 +139,16 @@ def check_sliced_wasserstein_distance(fn: Callable) -> None:
     sx, sy = np.sort(px, axis=0), np.sort(py, axis=0)
     mistakes = [
         ("you did not sort the projections: in one dimension the optimal transport sends the i-th smallest "
-         "value to the i-th smallest, so sort each column over the positions (tf.sort(..., axis=0)) before "
+         "value to the i-th smallest, so sort each direction's projected values over the positions before "
          "comparing", np.mean((px - py) ** 2)),
-        ("you sorted along the directions (each row) instead of along the positions; sort each column: "
-         "tf.sort(projected, axis=0) for (N, K) projections",
+        ("you sorted along the directions (each row) instead of along the positions; sort each column "
+         "of the (N, K) projections, that is along the positions' axis",
          np.mean((np.sort(px, axis=1) - np.sort(py, axis=1)) ** 2)),
         ("you sorted the raw features, not their projections: first project, (N, C) @ (C, K) → (N, K), then sort",
          np.mean((np.sort(x, axis=0) - np.sort(y, axis=0)) ** 2)),
         ("you took the square root of each direction's mean square (W₁-like); the loss is the mean of the "
          "squared differences itself", np.mean(np.sqrt(np.mean((sx - sy) ** 2, axis=0)))),
-        ("you summed over the directions; average over them (tf.reduce_mean over everything)",
+        ("you summed over the directions; average over them (a mean over positions and directions alike)",
          np.sum(np.mean((sx - sy) ** 2, axis=0))),
         ("you summed over the positions; average over them too", np.mean(np.sum((sx - sy) ** 2, axis=0))),
         ("you left out the square: the loss is the mean of squared differences", np.mean(np.abs(sx - sy))),

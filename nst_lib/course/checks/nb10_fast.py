@@ -71,7 +71,7 @@ def check_instance_norm(fn: Callable) -> None:
          "its own mean and variance: reduce over axes 1 and 2 only", normalised((1, 2, 3))),
         ("you normalised with the statistics of the whole batch (all axes); use each image's and each channel's "
          "own: reduce over axes 1 and 2", normalised((0, 1, 2, 3))),
-        ("you divided by the variance; divide by the standard deviation, tf.sqrt(variance + 1e-5)",
+        ("you divided by the variance; divide by the standard deviation, the square root of the variance plus ε",
          (x - mean_hw) / (var_hw + 1e-5)),
         ("you subtracted the mean but did not divide by the standard deviation", x - mean_hw),
         ("you divided by the standard deviation but did not subtract the mean first", x / np.sqrt(var_hw + 1e-5)),

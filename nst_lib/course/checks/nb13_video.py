@@ -41,13 +41,13 @@ def _mistakes(image, warped, mask):
          "nothing", squared.mean()),
         ("you weighted by 1 − c: the mask is 1 where the flow is *reliable*, and those are the pixels to hold",
          ((1 - c)[..., None] * squared).mean()),
-        ("you summed instead of taking the mean; divide by D = H·W·3 (tf.reduce_mean does it)", weighted.sum()),
+        ("you summed instead of taking the mean; divide by D = H·W·3 (a mean over all the values does it)", weighted.sum()),
         ("you divided by the number of reliable pixels (Σ c) instead of D = H·W·3: Ruder et al. normalise by the "
          "image size, so the weight does not change with how much of the frame is occluded",
          weighted.sum() / (3 * c.sum())),
         ("you used absolute differences; the temporal loss squares them", (c[..., None] * np.abs(x - w)).mean()),
-        ("the mask is (1, H, W) and the images (1, H, W, 3): add a channel axis, mask[..., tf.newaxis], so that it "
-         "multiplies all three channels", weighted.mean() * 3),
+        ("the mask is (1, H, W) and the images (1, H, W, 3): give it a channel axis of length 1 at the end, so that "
+         "it multiplies all three channels", weighted.mean() * 3),
     ]
 
 
@@ -58,7 +58,7 @@ def check_temporal_loss(fn: Callable) -> None:
     image, warped, mask = _inputs()
     what = f"{_name(fn)}(image (1, 6, 7, 3), warped (1, 6, 7, 3), mask (1, 6, 7))"
     got = _scalar(_call(fn, tf.constant(image), tf.constant(warped), tf.constant(mask),
-                        hint="the mask has no channel axis: mask[..., tf.newaxis] broadcasts it"), what)
+                        hint="the mask has no channel axis: give it one of length 1 at the end, so that it broadcasts over the three channels"), what)
     expected = float(library_temporal_loss(tf.constant(image), tf.constant(warped), tf.constant(mask)))
     message = _diagnose(got, expected, _mistakes(image, warped, mask))
     if message:
