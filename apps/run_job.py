@@ -93,7 +93,7 @@ def error_sentence(exc: BaseException) -> str:
     """One sentence for ``st.error``: an :class:`NSTError`'s own message, capitalised and ending in a full
     stop; anything else (a bug, out of memory) a generic sentence with its type, never a traceback."""
     if isinstance(exc, NSTError):
-        text = " ".join(str(exc).split()) or type(exc).__name__
+        text = exc.sentence()
     elif isinstance(exc, MemoryError):
         text = "the server ran out of memory; try a smaller size or fewer styles"
     else:

@@ -43,7 +43,7 @@ class WeightsSummary:
 
     backbone: str  # the network really built (vgg16 when VGG19 weights are unavailable)
     description: str  # resolved_weights_description(): network, source, file, substitution
-    error: str | None = None
+    error: NSTError | None = None  # why no weights could be resolved (shown with error_sentence)
     path: str | None = None
     notice: str | None = None  # the library's one-line notice when VGG16 replaces VGG19 (also on Result.notes)
 
@@ -66,7 +66,7 @@ def summarize_weights(backbone: str = "vgg19") -> WeightsSummary:
     try:
         info = resolve_weights(backbone, warn=False)
     except NSTError as exc:
-        return WeightsSummary(backbone, "no ImageNet weights available", error=str(exc))
+        return WeightsSummary(backbone, "no ImageNet weights available", error=exc)
     return WeightsSummary(info.backbone, info.describe(), path=info.path, notice=info.notice)
 
 

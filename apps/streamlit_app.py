@@ -81,7 +81,7 @@ UPLOAD_TYPES = ["image"]  # the browser's file dialog shows images; app_logic ch
 def _resolved_weights(backbone: str) -> logic.WeightsSummary:
     summary = logic.summarize_weights(backbone)
     if summary.error:  # raising keeps a failure out of the cache: weights put in place later are found
-        raise nst.WeightsError(summary.error)
+        raise summary.error
     return summary
 
 
@@ -91,7 +91,7 @@ def weights_summary(backbone: str) -> logic.WeightsSummary:
     try:
         return _resolved_weights(backbone)
     except nst.WeightsError as exc:
-        return logic.WeightsSummary(backbone, "no ImageNet weights available", error=str(exc))
+        return logic.WeightsSummary(backbone, "no ImageNet weights available", error=exc)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -581,7 +581,7 @@ def main() -> None:
     with right:
         st.subheader("3 · Result")
         if summary.error:
-            st.error(logic.error_sentence(nst.WeightsError(summary.error)))
+            st.error(logic.error_sentence(summary.error))
         else:
             # the weights file's path only for the machine's own user, not for a shared page's visitors
             st.caption(f"Feature network: {summary.short}.", help=summary.description if serves_only_this_machine()

@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from nst_lib.errors import InvalidImageError, InvalidSettingError, NSTError
+from nst_lib.errors import INPUT_ROLES, InvalidImageError, InvalidSettingError, NSTError
 from nst_lib.images import MASK_PRESETS as LIBRARY_MASK_PRESETS
 from nst_lib.images import MAX_INPUT_PIXELS, MIN_SIDE, ImageHeader, load_image, read_image_header, resize_long_side
 
@@ -126,43 +126,59 @@ def read_upload(
         An :class:`InputImage` whose ``source`` is ``data`` (so stylize decodes it at its own size).
 
     Raises:
-        InvalidImageError: one sentence naming the file and what is allowed.
+        InvalidImageError: one sentence naming the file and what is allowed; its fields say which input
+            (``role``: content, style or mask), why (``reason``), what was received and what is allowed.
     """
     label = name or "the uploaded file"
+    subject = f"the {role} '{label}'"
+    which = _input_role(role)
     extension = _extension(label)
     if extension not in UPLOAD_EXTENSIONS:
         allowed = ", ".join(e.lstrip(".").upper() for e in UPLOAD_EXTENSIONS if e not in (".jpeg", ".tiff"))
         kind = f"a '{extension}' file" if extension else "a file without an extension"
-        raise InvalidImageError(f"the {role} '{label}' is {kind}; upload a {allowed} image")
+        raise InvalidImageError(subject=subject, problem=f"is {kind}; upload a {allowed} image", reason="wrong_type",
+                                received=extension, allowed=UPLOAD_EXTENSIONS, role=which)
     data = bytes(data)
     if not data:
-        raise InvalidImageError(f"the {role} '{label}' is empty (0 bytes); upload the image again")
+        raise InvalidImageError(subject=subject, problem="is empty (0 bytes); upload the image again", reason="empty",
+                                received=0, allowed=max_bytes, role=which)
     if len(data) > max_bytes:
         raise InvalidImageError(
-            f"the {role} '{label}' is {_size_text(len(data))}, more than the limit of {_size_text(max_bytes)}; "
-            "upload a smaller or more compressed image"
-        )
+            subject=subject, problem=f"is {_size_text(len(data))}, more than the limit of {_size_text(max_bytes)}; "
+            "upload a smaller or more compressed image", reason="too_large", received=len(data), allowed=max_bytes,
+            role=which)
     try:
         header = read_image_header(data, max_pixels=max_pixels)
-        shape = header.upright_shape
-        size = preview_size if max(shape) > preview_size and min(shape) >= MIN_SIDE else None
-        with reserve(header.decode_bytes(size), f"decoding the {role} '{label}'") if reserve else contextlib.nullcontext():
-            preview = _shrink(load_image(data, size, max_pixels=max_pixels), preview_size)
-    except InvalidImageError as exc:
-        raise InvalidImageError(_relabel(str(exc), data, f"the {role} '{label}'")) from None
     except NSTError as exc:
-        if type(exc).__name__ == "RunRefusedError":  # the server's memory is busy: say so as it is
-            raise
-        raise InvalidImageError(_relabel(str(exc), data, f"the {role} '{label}'")) from None
+        raise _named(exc, subject, which) from None
+    shape = header.upright_shape
+    size = preview_size if max(shape) > preview_size and min(shape) >= MIN_SIDE else None
+    # a refusal of the reservation (the server's memory is busy) is said as it is, outside the inner try
+    with reserve(header.decode_bytes(size), f"decoding {subject}") if reserve else contextlib.nullcontext():
+        try:
+            preview = _shrink(load_image(data, size, max_pixels=max_pixels), preview_size)
+        except NSTError as exc:
+            raise _named(exc, subject, which) from None
     caption = f"{label} ({_size_text(len(data))})"
     return InputImage(label=label, source=data, preview=preview, caption=caption, uploaded=True, shape=shape,
                       header=header)
 
 
-def _relabel(message: str, data: bytes, label: str) -> str:
-    """Replace load_image's generic label for bytes with the file's name."""
-    generic = f"the given image data ({len(data):,} bytes)"
-    return message.replace(generic, label) if generic in message else f"{label} cannot be used: {message}"
+def _input_role(role: str) -> str | None:
+    """The :data:`nst_lib.errors.INPUT_ROLES` entry a role's wording names ("style image" → "style")."""
+    return next((r for r in INPUT_ROLES if role.startswith(r)), None)
+
+
+def _named(exc: NSTError, subject: str, role: str | None) -> InvalidImageError:
+    """The library's error about the bytes, restated about the uploaded file (from its fields: the library
+    named the data "the given image data (N bytes)"); an upload that cannot be used is an
+    :class:`InvalidImageError` whatever the library raised, with the same fields."""
+    exc.about(role=role)
+    if not isinstance(exc, InvalidImageError):
+        twin = InvalidImageError(str(exc))
+        twin.__dict__.update(exc.__dict__)
+        exc = twin
+    return exc.restated(subject)
 
 
 def _shrink(image: np.ndarray, long_side: int) -> np.ndarray:

@@ -40,7 +40,8 @@ def atomic_file(path: str | os.PathLike[str], suffix: str = ".tmp") -> Iterator[
     try:
         os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
     except OSError as exc:
-        raise OutputError(f"cannot create a file in folder '{folder}' ({exc.strerror or exc})") from exc
+        raise OutputError(f"cannot create a file in folder '{folder}' ({exc.strerror or exc})", subject=f"folder '{folder}'",
+                          reason="unwritable", received=exc.strerror or str(exc)) from exc
     try:
         yield temporary
         with open(temporary, "rb") as written:
@@ -52,7 +53,8 @@ def atomic_file(path: str | os.PathLike[str], suffix: str = ".tmp") -> Iterator[
         except OSError:
             pass
         if isinstance(exc, OSError) and not isinstance(exc, OutputError):
-            raise OutputError(f"could not write '{target}' ({exc.strerror or exc})") from exc
+            raise OutputError(f"could not write '{target}' ({exc.strerror or exc})", subject=f"'{target}'",
+                              reason="write_failed", received=exc.strerror or str(exc)) from exc
         raise
     _sync_folder(folder)
 

@@ -91,24 +91,35 @@ def _check_path(path: Any) -> tuple[str, str]:
     try:
         text = os.fsdecode(os.fspath(path))
     except TypeError as exc:  # a PathLike whose __fspath__ returns something odd
-        raise InvalidImageError(f"load_image() accepts {_ALLOWED_SOURCES}; got {type(path).__name__}") from exc
+        raise _wrong_source(path) from exc
     label = f"'{text}'"
     if not text:
-        raise ImageNotFoundError("the image path is empty; give the path of an image file")
+        raise ImageNotFoundError(subject="the image path", problem="is empty; give the path of an image file",
+                                 reason="empty_path", received=text, allowed="the path of an image file")
     try:
         exists = os.path.exists(text)
         is_dir = exists and os.path.isdir(text)
         is_file = exists and os.path.isfile(text)
     except (ValueError, OSError) as exc:  # embedded NUL byte, name too long ...
-        raise ImageNotFoundError(f"{label} is not a valid file path ({exc})") from exc
+        raise ImageNotFoundError(subject=label, problem=f"is not a valid file path ({exc})", reason="invalid_path",
+                                 received=text) from exc
     if not exists:
         hint = " (URLs are not downloaded here: save the file first)" if re.match(r"^[a-z]+://", text) else ""
-        raise ImageNotFoundError(f"image file {label} does not exist{hint}")
+        raise ImageNotFoundError(subject=f"image file {label}", problem=f"does not exist{hint}", reason="not_found",
+                                 received=text)
     if is_dir:
-        raise ImageNotFoundError(f"{label} is a directory, not an image file")
+        raise ImageNotFoundError(subject=label, problem="is a directory, not an image file", reason="directory",
+                                 received=text)
     if not is_file:
-        raise ImageNotFoundError(f"{label} is not a regular file (a device, pipe or socket), so it cannot be an image")
+        raise ImageNotFoundError(subject=label, problem="is not a regular file (a device, pipe or socket), so it "
+                                 "cannot be an image", reason="not_a_file", received=text)
     return text, label
+
+
+def _wrong_source(source: Any) -> InvalidImageError:
+    hint = "; call .numpy() on a tensor first" if hasattr(source, "numpy") else ""
+    return InvalidImageError(f"load_image() accepts {_ALLOWED_SOURCES}; got {type(source).__name__}{hint}",
+                             reason="wrong_type", received=type(source).__name__, allowed=_ALLOWED_SOURCES)
 
 
 @contextlib.contextmanager
@@ -123,7 +134,8 @@ def _open_encoded(source: Any) -> Iterator[tuple[BinaryIO, str]]:
         try:
             handle = open(text, "rb")
         except OSError as exc:
-            raise InvalidImageError(f"image file {label} cannot be read ({exc.strerror or exc})") from exc
+            raise InvalidImageError(subject=f"image file {label}", problem=f"cannot be read ({exc.strerror or exc})",
+                                    reason="unreadable", received=text) from exc
         with handle:
             yield handle, label
         return
@@ -137,29 +149,31 @@ def _open_encoded(source: Any) -> Iterator[tuple[BinaryIO, str]]:
         try:
             data = source.read()
         except Exception as exc:  # closed file, non-readable stream, ...
-            raise InvalidImageError(f"{label} cannot be read ({exc})") from exc
+            raise InvalidImageError(subject=label, problem=f"cannot be read ({exc})", reason="unreadable") from exc
         if isinstance(data, str):
-            raise InvalidImageError(f"{label} was opened in text mode; open image files with mode 'rb'")
+            raise InvalidImageError(subject=label, problem="was opened in text mode; open image files with mode 'rb'",
+                                    reason="text_mode", received="str", allowed="bytes")
         if not isinstance(data, (bytes, bytearray, memoryview)):
-            raise InvalidImageError(f"{label}.read() returned {type(data).__name__}, not bytes")
+            raise InvalidImageError(subject=label, problem=f"returned {type(data).__name__} from .read(), not bytes",
+                                    reason="not_bytes", received=type(data).__name__, allowed="bytes")
         yield io.BytesIO(bytes(data)), label
         return
-    hint = "; call .numpy() on a tensor first" if hasattr(source, "numpy") else ""
-    raise InvalidImageError(f"load_image() accepts {_ALLOWED_SOURCES}; got {type(source).__name__}{hint}")
+    raise _wrong_source(source)
 
 
 def _refuse_too_many_pixels(width: int, height: int, max_pixels: int, label: str) -> None:
     if width * height > max_pixels:
         raise InvalidImageError(
-            f"{label} is {_dims(width, height)} ({width * height:,} pixels), more than the limit of "
-            f"{max_pixels:,} pixels; use a smaller image"
-        )
+            subject=label, problem=f"is {_dims(width, height)} ({width * height:,} pixels), more than the limit of "
+            f"{max_pixels:,} pixels; use a smaller image", reason="too_large", received=(width, height),
+            allowed=max_pixels)
 
 
 def _open_header(stream: BinaryIO, label: str, max_pixels: int) -> Image.Image:
     """Parse an encoded image's header (no pixel is decoded), refusing empty, unknown and bomb files."""
     if not stream.read(1):
-        raise InvalidImageError(f"{label} is empty (0 bytes); expected a {_SUPPORTED_FORMATS} image")
+        raise InvalidImageError(subject=label, problem=f"is empty (0 bytes); expected a {_SUPPORTED_FORMATS} image",
+                                reason="empty", received=0, allowed=_SUPPORTED_FORMATS)
     with warnings.catch_warnings():
         # We apply our own pixel limit below; Pillow's warning would only be noise (or, with
         # ``-W error``, an exception we did not plan for).
@@ -168,20 +182,22 @@ def _open_header(stream: BinaryIO, label: str, max_pixels: int) -> Image.Image:
             stream.seek(0)
             image = Image.open(stream)
         except Image.DecompressionBombError as exc:
+            # (Pillow refuses beyond twice its own limit before it tells the size: its message is the only
+            # place the declared count appears, so it is read from there, once, here)
             match = re.search(r"\((\d+) pixels\)", str(exc))
-            declared = f"{int(match.group(1)):,} pixels" if match else "too many pixels"
+            declared = int(match.group(1)) if match else None
             raise InvalidImageError(
-                f"{label} declares {declared}, more than the limit of {max_pixels:,} pixels "
-                "(a guard against decompression bombs); use a smaller image"
-            ) from exc
+                subject=label, problem=f"declares {f'{declared:,} pixels' if declared else 'too many pixels'}, more "
+                f"than the limit of {max_pixels:,} pixels (a guard against decompression bombs); use a smaller image",
+                reason="too_large", received=declared, allowed=max_pixels) from exc
         except UnidentifiedImageError as exc:
             raise InvalidImageError(
-                f"{label} is not an image format Pillow can read; use a {_SUPPORTED_FORMATS} file"
-            ) from exc
+                subject=label, problem=f"is not an image format Pillow can read; use a {_SUPPORTED_FORMATS} file",
+                reason="not_an_image", allowed=_SUPPORTED_FORMATS) from exc
         except MemoryError:
             raise
         except Exception as exc:  # Pillow plugins raise SyntaxError, struct.error, ValueError ...
-            raise InvalidImageError(f"{label} is truncated or corrupt ({exc})") from exc
+            raise _corrupt(label, exc) from exc
     _refuse_too_many_pixels(image.size[0], image.size[1], max_pixels, label)
     return image
 
@@ -207,17 +223,29 @@ def _decode(
             image.seek(0)  # animated images: the first frame
             if draft_size is not None:  # only JPEG/MPO implement draft(); a no-op for other formats
                 image.draft(None, (draft_size, draft_size))
+            missing = _missing_decoders(image)
+            if missing:  # e.g. JPEG 2000 in a Pillow built without OpenJPEG
+                raise InvalidImageError(
+                    subject=label, problem=f"uses a compression this Pillow build cannot decode "
+                    f"({', '.join(missing)}); convert it to {_SUPPORTED_FORMATS}", reason="unsupported_codec",
+                    received=image.format, allowed=_SUPPORTED_FORMATS)
             image.load()
-        except MemoryError:
+        except (MemoryError, InvalidImageError):
             raise
         except Exception as exc:  # truncated JPEG -> OSError, broken PNG -> SyntaxError/ValueError ...
-            if "not available" in str(exc):  # e.g. "decoder jpeg2k not available" in this Pillow build
-                raise InvalidImageError(
-                    f"{label} uses a compression this Pillow build cannot decode ({exc}); "
-                    f"convert it to {_SUPPORTED_FORMATS}"
-                ) from exc
-            raise InvalidImageError(f"{label} is truncated or corrupt ({exc})") from exc
+            raise _corrupt(label, exc) from exc
     return image, (width, height)
+
+
+def _missing_decoders(image: Image.Image) -> list[str]:
+    """The decoders ``image.load()`` would need that this Pillow build lacks (asked of Pillow, not guessed
+    from an error message)."""
+    names = {tile[0] for tile in getattr(image, "tile", None) or [] if isinstance(tile[0], str)}
+    return sorted(n for n in names if n not in Image.DECODERS and not hasattr(Image.core, f"{n}_decoder"))
+
+
+def _corrupt(label: str, exc: BaseException) -> InvalidImageError:
+    return InvalidImageError(subject=label, problem=f"is truncated or corrupt ({exc})", reason="corrupt")
 
 
 def _upright(image: Image.Image) -> Image.Image:
@@ -269,8 +297,8 @@ def _pil_to_float(image: Image.Image, label: str) -> np.ndarray:
         values = np.asarray(image)
         if values.size and values.min() < 0:
             raise InvalidImageError(
-                f"{label} holds negative {mode} pixel values; expected non-negative integer samples"
-            )
+                subject=label, problem=f"holds negative {mode} pixel values; expected non-negative integer samples",
+                reason="out_of_range", received=int(values.min()), allowed=(0, None))
         scale = float(2 ** _integer_bit_depth(image, values) - 1)
         return _grey_to_rgb((values.astype(np.float64) / scale).astype(np.float32))
     if mode == "F":
@@ -279,9 +307,9 @@ def _pil_to_float(image: Image.Image, label: str) -> np.ndarray:
             low, high = float(np.min(values)), float(np.max(values))
             if not (math.isfinite(low) and math.isfinite(high)) or low < 0 or high > 255:
                 raise InvalidImageError(
-                    f"{label} is a floating-point (mode F) image with values in [{low:g}, {high:g}]; "
-                    "allowed are finite values in [0, 1] (or Pillow's [0, 255] scale)"
-                )
+                    subject=label, problem=f"is a floating-point (mode F) image with values in [{low:g}, {high:g}]; "
+                    "allowed are finite values in [0, 1] (or Pillow's [0, 255] scale)", reason="out_of_range",
+                    received=(low, high), allowed=(0.0, 255.0))
             if high > 1:  # Pillow's own convention for mode F (e.g. convert("F") of an 8-bit image)
                 values = values / np.float32(255)
         return _grey_to_rgb(values)
@@ -297,15 +325,16 @@ def _pil_to_float(image: Image.Image, label: str) -> np.ndarray:
             return _composite_over_white(img_as_float32(np.asarray(image.convert("RGBA"))))
         return img_as_float32(np.asarray(image.convert("RGB")))
     except ValueError as exc:  # a mode Pillow cannot convert to RGB
-        raise InvalidImageError(f"{label} has colour mode {mode}, which cannot be converted to RGB") from exc
+        raise InvalidImageError(subject=label, problem=f"has colour mode {mode}, which cannot be converted to RGB",
+                                reason="unsupported_mode", received=mode) from exc
 
 
 def _array_to_float(array: np.ndarray, label: str = "the given array") -> np.ndarray:
     """Validate a NumPy image and convert it to float32 (H, W, 3) in [0, 1]."""
     if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (1, 3, 4)):
         raise InvalidImageError(
-            f"{label} has shape {array.shape}; allowed are (H, W), (H, W, 1), (H, W, 3) and (H, W, 4)"
-        )
+            subject=label, problem=f"has shape {array.shape}; allowed are (H, W), (H, W, 1), (H, W, 3) and (H, W, 4)",
+            reason="wrong_shape", received=array.shape, allowed="(H, W), (H, W, 1), (H, W, 3), (H, W, 4)")
     kind, itemsize = array.dtype.kind, array.dtype.itemsize
     if kind == "b" or (kind == "u" and itemsize in (1, 2)):
         values = img_as_float32(array)  # full range of the type → [0, 1]
@@ -314,12 +343,13 @@ def _array_to_float(array: np.ndarray, label: str = "the given array") -> np.nda
             low, high = np.min(array), np.max(array)  # NaN propagates through min/max
             if not (np.isfinite(low) and np.isfinite(high)) or low < 0 or high > 1:
                 raise InvalidImageError(
-                    f"{label} is {array.dtype} with values in [{float(low):g}, {float(high):g}]; float images "
-                    "must be finite and in [0, 1] (divide 0-255 data by 255)"
-                )
+                    subject=label, problem=f"is {array.dtype} with values in [{float(low):g}, {float(high):g}]; float "
+                    "images must be finite and in [0, 1] (divide 0-255 data by 255)", reason="out_of_range",
+                    received=(float(low), float(high)), allowed=(0.0, 1.0))
         values = array.astype(np.float32)
     else:
-        raise InvalidImageError(f"{label} has dtype {array.dtype}; allowed dtypes are {_ALLOWED_DTYPES}")
+        raise InvalidImageError(subject=label, problem=f"has dtype {array.dtype}; allowed dtypes are {_ALLOWED_DTYPES}",
+                                reason="wrong_dtype", received=str(array.dtype), allowed=_ALLOWED_DTYPES)
     if values.ndim == 3 and values.shape[2] == 1:
         values = values[..., 0]
     if values.ndim == 2:
@@ -351,7 +381,7 @@ def _read_source(
         except MemoryError:
             raise
         except Exception as exc:
-            raise InvalidImageError(f"{label} is truncated or corrupt ({exc})") from exc
+            raise _corrupt(label, exc) from exc
         array = _pil_to_float(_upright(source), label)
         return array, label, array.shape[:2]
     with _open_encoded(source) as (stream, label):
@@ -585,23 +615,20 @@ def load_image(
     image, label, (height, width) = _read_source(source, max_pixels, draft_size=size)
     if min(height, width) < MIN_SOURCE_SIDE:
         raise InvalidImageError(
-            f"{label} is {_dims(width, height)}; both sides must be at least {MIN_SOURCE_SIDE} px "
-            "to carry any content or style", subject=label, reason="too_small"
-        )
+            subject=label, problem=f"is {_dims(width, height)}; both sides must be at least {MIN_SOURCE_SIDE} px "
+            "to carry any content or style", reason="too_small", received=(width, height), allowed=MIN_SOURCE_SIDE)
     if size is not None:
         new_height, new_width = _long_side_shape(height, width, size)
         if min(new_height, new_width) < min_side:
             raise InvalidImageError(
-                f"{label} is {_dims(new_width, new_height)} after resizing to {size}; both sides must be "
-                f"at least {min_side} px — the aspect ratio of the {_dims(width, height)} source is too "
-                "extreme for this size", subject=label, reason="too_small"
-            )
+                subject=label, problem=f"is {_dims(new_width, new_height)} after resizing to {size}; both sides must "
+                f"be at least {min_side} px — the aspect ratio of the {_dims(width, height)} source is too "
+                "extreme for this size", reason="too_small", received=(new_width, new_height), allowed=min_side)
         image = _resize_array(image, new_height, new_width)
     elif min(height, width) < min_side:
         raise InvalidImageError(
-            f"{label} is {_dims(width, height)}; both sides must be at least {min_side} px "
-            "(pass a larger size= to upscale it)", subject=label, reason="too_small"
-        )
+            subject=label, problem=f"is {_dims(width, height)}; both sides must be at least {min_side} px "
+            "(pass a larger size= to upscale it)", reason="too_small", received=(width, height), allowed=min_side)
     return np.ascontiguousarray(image, dtype=np.float32)
 
 
@@ -644,7 +671,8 @@ def read_mask(source: ImageSource, height: int, width: int) -> tuple[np.ndarray,
     # decoded reduced when far larger than the image (an 11000×9000 mask must not become 1.2 GB of floats)
     rgb, label, (source_height, source_width) = _read_source(source, MAX_INPUT_PIXELS, draft_size=max(height, width))
     if source_height < 1 or source_width < 1:
-        raise InvalidImageError(f"mask {label} is {_dims(source_width, source_height)}; it has no pixels")
+        raise InvalidImageError(subject=f"mask {label}", problem=f"is {_dims(source_width, source_height)}; it has no "
+                                "pixels", reason="too_small", received=(source_width, source_height), allowed=1)
     luminance = rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
     np.clip(luminance, 0.0, 1.0, out=luminance)
     if rgb.shape[:2] != (height, width):
@@ -785,31 +813,40 @@ def check_output_path(path: str | os.PathLike[str]) -> pathlib.Path:
         OutputError: with one sentence saying what is wrong.
     """
     if not isinstance(path, (str, os.PathLike)):
-        raise OutputError(f"the output path must be a str or os.PathLike; got {type(path).__name__}")
+        raise OutputError(f"the output path must be a str or os.PathLike; got {type(path).__name__}",
+                          reason="wrong_type", received=type(path).__name__, allowed="str or os.PathLike")
     text = os.fsdecode(os.fspath(path))
     if not text:
-        raise OutputError("the output path is empty; give a file name such as 'result.png'")
+        raise OutputError(subject="the output path", problem="is empty; give a file name such as 'result.png'",
+                          reason="empty_path", received=text)
     target = pathlib.Path(text).expanduser()
     formats = _writable_formats()
     allowed = ", ".join(formats)
     try:
         is_dir = target.is_dir()
     except (OSError, ValueError) as exc:
-        raise OutputError(f"output path '{target}' is not valid ({exc})") from exc
+        raise OutputError(subject=f"output path '{target}'", problem=f"is not valid ({exc})", reason="invalid_path",
+                          received=text) from exc
     if is_dir:
-        raise OutputError(f"output path '{target}' is a directory; give a file name such as '{target / 'result.png'}'")
+        raise OutputError(subject=f"output path '{target}'", problem=f"is a directory; give a file name such as "
+                          f"'{target / 'result.png'}'", reason="directory", received=text)
     suffix = target.suffix.lower()
     if not suffix:
-        raise OutputError(f"output path '{target}' has no extension; use {allowed}")
+        raise OutputError(subject=f"output path '{target}'", problem=f"has no extension; use {allowed}",
+                          reason="wrong_type", received="", allowed=tuple(formats))
     if suffix not in formats:
-        raise OutputError(f"cannot write '{suffix}' files; use {allowed}")
+        raise OutputError(f"cannot write '{suffix}' files; use {allowed}", subject=f"output path '{target}'",
+                          reason="wrong_type", received=suffix, allowed=tuple(formats))
     folder = target.parent
     if not folder.exists():
-        raise OutputError(f"folder '{folder}' does not exist; create it first or choose another output path")
+        raise OutputError(subject=f"folder '{folder}'", problem="does not exist; create it first or choose another "
+                          "output path", reason="not_found", received=str(folder))
     if not folder.is_dir():
-        raise OutputError(f"'{folder}' is not a folder, so '{target.name}' cannot be written inside it")
+        raise OutputError(subject=f"'{folder}'", problem=f"is not a folder, so '{target.name}' cannot be written "
+                          "inside it", reason="not_a_folder", received=str(folder))
     if not os.access(folder, os.W_OK | os.X_OK):
-        raise OutputError(f"folder '{folder}' is not writable; choose another output path")
+        raise OutputError(subject=f"folder '{folder}'", problem="is not writable; choose another output path",
+                          reason="unwritable", received=str(folder))
     return target
 
 

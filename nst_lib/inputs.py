@@ -12,7 +12,7 @@ import numpy as np
 
 from . import color
 from .config import StyleConfig, normalize_weights
-from .errors import InvalidSettingError
+from .errors import InvalidSettingError, input_role
 from .images import MIN_SOURCE_SIDE, load_image, read_mask, resize_to
 from .layers import layer_catalogue
 from .normalized_vgg import configured_extractor
@@ -50,12 +50,16 @@ def prepare_inputs(content: Any, style: Any, cfg: StyleConfig, mask: Any) -> Run
     blend = normalize_weights("style_blend", cfg.style_blend, len(styles_in))
     notes: list[str] = []
 
-    content_full = load_image(content, cfg.size)
+    with input_role("content"):  # an error names the input it is about (fields role and number)
+        content_full = load_image(content, cfg.size)
     height, width = content_full.shape[:2]
     # each style is decoded straight to the largest size it is used at (the finest scale's); the colour
     # statistics below are computed on that copy, once
     style_side = round(cfg.size * cfg.style_scale)
-    styles_full = [load_image(s, style_side, min_side=MIN_SOURCE_SIDE) for s in styles_in]
+    styles_full = []
+    for number, source in enumerate(styles_in, 1):
+        with input_role("style", number if len(styles_in) > 1 else None):
+            styles_full.append(load_image(source, style_side, min_side=MIN_SOURCE_SIDE))
     if cfg.preserve_colors == "histogram":
         content_colors = color.color_statistics(content_full)
         styles_full = [color.match_color_statistics(s, color.color_statistics(s), content_colors) for s in styles_full]
@@ -112,11 +116,12 @@ def _load_masks(mask: Any, n_styles: int, height: int, width: int, notes: list[s
     if sources is None:
         return None
     loaded: list[np.ndarray] = []
-    for source in sources:
+    for number, source in enumerate(sources, 1):
         if source is _INVERSE:
             loaded.append(1.0 - loaded[0])
             continue
-        region, note = read_mask(source, height, width)
+        with input_role("mask", number if len(sources) > 1 else None):
+            region, note = read_mask(source, height, width)
         if note:
             notes.append(note)
         loaded.append(region)

@@ -462,7 +462,7 @@ class InputMemoryError(MemoryBudgetError):
     """
 
     def __init__(self, message: str, label: str, needed: int, budget: int):
-        super().__init__(message, subject=label, reason="memory")
+        super().__init__(message, subject=label, reason="memory", received=needed, allowed=budget)
         self.label, self.needed, self.budget = label, needed, budget
 
 

@@ -235,7 +235,8 @@ def test_summarize_weights_says_which_network_is_used(monkeypatch):
 def test_summarize_weights_reports_missing_weights_as_an_error(monkeypatch, tmp_path):
     monkeypatch.setenv("NST_WEIGHTS", str(tmp_path / "missing.h5"))
     summary = logic.summarize_weights("vgg19")
-    assert summary.error and "missing.h5" in summary.error
+    assert isinstance(summary.error, WeightsError) and "missing.h5" in str(summary.error)
+    assert "missing.h5" in logic.error_sentence(summary.error)  # the page shows the error itself, not a copy of its text
 
 
 # ============================================================================= query string (pure)

@@ -187,7 +187,8 @@ def decode_upload(value: Any, size: int | None = None) -> tuple[np.ndarray, str]
     """The first file of a ``FileUpload`` value as ``(image, file name)``, or ``None`` if it is empty.
 
     The bytes go through :func:`nst_lib.load_image` (long side ``size`` if given), which refuses a
-    non-image with a one-line message; the message here starts with the file's name.
+    non-image with a one-line message; here that message names the file (built from the error's fields,
+    :meth:`~nst_lib.errors.NSTError.restated`).
 
     Raises:
         InvalidImageError: the file is not an image nst_lib can read (the message says why).
@@ -199,7 +200,7 @@ def decode_upload(value: Any, size: int | None = None) -> tuple[np.ndarray, str]
     try:
         return load_image(content, size), name
     except InvalidImageError as exc:
-        raise InvalidImageError(f"{name}: {exc}") from None
+        raise exc.restated(f"'{name}'") from None
 
 
 #: The picker value meaning "use the uploaded file".
@@ -316,13 +317,14 @@ def _validate_image(content: bytes) -> None:
 # -------------------------------------------------------------------------------------------- text
 def error_html(exc: BaseException, about: str | None = None) -> str:
     """One friendly line for an error; nst_lib's own errors already say what was wrong. ``about`` (e.g. an
-    uploaded file's name) goes in front of it."""
-    if isinstance(exc, (NSTError, ValueError)):
-        text = str(exc)
+    uploaded file's name) names what the error is about: an :class:`NSTError`'s sentence is built from its
+    fields with ``'about'`` as the subject (:meth:`~nst_lib.errors.NSTError.sentence`; the library saw only
+    bytes), anything else gets ``about:`` in front."""
+    if isinstance(exc, NSTError):
+        text = exc.sentence(None if about is None else f"'{about}'")
     else:
-        text = f"{type(exc).__name__}: {exc}"
-    if about is not None:
-        text = f"{about}: {text}"
+        text = str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}"
+        text = text if about is None else f"{about}: {text}"
     return f"<span style='color:#b00020'>⚠ {html.escape(text)}</span>"
 
 
