@@ -7,7 +7,8 @@ the worker and the tests):
   exposure warnings, which VGG weights are used;
 * ``run_job.py`` — the job a queued run executes in a worker (:func:`nst_lib.stylize`, or a trained fast
   network through ``fast_models.py``) and what the page shows of its result;
-* ``run_plan.py`` — a run's memory plan in words, shown before Run.
+* ``run_plan.py`` — a run's memory plan in words, shown before Run;
+* ``fast_plan.py`` — the memory of a fast network's run, for the queue's admission and the page.
 
 This module only gathers their public names, so that the page has one import; each name is defined once,
 in the module that owns it. The queue is ``run_queue.py`` and the worker processes ``run_worker.py``.

@@ -5,7 +5,8 @@ one forward pass. The page offers the ``.keras`` files in the ``models/`` folder
 folder named by ``NST_WEB_MODELS``) and ``.keras`` files a visitor uploads. Every file is opened with
 :meth:`nst_lib.fast.FastModel.load`, which uses Keras' safe mode (no code from the file is executed: a model
 with a ``Lambda`` layer is refused) and accepts only the library's own network. The run happens in a web
-worker like an optimisation (``execute_fast_run``), with the model kept loaded there for the next run.
+worker like an optimisation (``execute_fast_run``), with the model kept loaded there for the next run,
+after the same memory admission (``fast_plan.py``: the network's pass at the requested size).
 """
 from __future__ import annotations
 

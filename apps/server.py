@@ -17,6 +17,8 @@ from typing import Any, Mapping
 from nst_lib.config import StyleConfig
 from nst_lib.errors import InvalidSettingError, NSTError
 
+from fast_plan import FastRunRequest, fast_admission
+
 __all__ = [
     "ENV_DISCONNECT_GRACE",
     "ENV_MAX_MEMORY",
@@ -188,7 +190,8 @@ class RunRequest:
 def run_admission(request: RunRequest | None, memory_budget: int | None):
     """The queue's admission check: :func:`nst_lib.memory.plan_run` against the server's budget.
 
-    Returns a :class:`run_queue.Admission` whose cost is the plan's estimated peak (the whole worker
+    A :class:`fast_plan.FastRunRequest` (a trained fast network) is judged by :func:`fast_plan.fast_admission`.
+    Otherwise returns a :class:`run_queue.Admission` whose cost is the plan's estimated peak (the whole worker
     process: TensorFlow, the network and the run; in tiles if the run is too large in one piece). A run
     that cannot fit even in tiles is refused with a sentence for the page (the plan's own message speaks
     to the command line's flags).
@@ -198,6 +201,8 @@ def run_admission(request: RunRequest | None, memory_budget: int | None):
 
     if request is None:
         return Admission(True)
+    if isinstance(request, FastRunRequest):  # a trained network's one pass: its own estimate (fast_plan.py)
+        return fast_admission(request, memory_budget)
     plan = plan_run(request.config, request.content_shape, max_memory=memory_budget,
                     style_shapes=request.style_shapes or None, backbone=request.backbone)
     if plan.fits:

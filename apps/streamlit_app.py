@@ -31,6 +31,7 @@ import nst_lib as nst
 import app_logic as logic
 import fast_models
 from run_plan import plan_view
+from fast_plan import fast_plan_view, fast_request
 from nst_lib import data
 from nst_lib.images import to_uint8
 from run_queue import RunQueue, State, Ticket, heartbeat_liveness
@@ -425,6 +426,20 @@ def show_plan(settings: logic.ServerSettings | None, content: logic.InputImage |
     return view.fits
 
 
+def show_fast_plan(settings: logic.ServerSettings | None, content: logic.InputImage | None,
+                   model: tuple[str, str] | None) -> bool:
+    """A fast run's memory against the server's budget, before Run (the queue admits it the same way)."""
+    if settings is None or content is None or model is None:
+        return True
+    try:
+        view = fast_plan_view(fast_request(content, model[0], int(st.session_state["size"])), settings.memory_budget)
+    except nst.NSTError as exc:
+        show_error(exc)
+        return False
+    (st.caption if view.fits else st.error)(view.text)
+    return view.fits
+
+
 def mask_input(content: logic.InputImage | None) -> tuple[Any, str | None]:
     """The spatial-control mask for stylize (None, a preset array or uploaded bytes) and its file name."""
     with st.expander("Spatial control (optional)", expanded=st.session_state["mask_kind"] != "none"):
@@ -593,7 +608,8 @@ def main() -> None:
             show_error(exc)
         if settings is not None:
             get_pool(settings).warm_up()  # the first run need not wait for TensorFlow to load
-        fits = fast or show_plan(settings, content, styles, summary.backbone)
+        fits = (show_fast_plan(settings, content, model) if fast
+                else show_plan(settings, content, styles, summary.backbone))
         ready = (content is not None and (model is not None if fast else bool(styles)) and fits
                  and not summary.error and settings is not None)
         state = st.session_state
@@ -610,7 +626,8 @@ def main() -> None:
             try:
                 if fast:
                     job = logic.fast_transfer_job(content, model[0], model[1], int(state["size"]), get_pool(settings))
-                    state["ticket"] = get_queue(settings).submit(session_id(), job, None)
+                    request = fast_request(content, model[0], int(state["size"]))  # admitted by its memory
+                    state["ticket"] = get_queue(settings).submit(session_id(), job, request)
                 else:
                     config = logic.make_config(form_values(len(styles)), n_styles=len(styles))
                     queue_run(settings, content, styles, mask, mask_name, config, summary.backbone)

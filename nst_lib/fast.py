@@ -55,9 +55,8 @@ from . import memory
 from .sizes import format_bytes
 from .precision import PrecisionChoice, resolve_precision
 
-#: Peak memory of one forward pass per pixel at width 16 (measured: +465 MB at 1024² px, +1.86 GB at 2048²);
-#: it grows about in proportion to the width. A 4096² image needs about 7.8 GB.
-INFERENCE_BYTES_PER_PIXEL = 465
+#: Peak memory of one forward pass per pixel at width 16 (:func:`nst_lib.memory.fast_inference_bytes`).
+INFERENCE_BYTES_PER_PIXEL = memory.FAST_INFERENCE_BYTES_PER_PIXEL
 
 #: how training can end (the optimiser's words, :data:`nst_lib.optimize.STOP_REASONS`), or ``"loaded"``
 STOP_REASONS = {**{reason: OPTIMIZER_STOP_REASONS[reason]
@@ -255,7 +254,7 @@ class FastModel:
         """
         picture = load_image(image, size)
         h, w = picture.shape[:2]
-        needed = INFERENCE_BYTES_PER_PIXEL * h * w * self.network.width / 16
+        needed = memory.fast_inference_bytes(h * w, self.network.width)
         budget = memory.default_budget()  # (read at the call: a test gives it a small budget)
         if needed > budget:  # refused before it starts, not killed half-way
             raise MemoryBudgetError(
