@@ -239,8 +239,8 @@ print("✓ ∂loss/∂image = 255 × ∂loss/∂vgg_input, with the channel axis
 #
 # **Exercise 2 — build it yourself: the inverse (self-checked).** Write `deprocess(vgg_input)` that turns
 # a `(1, H, W, 3)` tensor in VGG's space back into a displayable `[0, 1]` RGB image (returning shape
-# `(H, W, 3)` is fine too). NumPy (`np.asarray(vgg_input)` first) or TensorFlow both work. The check also
-# feeds it values an optimisation could produce, outside what `preprocess` can give.
+# `(H, W, 3)` is fine too). NumPy or TensorFlow both work (for NumPy, turn the tensor into an array
+# first). The check also feeds it values an optimisation could produce, outside what `preprocess` can give.
 # (Solution, on purpose only: `checks.solution("deprocess")`.)
 
 # %% tags=["exercise"]

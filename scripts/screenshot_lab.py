@@ -3,12 +3,14 @@
     .venv/bin/python scripts/screenshot_lab.py 00_setup_and_tour --cells 2 --out /tmp/lab_00.png
     .venv/bin/python scripts/screenshot_lab.py 09_what_is_style --cells 2 --fast --out /tmp/lab_09.png
     .venv/bin/python scripts/screenshot_lab.py 02_vgg19_feature_maps --cells 17 --show 13 --fast --out /tmp/lab_02.png
+    .venv/bin/python scripts/screenshot_lab.py 05_optimization --cells 12 --show 1,7,11 --fast --out /tmp/lab_05.png
 
 It copies the notebook (and its text twin) into a temporary folder, starts ``jupyter lab`` there on a
 free localhost port with the project's ``python3`` kernel (``nst_lib.course.kernel``, installed by ``make
 install``), opens the notebook in headless Chromium, runs the first ``--cells`` cells one after the other
 through JupyterLab's own command (``notebook:run-cell-and-select-next``, what Shift+Enter does), waits for
-the kernel to be idle after each, and saves a screenshot of the window. It then prints every stream output
+the kernel to be idle after each, and saves a screenshot of the window (one per cell of ``--show``: with several, ``/tmp/lab_05.png`` becomes
+``/tmp/lab_05_c1.png``, ``/tmp/lab_05_c7.png``, …). It then prints every stream output
 of the cells it ran that went to stderr — what a learner would see in red — so a check does not rely on
 the eye alone. Nothing in the repository is written (the copy is discarded). ``--fast`` sets ``NST_FAST=1``.
 """
@@ -49,9 +51,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default="/tmp/lab.png")
     ap.add_argument("--fast", action="store_true", help="NST_FAST=1 (tiny images)")
     ap.add_argument("--timeout", type=float, default=300.0, help="seconds per cell")
-    ap.add_argument("--show", type=int, default=1,
-                    help="scroll so that this code cell (counted from 1) is at the top of the screenshot")
+    ap.add_argument("--show", default="1",
+                    help="scroll so that this code cell (counted from 1) is at the top of the screenshot; "
+                         "several, comma-separated (1,7,11), give one screenshot each, named OUT_c1.png, …")
     args = ap.parse_args(argv)
+    try:
+        shows = [int(part) for part in str(args.show).split(",") if part.strip()]
+    except ValueError:
+        print(f"error: --show takes code cell numbers separated by commas, e.g. 1,7,11; got {args.show!r}", file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    outs = [out] if len(shows) == 1 else [out.with_name(f"{out.stem}_c{n}{out.suffix}") for n in shows]
 
     source = ROOT / "notebooks" / f"{args.notebook}.ipynb"
     if not source.is_file():
@@ -89,15 +99,16 @@ def main(argv: list[str] | None = None) -> int:
                 time.sleep(0.5)
                 browser.wait_for(KERNEL_IDLE, args.timeout)
             time.sleep(1.5)  # late stream messages
-            shown = code[min(max(args.show, 1), len(code)) - 1]
-            browser.evaluate(f"{PANEL}.content.activeCellIndex = {shown}; {PANEL}.content.scrollToItem({shown}, 'start')")
-            time.sleep(1.0)
-            browser.screenshot(args.out, full_page=False)
+            for number, path in zip(shows, outs):
+                shown = code[min(max(number, 1), len(code)) - 1]
+                browser.evaluate(f"{PANEL}.content.activeCellIndex = {shown}; {PANEL}.content.scrollToItem({shown}, 'start')")
+                time.sleep(1.0)
+                browser.screenshot(str(path), full_page=False)
             stderr = json.loads(browser.evaluate(STDERR_OUTPUTS % (last + 1)))
     finally:
         _stop(lab)
         shutil.rmtree(folder, ignore_errors=True)
-    print(f"wrote {args.out}")
+    print("wrote " + ", ".join(str(path) for path in outs))
     for index, text in stderr:
         print(f"cell {index} stderr: {text[:400]!r}")
     print(f"{len(stderr)} stderr outputs in the cells run (through code cell {args.cells})")

@@ -152,7 +152,7 @@ def check_feature_extractor(fn: Callable) -> None:
     what = f"{_name(fn)}({layers})"
     model = _call(fn, list(layers))
     if model is None:
-        raise _fail(f"{what} returned None; return the model: keras.Model(vgg.input, [outputs …])")
+        raise _fail(f"{what} returned None; return the keras.Model you built")
     if not callable(model):
         raise _fail(f"{what} returned {_describe(model)}; return a keras.Model, which can be called on images")
     reference = FeatureExtractor(layers)
@@ -163,7 +163,7 @@ def check_feature_extractor(fn: Callable) -> None:
     model_what = f"the model's output for a preprocessed (1, 40, 48, 3) image"
     if isinstance(out, Mapping):
         raise _fail(f"{model_what} is a dict; build the model with a *list* of outputs, one per name, in the "
-                    "order of layer_names: keras.Model(vgg.input, [vgg.get_layer(name).output for name in layer_names])")
+                    "order of layer_names")
     if not isinstance(out, (list, tuple)):
         raise _fail(f"{model_what} is one tensor of shape {tuple(getattr(out, 'shape', ()))}; the model needs one "
                     f"output per layer name ({len(layers)} here): pass a list of outputs to keras.Model")
@@ -179,8 +179,8 @@ def check_feature_extractor(fn: Callable) -> None:
                             "the order of layer_names")
             if got.shape[1:3] == (shapes[layer][1] // 2, shapes[layer][2] // 2):
                 raise _fail(f"output {index} ({layer}) is half the expected size {shapes[layer][1:3]}: did you take "
-                            "the output of the pooling layer after it? Use vgg.get_layer(name).output for the "
-                            "convolution itself")
+                            "the output of the pooling layer after it? Take the output of the convolution layer "
+                            "of that name itself")
             raise _fail(f"output {index} ({layer}) has shape {got.shape}; expected {shapes[layer]}")
         if _close(got, expected[layer], rtol=1e-3, atol=1e-3 * max(1.0, float(np.abs(expected[layer]).max()))):
             continue
@@ -193,6 +193,6 @@ def check_feature_extractor(fn: Callable) -> None:
             raise _fail("your model preprocesses its input again; its input is already preprocessed (vgg.input), "
                         "so connect vgg.input straight to the outputs")
         raise _fail(f"output {index} ({layer}) differs from nst.FeatureExtractor's features (largest difference "
-                    f"{np.max(np.abs(got - expected[layer])):.3g}); build the model on the pretrained `vgg` of the "
-                    "notebook: keras.Model(vgg.input, [vgg.get_layer(name).output for name in layer_names])")
+                    f"{np.max(np.abs(got - expected[layer])):.3g}); build the model from the pretrained `vgg` of the "
+                    "notebook, its own input and its own layers' outputs, rather than from a new network")
     _ok(f"{_name(fn)} builds a keras.Model whose outputs equal nst.FeatureExtractor's, layer by layer, in order.")
