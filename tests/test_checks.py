@@ -36,6 +36,15 @@ def test_exercise_error_is_an_assertion_error_with_a_short_notebook_traceback():
     err = ExerciseError("✗ something")
     assert isinstance(err, AssertionError)
     assert err._render_traceback_()[0].endswith("✗ something")
+    assert err._render_traceback_()[1:] == ["Fix your function, then run the check again."]
+
+
+def test_an_empty_exercise_is_told_what_to_do_once():
+    """Its message already says "write its body …, then run this check again": no second, generic line."""
+    from nst_lib.course.checks import ExerciseNotWritten
+
+    lines = ExerciseNotWritten("preprocess", exercise="preprocess")._render_traceback_()
+    assert len(lines) == 1 and "run this check again" in lines[0] and "checks.solution('preprocess')" in lines[0]
 
 
 # ------------------------------------------------------------------------------------- images

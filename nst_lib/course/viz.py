@@ -10,6 +10,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 
 def _as_numpy(x) -> np.ndarray:
@@ -182,6 +183,8 @@ def loss_curves(
     if log:
         ax.set_yscale("log")
     ax.set_xlabel("seconds" if x == "elapsed" else x)
+    if x == "iteration":
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # no "iteration 1.25" ticks on short runs
     ax.set_ylabel("loss")
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)

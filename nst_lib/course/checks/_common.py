@@ -55,6 +55,10 @@ class ExerciseNotWritten(ExerciseError):
     def hint(self) -> str:
         return f" Stuck? checks.solution({self.exercise!r}) shows a reference solution." if self.exercise else ""
 
+    def _render_traceback_(self) -> list[str]:
+        # the message already says what to do next; "Fix your function" would repeat it about empty code
+        return super()._render_traceback_()[:1]
+
 
 #: the exercise whose check is running (set by :func:`exercise`): errors raised meanwhile carry its name
 _CURRENT_EXERCISE: contextvars.ContextVar[str | None] = contextvars.ContextVar("exercise", default=None)
