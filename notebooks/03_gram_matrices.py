@@ -8,7 +8,8 @@
 # %% [markdown]
 # ## What you will learn
 #
-# - how to compute a Gram matrix: reshape `(H, W, C)` features to `(H·W, C)`, then `Fᵀ F / (H·W)`;
+# - how to compute a Gram matrix — for all `C²` channel pairs at once, with one matrix product that you find
+#   yourself before the derivation shows it;
 # - what its entries measure — how strongly two channels fire *together*, averaged over all positions —
 #   and why that forgets *where* things are;
 # - why the library divides by `H·W`, and how to read Gram heat maps;
@@ -17,6 +18,8 @@
 
 # %%
 # %matplotlib inline
+import warnings
+
 import matplotlib.pyplot as plt
 import numpy as np
 import tensorflow as tf
@@ -24,7 +27,10 @@ import tensorflow as tf
 import nst_lib as nst
 from nst_lib import data
 from nst_lib.course import viz
+from nst_lib.backbone import BackboneSubstitutionWarning
 from nst_lib.config import GATYS_STYLE_LAYERS
+
+warnings.filterwarnings("ignore", category=BackboneSubstitutionWarning)  # the last line says it once, in words
 
 STYLE_NAME = "stained_glass"  # the style image of this notebook: every figure below follows it
 OTHER_STYLE, PHOTO = "swirls", "astronaut"  # what it is compared with in section 2

@@ -33,7 +33,7 @@ from nst_lib.course import experiments, viz
 from nst_lib.backbone import BackboneSubstitutionWarning
 from nst_lib.config import GATYS_STYLE_LAYERS
 
-warnings.filterwarnings("once", category=BackboneSubstitutionWarning)  # say it once, not at every run
+warnings.filterwarnings("ignore", category=BackboneSubstitutionWarning)  # the network is said once, in words, below
 tf.get_logger().setLevel("ERROR")  # every stylize call compiles its own graph; skip TensorFlow's notes on that
 CONTENT_NAME, STYLE_NAME = "grace_hopper", "swirls"  # the example pair of this notebook: change it here
 SIZE = nst.pick(256, 64)  # long side of the images in this notebook

@@ -35,7 +35,7 @@ from nst_lib.config import GATYS_STYLE_LAYERS
 from nst_lib.losses import Objective, StyleTarget
 from nst_lib.optimize import make_value_and_grad, run_adam, run_lbfgs
 
-warnings.filterwarnings("once", category=BackboneSubstitutionWarning)  # say it once, not at every run
+warnings.filterwarnings("ignore", category=BackboneSubstitutionWarning)  # section 1 says which network runs, once
 tf.get_logger().setLevel("ERROR")  # every stylize call compiles its own graph; skip TensorFlow's notes on that
 
 CONTENT_NAME, STYLE_NAME = "grace_hopper", "swirls"  # the example pair of this notebook: change it here

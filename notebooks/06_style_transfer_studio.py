@@ -33,7 +33,7 @@ from nst_lib import data
 from nst_lib.course import checks, experiments, viz
 from nst_lib.backbone import BackboneSubstitutionWarning
 
-warnings.filterwarnings("once", category=BackboneSubstitutionWarning)  # say it once, not at every run
+warnings.filterwarnings("ignore", category=BackboneSubstitutionWarning)  # the first run prints its network, in words
 tf.get_logger().setLevel("ERROR")  # every stylize call compiles its own graph; skip TensorFlow's notes on that
 
 CONTENT_NAME, STYLE_NAME = "grace_hopper", "swirls"  # the example pair of this notebook: change it here
