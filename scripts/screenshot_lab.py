@@ -13,6 +13,14 @@ the kernel to be idle after each, and saves a screenshot of the window (one per 
 ``/tmp/lab_05_c1.png``, ``/tmp/lab_05_c7.png``, …). It then prints every stream output
 of the cells it ran that went to stderr — what a learner would see in red — so a check does not rely on
 the eye alone. Nothing in the repository is written (the copy is discarded). ``--fast`` sets ``NST_FAST=1``.
+
+JupyterLab starts as on a fresh install: with empty user settings and workspaces (temporary folders), so
+only the environment's settings apply — among them ``make install``'s override that switches off the "get
+notified about official Jupyter news?" prompt (``nst_lib.course.lab_settings``). After ``--settle`` seconds
+the script prints the notifications JupyterLab shows (toasts and the status bar's count); ``--ask-news``
+sets the news setting back to JupyterLab's own default in those user settings, to see the prompt appear::
+
+    .venv/bin/python scripts/screenshot_lab.py 00_setup_and_tour --cells 0 --settle 10 --out /tmp/lab_news.png
 """
 from __future__ import annotations
 
@@ -42,6 +50,13 @@ STDERR_OUTPUTS = ("(() => { const w = " + PANEL + "; const out = [];"
                   " if (!o) return; for (let j = 0; j < o.length; j++) { const m = o.get(j).toJSON();"
                   " if (m.output_type === 'stream' && m.name === 'stderr') out.push([i, [].concat(m.text).join('')]); } });"
                   " return JSON.stringify(out); })()")
+#: the notifications on screen: toasts' texts, and the status bar's notification item
+NOTIFICATIONS = ("JSON.stringify({toasts: Array.from(document.querySelectorAll('.Toastify__toast'))"
+                 ".map(t => t.innerText.trim()), status: Array.from(document.querySelectorAll("
+                 "'.jp-Notification-Status')).map(s => s.innerText.trim()),"
+                 " news: document.body.innerText.includes('Jupyter news')})")
+#: JupyterLab's notification settings as its own default (the prompt appears while fetchNews is "none")
+NEWS_DEFAULT = {"fetchNews": "none", "checkForUpdates": True}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -54,6 +69,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--show", default="1",
                     help="scroll so that this code cell (counted from 1) is at the top of the screenshot; "
                          "several, comma-separated (1,7,11), give one screenshot each, named OUT_c1.png, …")
+    ap.add_argument("--settle", type=float, default=0.0,
+                    help="seconds to wait before the screenshot (JupyterLab's start-up notifications come late)")
+    ap.add_argument("--ask-news", action="store_true",
+                    help="the news setting at JupyterLab's default (as without make install's override)")
     args = ap.parse_args(argv)
     try:
         shows = [int(part) for part in str(args.show).split(",") if part.strip()]
@@ -71,7 +90,13 @@ def main(argv: list[str] | None = None) -> int:
     for path in (source, source.with_suffix(".py"), ROOT / "notebooks" / "jupytext.toml"):
         shutil.copy(path, folder / path.name)
     port = free_port()
-    env = {**os.environ, "NST_OFFLINE": "1", **({"NST_FAST": "1"} if args.fast else {})}
+    settings = Path(tempfile.mkdtemp(prefix="nst-lab-settings-"))  # a fresh install's empty user settings
+    if args.ask_news:
+        plugin = settings / "@jupyterlab" / "apputils-extension"
+        plugin.mkdir(parents=True)
+        (plugin / "notification.jupyterlab-settings").write_text(json.dumps(NEWS_DEFAULT), encoding="utf-8")
+    env = {**os.environ, "NST_OFFLINE": "1", **({"NST_FAST": "1"} if args.fast else {}),
+           "JUPYTERLAB_SETTINGS_DIR": str(settings), "JUPYTERLAB_WORKSPACES_DIR": str(settings / "workspaces")}
     env.pop("TF_CPP_MIN_LOG_LEVEL", None)  # as in a learner's shell
     lab = subprocess.Popen(
         [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root", f"--port={port}",
@@ -93,22 +118,27 @@ def main(argv: list[str] | None = None) -> int:
             browser.evaluate(f"window.jupyterapp.shell.activateById({PANEL}.id)")
             kinds = browser.evaluate(f"{PANEL}.content.widgets.map(c => c.model.type)")
             code = [i for i, kind in enumerate(kinds) if kind == "code"]
-            last = code[min(args.cells, len(code)) - 1]  # run everything up to the N-th code cell
+            last = code[min(args.cells, len(code)) - 1] if args.cells > 0 else -1  # up to the N-th code cell
             for _ in range(last + 1):
                 browser.evaluate("window.jupyterapp.commands.execute('notebook:run-cell-and-select-next')")
                 time.sleep(0.5)
                 browser.wait_for(KERNEL_IDLE, args.timeout)
             time.sleep(1.5)  # late stream messages
+            time.sleep(args.settle)
             for number, path in zip(shows, outs):
                 shown = code[min(max(number, 1), len(code)) - 1]
                 browser.evaluate(f"{PANEL}.content.activeCellIndex = {shown}; {PANEL}.content.scrollToItem({shown}, 'start')")
                 time.sleep(1.0)
                 browser.screenshot(str(path), full_page=False)
             stderr = json.loads(browser.evaluate(STDERR_OUTPUTS % (last + 1)))
+            notifications = json.loads(browser.evaluate(NOTIFICATIONS))
     finally:
         _stop(lab)
         shutil.rmtree(folder, ignore_errors=True)
+        shutil.rmtree(settings, ignore_errors=True)
     print("wrote " + ", ".join(str(path) for path in outs))
+    print(f"notifications: {len(notifications['toasts'])} on screen {notifications['toasts']}, status bar "
+          f"{notifications['status']}; the news prompt is {'SHOWN' if notifications['news'] else 'not shown'}")
     for index, text in stderr:
         print(f"cell {index} stderr: {text[:400]!r}")
     print(f"{len(stderr)} stderr outputs in the cells run (through code cell {args.cells})")
