@@ -35,6 +35,8 @@ from ...weights import resolve_weights
 
 __all__ = [
     "BackgroundDemo",
+    "DemoJob",
+    "run_stop_buttons",
     "Demo",
     "BackgroundRun",
     "Run",
@@ -407,13 +409,88 @@ class Demo(widgets.VBox):
             return None
 
 
+def run_stop_buttons(run_label: str = "Run", run_tooltip: str = "") -> tuple[widgets.Button, widgets.Button,
+                                                                              widgets.IntProgress]:
+    """The Run and Stop buttons and the progress bar of a background demo, as every demo shows them (Stop
+    disabled until a run starts; :meth:`BackgroundDemo.wire_run_stop` wires them)."""
+    run_button = widgets.Button(description=run_label, icon="play", button_style="primary", tooltip=run_tooltip)
+    stop_button = widgets.Button(description="Stop", icon="stop", button_style="warning", disabled=True,
+                                 tooltip="stop now and keep the best image so far")
+    progress = widgets.IntProgress(value=0, min=0, max=1, description="progress")
+    return run_button, stop_button, progress
+
+
+class DemoJob:
+    """What a Run click starts (:meth:`BackgroundDemo.wire_run_stop`): ``job(callback) -> result``, the run's
+    context (``steps`` for the progress bar, and whatever the demo's handlers read back from ``run.context``)
+    and how often a preview may be drawn (every ``preview_every`` iterations at most)."""
+
+    def __init__(self, job: Callable[[Callable[[Any], bool]], Any], *, preview_every: int = 1, **context: Any):
+        self.job, self.preview_every, self.context = job, preview_every, context
+
+
 class BackgroundDemo(Demo):
     """A :class:`Demo` whose runs happen in ``self.background_run`` (a :class:`BackgroundRun` the demo makes,
     a subclass in its ``__init__`` or a demo function right after building it): the kernel stays free,
     ``stop`` keeps the best image so far, ``wait`` is for tests and scripts. Every demo that runs in the
-    background is one of these."""
+    background is one of these; :meth:`wire_run_stop` gives it the Run/Stop buttons every such demo has."""
 
     background_run: "BackgroundRun"
+
+    def wire_run_stop(self, run_button: widgets.Button, stop_button: widgets.Button,
+                      prepare: Callable[[], DemoJob | None], *, progress: widgets.IntProgress | None = None,
+                      preview_view: widgets.Image | None = None, on_start: Callable[[Run], None] | None = None,
+                      on_progress: ProgressHandler | None = None, on_result: Callable[[Run, Any], None] | None = None,
+                      restart: bool = False, **run_options: Any) -> "BackgroundRun":
+        """Wire Run, Stop, the progress bar and the live preview to a new ``self.background_run``.
+
+        The part every background demo shares, written once: a Run click calls ``prepare()`` (reading the
+        controls; an error becomes the status line) and starts the :class:`DemoJob` it returns (while a run is
+        in progress a click does nothing, unless ``restart``: then the new run replaces it); during a run Run
+        is disabled and Stop enabled, the progress bar counts ``run.context["steps"]`` and each preview image
+        is shown in ``preview_view``; Stop ends the run after its iteration, keeping the best image so far.
+        ``on_start``, ``on_progress`` and ``on_result`` add what the demo itself shows (called after the
+        shared part); ``run_options`` go to :class:`BackgroundRun` (``background``, ``name``,
+        ``preview_interval``).
+
+        Returns:
+            The :class:`BackgroundRun`, also ``self.background_run``.
+        """
+        def started(run: Run) -> None:
+            run_button.disabled, stop_button.disabled = True, False
+            if progress is not None:
+                progress.max, progress.value = run.context["steps"], 0
+            if on_start is not None:
+                on_start(run)
+
+        def progressed(run: Run, event: Any, image: np.ndarray | None) -> None:
+            if progress is not None:
+                progress.value = min(event.iteration, run.context["steps"])
+            if image is not None and preview_view is not None:
+                show_png(preview_view, image)
+            if on_progress is not None:
+                on_progress(run, event, image)
+
+        def ended(run: Run) -> None:
+            run_button.disabled, stop_button.disabled = False, True
+
+        runner = BackgroundRun(self.status, on_start=started, on_progress=progressed, on_result=on_result,
+                               on_end=ended, **run_options)
+        self.background_run = runner
+
+        def clicked(_: Any = None) -> None:
+            def go() -> None:
+                if runner.running and not restart:
+                    return
+                job = prepare()
+                if job is not None:
+                    runner.start(job.job, preview_every=job.preview_every, **job.context)
+
+            self.run(go)
+
+        run_button.on_click(clicked)
+        stop_button.on_click(lambda _: runner.stop())
+        return runner
 
     @property
     def running(self) -> bool:

@@ -24,8 +24,8 @@ from ...images import preset_mask
 from ..viz import show_images
 from .common import (
     BackgroundDemo,
-    BackgroundRun,
     Demo,
+    DemoJob,
     ImageSource,
     Run,
     example_options,
@@ -33,6 +33,7 @@ from .common import (
     image_slot,
     load_example,
     notes_html,
+    run_stop_buttons,
     show_png,
 )
 
@@ -151,10 +152,7 @@ def controls_demo(content: str = "grace_hopper", style: str = "swirls", second_s
     scales_slider = widgets.IntSlider(value=1, min=1, max=3, description="scales")
     size_slider = widgets.IntSlider(value=pick(256, 64), min=64, max=768, step=32, description="size (px)")
     steps_slider = widgets.IntSlider(value=pick(80, 3), min=1, max=500, description="steps")
-    run_button = widgets.Button(description="Run", icon="play", button_style="primary")
-    stop_button = widgets.Button(description="Stop", icon="stop", button_style="warning", disabled=True,
-                                 tooltip="stop now and keep the best image so far")
-    progress = widgets.IntProgress(value=0, min=0, max=1, description="progress")
+    run_button, stop_button, progress = run_stop_buttons()
     result_view = image_slot(256, text="the result appears here")
     figure_view = image_slot()
     demo = BackgroundDemo("Beyond Gatys: colour, blends, scale, masks, multi-scale",
@@ -183,14 +181,9 @@ def controls_demo(content: str = "grace_hopper", style: str = "swirls", second_s
         demo.error_shown = False
         for source in (content_source, style_source, mask_source):
             source.reported = False
-        run_button.disabled, stop_button.disabled = True, False
-        progress.max, progress.value = run.context["steps"], 0
         status.value = f"Running {run.context['steps']} steps at {run.context['size']} px…"
 
     def on_progress(run: Run, event, image: np.ndarray | None) -> None:
-        progress.value = min(event.iteration, run.context["steps"])
-        if image is not None:
-            show_png(result_view, image)
         height, width = event.shape
         status.value = (f"iteration {event.iteration}/{run.context['steps']} at {width}×{height} px (scale "
                         f"{event.scale + 1} of {event.scales}), total loss {event.losses['total']:.4g}, "
@@ -210,50 +203,40 @@ def controls_demo(content: str = "grace_hopper", style: str = "swirls", second_s
         else:
             status.value = f"Done: {result.iterations} iterations in {result.elapsed:.1f} s with {shown}.{notes}"
 
-    def on_end(run: Run) -> None:
-        run_button.disabled, stop_button.disabled = False, True
+    def prepare() -> DemoJob:
+        size = size_slider.value
+        two = second_style_picker.value != NO_STYLE
+        mask_kind = MASKS[0] if mask_source.uploaded else mask_source.picker.value
+        settings = control_settings(preserve_colors=colors_toggle.value, second_style=two,
+                                    blend=blend_slider.value, style_scale=style_scale_slider.value,
+                                    mask=mask_kind, scales=scales_slider.value)
+        photo = content_source.image(size)
+        styles = [style_source.image(size)]
+        labels = [style_source.label]
+        if two:
+            styles.append(load_example(f"style:{second_style_picker.value}", size))
+            labels.append(second_style_picker.value)
+        notes: list[str] = []
+        if mask_source.uploaded:
+            mask, note = uploaded_mask(mask_source.uploaded_bytes(), *photo.shape[:2])
+            notes += [note] if note else []
+            settings["mask"] = f"uploaded {mask_source.file_name}"
+        else:
+            mask = make_mask(mask_kind, *photo.shape[:2])
+        demo.settings = dict(settings)
+        options = {k: v for k, v in settings.items() if k != "mask"}
+        steps = steps_slider.value
+        return DemoJob(lambda callback: transfer.stylize(photo, styles if two else styles[0], mask=mask, size=size,
+                                                         steps=steps, callback=callback, **options),
+                       steps=steps, size=size, settings=settings, photo=photo, styles=styles, labels=labels,
+                       mask=mask, notes=notes)
 
-    runner = BackgroundRun(status, on_start=on_start, on_progress=on_progress, on_result=on_result, on_end=on_end,
-                           background=background, name="nst-controls")
-    demo.background_run = runner
-
-    def run(_: Any = None) -> None:
-        def go() -> None:
-            if runner.running:
-                return
-            size = size_slider.value
-            two = second_style_picker.value != NO_STYLE
-            mask_kind = MASKS[0] if mask_source.uploaded else mask_source.picker.value
-            settings = control_settings(preserve_colors=colors_toggle.value, second_style=two,
-                                        blend=blend_slider.value, style_scale=style_scale_slider.value,
-                                        mask=mask_kind, scales=scales_slider.value)
-            photo = content_source.image(size)
-            styles = [style_source.image(size)]
-            labels = [style_source.label]
-            if two:
-                styles.append(load_example(f"style:{second_style_picker.value}", size))
-                labels.append(second_style_picker.value)
-            notes: list[str] = []
-            if mask_source.uploaded:
-                mask, note = uploaded_mask(mask_source.uploaded_bytes(), *photo.shape[:2])
-                notes += [note] if note else []
-                settings["mask"] = f"uploaded {mask_source.file_name}"
-            else:
-                mask = make_mask(mask_kind, *photo.shape[:2])
-            demo.settings = dict(settings)
-            options = {k: v for k, v in settings.items() if k != "mask"}
-            steps = steps_slider.value
-            runner.start(lambda callback: transfer.stylize(photo, styles if two else styles[0], mask=mask, size=size,
-                                                  steps=steps, callback=callback, **options),
-                         steps=steps, size=size, settings=settings, photo=photo, styles=styles, labels=labels,
-                         mask=mask, notes=notes)
-
-        demo.run(go)
+    demo.wire_run_stop(run_button, stop_button, prepare, progress=progress, preview_view=result_view,
+                       on_start=on_start, on_progress=on_progress, on_result=on_result, background=background,
+                       name="nst-controls")
 
     second_style_picker.observe(sync, names="value")
     mask_source.observe(sync)
-    run_button.on_click(run)
-    stop_button.on_click(lambda _: runner.stop())
     sync()
     return demo
 

@@ -18,8 +18,8 @@ import numpy as np
 from ... import transfer
 from ...config import INITS, POOLINGS, StyleConfig, pick
 from ..experiments import GATYS_STYLE_LAYERS, RATIO_CALIBRATION, paper_ratio_to_weights, paper_weights
-from .common import (BackgroundDemo, BackgroundRun, Demo, ImageSource, Run, example_options, figure_to_png, image_slot,
-                     notes_html, show_png)
+from .common import (BackgroundDemo, Demo, DemoJob, ImageSource, Run, example_options, figure_to_png, image_slot,
+                     notes_html, run_stop_buttons, show_png)
 
 __all__ = ["gatys_settings", "weights_sentence", "gatys_demo"]
 
@@ -89,10 +89,7 @@ def gatys_demo(content: str = "grace_hopper", style: str = "swirls", *, backgrou
     init_toggle = widgets.ToggleButtons(options=[i for i in INITS if i != "recolored"], value="noise", description="start")
     size_slider = widgets.IntSlider(value=pick(192, 64), min=64, max=512, step=32, description="size (px)")
     steps_slider = widgets.IntSlider(value=pick(100, 3), min=1, max=500, description="steps")
-    run_button = widgets.Button(description="Run", icon="play", button_style="primary")
-    stop_button = widgets.Button(description="Stop", icon="stop", button_style="warning", disabled=True,
-                                 tooltip="stop now and keep the best image so far")
-    progress = widgets.IntProgress(value=0, min=0, max=1, description="progress")
+    run_button, stop_button, progress = run_stop_buttons()
     result_view = image_slot(256, text="the result appears here")
     figure_view = image_slot()
     controls = dict(content_source=content_source, style_source=style_source, exponent_slider=exponent_slider,
@@ -108,14 +105,9 @@ def gatys_demo(content: str = "grace_hopper", style: str = "swirls", *, backgrou
     status.value = "Press <i>Run</i>. The first run with the rescaled network measures its means (or reads them from the cache)."
 
     def on_start(run: Run) -> None:
-        run_button.disabled, stop_button.disabled = True, False
-        progress.max, progress.value = run.context["steps"], 0
         status.value = f"Running {run.context['steps']} L-BFGS iterations at {run.context['size']} px…"
 
     def on_progress(run: Run, event, image: np.ndarray | None) -> None:
-        progress.value = min(event.iteration, run.context["steps"])
-        if image is not None:
-            show_png(result_view, image)
         status.value = (f"iteration {event.iteration}/{run.context['steps']}, total loss {event.losses['total']:.4g}, "
                         f"{event.elapsed:.0f} s")
 
@@ -127,30 +119,19 @@ def gatys_demo(content: str = "grace_hopper", style: str = "swirls", *, backgrou
         status.value = (f"{ended}: {result.iterations} iterations in {result.elapsed:.1f} s. "
                         f"{html.escape(run.context['sentence'])}.{notes_html(result)}")
 
-    def on_end(run: Run) -> None:
-        run_button.disabled, stop_button.disabled = False, True
+    def prepare() -> DemoJob:
+        size = size_slider.value
+        photo, painting = content_source.image(size), style_source.image(size)
+        ratio = float(10.0 ** exponent_slider.value)
+        settings = gatys_settings(alpha_over_beta=ratio, height=photo.shape[0], width=photo.shape[1],
+                                  pooling=pooling_toggle.value, rescale_network=rescale_checkbox.value,
+                                  init=init_toggle.value, size=size, steps=steps_slider.value)
+        demo.settings = dict(settings)
+        return DemoJob(lambda callback: transfer.stylize(photo, painting, callback=callback, **settings),
+                       steps=settings["steps"], size=size, photo=photo, painting=painting,
+                       sentence=weights_sentence(settings, ratio))
 
-    runner = BackgroundRun(status, on_start=on_start, on_progress=on_progress, on_result=on_result, on_end=on_end,
-                           background=background, name="nst-gatys")
-    demo.background_run = runner
-
-    def run(_: Any = None) -> None:
-        def go() -> None:
-            if runner.running:
-                return
-            size = size_slider.value
-            photo, painting = content_source.image(size), style_source.image(size)
-            ratio = float(10.0 ** exponent_slider.value)
-            settings = gatys_settings(alpha_over_beta=ratio, height=photo.shape[0], width=photo.shape[1],
-                                      pooling=pooling_toggle.value, rescale_network=rescale_checkbox.value,
-                                      init=init_toggle.value, size=size, steps=steps_slider.value)
-            demo.settings = dict(settings)
-            runner.start(lambda callback: transfer.stylize(photo, painting, callback=callback, **settings),
-                         steps=settings["steps"], size=size, photo=photo, painting=painting,
-                         sentence=weights_sentence(settings, ratio))
-
-        demo.run(go)
-
-    run_button.on_click(run)
-    stop_button.on_click(lambda _: runner.stop())
+    demo.wire_run_stop(run_button, stop_button, prepare, progress=progress, preview_view=result_view,
+                       on_start=on_start, on_progress=on_progress, on_result=on_result, background=background,
+                       name="nst-gatys")
     return demo

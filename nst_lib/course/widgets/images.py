@@ -20,8 +20,8 @@ from ...images import describe_image, load_image
 from ..viz import show_images
 from .common import (
     BackgroundDemo,
-    BackgroundRun,
     Demo,
+    DemoJob,
     Run,
     demo_size,
     error_html,
@@ -30,6 +30,7 @@ from .common import (
     image_slot,
     load_example,
     notes_html,
+    run_stop_buttons,
     show_png,
     stats_table_html,
 )
@@ -76,11 +77,7 @@ def tour_demo(content: str = "grace_hopper", style: str = "swirls", *, backgroun
     style_picker = widgets.Dropdown(options=example_options(("style",)), value=f"style:{style}", description="style")
     steps_slider = widgets.IntSlider(value=pick(20, 3), min=1, max=100, description="steps",
                                      continuous_update=False)
-    preview_button = widgets.Button(description="Preview", icon="play", button_style="primary",
-                                    tooltip=f"a short stylize at {preview_size} px")
-    stop_button = widgets.Button(description="Stop", icon="stop", button_style="warning", disabled=True,
-                                 tooltip="stop now and keep the best image so far")
-    progress = widgets.IntProgress(value=0, min=0, max=1, description="progress")
+    preview_button, stop_button, progress = run_stop_buttons("Preview", f"a short stylize at {preview_size} px")
     pair_view = image_slot()
     result_view = image_slot(256, text="press Preview")
     demo = BackgroundDemo("Pick a content photo and a style image",
@@ -97,14 +94,9 @@ def tour_demo(content: str = "grace_hopper", style: str = "swirls", *, backgroun
         return load_example(content_picker.value, demo_size()), load_example(style_picker.value, demo_size())
 
     def on_start(run: Run) -> None:
-        preview_button.disabled, stop_button.disabled = True, False
-        progress.max, progress.value = run.context["steps"], 0
         demo.status.value = "Loading VGG and computing the targets…"
 
     def on_progress(run: Run, event, image: np.ndarray | None) -> None:
-        progress.value = min(event.iteration, run.context["steps"])
-        if image is not None:
-            show_png(result_view, image)
         demo.status.value = (f"iteration {event.iteration}/{run.context['steps']}, "
                              f"total loss {event.losses['total']:.3g}, {event.elapsed:.0f} s")
 
@@ -117,12 +109,15 @@ def tour_demo(content: str = "grace_hopper", style: str = "swirls", *, backgroun
         demo.status.value = (f"{done}: {width}×{height} px, {result.iterations} iterations in "
                              f"{result.elapsed:.1f} s with {result.backbone.upper()}{kept}.{notes_html(result)}")
 
-    def on_end(run: Run) -> None:
-        preview_button.disabled, stop_button.disabled = False, True
+    def prepare() -> DemoJob:
+        c, s = images()
+        steps = steps_slider.value
+        return DemoJob(lambda callback: preview_stylize(c, s, size=preview_size, steps=steps, callback=callback),
+                       steps=steps)
 
-    runner = BackgroundRun(demo.status, on_start=on_start, on_progress=on_progress, on_result=on_result,
-                           on_end=on_end, background=background, name="nst-tour")
-    demo.background_run = runner
+    runner = demo.wire_run_stop(preview_button, stop_button, prepare, progress=progress, preview_view=result_view,
+                                on_start=on_start, on_progress=on_progress, on_result=on_result, restart=True,
+                                background=background, name="nst-tour")
 
     def show_pair(_: Any = None) -> None:
         def draw() -> None:
@@ -137,19 +132,8 @@ def tour_demo(content: str = "grace_hopper", style: str = "swirls", *, backgroun
 
         demo.run(draw)
 
-    def preview(_: Any = None) -> None:
-        def go() -> None:
-            c, s = images()
-            steps = steps_slider.value
-            runner.start(lambda callback: preview_stylize(c, s, size=preview_size, steps=steps, callback=callback),
-                         steps=steps)
-
-        demo.run(go)
-
     content_picker.observe(show_pair, names="value")
     style_picker.observe(show_pair, names="value")
-    preview_button.on_click(preview)
-    stop_button.on_click(lambda _: runner.stop())
     show_pair()
     return demo
 

@@ -18,14 +18,15 @@ from ...config import INITS, OPTIMIZERS, pick
 from ..viz import loss_curves
 from .common import (
     BackgroundDemo,
-    BackgroundRun,
     Demo,
+    DemoJob,
     Run,
     example_options,
     figure_to_png,
     image_slot,
     load_example,
     notes_html,
+    run_stop_buttons,
     show_png,
 )
 
@@ -93,11 +94,8 @@ def optimization_demo(content: str = "grace_hopper", style: str = "swirls", *, b
     preview_every_slider = widgets.IntSlider(value=pick(5, 1), min=1, max=50, description="redraw every")
     x_axis_picker = widgets.ToggleButtons(options=[("by iteration", "iteration"), ("by seconds", "elapsed")],
                                           value="iteration", description="x axis")
-    run_button = widgets.Button(description="Run", icon="play", button_style="primary")
-    stop_button = widgets.Button(description="Stop", icon="stop", button_style="warning", disabled=True,
-                                 tooltip="stop now and keep the best image so far")
+    run_button, stop_button, progress = run_stop_buttons()
     clear_button = widgets.Button(description="Clear curves", icon="trash")
-    progress = widgets.IntProgress(value=0, min=0, max=1, description="progress")
     image_view = image_slot(256, text="the image appears here")
     curves_view = image_slot()
     demo = BackgroundDemo("Optimisers, live",
@@ -121,17 +119,13 @@ def optimization_demo(content: str = "grace_hopper", style: str = "swirls", *, b
         learning_rate_slider.disabled = optimizer_picker.value != "adam"  # L-BFGS chooses its own steps
 
     def on_start(run: Run) -> None:
-        run_button.disabled, stop_button.disabled = True, False
-        progress.max, progress.value = run.context["settings"]["steps"], 0
         demo.previews = 0
         demo.status.value = "Loading VGG and computing the targets…"
 
     def on_progress(run: Run, event, image: np.ndarray | None) -> None:
         settings, label, history = run.context["settings"], run.context["label"], run.context["history"]
         history.append({"iteration": event.iteration, "elapsed": event.elapsed, **event.losses})
-        progress.value = min(event.iteration, settings["steps"])
         if image is not None:
-            show_png(image_view, image)
             draw_curves()
             demo.previews += 1
         demo.status.value = (f"{label}: iteration {event.iteration}/{settings['steps']}, total loss "
@@ -150,30 +144,23 @@ def optimization_demo(content: str = "grace_hopper", style: str = "swirls", *, b
             demo.status.value = (f"{label}: {result.iterations} iterations in {result.elapsed:.1f} s{best} "
                                  f"({result.message}); the image shown is the best one seen.{notes_html(result)}")
 
-    def on_end(run: Run) -> None:
-        run_button.disabled, stop_button.disabled = False, True
+    def prepare() -> DemoJob:
+        settings = run_settings(optimizer=optimizer_picker.value, learning_rate=learning_rate_slider.value,
+                                steps=steps_slider.value, init=init_picker.value, size=size_slider.value)
+        label = run_label(settings)
+        if label in demo.histories:  # the same settings again: keep both curves apart
+            label = f"{label} (#{sum(k.startswith(label) for k in demo.histories) + 1})"
+        history: list = []
+        demo.histories[label] = history
+        c = load_example(content_picker.value, settings["size"])
+        s = load_example(style_picker.value, settings["size"])
+        return DemoJob(lambda callback: optimize_once(c, s, settings, callback),
+                       preview_every=preview_every_slider.value, steps=settings["steps"], settings=settings,
+                       label=label, history=history)
 
-    runner = BackgroundRun(demo.status, on_start=on_start, on_progress=on_progress, on_result=on_result,
-                           on_end=on_end, preview_interval=0.0, background=background, name="nst-optimisers")
-    demo.background_run = runner
-
-    def run(_: Any = None) -> None:
-        def go() -> None:
-            if runner.running:
-                return
-            settings = run_settings(optimizer=optimizer_picker.value, learning_rate=learning_rate_slider.value,
-                                    steps=steps_slider.value, init=init_picker.value, size=size_slider.value)
-            label = run_label(settings)
-            if label in demo.histories:  # the same settings again: keep both curves apart
-                label = f"{label} (#{sum(k.startswith(label) for k in demo.histories) + 1})"
-            history: list = []
-            demo.histories[label] = history
-            c = load_example(content_picker.value, settings["size"])
-            s = load_example(style_picker.value, settings["size"])
-            runner.start(lambda callback: optimize_once(c, s, settings, callback),
-                         preview_every=preview_every_slider.value, settings=settings, label=label, history=history)
-
-        demo.run(go)
+    demo.wire_run_stop(run_button, stop_button, prepare, progress=progress, preview_view=image_view,
+                       on_start=on_start, on_progress=on_progress, on_result=on_result, preview_interval=0.0,
+                       background=background, name="nst-optimisers")
 
     def clear(_: Any = None) -> None:
         demo.histories.clear()
@@ -181,8 +168,6 @@ def optimization_demo(content: str = "grace_hopper", style: str = "swirls", *, b
 
     optimizer_picker.observe(sync_learning_rate, names="value")
     x_axis_picker.observe(draw_curves, names="value")
-    run_button.on_click(run)
-    stop_button.on_click(lambda _: runner.stop())
     clear_button.on_click(clear)
     sync_learning_rate()
     draw_curves()

@@ -37,6 +37,7 @@ from .common import (
     image_slot,
     load_example,
     notes_html,
+    run_stop_buttons,
     show_png,
 )
 
@@ -107,10 +108,7 @@ class StudioDemo(BackgroundDemo):
                                                         description="tv_weight", style=wide)
         self.preview_every_slider = widgets.IntSlider(value=pick(10, 1), min=1, max=100, description="preview every",
                                                       style=wide)
-        self.run_button = widgets.Button(description="Run", icon="play", button_style="primary")
-        self.stop_button = widgets.Button(description="Stop", icon="stop", button_style="warning", disabled=True,
-                                          tooltip="stop now and keep the best image so far")
-        self.progress = widgets.IntProgress(value=0, min=0, max=1, description="progress")
+        self.run_button, self.stop_button, self.progress = run_stop_buttons()
         self.inputs_view = widgets.HBox([image_slot(160, text="content"), image_slot(160, text="style")])
         self.preview = image_slot(384, text="the result appears here")
         self.download = widgets.HTML()
