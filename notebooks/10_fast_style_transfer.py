@@ -156,7 +156,8 @@ resize_conv = tf.keras.layers.Conv2D(1, 3, padding="same", kernel_initializer=on
     tf.keras.layers.UpSampling2D(2)(flat))[0, 2:-2, 2:-2, 0].numpy()
 print("transposed convolution, inside values:", np.unique(transposed), "→ a checkerboard")
 print("resize then convolve,   inside values:", np.unique(resize_conv), "→ flat")
-viz.show_images([transposed / transposed.max(), resize_conv / resize_conv.max()],
+# each output divided by twice its own mean: a flat output is mid-grey (white would vanish into the page)
+viz.show_images([transposed / (2 * transposed.mean()), resize_conv / (2 * resize_conv.mean())],
                 ["transposed convolution", "resize, then convolve"], size=2.5)
 
 # %% [markdown]
