@@ -348,7 +348,8 @@ def test_check_paper_to_ours(capsys):
     _rejects(checks.check_paper_to_ours, lambda r, h, w: 512 * (h // 8) * (w // 8) * r, "½")
     _rejects(checks.check_paper_to_ours, lambda r, h, w: 2 * (h // 8) * (w // 8) * r, "channels")
     _rejects(checks.check_paper_to_ours, lambda r, h, w: 2 * 512 * (h // 8) * (w // 8) / r, "inverted")
-    _rejects(checks.check_paper_to_ours, lambda r, h, w: 3 * 512 * (h // 8) * (w // 8) * r, "2 · 512 · M")
+    _rejects(checks.check_paper_to_ours, lambda r, h, w: 3 * 512 * (h // 8) * (w // 8) * r, "M = 1024 positions",
+             "solve for the ratio")
     _rejects(checks.check_paper_to_ours, lambda r, h, w: "big", "number")
 
 

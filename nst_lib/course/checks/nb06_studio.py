@@ -40,6 +40,7 @@ def check_paper_to_ours(fn: Callable[[float, int, int], float]) -> None:
         if message:
             raise _fail(f"for α/β = {ratio:g} at {width}×{height} px: {message}")
         if not _close(got, expected, rtol=1e-6, atol=0):
-            raise _fail(f"{what} returned {got:.6g}; the answer is {expected:.6g} = 2 · 512 · M · α/β with "
-                        f"M = {positions} positions of conv4_2")
+            raise _fail(f"{what} returned {got:.6g}; expected {expected:.6g} (conv4_2 has N = 512 channels and "
+                        f"M = {positions} positions here). Write each of our two terms as a multiple of the paper's, "
+                        "from the table, then solve for the ratio; the derivation under this check shows the steps")
     _ok(f"{_name(fn)} gives 2 · N · M · α/β with M the positions of conv4_2.")
