@@ -275,7 +275,7 @@ def refine(
             and the offsets already drawn (so the resumed passes use the same grids).
 
     Returns:
-        (image, stopped): ``stopped`` is True when ``on_tile`` asked to stop.
+        ``(image, stopped)``, where ``stopped`` is True when ``on_tile`` asked to stop.
     """
     first_pass, first_tile, offsets = resume_at or TilePosition()
     offsets = list(offsets)
