@@ -151,8 +151,10 @@ checks.check_rescale_weights(rescale_weights)
 # and four 224 px crops of it enlarged twice. They depend on the pooling, so each pooling has its own.
 # Measuring them is one forward pass over every calibration image:
 #
-# ⏱ Real settings: two forward passes (no gradient) over the 25 calibration images of 224 px, and the
-# library's own measurement once per machine (then read from its cache) — the slowest cell before section 5.
+# ⏱ Real settings: a forward pass (no gradient) over the 25 calibration images of 224 px here and another
+# in the next cell, and the library's own measurement once per machine (then read from its cache) — the
+# slowest cells before section 5: 41 s and 21 s measured on the shared 2-core machine at a load average of
+# 5–19.
 
 # %%
 calibration, calibration_labels = normalized_vgg.calibration_images()
@@ -181,7 +183,8 @@ plt.show()
 # %% [markdown]
 # Rescaling: divide every filter's output by its mean. (A filter that never fires on these images keeps its
 # scale.) The extractor does exactly that when it is given the means; measured again on the same images,
-# every filter's mean activation is now 1:
+# every filter's mean activation is now 1 (⏱ the second forward pass over the calibration images, about
+# 20 s at real settings):
 
 # %%
 ours = normalized_vgg.NetworkRescaling(WEIGHTS, "avg", f"{USED} calibration images",
@@ -328,8 +331,8 @@ print(f"2·N·M grows with the positions: at 256 px, where notebook 06 chose its
 # style layers (the paper's last row):
 #
 # ⏱ Real settings: 4 runs of 100 L-BFGS iterations at 192 px — about **3 minutes** on an idle 2-core CPU
-# (0.77 s per iteration at 256 px, `docs/speed.md`, so about 0.43 s at 192 px); 32 minutes when measured for the
-# README's table on the shared machine at a load average of 20–25.
+# (0.77 s per iteration at 256 px, `docs/speed.md`, so about 0.43 s at 192 px); 12 minutes measured on the
+# shared 2-core machine at a load average of 15–19 (`benchmarks/results/notebook_times.json`).
 
 # %%
 PAPER_NETWORK = dict(pooling="avg", rescale_network=True)  # the settings that make α/β the paper's
@@ -340,10 +343,15 @@ print(f"4 runs in {time.perf_counter() - started:.0f} s; iterations: {[r.iterati
 display(grid.figure(with_inputs=True))
 
 # %% [markdown]
-# Look along the row: α/β decides how much of the portrait survives the painting's texture, as in the
-# paper's Figure 4, here with the paper's own α/β values rather than a calibrated stand-in. The losses at
-# the end, in the paper's units (`L_content = ½·N·M·content` and `L_style = ¼·style`, from the run's
-# history):
+# Look along the row, with the paper's own α/β values rather than a calibrated stand-in: the smaller α/β,
+# the more the portrait gives way to the painting's colours. Our row does not reach the paper's nearly pure
+# textures at 1e-5: the paper's runs went on until the picture stopped changing, ours stop after `STEPS`
+# L-BFGS iterations at `SIZE` px (the first cell), and from white noise the content's layout forms first.
+# The fine multicoloured speckle is not in the painting either: it appears in every run here that starts far
+# from the photo (section 7 shows the same objective started from the photo without it), and the paper's
+# objective has no smoothness term to remove it (notebook 04's total variation would; the paper did not
+# use one). The losses at the end, in the paper's units (`L_content = ½·N·M·content` and `L_style =
+# ¼·style`, from the run's history):
 
 # %%
 for ratio, result in zip(experiments.PAPER_RATIOS, grid.results):
@@ -359,8 +367,8 @@ for ratio, result in zip(experiments.PAPER_RATIOS, grid.results):
 # the middle of Figure 4). In the paper's units the conversion depends on the layer — `conv2_2` has 128
 # filters and 16 times the positions of `conv4_2` — and `paper_weights` takes it:
 #
-# ⏱ Real settings: 2 runs of 100 iterations — about **1½ minutes** on an idle 2-core CPU (14 minutes measured on
-# the shared, loaded machine).
+# ⏱ Real settings: 2 runs of 100 iterations — about **1½ minutes** on an idle 2-core CPU (5 minutes measured on
+# the shared 2-core machine at a load average of 15–19).
 
 # %%
 for layer in ("conv2_2", "conv4_2"):
@@ -379,22 +387,31 @@ display(layer_panel.figure(with_inputs=True))
 #
 # Same objective (α/β = 1e-3), different starts: the photo, the painting, and white noise with two seeds.
 #
-# ⏱ Real settings: 4 runs of 100 iterations — about **3 minutes** on an idle 2-core CPU (26 minutes measured on
-# the shared, loaded machine).
+# ⏱ Real settings: 4 runs of 100 iterations — about **3 minutes** on an idle 2-core CPU (10 minutes measured on
+# the shared 2-core machine at a load average of 15–19).
 
 # %%
 start_panel = experiments.init_comparison(content, style, seeds=(1, 2), size=SIZE, steps=STEPS,
                                           content_layers=("conv4_2",),
                                           **experiments.paper_weights(1e-3, HEIGHT, WIDTH), **PAPER_NETWORK)
 display(start_panel.figure(with_inputs=True))
+totals = {label: result.history[-1]["total"] for label, result in zip(start_panel.labels, start_panel.results)}
 for label, result in zip(start_panel.labels, start_panel.results):
-    print(f"{label:>16}: total loss {result.history[-1]['total']:.4g} after {result.iterations} iterations")
+    print(f"{label:>16}: total loss {totals[label]:.4g} after {result.iterations} iterations")
+noise_totals = [totals[label] for label in start_panel.labels if label.startswith("noise")]
+others = [total for label, total in totals.items() if label != "from content"]
+print(f"the photo start ends {min(others) / totals['from content']:.1f}× lower than the best other start; the two "
+      f"noise starts differ by {abs(noise_totals[0] - noise_totals[1]) / min(noise_totals):.1%}")
 
 # %% [markdown]
 # Every start optimises the same objective; the start decides which of its many good images is found —
-# and, in a fixed number of iterations, how far down the objective gets (the totals above). Compare the
-# pictures: the paper found that a photo start leans towards the photo and a painting start towards the
-# painting, while noise starts differ only in detail.
+# and, in a fixed number of iterations, how far down the objective gets (the totals above). The paper, whose
+# runs went on until the picture stopped changing, found that a photo or painting start biases the result
+# only *somewhat* towards that image's layout, and that only a noise start can give as many different
+# results as there are seeds. After `STEPS` iterations the photo start is still far ahead — the lowest
+# total, and a picture that is still mostly the photo — so this row shows how much a start is worth in a
+# short run more than the paper's converged bias; the two noise starts end close to each other and differ
+# in detail (the last printed line).
 #
 # ## 8. Side by side with the TensorFlow tutorial's recipe
 #
@@ -403,14 +420,14 @@ for label, result in zip(start_panel.labels, start_panel.results):
 # are then measured with *both* objectives — a recipe is only judged fairly by a measure it did not choose.
 #
 # ⏱ Real settings: 100 Adam steps at 192 px — under a minute on an idle 2-core CPU (0.62 s per step at
-# 256 px, `docs/speed.md`).
+# 256 px, `docs/speed.md`); 76 s measured on the shared 2-core machine at a load average of 15–19.
 
 # %%
 tutorial = nst.stylize(content, style, size=SIZE, steps=STEPS, **TF_TUTORIAL)
 paper_result = grid.results[experiments.PAPER_RATIOS.index(1e-3)]
-viz.show_images([content, tutorial.image, paper_result.image],
-                ["content", f"TF tutorial: Adam, {tutorial.iterations} steps, {tutorial.elapsed:.0f} s",
-                 f"Gatys et al.: L-BFGS, {paper_result.iterations} it., {paper_result.elapsed:.0f} s"])
+display(viz.show_images([content, tutorial.image, paper_result.image],
+                        ["content", f"TF tutorial: Adam, {tutorial.iterations} steps, {tutorial.elapsed:.0f} s",
+                         f"Gatys et al.: L-BFGS, {paper_result.iterations} it., {paper_result.elapsed:.0f} s"]))
 
 
 def paper_objective(image):
