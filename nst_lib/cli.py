@@ -30,6 +30,7 @@ from .cli_common import (  # noqa: F401 - EXIT_* and UsageError are part of nst_
     check_files,
     check_output_path_json,
     float_list,
+    input_file,
     input_files,
     load_source,
     name_list,
@@ -276,7 +277,8 @@ def _check_input_memory(args: argparse.Namespace, config: StyleConfig) -> None:
               *[(mask, config.size) for mask in args.mask or []]]
     if config.init not in INITS:
         wanted.append((config.init, config.size))
-    headers = {path: read_image_header(path) for path, _ in wanted if not path.startswith("example:")}
+    # files given by path and your photos in images/yours/ (example:NAME); the bundled examples are small
+    headers = {path: read_image_header(file) for path, _ in wanted if (file := input_file(path)) is not None}
     check_input_decoding([(headers[path], size) for path, size in wanted if path in headers], config.max_memory)
     if args.content in headers:
         style_shapes = [headers[s].upright_shape if s in headers else None for s in args.styles]

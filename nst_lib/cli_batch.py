@@ -14,14 +14,14 @@ ones give one ``error:`` line and exit 2.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 from typing import Callable
 
-from .cli_common import EXIT_FAILURE, EXIT_OK, UsageError, load_source, number
+from .cli_common import EXIT_FAILURE, EXIT_OK, UsageError, input_file, load_source, number
 from .config import StyleConfig, config_fields
 from .fast_settings import check_model_file
+from .paths import check_new_files, check_writable
 from .startup import import_tensorflow_quietly
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp")
@@ -59,15 +59,21 @@ def _expand(inputs: list[str]) -> list[Path]:
     return photos
 
 
-def _pairs(photos: list[Path], outdir: Path, extension: str) -> list[tuple[str, str]]:
+def _pairs(photos: list[Path], outdir: Path, extension: str, others: dict[str, str | None]) -> list[tuple[str, str]]:
+    """(photo, result) pairs; refused before any work when two photos share a result's name, or a result would
+    be an input — a photo, the style, the model — as the same file on disk (hard links, symbolic links and
+    ``..`` included: nst_lib/paths.py; an existing result is skipped, so it must not be an input either)."""
     outputs = [outdir / f"{photo.stem}.{extension}" for photo in photos]
     seen: dict[Path, Path] = {}
     for photo, output in zip(photos, outputs):
         if output in seen:
             raise UsageError(f"{seen[output]} and {photo} would both be written to {output}; rename one of them")
-        if output.resolve() == photo.resolve():
-            raise UsageError(f"{output} is an input; choose another OUTDIR (inputs are never overwritten)")
         seen[output] = photo
+    inputs = [*((f"the input {str(photo)!r}", photo) for photo in photos),
+              *((what, path) for what, path in others.items() if path is not None)]
+    check_new_files(outputs, inputs)
+    if outputs:  # the folder takes a new file with the longest result name (probe with the writers' temporary name)
+        check_writable(max(outputs, key=lambda o: len(o.name)) if outdir.is_dir() else outdir, "-o")
     return [(str(p), str(o)) for p, o in zip(photos, outputs)]
 
 
@@ -78,8 +84,6 @@ def _outdir(text: str) -> Path:
     parent = outdir if outdir.exists() else outdir.parent
     if not (parent if str(parent) else Path(".")).is_dir():
         raise UsageError(f"-o {text!r}: folder {str(parent)!r} does not exist")
-    if not os.access(parent if str(parent) else Path("."), os.W_OK):
-        raise UsageError(f"-o {text!r}: folder {str(parent)!r} is not writable")
     return outdir
 
 
@@ -125,7 +129,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
     inputs, fields = _job_parts(args)
     outdir = _outdir(args.output)
-    pairs = _pairs(_expand(inputs), outdir, args.format)
+    style = None if args.model is not None else input_file(args.inputs[-1])
+    pairs = _pairs(_expand(inputs), outdir, args.format, {"the style image": style, "--model": args.model})
     import_tensorflow_quietly()
     try:
         from . import batch  # lazy: imports TensorFlow (docs/architecture.md, "Lazy TensorFlow")

@@ -68,6 +68,16 @@ def load_source(text: str, size: int | None = None, min_side: int = MIN_SIDE):
     return load_image(text, size, min_side=min_side)
 
 
+def input_file(text: str) -> str | None:
+    """The file on disk behind an input argument: the path itself, or for ``example:NAME`` a photo of yours in
+    ``images/yours/`` (so its header is read before decoding and no output may land on it, like any file
+    given by path); ``None`` for the bundled examples."""
+    if not text.startswith("example:"):
+        return text
+    found = data.example_file(text.split(":", 1)[1])
+    return None if found is None else str(found)
+
+
 def _painting_file(name: str) -> str:
     """The cached file of a painting listed by ``nst examples``, downloaded first unless downloads are disabled."""
     cached = keras_cache_dir() / "nst_paintings" / data.PAINTINGS[name].fname
@@ -84,7 +94,7 @@ def _painting_file(name: str) -> str:
 def input_files(args: argparse.Namespace) -> dict[str, str | None]:
     """What each input file of a command is → its path (``example:`` names and absent options left out)."""
     def given(text: str | None) -> str | None:
-        return None if text is None or text.startswith("example:") else text
+        return None if text is None else input_file(text)
 
     inputs: dict[str, str | None] = {}
     if getattr(args, "content", None) is not None:

@@ -19,10 +19,11 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
-from .cli_common import EXIT_INTERRUPTED, EXIT_OK, UsageError, load_source, number
+from .cli_common import EXIT_INTERRUPTED, EXIT_OK, UsageError, check_files, input_files, load_source, number
 from .config import StyleConfig, config_fields
 from .fast_settings import check_model_file
-from .frames import DEFAULT_FPS, FrameSource, check_video_output, open_frames, output_kind, parse_range
+from .frames import DEFAULT_FPS, FrameSource, check_video_output, frame_name, open_frames, output_kind, parse_range
+from .paths import check_new_files, check_writable
 from .startup import import_tensorflow_quietly
 
 #: stylize options that mean nothing for video (one run per frame sets them itself)
@@ -102,6 +103,7 @@ def _checked(args: argparse.Namespace) -> dict[str, Any]:
     source: FrameSource = open_frames(args.input)
     indices = parse_range(args.frames, source.count)
     output = check_video_output(args.output, source)
+    _check_paths(args, source, output, indices)
     if args.fps is not None and not 0 < args.fps <= 240:
         raise UsageError(f"--fps must be in (0, 240], got {args.fps}")
     if args.model is not None:
@@ -111,6 +113,21 @@ def _checked(args: argparse.Namespace) -> dict[str, Any]:
     styles = [load_source(s) for s in args.styles]
     return dict(config=config, state_dir=state_dir, resume=resume, source=source, indices=indices, output=output,
                 size=size, styles=styles)
+
+
+def _check_paths(args: argparse.Namespace, source: FrameSource, output: Path, indices: range) -> None:
+    """Before any work (docs/safety.md): the output's folder takes a new file (a probe with the writers'
+    temporary name), and nothing written is an input — the video, a frame of the input folder, a style, the
+    model — as the same file on disk (hard links, symbolic links and ``..`` included; nst_lib/paths.py)."""
+    inputs = {what: path for what, path in input_files(args).items() if what != "--resume"}  # --resume: a folder
+    inputs["the input video" if source.kind == "video" else "the input folder"] = str(source.path)
+    if output_kind(output) != "folder":
+        check_files({"-o": str(output)}, inputs)
+        return
+    check_writable(output / frame_name(0) if output.is_dir() else output, "-o")
+    named = [(what, path) for what, path in inputs.items() if path is not None]
+    frames = [("a frame of the input", str(file)) for file in source.files]
+    check_new_files((output / frame_name(index - indices.start) for index in indices), [*named, *frames])
 
 
 def _video_module():

@@ -259,6 +259,16 @@ def list_your_images() -> list[str]:
     return list(_your_files())
 
 
+def example_file(name: str) -> Path | None:
+    """The file ``example:NAME`` reads when it is one of your photos in ``images/yours/`` (a file of any size,
+    so the command line reads its header before decoding it, like any other input's); ``None`` for the
+    bundled examples and the paintings (they come first: a photo of yours named like one is not what
+    ``example:NAME`` reads)."""
+    if name in CONTENT_IMAGES or name in STYLE_IMAGES or name in PAINTINGS:
+        return None
+    return _your_files().get(name)
+
+
 def your_image(name: str, size: int | None = None) -> np.ndarray:
     """Load a photo you dropped into ``images/yours/`` by its name (``me`` for ``me.jpg``).
 

@@ -29,6 +29,7 @@ from PIL import Image
 
 from .errors import InvalidImageError, InvalidSettingError, OutputError
 from .images import load_image, resize_long_side, save_image, to_uint8
+from .paths import same_file
 
 FRAME_SUFFIXES = (".png", ".jpg", ".jpeg")
 VIDEO_SUFFIXES = (".mp4", ".mov", ".webm", ".mkv", ".avi", ".gif")
@@ -190,7 +191,7 @@ def check_video_output(path: str | os.PathLike, source: FrameSource | None = Non
     suffix = target.suffix.lower()
     if suffix and suffix not in OUTPUT_SUFFIXES and not target.is_dir() and suffix in (VIDEO_SUFFIXES + FRAME_SUFFIXES):
         raise OutputError(f"output {str(target)!r}: write .mp4, .gif or a folder of frames (got {suffix})")
-    if source is not None and target.resolve() == source.path.resolve():
+    if source is not None and same_file(target, source.path):  # hard links and symbolic links included
         raise OutputError(f"output {str(target)!r} is the input; choose another name (inputs are never overwritten)")
     kind = output_kind(target)
     if kind == "folder":

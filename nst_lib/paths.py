@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Mapping
+from typing import Iterable, Mapping
 
 from .errors import OutputError
 from .fileio import temporary_path
 
-__all__ = ["PathClashError", "TEMPORARY_EXTRA", "check_distinct", "check_writable", "same_file", "temporary_path"]
+__all__ = ["PathClashError", "TEMPORARY_EXTRA", "check_distinct", "check_new_files", "check_writable", "same_file",
+           "temporary_path"]
 
 #: characters a temporary name adds to the target's name: ``.`` + name + ``.`` + 8 hex digits + ``.tmp``
 TEMPORARY_EXTRA = 14
@@ -93,6 +94,42 @@ def check_distinct(outputs: Mapping[str, str | os.PathLike | None],
                     f"{name} {os.fspath(path)!r} is the same file as {other} {os.fspath(other_path)!r}; writing "
                     f"it would destroy {other}: choose another name for {name} (nothing was written)",
                     name, other, os.fspath(path))
+
+
+def check_new_files(outputs: Iterable[str | os.PathLike], inputs: Iterable[tuple[str, str | os.PathLike]],
+                    what: str = "-o") -> None:
+    """Refuse when a file a command will write (one of many: a video's frames, a batch's results) already is
+    one of its inputs: the same file on disk (a hard link, a symbolic link, or the same path through ``..``).
+
+    Linear in the number of files (one ``stat`` each), for folders of thousands of frames; an output that does
+    not exist yet cannot be an input (the inputs exist: they were checked before).
+
+    Args:
+        outputs: the files to be written.
+        inputs: ``(what it is, path)`` of each input file (e.g. ``("the style image", "style.png")``).
+        what: how the message names the outputs (``"-o"``).
+
+    Raises:
+        PathClashError: one sentence naming the output, the input and the path.
+    """
+    known: dict[tuple[int, int], tuple[str, str]] = {}
+    for name, path in inputs:
+        try:
+            status = os.stat(path)
+        except (OSError, ValueError):
+            continue
+        known.setdefault((status.st_dev, status.st_ino), (name, os.fspath(path)))
+    for output in outputs:
+        try:
+            status = os.stat(output)
+        except (OSError, ValueError):
+            continue
+        found = known.get((status.st_dev, status.st_ino))
+        if found is not None:
+            name, path = found
+            raise PathClashError(
+                f"{what} would write {os.fspath(output)!r}, which is the same file as {name} {path!r}; writing it "
+                f"would destroy {name}: choose another {what} (nothing was written)", what, name, os.fspath(output))
 
 
 def _name_max(folder: Path) -> int:

@@ -90,6 +90,21 @@ def scratch(tmp_path, monkeypatch):
     _model(tmp_path / "wide.keras", _good_model_config(width=1_000_000))
     _model(tmp_path / "model.keras", _good_model_config())
     (tmp_path / "mine.npz").write_bytes(b"PK\x03\x04 not really a zip")
+    # nst video and nst batch: a folder of frames, and outputs that are inputs under another name (hard links)
+    (tmp_path / "frames").mkdir()
+    write_png(tmp_path / "frames" / "00000.png", make_content(seed=6))
+    write_png(tmp_path / "frames" / "00001.png", make_content(seed=7))
+    os.link(tmp_path / "style.png", tmp_path / "style_link.gif")
+    os.link(tmp_path / "model.keras", tmp_path / "model_link.gif")
+    (tmp_path / "out_frames").mkdir()
+    os.link(tmp_path / "style.png", tmp_path / "out_frames" / "00000.png")  # where the first frame would go
+    (tmp_path / "batch_out").mkdir()
+    os.link(tmp_path / "photo.png", tmp_path / "batch_out" / "photo.png")  # where photo.png's result would go
+    (tmp_path / "batch_out2").mkdir()
+    os.link(tmp_path / "style.png", tmp_path / "batch_out2" / "same.png")
+    # a photo of yours (example:mine), found in images/yours/ of the current folder
+    (tmp_path / "images" / "yours").mkdir(parents=True)
+    write_png(tmp_path / "images" / "yours" / "mine.png", make_style(seed=8))
     return tmp_path
 
 
@@ -172,6 +187,36 @@ CASES = {
     "a listed painting while offline": Case(
         "§10", ["stylize", "photo.png", "example:starry_night", "-o", "out.png", *TINY],
         ("starry_night", "NST_OFFLINE"), absent=("unexpected", "unknown example"), empty_keras_home=True),
+    "video: -o a hard link of the style": Case(
+        "§1", ["video", "frames", "style.png", "-o", "style_link.gif", "--steps-first", "1"],
+        ("-o", "style_link.gif", "style image", "destroy")),
+    "video: -o the input folder through ..": Case(
+        "§1", ["video", "frames", "style.png", "-o", "folder/../frames", "--steps-first", "1"],
+        ("'folder/../frames' is the input", "never overwritten")),
+    "video: a frame to write is a hard link of the style": Case(
+        "§1", ["video", "frames", "style.png", "-o", "out_frames", "--steps-first", "1"],
+        ("out_frames/00000.png", "style image", "destroy")),
+    "video: --model output a hard link of the model": Case(
+        "§1", ["video", "frames", "--model", "model.keras", "-o", "model_link.gif"], ("-o", "--model", "destroy")),
+    "video into /proc": Case(
+        "§7", ["video", "frames", "style.png", "-o", "/proc/x.gif", "--steps-first", "1"], ("/proc", "cannot create")),
+    "video with a 248-character output name": Case(
+        "§7", ["video", "frames", "style.png", "-o", LONG + ".gif", "--steps-first", "1"], ("248", "at most 241")),
+    "batch: a result is a hard link of its photo": Case(
+        "§1", ["batch", "photo.png", "style.png", "-o", "batch_out", "--size", "48", "--steps", "1"],
+        ("batch_out/photo.png", "the input 'photo.png'", "destroy")),
+    "batch: a result is a hard link of the style": Case(
+        "§1", ["batch", "same.png", "style.png", "-o", "batch_out2", "--size", "48", "--steps", "1"],
+        ("batch_out2/same.png", "style image", "destroy")),
+    "batch: a result over the style through ..": Case(
+        "§1", ["batch", "folder/../style.png", "example:swirls", "-o", "folder/..", "--size", "48", "--steps", "1"],
+        ("style.png", "the input", "destroy")),
+    "batch into /proc": Case(
+        "§7", ["batch", "photo.png", "style.png", "-o", "/proc/out", "--size", "48", "--steps", "1"],
+        ("/proc", "cannot create")),
+    "stylize: -o over a photo of yours given as example:": Case(
+        "§1", ["stylize", "photo.png", "example:mine", "-o", "images/yours/mine.png", *TINY],
+        ("images/yours/mine.png", "style image", "destroy")),
     "a model of absurd width": Case(
         "§10", ["stylize", "photo.png", "--model", "wide.keras", "-o", "out.png"], ("width", "between 4 and 128")),
 }
@@ -300,6 +345,20 @@ def test_decoding_that_the_budget_cannot_hold_is_refused_from_the_header(scratch
     case = Case("§3", ["stylize", "big.png", "style.png", "-o", "out.png", "--max-memory", "160M", *TINY],
                 ("decoding 'big.png'", "3000×2400", "--max-memory"))
     run_case(case, scratch, capsys)
+
+
+def test_a_photo_of_yours_is_refused_from_its_header_too(scratch, capsys, monkeypatch):
+    """``example:NAME`` of a photo in images/yours/ goes through the same header check as a path (it was
+    decoded reduced, but never measured from its header first)."""
+    from nst_lib import images
+
+    _big_png(scratch / "images" / "yours" / "big.png")
+    decoded = []
+    monkeypatch.setattr(images, "_decode", lambda *a, **k: decoded.append(a) or pytest.fail("decoded"))
+    case = Case("§3", ["stylize", "photo.png", "example:big", "-o", "out.png", "--max-memory", "160M", *TINY],
+                ("decoding", "big.png", "3000×2400", "--max-memory"))
+    run_case(case, scratch, capsys)
+    assert not decoded  # refused from the header: not a pixel decoded
 
 
 def test_a_large_file_is_reduced_right_after_decoding(tmp_path):
