@@ -15,15 +15,15 @@ import html
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Callable
 
 import ipywidgets as widgets
 import numpy as np
 
 from ...config import TF_TUTORIAL, pick
 from ...optimize import Iterate
-from .common import (BackgroundDemo, BackgroundRun, ImageSource, Run, error_html, example_options,
-                     figure_to_png, image_slot, show_png)
+from .common import (BackgroundDemo, DemoJob, ImageSource, Run, example_options, figure_to_png, image_slot,
+                     run_stop_buttons, show_png)
 
 __all__ = ["CapstoneResult", "run_your_transfer", "loss_curve_png", "CapstoneDemo", "capstone_demo"]
 
@@ -118,10 +118,8 @@ class CapstoneDemo(BackgroundDemo):
         self.size_slider = widgets.IntSlider(value=pick(256, 64), min=64, max=512, step=32, description="size (px)",
                                              style=wide)
         self.steps_slider = widgets.IntSlider(value=pick(150, 4), min=1, max=1000, description="steps", style=wide)
-        self.run_button = widgets.Button(description="Run", icon="play", button_style="primary")
-        self.stop_button = widgets.Button(description="Stop", icon="stop", button_style="warning", disabled=True,
-                                          tooltip="stop after this step and keep the best image so far")
-        self.progress = widgets.IntProgress(value=0, min=0, max=1, description="progress")
+        self.run_button, self.stop_button, self.progress = run_stop_buttons()
+        self.stop_button.tooltip = "stop after this step and keep the best image so far"
         self.preview = image_slot(320, text="the result appears here")
         self.curve = image_slot()
         super().__init__(f"Style transfer: {label}" if label else "Style transfer", [
@@ -131,42 +129,34 @@ class CapstoneDemo(BackgroundDemo):
             [self.preview, self.curve]], status=status)
         self.result: CapstoneResult | None = None
         self._losses: list[float] = []
-        self.background_run = BackgroundRun(self.status, on_start=self._on_start, on_progress=self._on_progress,
-                                            on_result=self._on_result, on_end=self._on_end, preview_interval=0.5,
-                                            background=background, name="nst-capstone")
-        self.run_button.on_click(lambda _: self.start())
-        self.stop_button.on_click(lambda _: self.stop())
+        self.wire_run_stop(self.run_button, self.stop_button, self._job, progress=self.progress,
+                           preview_view=self.preview, on_start=self._on_start, on_progress=self._on_progress,
+                           on_result=self._on_result, preview_interval=0.5, background=background, name="nst-capstone")
         whose = f" ({html.escape(label)})" if label else ""
         self.status.value = (f"Press <i>Run</i>: make_objective and make_train_step{whose} run in the background, "
                              "and <i>Stop</i> keeps the best image so far.")
 
     def start(self) -> Run | None:
         """Start a run (in a background thread unless ``background=False``); ignored while one runs."""
-        if self.running:
-            return None
-        try:
-            size, steps = int(self.size_slider.value), int(self.steps_slider.value)
-            content, style = self.content_source.image(size), self.style_source.image(size)
-        except Exception as exc:  # noqa: BLE001 - a missing upload: one line, no run
-            self.status.value = error_html(exc)
-            return None
+        return self.start_job()
+
+    def _job(self) -> DemoJob:
+        """The run of the current choices (a missing upload raises: one line, no run)."""
+        size, steps = int(self.size_slider.value), int(self.steps_slider.value)
+        content, style = self.content_source.image(size), self.style_source.image(size)
 
         def job(callback):
             return run_your_transfer(self.make_objective, self.make_train_step, content, style, steps, callback)
 
-        return self.background_run.start(job, steps=steps)
+        return DemoJob(job, steps=steps)
 
     def _on_start(self, run: Run) -> None:
-        self.run_button.disabled, self.stop_button.disabled = True, False
-        self.progress.max, self.progress.value = run.context["steps"], 0
         self._losses = []
         self.status.value = "Building the objective (targets from the two images) and compiling the train step…"
 
     def _on_progress(self, run: Run, event: Iterate, image: np.ndarray | None) -> None:
         self._losses.append(event.losses["total"])
-        self.progress.value = min(event.iteration, run.context["steps"])
         if image is not None:  # throttled by BackgroundRun: the first step, then at most every 0.5 s
-            show_png(self.preview, image)
             show_png(self.curve, loss_curve_png(self._losses, label=self.label))
         self.status.value = (f"step {event.iteration}/{run.context['steps']}, loss {event.losses['total']:.4g}, "
                              f"{event.elapsed:.0f} s")
@@ -180,9 +170,6 @@ class CapstoneDemo(BackgroundDemo):
                "nonfinite": "the loss became NaN or infinite; the best finite image is kept"}[result.stop_reason]
         self.status.value = (f"{html.escape(how.capitalize())}: {result.iterations} steps in {result.elapsed:.1f} s, "
                              f"best loss {result.best_loss:.4g}.")
-
-    def _on_end(self, run: Run) -> None:
-        self.run_button.disabled, self.stop_button.disabled = False, True
 
 
 def capstone_demo(make_objective: Callable, make_train_step: Callable, content: str = "grace_hopper",

@@ -454,7 +454,7 @@ class BackgroundDemo(Demo):
         ``preview_interval``).
 
         Returns:
-            The :class:`BackgroundRun`, also ``self.background_run``.
+            The :class:`BackgroundRun`, also ``self.background_run``; :meth:`start_job` does what Run does.
         """
         def started(run: Run) -> None:
             run_button.disabled, stop_button.disabled = True, False
@@ -477,20 +477,21 @@ class BackgroundDemo(Demo):
         runner = BackgroundRun(self.status, on_start=started, on_progress=progressed, on_result=on_result,
                                on_end=ended, **run_options)
         self.background_run = runner
-
-        def clicked(_: Any = None) -> None:
-            def go() -> None:
-                if runner.running and not restart:
-                    return
-                job = prepare()
-                if job is not None:
-                    runner.start(job.job, preview_every=job.preview_every, **job.context)
-
-            self.run(go)
-
-        run_button.on_click(clicked)
+        self._prepare_job, self._restart = prepare, restart
+        run_button.on_click(lambda _: self.start_job())
         stop_button.on_click(lambda _: runner.stop())
         return runner
+
+    def start_job(self) -> "Run | None":
+        """What Run does (after :meth:`wire_run_stop`): read the controls and start the run; returns its
+        :class:`Run`, or ``None`` when a run is in progress (and ``restart`` is off) or the controls gave an
+        error (shown as one line in the status)."""
+        if self.background_run.running and not self._restart:
+            return None
+        job = self.run(self._prepare_job)
+        if job is None:
+            return None
+        return self.background_run.start(job.job, preview_every=job.preview_every, **job.context)
 
     @property
     def running(self) -> bool:

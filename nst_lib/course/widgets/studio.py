@@ -28,14 +28,12 @@ from ...images import image_to_png_bytes, load_image
 from .common import (
     UPLOADED,
     BackgroundDemo,
-    BackgroundRun,
+    DemoJob,
     ImageSource,
     Run,
     decode_upload,
-    error_html,
     example_options,
     image_slot,
-    load_example,
     notes_html,
     run_stop_buttons,
     show_png,
@@ -118,13 +116,11 @@ class StudioDemo(BackgroundDemo):
             [self.tv_weight_slider, self.preview_every_slider], [self.run_button, self.stop_button, self.progress],
             self.preview, self.download], status=status)
         self.result = None  # the last nst_lib.Result
-        self.background_run = BackgroundRun(self.status, on_start=self._on_start, on_progress=self._on_progress,
-                                            on_result=self._on_result, on_end=self._on_end,
-                                            preview_interval=0.0, background=background, name="nst-studio")
+        self.wire_run_stop(self.run_button, self.stop_button, self._job, progress=self.progress,
+                           preview_view=self.preview, on_start=self._on_start, on_progress=self._on_progress,
+                           on_result=self._on_result, preview_interval=0.0, background=background, name="nst-studio")
         self.content_source.observe(self._show_inputs)
         self.style_source.observe(self._show_inputs)
-        self.run_button.on_click(lambda _: self.start())
-        self.stop_button.on_click(lambda _: self.stop())
         self._show_inputs()
         self.status.value = "Pick or upload two images, then press <i>Run</i>."
 
@@ -150,34 +146,27 @@ class StudioDemo(BackgroundDemo):
 
     def start(self) -> Run | None:
         """Start a run (in a background thread unless ``background=False``); ignored while one runs."""
-        if self.running:
-            return None
-        try:
-            settings = studio_settings(size=self.size_slider.value, steps=self.steps_slider.value,
-                                       content_weight=self.content_weight_slider.value,
-                                       style_weight=self.style_weight_slider.value,
-                                       tv_weight=float(self.tv_weight_slider.value))
-            content, style = self.images()
-        except Exception as exc:  # noqa: BLE001 - bad settings or a missing upload: one line, no run
-            self.status.value = error_html(exc)
-            return None
+        return self.start_job()
+
+    def _job(self) -> DemoJob:
+        """The run of the current settings (bad settings or a missing upload raise: one line, no run)."""
+        settings = studio_settings(size=self.size_slider.value, steps=self.steps_slider.value,
+                                   content_weight=self.content_weight_slider.value,
+                                   style_weight=self.style_weight_slider.value,
+                                   tv_weight=float(self.tv_weight_slider.value))
+        content, style = self.images()
 
         def job(callback):
             return transfer.stylize(content, style, callback=callback, **settings)
 
-        return self.background_run.start(job, preview_every=self.preview_every_slider.value, steps=settings["steps"])
+        return DemoJob(job, preview_every=self.preview_every_slider.value, steps=settings["steps"])
 
     def _on_start(self, run: Run) -> None:
-        self.run_button.disabled, self.stop_button.disabled = True, False
         self.download.value = ""
-        self.progress.max, self.progress.value = run.context["steps"], 0
         self.status.value = "Loading VGG and computing the style targets…"
 
     def _on_progress(self, run: Run, event, image: np.ndarray | None) -> None:
         steps = run.context["steps"]
-        self.progress.value = min(event.iteration, steps)
-        if image is not None:
-            show_png(self.preview, image)
         height, width = event.shape
         self.status.value = (f"iteration {event.iteration}/{steps} at {width}×{height} px (scale "
                              f"{event.scale + 1} of {event.scales}), total loss {event.losses['total']:.4g}, "
@@ -192,9 +181,6 @@ class StudioDemo(BackgroundDemo):
         self.status.value = (f"{html.escape(result.message.capitalize())} after {result.iterations} iterations in "
                              f"{result.elapsed:.1f} s ({width}×{height} px, {result.backbone.upper()}); {kept}."
                              + notes_html(result))
-
-    def _on_end(self, run: Run) -> None:
-        self.run_button.disabled, self.stop_button.disabled = False, True
 
 
 def studio_demo(content: str = "grace_hopper", style: str = "swirls", *, background: bool = True) -> StudioDemo:
