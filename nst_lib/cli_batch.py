@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Callable
 
-from .cli_common import EXIT_FAILURE, EXIT_OK, UsageError, input_file, load_source, number
+from .cli_common import EXIT_FAILURE, EXIT_OK, UsageError, input_file, load_styles, number
 from .config import StyleConfig, config_fields
 from .fast_settings import check_model_file
 from .paths import check_new_files, check_writable
@@ -109,7 +109,7 @@ def _job_parts(args: argparse.Namespace) -> tuple[list[str], dict]:
     if refused:
         raise UsageError(f"{', '.join('--' + n.replace('_', '-') for n in refused)} cannot be used with nst batch")
     config = StyleConfig(**given)
-    style = load_source(args.inputs[-1], round(config.size * config.style_scale))
+    style, = load_styles([args.inputs[-1]], config)
     return list(args.inputs[:-1]), dict(config=config.to_dict(), styles=(style,), size=config.size)
 
 

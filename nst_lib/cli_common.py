@@ -9,7 +9,8 @@ from pathlib import Path
 
 from . import data, environment
 from .config import INITS
-from .images import MIN_SIDE, load_image
+from .images import MIN_SIDE, MIN_SOURCE_SIDE, load_image, read_image_header
+from .memory import check_input_decoding
 from .paths import check_distinct, check_writable
 from .startup import import_tensorflow_quietly
 from .weights import keras_cache_dir
@@ -76,6 +77,16 @@ def input_file(text: str) -> str | None:
         return text
     found = data.example_file(text.split(":", 1)[1])
     return None if found is None else str(found)
+
+
+def load_styles(texts: list[str], config) -> list:
+    """The style images of ``nst video`` and ``nst batch`` at the size the run uses them (``size ×
+    style_scale``): each file's header is read first and its decoding counted against ``config.max_memory``
+    (refused up front when the budget cannot hold it), then it is decoded reduced (docs/safety.md)."""
+    side = round(config.size * config.style_scale)
+    headers = [(read_image_header(file), side) for text in texts if (file := input_file(text)) is not None]
+    check_input_decoding(headers, config.max_memory)
+    return [load_source(text, side if side >= MIN_SIDE else None, min_side=MIN_SOURCE_SIDE) for text in texts]
 
 
 def _painting_file(name: str) -> str:

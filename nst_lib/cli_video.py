@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
-from .cli_common import EXIT_INTERRUPTED, EXIT_OK, UsageError, check_files, input_files, load_source, number
+from .cli_common import EXIT_INTERRUPTED, EXIT_OK, UsageError, check_files, input_files, load_styles, number
 from .config import StyleConfig, config_fields
 from .fast_settings import check_model_file
 from .frames import DEFAULT_FPS, FrameSource, check_video_output, frame_name, open_frames, output_kind, parse_range
@@ -110,7 +110,7 @@ def _checked(args: argparse.Namespace) -> dict[str, Any]:
         check_model_file(args.model)
     size = config.size if config is not None else (args.size or StyleConfig().size)
     StyleConfig(size=size)  # the size limits of stylize
-    styles = [load_source(s) for s in args.styles]
+    styles = load_styles(args.styles, config) if config is not None else []
     return dict(config=config, state_dir=state_dir, resume=resume, source=source, indices=indices, output=output,
                 size=size, styles=styles)
 

@@ -361,6 +361,17 @@ def test_a_photo_of_yours_is_refused_from_its_header_too(scratch, capsys, monkey
     assert not decoded  # refused from the header: not a pixel decoded
 
 
+@pytest.mark.parametrize("command", [
+    ["video", "frames", "big.png", "-o", "out.gif", "--steps-first", "1"],
+    ["batch", "photo.png", "big.png", "-o", "batch_new", "--size", "48", "--steps", "1"],
+], ids=["video", "batch"])
+def test_a_style_of_video_or_batch_is_refused_from_its_header(command, scratch, capsys):
+    """nst video and nst batch count a style's decoding from its header too (they decoded it first)."""
+    _big_png(scratch / "big.png")
+    case = Case("§3", [*command, "--max-memory", "160M"], ("decoding 'big.png'", "3000×2400", "--max-memory"))
+    run_case(case, scratch, capsys)
+
+
 def test_a_large_file_is_reduced_right_after_decoding(tmp_path):
     """No float32 array of the full 3000 × 2400 frame is made (it would take 86 MB); NumPy's allocations are
     traced by tracemalloc."""
