@@ -21,7 +21,7 @@ import numpy as np
 
 from ... import transfer
 from ...config import DEFAULT_STYLE_WEIGHTS, GATYS_STYLE_LAYERS, STYLE_LOSSES, StyleConfig, pick
-from .common import (BackgroundDemo, BackgroundRun, Run, error_html, example_options, image_slot, load_example,
+from .common import (BackgroundDemo, DemoJob, Run, example_options, image_slot, load_example, run_stop_buttons,
                      show_png)
 
 __all__ = [
@@ -148,12 +148,10 @@ class StatisticsDemo(BackgroundDemo):
         self.layer_boxes = {layer: widgets.Checkbox(value=True, description=layer, indent=False,
                                                     layout=widgets.Layout(width="120px"))
                             for layer in GATYS_STYLE_LAYERS}
-        self.run_button = widgets.Button(description="Run", icon="play", button_style="primary",
-                                         tooltip="synthesise the texture, then the transfer")
-        self.stop_button = widgets.Button(description="Stop", icon="stop", button_style="warning", disabled=True,
-                                          tooltip="stop now and keep the best images so far")
-        self.progress = widgets.IntProgress(value=0, min=0, max=self.texture_steps + self.transfer_steps,
-                                            description="progress")
+        self.run_button, self.stop_button, self.progress = run_stop_buttons(
+            "Run", "synthesise the texture, then the transfer")
+        self.stop_button.tooltip = "stop now and keep the best images so far"
+        self.progress.max = self.texture_steps + self.transfer_steps  # two phases: counted here, not per run
         display = max(256, self.size)
         self.style_view = image_slot(display // 2, text="style")
         self.texture_view = image_slot(display, text="texture from noise")
@@ -168,11 +166,10 @@ class StatisticsDemo(BackgroundDemo):
             [self.run_button, self.stop_button, self.progress], self.weight_note, captions,
             [self.style_view, self.texture_view, self.transfer_view]])
         self.pair: PairResult | None = None  # the last finished run
-        self.background_run = BackgroundRun(self.status, on_start=self._on_start, on_progress=self._on_progress,
-                                            on_result=self._on_result, on_end=self._on_end,
-                                            background=background, name="nst-statistics")
-        self.run_button.on_click(lambda _: self.start())
-        self.stop_button.on_click(lambda _: self.background_run.stop())
+        # restart: Run cancels an older run (the choices changed); the progress bar spans both phases (on_progress)
+        self.wire_run_stop(self.run_button, self.stop_button, self._job, on_start=self._on_start,
+                           on_progress=self._on_progress, on_result=self._on_result, restart=True,
+                           background=background, name="nst-statistics")
         for control in (self.statistic_picker, self.style_picker):
             control.observe(self._show_choice, names="value")
         self._show_choice()
@@ -191,12 +188,12 @@ class StatisticsDemo(BackgroundDemo):
     # ---------------------------------------------------------------------------------------- run
     def start(self) -> Run | None:
         """Start the texture and transfer runs of the current choices (cancelling any older run)."""
+        return self.start_job()
+
+    def _job(self) -> DemoJob:
+        """The texture and transfer runs of the current choices (no layer ticked raises: one line, no run)."""
         statistic, layers = self.statistic_picker.value, self.layers()
-        try:
-            statistics_settings(statistic, layers, kind="texture", size=self.size, steps=self.texture_steps)
-        except Exception as exc:  # noqa: BLE001 - e.g. no layer ticked: one line, no run
-            self.status.value = error_html(exc)
-            return None
+        statistics_settings(statistic, layers, kind="texture", size=self.size, steps=self.texture_steps)
         content = load_example(self.content_picker.value, self.size)
         style = load_example(self.style_picker.value, self.size)
         phase = {"name": "texture", "offset": 0}
@@ -212,10 +209,9 @@ class StatisticsDemo(BackgroundDemo):
                                            texture_steps=self.texture_steps, transfer_steps=self.transfer_steps,
                                            callback=callback, on_phase=on_phase)
 
-        return self.background_run.start(job, statistic=statistic, phase=phase)
+        return DemoJob(job, statistic=statistic, phase=phase)
 
     def _on_start(self, run: Run) -> None:
-        self.run_button.disabled, self.stop_button.disabled = True, False
         self.progress.value = 0
         self.status.value = f"Synthesising the texture with {STATISTIC_LABELS[run.context['statistic']]}…"
 
@@ -234,9 +230,6 @@ class StatisticsDemo(BackgroundDemo):
             result = getattr(pair, kind)
             show_png(view, None if result is None else result.image)
         self.status.value = pair_summary(pair, run.context["statistic"])
-
-    def _on_end(self, run: Run) -> None:
-        self.run_button.disabled, self.stop_button.disabled = False, True
 
 
 def statistics_demo(statistic: str = "sliced_wasserstein", style: str = "swirls", content: str = "grace_hopper", *,
