@@ -216,20 +216,21 @@ class RunQueue:
         """
         admission = self.admission(request, self.memory_budget)
         if not admission.fits:
-            raise RunRefusedError(admission.message or "this run does not fit the server's memory budget")
+            raise RunRefusedError(admission.message or "this run does not fit the server's memory budget",
+                                  reason="memory", received=int(admission.cost_bytes), allowed=self.memory_budget)
         with self._lock:
             if self._closed.is_set():
-                raise RunRefusedError("the server is shutting down; try again in a moment")
+                raise RunRefusedError("the server is shutting down; try again in a moment", reason="closed")
             if not self._can_start_now(int(admission.cost_bytes)) and len(self._waiting) >= self.max_waiting:
                 if self.max_waiting == 0:  # no waiting list: a run starts at once or not at all
                     raise RunRefusedError(
                         f"the server is busy ({len(self._running)} run{'s' if len(self._running) != 1 else ''} in "
-                        "progress) and keeps no waiting list; try again when it ends"
-                    )
+                        "progress) and keeps no waiting list; try again when it ends", reason="busy",
+                        received=len(self._running), allowed=0)
                 raise RunRefusedError(
                     f"the server's queue is full ({len(self._waiting)} runs waiting, "
-                    f"{len(self._running)} in progress); try again in a few minutes"
-                )
+                    f"{len(self._running)} in progress); try again in a few minutes", reason="queue_full",
+                    received=len(self._waiting), allowed=self.max_waiting)
             ticket = Ticket(self, next(self._numbers), owner, job, int(admission.cost_bytes), self.clock())
             self._waiting.append(ticket)
             self._event(ticket, "queued")
@@ -313,8 +314,8 @@ class RunQueue:
                 raise RunRefusedError(
                     f"{what} needs about {cost_bytes / 2**20:.0f} MB, and the server's memory "
                     f"({self.memory_budget / 2**20:.0f} MB) is taken by runs and uploads in progress "
-                    f"({in_use / 2**20:.0f} MB); try again in a moment"
-                )
+                    f"({in_use / 2**20:.0f} MB); try again in a moment", reason="memory", received=cost_bytes,
+                    allowed=self.memory_budget - in_use)
             self._reserved += cost_bytes
         try:
             yield

@@ -259,8 +259,8 @@ class FastModel:
         if needed > budget:  # refused before it starts, not killed half-way
             raise MemoryBudgetError(
                 f"stylizing a {w}×{h} px image with this network needs about {format_bytes(needed)}; "
-                f"{format_bytes(budget)} is available for it; use a smaller size"
-            )
+                f"{format_bytes(budget)} is available for it; use a smaller size", reason="memory", received=needed,
+                allowed=budget)
         choice = self.last_precision = resolve_precision(precision)
         if choice.used not in self._infer:
             network = self.network if choice.used == "float32" else _bfloat16_copy(self.network)

@@ -456,7 +456,8 @@ def _ladder(shape, budget, tile, style_shapes, style_scale, common, steps) -> li
 def check_plan(plan: RunPlan) -> RunPlan:
     """Raise :class:`MemoryBudgetError` with the plan's message when it does not fit; else return it."""
     if not plan.fits:
-        raise MemoryBudgetError(plan.message)
+        raise MemoryBudgetError(plan.message, reason="memory", received=plan.estimated_peak_bytes,
+                                allowed=plan.budget_bytes)
     return plan
 
 

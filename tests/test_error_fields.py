@@ -201,3 +201,26 @@ def test_no_front_end_parses_or_rewrites_an_error_message(path):
                                                  [node.left, *node.comparators]):
             problems.append(f"line {node.lineno}: decides by the warning glyph in its own HTML")
     assert not problems, problems
+
+
+def test_memory_refusals_carry_what_is_needed_and_what_the_budget_allows():
+    from nst_lib.memory import check_plan, plan_run
+
+    plan = plan_run(StyleConfig(size=512, max_memory="200M"), (512, 512))
+    with pytest.raises(NSTError) as caught:
+        check_plan(plan)
+    assert (caught.value.reason, caught.value.received, caught.value.allowed) == (
+        "memory", plan.estimated_peak_bytes, plan.budget_bytes)
+
+
+def test_the_web_queue_says_why_it_refuses_in_fields():
+    from run_queue import RunQueue, RunRefusedError
+
+    queue = RunQueue(max_running=1, max_waiting=0, memory_budget=100 * 2**20)
+    try:
+        with pytest.raises(RunRefusedError) as caught:
+            with queue.reserve_memory(200 * 2**20, "decoding the content image 'big.png'"):
+                pass
+        assert (caught.value.reason, caught.value.received, caught.value.allowed) == ("memory", 200 * 2**20, 100 * 2**20)
+    finally:
+        queue.close()
