@@ -6,8 +6,9 @@ from __future__ import annotations
 import contextlib
 import os
 import pathlib
+import re
 import secrets
-from typing import BinaryIO, Iterator
+from typing import BinaryIO, Iterable, Iterator
 
 from .errors import OutputError
 
@@ -17,6 +18,30 @@ def temporary_path(target: str | os.PathLike, suffix: str = ".tmp") -> pathlib.P
     ``.NAME.XXXXXXXX.tmp``, 14 characters longer than the target's name (``nst_lib.paths`` checks the room)."""
     target = pathlib.Path(target)
     return target.parent / f".{target.name}.{secrets.token_hex(4)}{suffix}"
+
+
+#: what :func:`temporary_path` makes of a target's name (the 8 hex digits are random)
+_TEMPORARY = re.compile(r"^\.(?P<name>.+)\.[0-9a-f]{8}\.[A-Za-z0-9]+$")
+
+
+def remove_temporaries(folder: str | os.PathLike, names: Iterable[str]) -> int:
+    """Remove the temporary files an interrupted :func:`atomic_file` left in ``folder`` for the targets
+    ``names`` (a process killed with SIGKILL cannot clean up after itself): ``.NAME.XXXXXXXX.tmp``. Only
+    names this module makes for those targets are touched. Returns how many were removed."""
+    wanted, removed = set(names), 0
+    try:
+        candidates = [p for p in pathlib.Path(folder).iterdir() if p.name.startswith(".")]
+    except OSError:
+        return 0
+    for path in candidates:
+        match = _TEMPORARY.match(path.name)
+        if match and match.group("name") in wanted and path.is_file():
+            try:
+                path.unlink()
+                removed += 1
+            except OSError:
+                pass
+    return removed
 
 
 @contextlib.contextmanager

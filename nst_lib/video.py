@@ -38,10 +38,10 @@ import numpy as np
 
 from .config import StyleConfig
 from .errors import InvalidSettingError, OutputError
-from .fileio import atomic_write
+from .fileio import atomic_write, remove_temporaries
 from .fast import FastModel
 from .flow import frame_motion, warp
-from .frames import FrameSource, output_kind, write_frame, write_video
+from .frames import FrameSource, frame_name, output_kind, write_frame, write_video
 from .losses import TemporalTarget
 from .transfer import stylize
 
@@ -219,6 +219,10 @@ def prepare_state(job: VideoJob, resume: bool) -> int:
     done = 0
     while done < len(job.indices) and _state_frame(job.state_dir, job.indices[done]).is_file():
         done += 1
+    if resume:  # a killed run may have left a frame half-written under its temporary name: not in the result
+        remove_temporaries(job.state_dir, (_state_frame(job.state_dir, i).name for i in job.indices))
+        if output_kind(job.output) == "folder" and job.output.is_dir():
+            remove_temporaries(job.output, (frame_name(i - job.indices.start) for i in job.indices))
     return done
 
 

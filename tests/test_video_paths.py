@@ -1,0 +1,41 @@
+"""What a killed video run leaves behind is not part of the result: a resumed run removes the temporary
+files of its own frames (nst_lib.fileio.remove_temporaries), and nothing else."""
+from __future__ import annotations
+
+from conftest import make_content, write_png
+
+from nst_lib.fileio import remove_temporaries, temporary_path
+
+
+def test_remove_temporaries_removes_only_the_named_targets_temporaries(tmp_path):
+    ours = temporary_path(tmp_path / "00001.png")
+    ours.write_bytes(b"half a PNG")
+    other = temporary_path(tmp_path / "holiday.png")  # another target's temporary: not ours to remove
+    other.write_bytes(b"x")
+    mine = tmp_path / ".00001.png.notes.txt"  # a user's file that only looks alike
+    mine.write_bytes(b"x")
+    (tmp_path / "00001.png").write_bytes(b"a finished frame")
+    assert remove_temporaries(tmp_path, ["00001.png", "00002.png"]) == 1
+    assert not ours.exists() and other.exists() and mine.exists() and (tmp_path / "00001.png").exists()
+    assert remove_temporaries(tmp_path / "missing", ["00001.png"]) == 0
+
+
+def test_resuming_a_video_removes_a_frame_left_half_written(tmp_path):
+    from nst_lib.frames import open_frames
+    from nst_lib.video import VideoJob, prepare_state
+
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    for index in range(3):
+        write_png(frames / f"{index:05d}.png", make_content(seed=index))
+    out, state = tmp_path / "out", tmp_path / "state"
+    job = VideoJob(open_frames(frames), out, range(0, 3), 25.0, state)
+    assert prepare_state(job, resume=False) == 0
+    out.mkdir()
+    (out / "00000.png").write_bytes(b"frame 0")
+    left = temporary_path(out / "00001.png")  # the run was killed while writing frame 1
+    left.write_bytes(b"half a PNG")
+    state_left = temporary_path(state / "00001.npy")
+    state_left.write_bytes(b"half an array")
+    assert prepare_state(job, resume=True) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["00000.png"] and not state_left.exists()
