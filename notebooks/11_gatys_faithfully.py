@@ -345,8 +345,11 @@ display(grid.figure(with_inputs=True))
 # %% [markdown]
 # Look along the row, with the paper's own α/β values rather than a calibrated stand-in: the smaller α/β,
 # the more the portrait gives way to the painting's colours. Our row does not reach the paper's nearly pure
-# textures at 1e-5: the paper's runs went on until the picture stopped changing, ours stop after `STEPS`
-# L-BFGS iterations at `SIZE` px (the first cell), and from white noise the content's layout forms first.
+# textures at 1e-5, and several things differ from the paper's runs: they went on until the picture stopped
+# changing, ours stop after `STEPS` L-BFGS iterations at `SIZE` px (the first cell), and from white noise
+# the content's layout forms first; offline the network is VGG16, not VGG19; and its means come from the 25
+# calibration images of section 3, not from ImageNet. The printed losses below say how the weights split
+# the work in this run.
 # The fine multicoloured speckle is not in the painting either: it appears in every run here that starts far
 # from the photo (section 7 shows the same objective started from the photo without it), and the paper's
 # objective has no smoothness term to remove it (notebook 04's total variation would; the paper did not
