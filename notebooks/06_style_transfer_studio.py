@@ -49,7 +49,8 @@ content, style = data.example_pair(CONTENT_NAME, STYLE_NAME)  # full size: styli
 # `Iterate` event (iteration, loss parts, elapsed seconds, current scale and shape, and `image()` on
 # request). Printing is the callback's job:
 #
-# ⏱ Real settings (256 px, 100 L-BFGS iterations): about **2 minutes** on a 2-core CPU.
+# ⏱ Real settings (256 px, 100 L-BFGS iterations): about **2 minutes** on an idle 2-core CPU (3.6 minutes
+# measured on the shared 2-core machine at a load average of 12–14).
 
 # %%
 REPORT_EVERY = nst.pick(25, 1)
@@ -214,7 +215,8 @@ for ratio in experiments.PAPER_RATIOS:
 # in the paper. (`layer_sets=experiments.cumulative_layer_sets()` gives the paper's five rows; see the
 # exercises.)
 #
-# ⏱ Real settings (256 px, 80 L-BFGS iterations over 2 scales, 4 runs): about **3–5 minutes**.
+# ⏱ Real settings (256 px, 80 L-BFGS iterations over 2 scales, 4 runs): about **3–5 minutes** on an idle
+# 2-core CPU (7 minutes measured on the shared machine at a load average of 12–14).
 
 # %%
 GRID_STEPS = nst.pick(80, 3)
@@ -234,7 +236,8 @@ grid.figure(with_inputs=True)
 #
 # The same transfer, with the content matched at `conv2_2` or at `conv4_2`:
 #
-# ⏱ Real settings (2 runs): about **1½–3 minutes**.
+# ⏱ Real settings (2 runs): about **1½–3 minutes** on an idle 2-core CPU (3.3 minutes measured on the shared
+# machine at a load average of 12–14).
 
 # %%
 layer_panel = experiments.content_layer_comparison(content, style, layers=("conv2_2", "conv4_2"), size=SIZE,
