@@ -224,3 +224,18 @@ def test_the_web_queue_says_why_it_refuses_in_fields():
         assert (caught.value.reason, caught.value.received, caught.value.allowed) == ("memory", 200 * 2**20, 100 * 2**20)
     finally:
         queue.close()
+
+
+def test_atomic_write_failures_carry_fields(tmp_path):
+    from nst_lib.fileio import atomic_write
+
+    with pytest.raises(OutputError) as caught:
+        with atomic_write(tmp_path / "missing" / "x.png") as stream:
+            stream.write(b"x")
+    assert caught.value.reason == "unwritable" and caught.value.received  # the system's reason, e.g. "No such file…"
+    assert caught.value.subject == f"folder '{tmp_path / 'missing'}'"
+    with pytest.raises(OutputError) as caught:
+        with atomic_write(tmp_path / "x.png"):
+            raise OSError(28, "No space left on device")
+    assert (caught.value.reason, caught.value.received) == ("write_failed", "No space left on device")
+    assert not list(tmp_path.iterdir())  # nothing half-written left
