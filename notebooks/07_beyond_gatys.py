@@ -22,7 +22,8 @@
 #
 # ⏱ Every `transfer(...)` call in this notebook, starting with the next cell, takes **1–2 minutes** at the
 # real settings (256 px, 60 L-BFGS iterations) on a 2-core CPU, and a few seconds in fast mode; the whole
-# notebook about 15 minutes.
+# notebook about 15 minutes (22 minutes measured on the shared 2-core machine at a load average of 12–15,
+# `benchmarks/results/notebook_times.json`).
 
 # %%
 # %matplotlib inline
@@ -104,6 +105,12 @@ print("✓ the recoloured style has the photo's mean colour", np.round(photo_mea
 viz.show_images([style, recoloured, grey_style],
                 ["style", "histogram-matched to the photo", "luminance only (matched mean and spread)"])
 
+# %% [markdown]
+# Now both controls on the whole transfer, next to the plain result:
+#
+# ⏱ Two `transfer` calls: 2–4 minutes at real settings (5 minutes measured on the shared machine at a load
+# average of about 13).
+
 # %%
 colour_runs = {mode: transfer(preserve_colors=mode) for mode in ("luminance", "histogram")}
 runs = {"plain": baseline, **colour_runs}
@@ -136,6 +143,12 @@ np.testing.assert_allclose(blend.blended_grams["block3_conv1"], 0.3 * A1["block3
                            rtol=1e-5)
 print("✓ the blended targets are 0.3·A₁ + 0.7·A₂")
 
+# %% [markdown]
+# Two blends, next to the plain transfer (100 % of the first style):
+#
+# ⏱ Two `transfer` calls: 2–4 minutes at real settings (4½ minutes measured on the shared machine at a load
+# average of about 13).
+
 # %%
 half_half = transfer([style, second_style], style_blend=(0.5, 0.5))
 all_glass = transfer([style, second_style], style_blend=(0.0, 1.0))
@@ -157,6 +170,9 @@ print(f"‖A({SECOND_STYLE_NAME})‖ / ‖A({STYLE_NAME})‖ by layer:", ", ".jo
 # is given*. Enlarge the style image and each stroke covers more pixels, so VGG's filters see larger
 # strokes, and the result gets larger strokes too. `style_scale` sets the style image's size relative to
 # the output (by default the same long side):
+#
+# ⏱ Two `transfer` calls (the middle one is the baseline): 2–4 minutes at real settings (4½ minutes measured
+# on the shared machine at a load average of about 13).
 
 # %%
 scale_runs = {0.5: transfer(style_scale=0.5), 1.0: baseline, 2.0: transfer(style_scale=2.0)}
@@ -207,8 +223,10 @@ print("✓ a guided Gram matrix with a mask of ones equals the plain Gram matrix
 # `stylize(..., mask=m)` with two styles gives the first style the white part of the mask and the second
 # the black part: each gets a guided style loss, with the mask area-averaged down to every layer's
 # resolution. (With one style, the black part keeps only the content loss; Exercise 4 shows what that
-# does.) The demo's
-# masks come from `nst_lib.course.widgets.controls.make_mask`, with soft edges:
+# does.) The demo's masks come from `nst_lib.course.widgets.controls.make_mask`, with soft edges.
+#
+# ⏱ One `transfer` call with two guided styles: 1–2 minutes at real settings (2½ minutes measured on the
+# shared machine at a load average of about 13).
 
 # %%
 from nst_lib.course.widgets.controls import make_mask
@@ -264,8 +282,9 @@ viz.show_images([hr_runs[1].image, hr_runs[3].image, hr_runs[1].image[crop], hr_
                 ["1 scale", "3 scales", "1 scale (detail)", "3 scales (detail)"], ncols=4)
 
 # %% [markdown]
-# Read the printed lines first. Either way the finest scale has most of the time (at least 85 % with three
-# scales). What the coarse scales add are cheap iterations: one at 128 px costs about a sixteenth of one at
+# Read the printed lines first. Either way the finest scale has most of the time: the schedule gives it at
+# least 85 % of the budget with three scales, and the printed share, counted from the last iteration of
+# the coarse scales to the last of the finest, comes out close to that. What the coarse scales add are cheap iterations: one at 128 px costs about a sixteenth of one at
 # 512 px, one at 256 px a quarter, so their 15 % can hold more iterations than the same time at 512 px, and
 # strokes as large as the style's form there first; the finest scale then starts from an image that is
 # already stylised and refines it. Where the coarse scales did run (non-zero counts), look for larger,
