@@ -38,7 +38,9 @@ class Problem:
         self.size = size
         objective_fields = {k: TF_TUTORIAL[k] for k in ("content_layers", "style_layers", "content_weight",
                                                         "style_weight", "tv_weight")}
-        self.cfg = StyleConfig(size=size, backbone=backbone, **objective_fields)
+        # float32: the tutorial's own recipe, and the judge every recipe's output is scored with (a bfloat16
+        # run's own loss carries its rounding; StyleConfig's default precision is "auto")
+        self.cfg = StyleConfig(size=size, backbone=backbone, precision="float32", **objective_fields)
         self.content_full = data.content_image(content, size=size)
         self.style_full = data.style_image(style)
         self.extractor = shared_extractor(self.cfg.content_layers + self.cfg.style_layers, backbone, warn=False)

@@ -134,13 +134,19 @@ def child_stylize(args) -> dict:
     peak0 = matmul_peak()
     options = json.loads(args.options) if args.options else {}
     averaging = options.get("average_decay") is not None
+    from nst_lib.precision import resolve_precision
+
+    # a bfloat16 run's own loss is the bfloat16 objective: its output is scored with the float32 one instead
+    # (every `eval_every` iterations, off the clock), like every other recipe's
+    precision = resolve_precision(options.get("precision", "auto"))
+    own_loss_is_objective = not averaging and precision.used == "float32"
     wall, value, cost, cpu, off, off_cpu = [], [], [], [], [0.0], [0.0]
     cpu0 = time.process_time()
 
     def callback(event):
         # the objective of what the run would return now, at full resolution: the iterate's own loss at the
         # finest scale; otherwise (coarse scales, a moving average) evaluated every `eval_every`, off the clock
-        exact = event.shape == problem.shape and not averaging
+        exact = event.shape == problem.shape and own_loss_is_objective
         if exact or event.iteration % args.eval_every == 0:
             t, c = time.perf_counter(), time.process_time()
             v = event.losses["total"] if exact else problem.full_objective(event.image())["total"]
@@ -167,7 +173,7 @@ def child_stylize(args) -> dict:
     res = nst_lib.stylize(problem.content_full, problem.style_full, size=args.size, backbone="vgg16",
                           callback=callback, steps=steps, time_budget=args.ours_seconds, **settings)
     total_wall = time.perf_counter() - t0
-    if averaging or tuple(res.image.shape[:2]) == problem.shape:  # the returned image itself
+    if not own_loss_is_objective or tuple(res.image.shape[:2]) == problem.shape:  # the returned image itself
         final = problem.full_objective(res.image)["total"]
         if final < min(value, default=float("inf")) and wall:
             wall.append(wall[-1])
@@ -183,7 +189,7 @@ def child_stylize(args) -> dict:
                 peak_flops_before=peak0, peak_flops_after=peak1,
                 flops_per_step_x3=vgg_flops(*problem.shape, problem.extractor.backbone), rss_mb=_rss_mb(),
                 step_seconds=_median(steps_s[1:] or steps_s), config=res.config.to_dict(),
-                stop_reason=res.stop_reason, iterations=res.iterations)
+                stop_reason=res.stop_reason, iterations=res.iterations, precision=res.precision.to_dict())
 
 
 def _median(xs):
@@ -203,8 +209,11 @@ def run_child(recipe: str, args, done: dict, options: dict | None = None) -> dic
         cmd.append("--quick")
     if args.ours_cost is not None:
         cmd += ["--ours-cost", str(args.ours_cost)]
-    if args.ours_seconds is not None:
-        cmd += ["--ours-seconds", str(args.ours_seconds)]
+    seconds = args.ours_seconds
+    if args.budget_of_tutorial is not None and "tutorial" in done and recipe != "tutorial":
+        seconds = args.budget_of_tutorial * done["tutorial"]["wall"][-1]  # a fraction of the tutorial's run
+    if seconds is not None:
+        cmd += ["--ours-seconds", str(seconds)]
     if args.ours_cost_given:
         cmd.append("--ours-cost-given")
     if args.lbfgs_corrections is not None:
@@ -267,7 +276,7 @@ def summarise(results: dict) -> dict:
                 summary[name]["cost_to_target"] = c_b
                 summary[name]["cost_ratio"] = c_b / first_reach(tut["cost"], tut["value"], target)
             if t_b is None:
-                summary[name]["best_value"] = min(r["value"])
+                summary[name]["best_value"] = min(r["value"], default=None)
                 # how far (b) got by the time (a) ended, and what (a) had at (b)'s end
             summary[name]["value_at_10pct_of_tutorial"] = _best_before(r["wall"], r["value"], 0.1 * t_a)
         summary["tutorial"]["value_at_10pct_time"] = _best_before(tut["wall"], tut["value"], 0.1 * t_a)
@@ -399,6 +408,9 @@ def main(argv=None) -> int:
                     help="stop ours after this many full-res-equivalent evaluations (default: 150, quick 10)")
     ap.add_argument("--ours-seconds", "--time-budget", dest="ours_seconds", type=float, default=None,
                     help="time budget of ours in seconds (best image so far is kept)")
+    ap.add_argument("--budget-of-tutorial", type=float, default=None, metavar="F",
+                    help="time budget of every other recipe: F times the tutorial's run (measured in this run), "
+                         "e.g. 0.55 to see where each stands just past the 0.5 goal")
     ap.add_argument("--stop-at-target", action="store_true",
                     help="stop ours as soon as it reaches the tutorial's final objective (saves time)")
     ap.add_argument("--ours-target", type=float, default=None, help=argparse.SUPPRESS)
