@@ -133,7 +133,10 @@ def run_quality(args) -> dict:
                            start=float32_objective(content), curve=curve, loadavg=os.getloadavg())
                 print(json.dumps({k: v for k, v in row.items() if k != "curve"}), flush=True)
                 runs.append(row)
-    return {"size": args.size, "steps": args.steps, "every": args.every, "runs": runs}
+                if args.partial:  # what is done so far survives a run stopped early (a loaded machine)
+                    args.partial({"size": args.size, "steps": args.steps, "every": args.every, "runs": runs,
+                                  "complete": False})
+    return {"size": args.size, "steps": args.steps, "every": args.every, "runs": runs, "complete": True}
 
 
 # ------------------------------------------------------------------------------------------------ memory
@@ -142,6 +145,7 @@ MEMORY_RECIPES = {
     "default (auto)": dict(),
     "default, float32": dict(precision="float32"),
     "lbfgs-tf, auto": dict(optimizer="lbfgs-tf"),
+    "lbfgs-scipy, auto": dict(optimizer="lbfgs-scipy"),
 }
 
 
@@ -242,12 +246,16 @@ def main(argv=None) -> int:
         plot(paths, Path(args.fig) if args.fig else ROOT / "docs" / "figures" / (paths[0].stem + ".png"))
         return 0
     before = machine()
-    payload = {"step": run_step, "quality": run_quality, "memory": run_memory}[args.command](args)
     tag = "_".join(map(str, args.sizes)) if args.command == "step" else str(args.size)
     out = Path(args.out or HERE / "results" / f"precision_{args.command}_{tag}.json")
-    payload.update(argv=sys.argv[1:], machine=before, loadavg_after=os.getloadavg(),
-                   finished=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
-    out.write_text(json.dumps(payload, indent=1))
+
+    def write(payload: dict) -> None:
+        payload.update(argv=sys.argv[1:], machine=before, loadavg_after=os.getloadavg(),
+                       finished=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+        out.write_text(json.dumps(payload, indent=1))
+
+    args.partial = write
+    write({"step": run_step, "quality": run_quality, "memory": run_memory}[args.command](args))
     print(f"results: {out}")
     return 0
 

@@ -479,8 +479,10 @@ def main(argv=None) -> int:
     load = f"{load_before[0]:.1f}→{load_after[0]:.1f} (1-min avg)"
     out = Path(args.out or HERE / "results" / f"speed_{args.size}{'_quick' if args.quick else ''}.json")
     out.parent.mkdir(parents=True, exist_ok=True)
+    from nst_lib.precision import cpu_description
+
     payload = dict(size=args.size, argv=sys.argv[1:], loadavg_before=load_before, loadavg_after=load_after,
-                   cpu_count=os.cpu_count(), summary=summary, results=results)
+                   cpu_count=os.cpu_count(), machine=cpu_description(), summary=summary, results=results)
     out.write_text(json.dumps(payload, indent=1))
     if "tutorial" in results:  # a plot compares against the tutorial
         fig = (HERE / "results" / "speed_quick.png") if args.quick else ROOT / "docs" / "figures" / f"speed_{args.size}.png"
