@@ -315,8 +315,8 @@ viz.show_images([killed.image, nst.load_image(output)], [f"saved at iteration {k
 
 # %% [markdown]
 # The resumed run refuses other images (the state holds fingerprints of the content and the styles) and
-# other settings than `--time-budget`, `--max-memory` and `--steps`; L-BFGS-B restarts its curvature history
-# from the saved image (SciPy cannot save it), Adam continues with its moments.
+# other settings than `--time-budget`, `--max-memory` and `--steps`; L-BFGS restarts its curvature history
+# from the saved image (the history is not saved), Adam continues with its moments.
 #
 # ## Further reading
 #

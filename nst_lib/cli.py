@@ -107,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "the end) so that --resume can continue it after a crash or a kill")
     p.add_argument("--resume", metavar="RUN.npz",
                    help="continue the run saved in this file, with its settings (only --time-budget, --max-memory and "
-                        "--steps may change) and the same images; L-BFGS-B restarts its history")
+                        "--steps may change) and the same images; L-BFGS restarts its history")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no notes")
     p.add_argument("--debug", action="store_true", help="show Python tracebacks")
     add_model_option(p)

@@ -28,10 +28,11 @@ GATYS_STYLE_LAYERS: tuple[str, ...] = (
     "block5_conv1",
 )
 
-#: ``lbfgs`` is the faster L-BFGS of the two (nst_lib.lbfgs_tf.DEFAULT_LBFGS, measured: docs/precision.md);
+#: ``lbfgs`` is the faster L-BFGS of the two (DEFAULT_LBFGS: the TensorFlow one, faster to the same objective
+#: and below the tutorial recipe's peak memory in one measured run each: docs/precision.md);
 #: ``lbfgs-scipy`` SciPy's L-BFGS-B (float64), ``lbfgs-tf`` the float32 TensorFlow one (nst_lib.lbfgs_tf)
 OPTIMIZERS = ("lbfgs", "adam", "lbfgs-scipy", "lbfgs-tf")
-DEFAULT_LBFGS = "lbfgs-scipy"
+DEFAULT_LBFGS = "lbfgs-tf"
 INITS = ("recolored", "content", "noise", "style")
 COLOR_MODES = ("none", "luminance", "histogram")
 BACKBONES = ("vgg19", "vgg16")

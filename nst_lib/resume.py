@@ -13,8 +13,9 @@ A state file is a NumPy ``.npz`` archive holding:
   and the time spent so far;
 * the image at that point (float32), the loss history, and the optimiser's state where it can be saved:
   Adam's two moments and step count, and the moving average of the iterates when one is kept.
-  **L-BFGS-B cannot be continued exactly**: SciPy keeps its curvature history inside the Fortran routine,
-  so a resumed L-BFGS-B run restarts its history from the saved image (the result's notes say so); the
+  **L-BFGS is not continued exactly**: its curvature history is not saved (SciPy's L-BFGS-B keeps it
+  inside its Fortran routine; the TensorFlow one's would be up to 400 MB), so a resumed L-BFGS run restarts
+  its history from the saved image (the result's notes say so); the
   first iterations after a resume are as slow to converge as the first ones of any run.
 """
 from __future__ import annotations

@@ -136,7 +136,7 @@ def stylize(
             styles (the second one fills the black part), or a list with one mask per style.
         resume: a state file written by ``save_state`` (or a :class:`~nst_lib.resume.RunState`): the run
             continues where it was, with its saved settings (``options`` may change only ``time_budget``,
-            ``max_memory`` and ``steps``). L-BFGS-B restarts its history (SciPy cannot save it).
+            ``max_memory`` and ``steps``). L-BFGS restarts its history (it is not saved).
         save_state: write the run's state to this ``.npz`` file (or :class:`~nst_lib.resume.StateWriter`) as
             it goes (at most every minute, after every tile, at the end): ``resume`` continues it after a kill.
         temporal: a :class:`~nst_lib.losses.TemporalTarget` (video, :mod:`nst_lib.video`): one more term in
@@ -231,8 +231,8 @@ class _RunProgress:
         if state is None:
             return cls(history=[])
         if cfg.optimizer != "adam" and not state.finished:
-            inputs.notes.append("resumed: L-BFGS-B restarts its curvature history from the saved image "
-                                "(SciPy cannot save it)")
+            inputs.notes.append("resumed: L-BFGS restarts its curvature history from the saved image "
+                                "(the history is not saved)")
         return cls(history=list(state.history), iterations=state.iterations, current=state.image,
                    adam_state={k: v for k, v in state.optimizer.items() if k != "iterate"} or None,
                    first_stage=stages if state.finished else state.stage)

@@ -61,7 +61,7 @@ def test_an_lbfgs_run_resumes_from_its_image_with_a_fresh_history(tmp_path, quie
     saved = RunState.load(state)
     assert (saved.stage, saved.stage_iterations, saved.optimizer) == (0, 3, {})  # nothing of SciPy's to save
     second = nst_lib.stylize(content, style, resume=state)
-    assert any("L-BFGS-B restarts" in note for note in second.notes)
+    assert any("L-BFGS restarts its curvature history" in note for note in second.notes)
     iterations = _iterations(second.history)
     assert iterations[:3] == [1, 2, 3] and iterations == sorted(set(iterations)) and iterations[-1] > 3
     assert second.stop_reason in ("steps", "converged", "line_search") and second.iterations == iterations[-1]
