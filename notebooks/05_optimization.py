@@ -415,8 +415,9 @@ viz.loss_curves({label: r.history for label, r in zip(init_panel.labels, init_pa
 # <details><summary><b>What you should see</b></summary>
 #
 # Adam does more iterations in the 30 s (each is one evaluation of the loss and its gradient), L-BFGS
-# fewer (its line search sometimes evaluates more than once, and SciPy adds bookkeeping: 0.77 s against
-# 0.62 s per iteration at 256 px in the README's "Speed" section). Expect the final total to be lower for
+# fewer (its line search sometimes evaluates more than once; `stylize`'s L-BFGS is a float32 one written in
+# TensorFlow, and SciPy's L-BFGS-B, `optimizer="lbfgs-scipy"`, adds bookkeeping on top: 0.77 s against
+# 0.62 s per iteration at 256 px in `docs/speed.md`). Expect the final total to be lower for
 # L-BFGS all the same in a budget this short — in that benchmark it reached the loss of Adam's 150th step
 # in about a quarter of Adam's time; `benchmarks/README.md` also has the long runs in which the order
 # changes.

@@ -507,13 +507,15 @@ def test_save_history_failures_are_output_errors(tmp_path, monkeypatch):
 @pytest.mark.slow
 def test_make_objective_is_the_objective_stylize_optimises(plain48, quiet_substitution, content_image, style_image):
     from nst_lib import color
-    from nst_lib.optimize import make_value_and_grad, run_lbfgs
+    from nst_lib.lbfgs_tf import lbfgs_runner
+    from nst_lib.optimize import make_value_and_grad
 
     objective = transfer.make_objective(content_image, style_image, **SMALL)
     content = nst.resize_long_side(content_image, 48)
     style = nst.resize_long_side(style_image, 48)
     start = color.match_color_statistics(content, color.color_statistics(content), color.color_statistics(style))
-    ours = run_lbfgs(make_value_and_grad(objective), start, steps=SMALL["steps"], corrections=50)
+    # stylize's L-BFGS: the default one (nst_lib.config.DEFAULT_LBFGS)
+    ours = lbfgs_runner("lbfgs")(make_value_and_grad(objective), start, steps=SMALL["steps"], corrections=50)
     # the same objective: equal up to float rounding (a graph traced for other shapes rounds differently)
     np.testing.assert_allclose(ours.image, plain48.image, atol=5e-4)
     assert ours.history[-1]["total"] == pytest.approx(plain48.history[-1]["total"], rel=1e-4)
