@@ -17,15 +17,19 @@ $(STAMP): pyproject.toml nst_lib/course/kernel.py nst_lib/course/lab_settings.py
 
 install: $(STAMP)  ## create .venv and install the package with its test, offline and web extras
 
+# make test runs the suite on $(TEST_WORKERS) processes (pytest-xdist; a worker takes the next test as it
+# finishes one), then the few tests that time themselves (marked serial) alone, so no other test slows them.
+TEST_WORKERS ?= 2
 test: install  ## the whole test suite, offline, in fast mode (also what CI runs; the import contracts included)
 	@bash scripts/ensure_chromium.sh
-	NST_FAST=1 NST_OFFLINE=1 $(PY) -m pytest
+	NST_FAST=1 NST_OFFLINE=1 $(PY) -m pytest -m "not serial" -n $(TEST_WORKERS) --dist worksteal
+	NST_FAST=1 NST_OFFLINE=1 $(PY) -m pytest -m serial
 
 # the unit tests: no notebooks, no browser, no JupyterLab, nothing marked slow (under 2 minutes)
 FAST_TESTS = -m "not slow and not notebooks" --ignore=tests/test_notebooks.py --ignore=tests/test_jupyterlab_pairing.py \
 	--ignore=tests/test_app_browser.py --ignore=tests/test_app_load.py
 test-fast: install  ## the unit tests only (your loop while you work; make test before you stop)
-	NST_FAST=1 NST_OFFLINE=1 $(PY) -m pytest -q $(FAST_TESTS)
+	NST_FAST=1 NST_OFFLINE=1 $(PY) -m pytest -q $(FAST_TESTS) -n $(TEST_WORKERS) --dist worksteal
 
 lint: install  ## the import contracts of nst_lib's layers (pyproject.toml [tool.importlinter]), and the core's shape
 	$(VENV)/bin/lint-imports

@@ -24,6 +24,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = [
     pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is not installed (apt-get install chromium)"),
     pytest.mark.slow,
+    pytest.mark.serial,  # it times the browser check: make test runs it alone
     pytest.mark.timeout(180),
 ]
 
