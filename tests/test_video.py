@@ -1,6 +1,6 @@
 """``nst video`` and its pieces: optical flow, warping and the reliability mask on clips with known motion;
 frames in and out (folders, MP4, GIF, offline); every bad input refused with one ``error:`` line (exit 2);
-a killed run resumed; Ctrl-C keeping the finished frames; and the flicker contract on a 12-frame pan."""
+a killed run resumed; Ctrl-C keeping the finished frames; and the flicker contract on an 8-frame pan."""
 from __future__ import annotations
 
 import json
@@ -277,22 +277,23 @@ def test_ctrl_c_keeps_the_finished_frames_in_a_shorter_video(tmp_path, offline_w
 # ------------------------------------------------------------------------------------ the contract
 @pytest.mark.slow
 def test_nst_video_halves_the_flicker_of_per_frame_stylization_at_a_similar_style_loss(tmp_path, offline_weights):
-    """The issue's contract on a 12-frame synthetic pan at 128 px (few iterations, so that it stays short;
-    benchmarks/video.py measures it with more): flicker at most half of per-frame stylization's, per-frame
-    style loss within 1.3×."""
+    """The issue's contract on an 8-frame synthetic pan at 128 px (few frames and iterations, so that it stays
+    short; benchmarks/video.py measures 12 frames with more): flicker at most half of per-frame stylization's,
+    per-frame style loss within 1.3×."""
     from nst_lib import data
     from nst_lib.config import StyleConfig
     from nst_lib.images import to_uint8
     from nst_lib.transfer import make_objective
     from nst_lib.video import stylize_frames
 
-    clip = [to_uint8(f).astype(np.float32) / 255 for f in synthetic_clip("pan", 12, 128)]
+    frame_count = 8
+    clip = [to_uint8(f).astype(np.float32) / 255 for f in synthetic_clip("pan", frame_count, 128)]
     frames = _frames_folder(tmp_path / "frames", clip)
     first, later = "20", "10"
     assert main(["video", str(frames), "example:swirls", "-o", str(tmp_path / "out"), "--size", "128",
                  "--steps-first", first, "--steps", later, "--quiet"]) == 0
     ours = [frame for _, frame in open_frames(tmp_path / "out").read(None)]
-    assert len(ours) == 12
+    assert len(ours) == frame_count
     style, config = data.style_image("swirls"), StyleConfig(size=128, steps=int(first))
     per_frame = [to_uint8(r.image).astype(np.float32) / 255
                  for r in stylize_frames(enumerate(clip), style, config=config, temporal=False)]
@@ -304,5 +305,7 @@ def test_nst_video_halves_the_flicker_of_per_frame_stylization_at_a_similar_styl
     def mean_style(images):
         return np.mean([float(make_objective(f, style, config=config).parts(x[None])["style"]) for f, x in zip(clip, images)])
 
-    assert mean_flicker(ours) <= 0.5 * mean_flicker(per_frame)
-    assert mean_style(ours) <= 1.3 * mean_style(per_frame)
+    flicker_ratio = mean_flicker(ours) / mean_flicker(per_frame)
+    style_ratio = mean_style(ours) / mean_style(per_frame)
+    print(f"{frame_count}-frame pan at 128 px: flicker {flicker_ratio:.2f}× per-frame's, style loss {style_ratio:.2f}×")
+    assert flicker_ratio <= 0.5 and style_ratio <= 1.3, (flicker_ratio, style_ratio)
