@@ -108,3 +108,16 @@ def quiet_substitution():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", BackboneSubstitutionWarning)
         yield
+
+
+# ------------------------------------------------------------------------------------- fast networks
+@pytest.fixture(scope="session")
+def tiny_models_folder(tmp_path_factory) -> Path:
+    """A models/ folder with one small fast-transfer network (untrained: the web page does not judge quality)."""
+    from nst_lib.fast import FastModel, build_network
+    from nst_lib.fast_settings import MODEL_FORMAT
+
+    folder = tmp_path_factory.mktemp("models")
+    network = build_network(width=4, residual_blocks=1, seed=0, metadata={"format": MODEL_FORMAT})
+    FastModel(network).save(folder / "tiny_swirls.keras")
+    return folder

@@ -88,17 +88,6 @@ def test_the_queue_refuses_a_fast_run_that_cannot_fit_and_queues_one_behind_a_ru
 
 
 # ------------------------------------------------------------------------------------------ the page
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory) -> Path:
-    """A models/ folder with one small fast-transfer network (untrained: the page does not judge quality)."""
-    from nst_lib.fast import FastModel, build_network
-
-    folder = tmp_path_factory.mktemp("models")
-    network = build_network(width=4, residual_blocks=1, seed=0, metadata={"format": MODEL_FORMAT})
-    FastModel(network).save(folder / "tiny_swirls.keras")
-    return folder
-
-
 @pytest.mark.slow
 def test_the_page_shows_a_fast_runs_memory_before_run_and_refuses_what_cannot_fit(page, tmp_path, monkeypatch):
     model_record(tmp_path / "wide.keras", width=16)
@@ -117,12 +106,12 @@ def test_the_page_shows_a_fast_runs_memory_before_run_and_refuses_what_cannot_fi
 
 
 @pytest.mark.slow
-def test_a_fast_run_waits_while_a_running_optimisation_holds_the_servers_memory(page, trained, monkeypatch):
+def test_a_fast_run_waits_while_a_running_optimisation_holds_the_servers_memory(page, tiny_models_folder, monkeypatch):
     """Two runs at once are allowed, but the budget holds only one of them: the fast run waits its turn
     (before, it did not count and started beside the optimisation), then runs when the memory is free."""
     from streamlit.testing.v1 import AppTest
 
-    monkeypatch.setenv(fast_models.ENV_MODELS, str(trained))
+    monkeypatch.setenv(fast_models.ENV_MODELS, str(tiny_models_folder))
     monkeypatch.setenv(logic.ENV_MAX_RUNS, "2")
     monkeypatch.setenv(logic.ENV_MAX_MEMORY, "1200M")  # an optimisation ~0.8 GB, this fast run ~0.7 GB
     first = page.start(size="48", steps="5000")

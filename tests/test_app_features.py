@@ -61,18 +61,6 @@ def test_models_are_found_in_the_models_folder_and_uploads_are_checked(tmp_path,
 
 
 # ----------------------------------------------------------------------------------- the page itself
-@pytest.fixture(scope="module")
-def model_folder(tmp_path_factory) -> Path:
-    """A models/ folder with one small fast-transfer network (untrained: the page does not judge quality)."""
-    from nst_lib.fast import FastModel, build_network
-    from nst_lib.fast_settings import MODEL_FORMAT
-
-    folder = tmp_path_factory.mktemp("models")
-    network = build_network(width=4, residual_blocks=1, seed=0, metadata={"format": MODEL_FORMAT})
-    FastModel(network).save(folder / "tiny_swirls.keras")
-    return folder
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("statistic", STYLE_LOSSES)
 def test_the_page_runs_a_style_transfer_with_each_statistic(page, statistic):
@@ -105,8 +93,8 @@ def test_the_precision_setting_reaches_the_run(page):
 
 
 @pytest.mark.slow
-def test_the_page_stylizes_with_a_fast_model_from_the_models_folder(page, model_folder, monkeypatch):
-    monkeypatch.setenv(fast_models.ENV_MODELS, str(model_folder))
+def test_the_page_stylizes_with_a_fast_model_from_the_models_folder(page, tiny_models_folder, monkeypatch):
+    monkeypatch.setenv(fast_models.ENV_MODELS, str(tiny_models_folder))
     at = page.start()
     at.radio(key="method").set_value("fast").run()
     assert at.selectbox(key="model_choice").options == ["tiny_swirls", "upload a .keras file"]
