@@ -22,16 +22,17 @@ install: $(STAMP)  ## create .venv and install the package with its test, offlin
 # Three on two cores: the tests wait on kernels, subprocesses and browsers, so two workers left the CPU half
 # idle (measured on a quiet 2-core AMD EPYC: 8 min 57 s + 44 s with three workers).
 TEST_WORKERS ?= 3
+PARALLEL = -n $(TEST_WORKERS) --dist worksteal
 test: install  ## the whole test suite, offline, in fast mode (also what CI runs; the import contracts included)
 	@bash scripts/ensure_chromium.sh
-	NST_FAST=1 NST_OFFLINE=1 $(PY) -m pytest -m "not serial" -n $(TEST_WORKERS) --dist worksteal
+	NST_FAST=1 NST_OFFLINE=1 $(PY) -m pytest -m "not serial" $(PARALLEL)
 	NST_FAST=1 NST_OFFLINE=1 $(PY) -m pytest -m serial
 
 # the unit tests: no notebooks, no browser, no JupyterLab, nothing marked slow (under 2 minutes)
 FAST_TESTS = -m "not slow and not notebooks" --ignore=tests/test_notebooks.py --ignore=tests/test_jupyterlab_pairing.py \
 	--ignore=tests/test_app_browser.py --ignore=tests/test_app_load.py
 test-fast: install  ## the unit tests only (your loop while you work; make test before you stop)
-	NST_FAST=1 NST_OFFLINE=1 $(PY) -m pytest -q $(FAST_TESTS) -n $(TEST_WORKERS) --dist worksteal
+	NST_FAST=1 NST_OFFLINE=1 $(PY) -m pytest -q $(FAST_TESTS) $(PARALLEL)
 
 lint: install  ## the import contracts of nst_lib's layers (pyproject.toml [tool.importlinter]), and the core's shape
 	$(VENV)/bin/lint-imports

@@ -20,8 +20,8 @@ for closed tabs):
   best with that tab's upload); each tab's page shows its own upload and no one else's;
 * runs start first come, first served (A, B, C, D, E in the server's log), each waiting tab saw its
   place (never going up; the last tab saw it count down), and a waiting tab's page still answers a full
-  rerun within seconds (5 s, or three times its own rerun before any run on a loaded machine) and
-  refreshes its status in well under a second.
+  rerun within seconds and refreshes its status in well under a second (5 s and 1 s, or three times
+  the same tab's rerun before any run, whichever is larger: a loaded machine slows every page).
 """
 from __future__ import annotations
 
