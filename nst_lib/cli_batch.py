@@ -9,7 +9,8 @@ An INPUT may be a folder (its PNG/JPEG/WebP/TIFF/BMP images). Each output is ``O
 (``--format jpg`` for JPEG); one that exists is skipped, so a re-run does only what is left. Results are
 reported in input order as they stream back, with a progress bar; a failed item is reported with its
 reason and the others go on (exit 1 if any failed). Arguments are checked before any worker starts: bad
-ones give one ``error:`` line and exit 2.
+ones give one ``error:`` line and exit 2; so is every photo's header, against ``--max-memory`` (the budget of
+one photo's run; the memory available now without it).
 """
 from __future__ import annotations
 
@@ -20,7 +21,10 @@ from typing import Callable
 
 from .cli_common import EXIT_FAILURE, EXIT_OK, UsageError, input_file, load_styles, number
 from .config import StyleConfig, config_fields
+from .errors import MemoryBudgetError, NSTError
 from .fast_settings import check_model_file
+from .images import read_image_header
+from .memory import check_input_decoding, check_plan, plan_run
 from .paths import check_new_files, check_writable
 from .startup import import_tensorflow_quietly
 
@@ -77,6 +81,27 @@ def _pairs(photos: list[Path], outdir: Path, extension: str, others: dict[str, s
     return [(str(p), str(o)) for p, o in zip(photos, outputs)]
 
 
+def _check_memory(photos: list[Path], fields: dict) -> None:
+    """From every photo's header, before any worker starts (docs/safety.md): decoding it at the run's size fits
+    in the budget, and so does its run (optimisation: the memory plan of the costliest photo)."""
+    headers = []
+    for photo in photos:
+        try:
+            headers.append(read_image_header(photo))
+        except NSTError:  # an unreadable photo fails alone, with its reason, when its turn comes; the others go on
+            pass
+    config = StyleConfig(**fields["config"]) if fields.get("config") is not None else None
+    check_input_decoding([(header, fields["size"]) for header in headers], None if config is None else config.max_memory)
+    if config is None or not headers:
+        return
+    # at long side --size, the squarest photo has the most pixels: its run is the costliest of the batch
+    squarest = max(headers, key=lambda header: min(header.upright_shape) / max(header.upright_shape))
+    try:
+        check_plan(plan_run(config, squarest.upright_shape, style_shapes=[style.shape[:2] for style in fields["styles"]]))
+    except MemoryBudgetError as exc:
+        raise UsageError(f"photo {squarest.label} ({squarest.width}×{squarest.height} px): {exc}") from None
+
+
 def _outdir(text: str) -> Path:
     outdir = Path(text).expanduser()
     if outdir.exists() and not outdir.is_dir():
@@ -131,6 +156,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     outdir = _outdir(args.output)
     style = None if args.model is not None else input_file(args.inputs[-1])
     pairs = _pairs(_expand(inputs), outdir, args.format, {"the style image": style, "--model": args.model})
+    _check_memory([Path(photo) for photo, output in pairs if not Path(output).exists()], fields)
     import_tensorflow_quietly()
     try:
         from . import batch  # lazy: imports TensorFlow (docs/architecture.md, "Lazy TensorFlow")

@@ -23,6 +23,7 @@ from .cli_common import EXIT_INTERRUPTED, EXIT_OK, UsageError, check_files, inpu
 from .config import StyleConfig, config_fields
 from .fast_settings import check_model_file
 from .frames import DEFAULT_FPS, FrameSource, check_video_output, frame_name, open_frames, output_kind, parse_range
+from .memory import check_input_decoding, check_plan, plan_run
 from .paths import check_new_files, check_writable
 from .startup import import_tensorflow_quietly
 
@@ -100,7 +101,11 @@ def _checked(args: argparse.Namespace) -> dict[str, Any]:
     """Every argument and input checked, before TensorFlow: the pieces of the job."""
     config = _config(args)
     state_dir, resume = _state(args)
-    source: FrameSource = open_frames(args.input)
+    size = config.size if config is not None else (args.size or StyleConfig().size)
+    StyleConfig(size=size)  # the size limits of stylize
+    # each frame's decoding at the run's size, counted from the headers before a frame is decoded (docs/safety.md)
+    budget = None if config is None else config.max_memory  # (with --model: the memory available now)
+    source: FrameSource = open_frames(args.input, lambda headers: check_input_decoding([(h, size) for h in headers], budget))
     indices = parse_range(args.frames, source.count)
     output = check_video_output(args.output, source)
     _check_paths(args, source, output, indices)
@@ -108,9 +113,9 @@ def _checked(args: argparse.Namespace) -> dict[str, Any]:
         raise UsageError(f"--fps must be in (0, 240], got {args.fps}")
     if args.model is not None:
         check_model_file(args.model)
-    size = config.size if config is not None else (args.size or StyleConfig().size)
-    StyleConfig(size=size)  # the size limits of stylize
     styles = load_styles(args.styles, config) if config is not None else []
+    if config is not None:  # the run of one frame, planned from the frames' size (as nst stylize plans from headers)
+        check_plan(plan_run(config, (source.height, source.width), style_shapes=[s.shape[:2] for s in styles]))
     return dict(config=config, state_dir=state_dir, resume=resume, source=source, indices=indices, output=output,
                 size=size, styles=styles)
 

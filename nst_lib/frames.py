@@ -5,7 +5,10 @@ PyAV. PyAV, not imageio-ffmpeg: its wheels carry FFmpeg's libraries inside the p
 download or find on the PATH after ``make install``), it decodes in-process (no ``ffmpeg`` subprocess to
 start, feed and watch) and its errors are Python exceptions, so an unreadable file or codec becomes one
 clear ``error:`` line. Every input is checked before any work: no frames, frames of different sizes and an
-undecodable file are refused with :class:`~nst_lib.errors.InvalidImageError`.
+undecodable file are refused with :class:`~nst_lib.errors.InvalidImageError`. What the frames declare (each
+file's header, or a video stream's width × height) is read before any frame is decoded, so ``nst video``
+refuses frames its memory budget cannot decode up front (:func:`open_frames`' ``check_headers``). A frame far
+larger than the run's size is shrunk by a whole factor right after decoding, as image files are.
 
 **Out.** A folder (``00000.png``, ``00001.png``, … written as each frame is finished), an ``.mp4``
 (H.264, yuv420p, through PyAV) or a ``.gif`` (Pillow, one palette for the whole clip so the colours do not
@@ -22,13 +25,13 @@ import tempfile
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 from PIL import Image
 
 from .errors import InvalidImageError, InvalidSettingError, OutputError
-from .images import load_image, resize_long_side, save_image, to_uint8
+from .images import ImageHeader, decoded_frame_at_size, load_image, read_image_header, save_image, to_uint8
 from .paths import same_file
 
 FRAME_SUFFIXES = (".png", ".jpg", ".jpeg")
@@ -89,14 +92,10 @@ class FrameSource:
             return
         for index, frame in enumerate(_decode(self.path)):
             if index in wanted:
-                yield index, _at_size(frame, size)
+                yield index, decoded_frame_at_size(frame.to_image(), size, f"frame {index} of {str(self.path)!r}")
             if index >= max(wanted, default=-1):
                 return
 
-
-def _at_size(frame: np.ndarray, size: int | None) -> np.ndarray:
-    image = frame.astype(np.float32) / 255.0
-    return image if size is None or max(image.shape[:2]) == size else resize_long_side(image, size)
 
 
 def _unreadable(path: Path, exc: Exception) -> InvalidImageError:
@@ -104,19 +103,30 @@ def _unreadable(path: Path, exc: Exception) -> InvalidImageError:
     return InvalidImageError(f"cannot decode {str(path)!r}: {reason} (an unreadable file or an unsupported codec)")
 
 
-def _decode(path: Path) -> Iterator[np.ndarray]:
-    """Every frame of a video file as uint8 RGB, in order."""
+def _decode(path: Path) -> Iterator:
+    """Every frame of a video file as PyAV decoded it (``av.VideoFrame``), in order."""
     av = _pyav()
     try:
         with av.open(str(path)) as container:
             stream = container.streams.video[0]
-            for frame in container.decode(stream):
-                yield frame.to_ndarray(format="rgb24")
+            yield from container.decode(stream)
     except av.FFmpegError as exc:
         raise _unreadable(path, exc) from None
 
 
-def _probe_video(path: Path) -> FrameSource:
+#: what :func:`open_frames` calls with the frames' headers before it decodes any frame
+HeaderCheck = Callable[[Sequence[ImageHeader]], None]
+
+
+def _stream_header(path: Path, stream) -> ImageHeader | None:
+    """A video stream's frame size and pixel format from the container's header (None if it gives none)."""
+    context = stream.codec_context
+    if not context.width or not context.height:
+        return None
+    return ImageHeader(f"the frames of {str(path)!r}", context.width, context.height, context.pix_fmt or "video", None)
+
+
+def _probe_video(path: Path, check_headers: HeaderCheck | None) -> FrameSource:
     av = _pyav()
     try:
         with av.open(str(path)) as container:
@@ -124,29 +134,31 @@ def _probe_video(path: Path) -> FrameSource:
                 raise InvalidImageError(f"{str(path)!r} has no video stream")
             stream = container.streams.video[0]
             rate = stream.average_rate or stream.guessed_rate
-            count, first = 0, None
+            header = _stream_header(path, stream)
+            if header is not None and check_headers is not None:
+                check_headers([header])  # before a frame is decoded
+            count = 0
             for frame in container.decode(stream):  # counting by decoding: container counts are often missing
-                if first is None:
-                    first = frame.to_ndarray(format="rgb24")
+                if header is None:  # (a container that does not say: the first frame's size, before any conversion)
+                    header = ImageHeader(f"the frames of {str(path)!r}", frame.width, frame.height, frame.format.name, None)
+                    if check_headers is not None:
+                        check_headers([header])
                 count += 1
     except av.FFmpegError as exc:
         raise _unreadable(path, exc) from None
-    if first is None:
+    if count == 0 or header is None:
         raise InvalidImageError(f"no frames: {str(path)!r} holds no decodable video frame")
-    return FrameSource(path, "video", (), count, first.shape[1], first.shape[0], float(rate) if rate else None)
+    return FrameSource(path, "video", (), count, header.width, header.height, float(rate) if rate else None)
 
 
-def _probe_folder(path: Path) -> FrameSource:
+def _probe_folder(path: Path, check_headers: HeaderCheck | None) -> FrameSource:
     files = tuple(sorted(p for p in path.iterdir() if p.suffix.lower() in FRAME_SUFFIXES and p.is_file()))
     if not files:
         raise InvalidImageError(f"no frames: folder {str(path)!r} holds no {'/'.join(s[1:].upper() for s in FRAME_SUFFIXES)} file")
-    sizes = []
-    for file in files:
-        try:
-            with Image.open(file) as image:
-                sizes.append(image.size)
-        except (OSError, ValueError) as exc:
-            raise InvalidImageError(f"frame {str(file)!r} cannot be read: {' '.join(str(exc).split())}") from None
+    headers = [read_image_header(file) for file in files]  # (no pixel decoded)
+    if check_headers is not None:
+        check_headers(headers)
+    sizes = [(header.width, header.height) for header in headers]
     odd = next((i for i, size in enumerate(sizes) if size != sizes[0]), None)
     if odd is not None:
         (w0, h0), (w1, h1) = sizes[0], sizes[odd]
@@ -155,8 +167,12 @@ def _probe_folder(path: Path) -> FrameSource:
     return FrameSource(path, "folder", files, len(files), sizes[0][0], sizes[0][1], None)
 
 
-def open_frames(path: str | os.PathLike) -> FrameSource:
+def open_frames(path: str | os.PathLike, check_headers: HeaderCheck | None = None) -> FrameSource:
     """Check a video input (a frame folder or a video file) and describe it; nothing heavy is loaded.
+
+    ``check_headers``, if given, is called with what the frames declare (each file's header; for a video file
+    one header from the stream, standing for every frame) before any frame is decoded; ``nst video`` refuses
+    there, from the headers, frames its memory budget cannot decode (docs/safety.md).
 
     Raises:
         InvalidImageError: a missing path, no frames, frames of different sizes, an unsupported file type,
@@ -164,13 +180,13 @@ def open_frames(path: str | os.PathLike) -> FrameSource:
     """
     target = Path(path).expanduser()
     if target.is_dir():
-        return _probe_folder(target)
+        return _probe_folder(target, check_headers)
     if not target.exists():
         raise InvalidImageError(f"input {str(target)!r} does not exist (give a video file or a folder of frames)")
     if target.suffix.lower() not in VIDEO_SUFFIXES:
         allowed = ", ".join(s[1:].upper() for s in VIDEO_SUFFIXES)
         raise InvalidImageError(f"input {str(target)!r} is neither a folder of frames nor a video file ({allowed})")
-    return _probe_video(target)
+    return _probe_video(target, check_headers)
 
 
 # ----------------------------------------------------------------------------------------------- output

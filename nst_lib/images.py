@@ -485,6 +485,21 @@ def _reduced(image: Image.Image, size: int | None) -> Image.Image:
     return image
 
 
+def decoded_frame_at_size(frame: Image.Image, size: int | None, label: str = "a video frame") -> np.ndarray:
+    """A frame a decoder has just made (a video frame from PyAV) → float32 (H, W, 3) in [0, 1], long side
+    ``size`` (None: as it is).
+
+    The path :func:`load_image` takes for files: a frame far larger than ``size`` is shrunk by a whole factor
+    before any float32 array is made, then resized with Lanczos, so what :meth:`ImageHeader.decode_bytes`
+    counts for a header of the frame's size is what decoding it costs (docs/safety.md).
+    """
+    width, height = frame.size
+    array = _pil_to_float(_reduced(frame, size), label)
+    if size is None:
+        return array
+    return _resize_array(array, *_long_side_shape(height, width, size))
+
+
 # ------------------------------------------------------------------------------------------- resizing
 def _long_side_shape(height: int, width: int, size: int) -> tuple[int, int]:
     """(height, width) whose long side is ``size``, aspect kept, short side rounded and at least 1."""
