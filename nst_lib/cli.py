@@ -35,6 +35,7 @@ from .cli_common import (  # noqa: F401 - EXIT_* and UsageError are part of nst_
     load_source,
     name_list,
     number,
+    remove_stale_temporaries,
 )
 from .cli_train import add_model_option, add_train_parser, cmd_stylize_model, cmd_train
 from .cli_batch import add_batch_parser, cmd_batch
@@ -206,6 +207,8 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
     plan_note = plan.message[0].upper() + plan.message[1:] + "."
     if plan.mode == "tiled" and not args.quiet:
         print(f"note: {plan_note}", file=sys.stderr)
+    remove_stale_temporaries([output, args.history, args.save_state], args.quiet,
+                             _checkpoint_pattern(output) if args.save_every else None)
 
     import_tensorflow_quietly()
     from .transfer import stylize  # lazy: imports TensorFlow (docs/architecture.md, "Lazy TensorFlow")
@@ -240,9 +243,14 @@ def _check_stylize_outputs(args: argparse.Namespace) -> Path:
     return output
 
 
+def _checkpoint_pattern(output: Path) -> re.Pattern:
+    """The names ``--save-every`` writes beside ``OUT.png``: ``OUT_0050.png``, ``OUT_scale1_0050.png``, …"""
+    return re.compile(rf"^{re.escape(output.stem)}(_scale\d+)?_\d{{4,}}{re.escape(output.suffix)}$")
+
+
 def _check_checkpoint_names(output: Path, inputs: dict[str, str | None]) -> None:
     """``--save-every`` writes ``OUT_0050.png``, ``OUT_scale1_0050.png``, …: none of them may be an input."""
-    pattern = re.compile(rf"^{re.escape(output.stem)}(_scale\d+)?_\d{{4,}}{re.escape(output.suffix)}$")
+    pattern = _checkpoint_pattern(output)
     for what, path in inputs.items():
         if path is None or not pattern.match(Path(path).name):
             continue

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
+import sys
 from pathlib import Path
+from typing import Iterable
 
 from . import data, environment
 from .config import INITS
+from .fileio import remove_temporaries
 from .images import MIN_SIDE, MIN_SOURCE_SIDE, load_image, read_image_header
 from .memory import check_input_decoding
 from .paths import check_distinct, check_writable
@@ -144,3 +148,25 @@ def check_output_path_json(path: str, flag: str = "--history", example: str = "h
     if not os.access(folder, os.W_OK):
         raise UsageError(f"{flag}: folder {str(folder)!r} is not writable")
     return target
+
+
+def remove_stale_temporaries(outputs: Iterable[str | os.PathLike | None], quiet: bool = False,
+                             also_named: re.Pattern | None = None) -> int:
+    """Before a command writes its outputs: remove the temporary files (``.NAME.XXXXXXXX.tmp``) that an
+    interrupted run — killed with SIGKILL, so it could not clean up — left beside these very targets, and say
+    so in a note. Only the library's temporary names for these targets, and only those no live process is
+    writing (:func:`nst_lib.fileio.remove_temporaries`; docs/safety.md). ``also_named``: a pattern of more
+    target names in the first output's folder (``--save-every``'s checkpoints). Returns how many were removed."""
+    folders: dict[Path, set[str]] = {}
+    for path in outputs:
+        if path is not None:
+            target = Path(path).expanduser()
+            folders.setdefault(target.parent, set()).add(target.name)
+    removed = 0
+    for position, (folder, names) in enumerate(folders.items()):
+        pattern = also_named if position == 0 else None
+        removed += remove_temporaries(folder, lambda name: name in names or bool(pattern and pattern.match(name)))
+    if removed and not quiet:
+        targets = ", ".join(str(folder / name) for folder, names in folders.items() for name in sorted(names))
+        print(f"note: removed {removed} temporary file(s) that an interrupted run left beside {targets}", file=sys.stderr)
+    return removed

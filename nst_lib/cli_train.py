@@ -21,7 +21,7 @@ import time
 from typing import Any
 
 from .cli_common import (EXIT_INTERRUPTED, EXIT_OK, UsageError, check_files, input_files, load_source, name_list,
-                         number)
+                         number, remove_stale_temporaries)
 from .config import BACKBONES, PRECISIONS, STYLE_LOSSES, StyleConfig, config_fields
 from .fast_data import list_image_folder
 from .fast_settings import TrainSettings, check_model_file, check_model_path, train_fields
@@ -139,6 +139,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     style = load_source(args.style, settings.style_size)
     if args.images is not None:
         list_image_folder(args.images)
+    remove_stale_temporaries([output], args.quiet)
 
     import_tensorflow_quietly()
     from .fast import train_fast  # lazy: imports TensorFlow (docs/architecture.md, "Lazy TensorFlow")
@@ -186,6 +187,7 @@ def cmd_stylize_model(args: argparse.Namespace) -> int:
     check_files({"-o": args.output}, input_files(args))
     check_model_file(args.model)
     content = load_source(args.content, size)
+    remove_stale_temporaries([output], args.quiet)
 
     import_tensorflow_quietly()
     from .fast import FastModel  # lazy: imports TensorFlow (docs/architecture.md, "Lazy TensorFlow")

@@ -8,9 +8,16 @@ import os
 import pathlib
 import re
 import secrets
-from typing import BinaryIO, Iterable, Iterator
+import stat
+import time
+from typing import BinaryIO, Callable, Iterable, Iterator
 
 from .errors import OutputError
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: no lock can say a writer is gone, so no temporary is ever taken for stale
+    fcntl = None  # type: ignore[assignment]
 
 
 def temporary_path(target: str | os.PathLike, suffix: str = ".tmp") -> pathlib.Path:
@@ -24,24 +31,63 @@ def temporary_path(target: str | os.PathLike, suffix: str = ".tmp") -> pathlib.P
 _TEMPORARY = re.compile(r"^\.(?P<name>.+)\.[0-9a-f]{8}\.[A-Za-z0-9]+$")
 
 
-def remove_temporaries(folder: str | os.PathLike, names: Iterable[str]) -> int:
-    """Remove the temporary files an interrupted :func:`atomic_file` left in ``folder`` for the targets
-    ``names`` (a process killed with SIGKILL cannot clean up after itself): ``.NAME.XXXXXXXX.tmp``. Only
-    names this module makes for those targets are touched. Returns how many were removed."""
-    wanted, removed = set(names), 0
+#: a temporary file no process holds locked is taken for stale only once it is this old (seconds since its
+#: last write): it covers the instant between its creation and its writer's lock
+STALE_AFTER_SECONDS = 10.0
+
+
+def remove_temporaries(folder: str | os.PathLike, names: Iterable[str] | Callable[[str], bool]) -> int:
+    """Remove the temporary files interrupted writes left in ``folder`` for the targets ``names`` (target
+    names, or a test of a target name): ``.NAME.XXXXXXXX.tmp`` (a process killed with SIGKILL cannot clean up
+    after itself). Returns how many were removed.
+
+    Only names :func:`temporary_path` makes for those targets are touched, and only stale ones: the process
+    writing a temporary holds an exclusive ``flock`` on it for as long as the file exists, and the kernel
+    releases that lock when the process ends, however it ends (SIGKILL included). A temporary is removed when
+    no process holds its lock and it has not been written to for :data:`STALE_AFTER_SECONDS`; a live writer's
+    file, or one whose lock cannot be tested (a file system without locks), is left alone.
+    """
+    wanted = names if callable(names) else set(names).__contains__
     try:
         candidates = [p for p in pathlib.Path(folder).iterdir() if p.name.startswith(".")]
     except OSError:
         return 0
+    removed = 0
     for path in candidates:
         match = _TEMPORARY.match(path.name)
-        if match and match.group("name") in wanted and path.is_file():
-            try:
-                path.unlink()
-                removed += 1
-            except OSError:
-                pass
+        if match and wanted(match.group("name")) and _remove_if_stale(path):
+            removed += 1
     return removed
+
+
+def _remove_if_stale(path: pathlib.Path) -> bool:
+    """Remove ``path`` if no process holds its lock and it is older than :data:`STALE_AFTER_SECONDS`."""
+    if fcntl is None:
+        return False
+    try:
+        handle = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except OSError:  # gone (renamed onto its target, or removed), a link, or not ours to open
+        return False
+    try:
+        status = os.fstat(handle)
+        if not stat.S_ISREG(status.st_mode) or time.time() - status.st_mtime < STALE_AFTER_SECONDS:
+            return False
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)  # OSError while a live writer holds it
+        path.unlink()
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(handle)
+
+
+def _lock(handle: int) -> None:
+    """Hold ``handle``'s file for this process: :func:`remove_temporaries` leaves it alone while we live."""
+    if fcntl is not None:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:  # a file system without locks: the cleaner cannot lock it either, so it keeps the file
+            pass
 
 
 @contextlib.contextmanager
@@ -53,7 +99,9 @@ def atomic_file(path: str | os.PathLike[str], suffix: str = ".tmp") -> Iterator[
     give it, so the process umask applies; ``suffix`` for writers that check the extension). When the block
     ends without an error it is flushed to disk with fsync and renamed onto ``path`` with ``os.replace``; on
     any failure, Ctrl-C included, it is removed and an existing file at ``path`` is left untouched: the file at
-    ``path`` is either complete or not there.
+    ``path`` is either complete or not there. The temporary file is locked (``flock``) by this process for as
+    long as it exists, so :func:`remove_temporaries` removes it only once this process has ended without
+    finishing it (killed with SIGKILL, a power cut).
 
     Raises:
         OutputError: the folder cannot take the file, or writing failed (disk full, …); the message names
@@ -63,10 +111,11 @@ def atomic_file(path: str | os.PathLike[str], suffix: str = ".tmp") -> Iterator[
     folder = target.parent
     temporary = temporary_path(target, suffix)  # the name nst_lib.paths.check_writable probes before a run
     try:
-        os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     except OSError as exc:
         raise OutputError(f"cannot create a file in folder '{folder}' ({exc.strerror or exc})", subject=f"folder '{folder}'",
                           reason="unwritable", received=exc.strerror or str(exc)) from exc
+    _lock(handle)  # held until the file is renamed or removed (a killed process's lock goes with it)
     try:
         yield temporary
         with open(temporary, "rb") as written:
@@ -81,6 +130,8 @@ def atomic_file(path: str | os.PathLike[str], suffix: str = ".tmp") -> Iterator[
             raise OutputError(f"could not write '{target}' ({exc.strerror or exc})", subject=f"'{target}'",
                               reason="write_failed", received=exc.strerror or str(exc)) from exc
         raise
+    finally:
+        os.close(handle)
     _sync_folder(folder)
 
 

@@ -2,18 +2,30 @@
 files of its own frames (nst_lib.fileio.remove_temporaries), and nothing else."""
 from __future__ import annotations
 
+import os
+import time
+
 from conftest import make_content, write_png
 
-from nst_lib.fileio import remove_temporaries, temporary_path
+from nst_lib.fileio import STALE_AFTER_SECONDS, remove_temporaries, temporary_path
+
+
+def _killed(path):
+    """A temporary as a killed writer leaves it: unlocked, not written to for a while (tests/test_stale_temporaries.py)."""
+    then = time.time() - 10 * STALE_AFTER_SECONDS
+    os.utime(path, (then, then))
 
 
 def test_remove_temporaries_removes_only_the_named_targets_temporaries(tmp_path):
     ours = temporary_path(tmp_path / "00001.png")
     ours.write_bytes(b"half a PNG")
+    _killed(ours)
     other = temporary_path(tmp_path / "holiday.png")  # another target's temporary: not ours to remove
     other.write_bytes(b"x")
+    _killed(other)
     mine = tmp_path / ".00001.png.notes.txt"  # a user's file that only looks alike
     mine.write_bytes(b"x")
+    _killed(mine)
     (tmp_path / "00001.png").write_bytes(b"a finished frame")
     assert remove_temporaries(tmp_path, ["00001.png", "00002.png"]) == 1
     assert not ours.exists() and other.exists() and mine.exists() and (tmp_path / "00001.png").exists()
@@ -35,7 +47,9 @@ def test_resuming_a_video_removes_a_frame_left_half_written(tmp_path):
     (out / "00000.png").write_bytes(b"frame 0")
     left = temporary_path(out / "00001.png")  # the run was killed while writing frame 1
     left.write_bytes(b"half a PNG")
+    _killed(left)
     state_left = temporary_path(state / "00001.npy")
     state_left.write_bytes(b"half an array")
+    _killed(state_left)
     assert prepare_state(job, resume=True) == 0
     assert sorted(p.name for p in out.iterdir()) == ["00000.png"] and not state_left.exists()
