@@ -22,9 +22,10 @@ from typing import Any, Callable
 from .cli_common import EXIT_INTERRUPTED, EXIT_OK, UsageError, check_files, input_files, load_styles, number
 from .config import StyleConfig, config_fields
 from .fast_settings import check_model_file
-from .frames import DEFAULT_FPS, FrameSource, check_video_output, frame_name, open_frames, output_kind, parse_range
+from .frames import (DEFAULT_FPS, STATE_RECORD, FrameSource, check_video_output, frame_name, open_frames, output_kind,
+                     parse_range, state_frame_name)
 from .memory import check_input_decoding, check_plan, plan_run
-from .paths import check_new_files, check_writable
+from .paths import check_new_files, check_writable, same_file
 from .startup import import_tensorflow_quietly
 
 #: stylize options that mean nothing for video (one run per frame sets them itself)
@@ -109,6 +110,7 @@ def _checked(args: argparse.Namespace) -> dict[str, Any]:
     indices = parse_range(args.frames, source.count)
     output = check_video_output(args.output, source)
     _check_paths(args, source, output, indices)
+    _check_state_folder(args, state_dir, source, output, indices)
     if args.fps is not None and not 0 < args.fps <= 240:
         raise UsageError(f"--fps must be in (0, 240], got {args.fps}")
     if args.model is not None:
@@ -133,6 +135,28 @@ def _check_paths(args: argparse.Namespace, source: FrameSource, output: Path, in
     named = [(what, path) for what, path in inputs.items() if path is not None]
     frames = [("a frame of the input", str(file)) for file in source.files]
     check_new_files((output / frame_name(index - indices.start) for index in indices), [*named, *frames])
+
+
+def _check_state_folder(args: argparse.Namespace, state_dir: Path | None, source: FrameSource, output: Path,
+                        indices: range) -> None:
+    """The state folder (``--save-state``/``--resume DIR``) writes ``DIR/video.json`` and ``DIR/00000.npy`` … (one
+    per frame of the run): none of them may be an input — the video, a frame, a style, the model; the same file
+    on disk, hard and symbolic links included — nor the output, and DIR may not be the input folder of frames.
+    Inputs kept in DIR under other names are left alone (docs/safety.md)."""
+    if state_dir is None:
+        return
+    flag = "--resume" if args.resume else "--save-state"
+    if source.kind == "folder" and same_file(state_dir, source.path):
+        raise UsageError(f"{flag} {str(state_dir)!r} is the input folder of frames; keep the video's state in a "
+                         "folder of its own (nothing was written)")
+    names = {STATE_RECORD, *(state_frame_name(index) for index in indices)}
+    if output.name in names and same_file(output.parent, state_dir):
+        raise UsageError(f"-o {str(output)!r} is a file the state folder {flag} {str(state_dir)!r} writes; choose "
+                         "another -o (nothing was written)")
+    inputs = [(what, path) for what, path in input_files(args).items() if path is not None and what != "--resume"]
+    inputs += [("the input video" if source.kind == "video" else "the input folder", str(source.path))]
+    inputs += [("a frame of the input", str(file)) for file in source.files]
+    check_new_files((state_dir / name for name in sorted(names)), inputs, flag)
 
 
 def _video_module():

@@ -47,6 +47,15 @@ def frame_name(index: int) -> str:
     return f"{index:05d}.png"
 
 
+#: the record a video's state folder (``--save-state DIR``) keeps of its input and settings
+STATE_RECORD = "video.json"
+
+
+def state_frame_name(index: int) -> str:
+    """``00000.npy``: the name of finished frame ``index`` (of the input) in a video's state folder."""
+    return f"{index:05d}.npy"
+
+
 def _pyav():
     try:
         import av

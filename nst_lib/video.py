@@ -41,7 +41,7 @@ from .errors import InvalidSettingError, OutputError
 from .fileio import atomic_write, remove_temporaries
 from .fast import FastModel
 from .flow import frame_motion, warp
-from .frames import FrameSource, frame_name, output_kind, write_frame, write_video
+from .frames import STATE_RECORD, FrameSource, frame_name, output_kind, state_frame_name, write_frame, write_video
 from .losses import TemporalTarget
 from .transfer import stylize
 
@@ -52,7 +52,6 @@ DEFAULT_TEMPORAL_WEIGHT = 1e9
 #: --model: the share of the warped previous output kept where the flow is reliable (measured on the pan with a
 #: briefly trained network: 0.17× the flicker at 1.09× the style loss; docs/video.md)
 DEFAULT_BLEND = 0.5
-STATE_FILE = "video.json"
 
 
 @dataclass(frozen=True)
@@ -181,7 +180,7 @@ class VideoJob:
 
 
 def _state_frame(folder: Path, index: int) -> Path:
-    return folder / f"{index:05d}.npy"
+    return folder / state_frame_name(index)
 
 
 def _save_array(path: Path, image: np.ndarray) -> None:
@@ -200,7 +199,7 @@ def prepare_state(job: VideoJob, resume: bool) -> int:
         return 0
     record = {"version": 1, "input": str(job.source.path.resolve()), "frames": [job.indices.start, job.indices.stop],
               "size": [job.source.width, job.source.height], **job.description}
-    path = job.state_dir / STATE_FILE
+    path = job.state_dir / STATE_RECORD
     if resume and path.is_file():
         saved = json.loads(path.read_text())
         changed = sorted(k for k in set(saved) | set(record) if saved.get(k) != json.loads(json.dumps(record.get(k))))
@@ -269,7 +268,7 @@ def remove_state(job: VideoJob) -> None:
         return
     for index in job.indices:
         _state_frame(job.state_dir, index).unlink(missing_ok=True)
-    (job.state_dir / STATE_FILE).unlink(missing_ok=True)
+    (job.state_dir / STATE_RECORD).unlink(missing_ok=True)
     try:
         os.rmdir(job.state_dir)
     except OSError:
