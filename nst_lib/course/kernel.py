@@ -6,6 +6,12 @@ point. The kernel starts TensorFlow with descriptor 2 muted (:func:`nst_lib.star
 and then runs the ordinary ipykernel; otherwise ipykernel would forward TensorFlow's ``I0000 …``/``E0000 …
 failed call to cuInit`` lines into the learner's first cells. The cost is TensorFlow's import (a few
 seconds) at kernel start instead of at the first cell.
+
+The kernel also reports a ``language_info`` without the interpreter's patch version (:data:`LANGUAGE_INFO`),
+and every notebook of the course records exactly that and :data:`NOTEBOOK_KERNELSPEC` in its metadata.
+JupyterLab writes the kernel's ``language_info`` and kernel spec into a notebook it opens and marks the
+notebook modified when they differ from the file's; with ipykernel's own ``language_info`` (``"version":
+"3.11.7"``) a notebook would open modified on every Python but the one it was last saved with.
 """
 from __future__ import annotations
 
@@ -17,6 +23,18 @@ from nst_lib.startup import import_tensorflow_quietly
 
 KERNEL_NAME = "python3"
 DISPLAY_NAME = "Python 3 (nst course)"
+#: what JupyterLab writes into a notebook's ``metadata.kernelspec`` when this kernel starts
+NOTEBOOK_KERNELSPEC = {"name": KERNEL_NAME, "display_name": DISPLAY_NAME, "language": "python"}
+#: ipykernel's ``language_info`` without ``version`` (optional in nbformat; the kernel's banner still names the
+#: exact Python, and notebook 00 prints it); every notebook records it as its ``metadata.language_info``
+LANGUAGE_INFO = {
+    "name": "python",
+    "mimetype": "text/x-python",
+    "codemirror_mode": {"name": "ipython", "version": 3},
+    "pygments_lexer": "ipython3",
+    "nbconvert_exporter": "python",
+    "file_extension": ".py",
+}
 
 
 def install(prefix: str = sys.prefix) -> Path:
@@ -37,9 +55,15 @@ def main(argv: list[str] | None = None) -> None:
         print(f"installed the course kernel in {install()}")
         return
     import_tensorflow_quietly()
-    from ipykernel.kernelapp import launch_new_instance
+    from ipykernel.ipkernel import IPythonKernel
+    from ipykernel.kernelapp import IPKernelApp
 
-    launch_new_instance()
+    class CourseKernel(IPythonKernel):
+        """IPython's kernel, reporting :data:`LANGUAGE_INFO` (what the course's notebooks record)."""
+
+        language_info = LANGUAGE_INFO
+
+    IPKernelApp.launch_instance(kernel_class=CourseKernel)
 
 
 if __name__ == "__main__":
