@@ -38,9 +38,9 @@
 # ## 1. Environment check
 #
 # Run the next cell first. It imports the course library, `nst_lib`, exactly as every notebook does:
-# `import nst_lib as nst`. (If the import fails, install the project with `make install` from the
-# repository root and pick the kernel of its `.venv`.) `%matplotlib inline` makes figures appear under
-# the cells that draw them.
+# `import nst_lib as nst`. (If the import fails, run `make install` in the repository root and open the
+# course with `make lab`: its kernel, *Python 3 (nst course)* at the top right of this notebook, runs in
+# the project's `.venv`.) `%matplotlib inline` makes figures appear under the cells that draw them.
 
 # %%
 # %matplotlib inline

@@ -1,6 +1,7 @@
 """Look at a notebook as a learner sees it: open it in a real JupyterLab, run its first cells, screenshot.
 
     .venv/bin/python scripts/screenshot_lab.py 00_setup_and_tour --cells 2 --out /tmp/lab_00.png
+    .venv/bin/python scripts/screenshot_lab.py 00_setup_and_tour --cells 0 --show 0 --out /tmp/lab_00_top.png
     .venv/bin/python scripts/screenshot_lab.py 09_what_is_style --cells 2 --fast --out /tmp/lab_09.png
     .venv/bin/python scripts/screenshot_lab.py 02_vgg19_feature_maps --cells 17 --show 13 --fast --out /tmp/lab_02.png
     .venv/bin/python scripts/screenshot_lab.py 05_optimization --cells 12 --show 1,7,11 --fast --out /tmp/lab_05.png
@@ -10,7 +11,9 @@ free localhost port with the project's ``python3`` kernel (``nst_lib.course.kern
 install``), opens the notebook in headless Chromium, runs the first ``--cells`` cells one after the other
 through JupyterLab's own command (``notebook:run-cell-and-select-next``, what Shift+Enter does), waits for
 the kernel to be idle after each, and saves a screenshot of the window (one per cell of ``--show``: with several, ``/tmp/lab_05.png`` becomes
-``/tmp/lab_05_c1.png``, ``/tmp/lab_05_c7.png``, …). It then prints every stream output
+``/tmp/lab_05_c1.png``, ``/tmp/lab_05_c7.png``, …; ``--show 0`` is the top of the notebook, what a learner
+sees first). It prints whether the notebook's tab shows it modified (JupyterLab's dirty dot; a notebook
+nobody has run should open unmodified), then every stream output
 of the cells it ran that went to stderr — what a learner would see in red — so a check does not rely on
 the eye alone. Nothing in the repository is written (the copy is discarded). ``--fast`` sets ``NST_FAST=1``.
 
@@ -55,6 +58,9 @@ NOTIFICATIONS = ("JSON.stringify({toasts: Array.from(document.querySelectorAll('
                  ".map(t => t.innerText.trim()), status: Array.from(document.querySelectorAll("
                  "'.jp-Notification-Status')).map(s => s.innerText.trim()),"
                  " news: document.body.innerText.includes('Jupyter news')})")
+#: whether the notebook's tab carries JupyterLab's dirty mark (the dot that replaces the close button)
+TAB_MODIFIED = ("Array.from(document.querySelectorAll('.lm-TabBar-tab')).some(t => t.innerText.trim() === %s"
+                " && t.classList.contains('jp-mod-dirty'))")
 #: JupyterLab's notification settings as its own default (the prompt appears while fetchNews is "none")
 NEWS_DEFAULT = {"fetchNews": "none", "checkForUpdates": True}
 
@@ -67,8 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fast", action="store_true", help="NST_FAST=1 (tiny images)")
     ap.add_argument("--timeout", type=float, default=300.0, help="seconds per cell")
     ap.add_argument("--show", default="1",
-                    help="scroll so that this code cell (counted from 1) is at the top of the screenshot; "
-                         "several, comma-separated (1,7,11), give one screenshot each, named OUT_c1.png, …")
+                    help="scroll so that this code cell (counted from 1; 0: the notebook's first cell) is at the top "
+                         "of the screenshot; several, comma-separated (1,7,11), give one screenshot each, named OUT_c1.png, …")
     ap.add_argument("--settle", type=float, default=0.0,
                     help="seconds to wait before the screenshot (JupyterLab's start-up notifications come late)")
     ap.add_argument("--ask-news", action="store_true",
@@ -126,11 +132,12 @@ def main(argv: list[str] | None = None) -> int:
             time.sleep(1.5)  # late stream messages
             time.sleep(args.settle)
             for number, path in zip(shows, outs):
-                shown = code[min(max(number, 1), len(code)) - 1]
+                shown = 0 if number <= 0 else code[min(number, len(code)) - 1]
                 browser.evaluate(f"{PANEL}.content.activeCellIndex = {shown}; {PANEL}.content.scrollToItem({shown}, 'start')")
                 time.sleep(1.0)
                 browser.screenshot(str(path), full_page=False)
             stderr = json.loads(browser.evaluate(STDERR_OUTPUTS % (last + 1)))
+            modified = browser.evaluate(TAB_MODIFIED % json.dumps(source.name))
             notifications = json.loads(browser.evaluate(NOTIFICATIONS))
     finally:
         _stop(lab)
@@ -139,6 +146,8 @@ def main(argv: list[str] | None = None) -> int:
     print("wrote " + ", ".join(str(path) for path in outs))
     print(f"notifications: {len(notifications['toasts'])} on screen {notifications['toasts']}, status bar "
           f"{notifications['status']}; the news prompt is {'SHOWN' if notifications['news'] else 'not shown'}")
+    print(f"the notebook's tab shows it {'MODIFIED (dirty dot)' if modified else 'unmodified'}"
+          + (f" after running {args.cells} code cells" if args.cells > 0 else ", nothing run"))
     for index, text in stderr:
         print(f"cell {index} stderr: {text[:400]!r}")
     print(f"{len(stderr)} stderr outputs in the cells run (through code cell {args.cells})")

@@ -82,6 +82,28 @@ def test_notebook_names_its_kernel(path: Path):
     assert kernelspec.get("name") == "python3", f"{path.name}: metadata.kernelspec is {kernelspec}"
 
 
+@needs_notebooks
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids)
+def test_notebook_metadata_is_what_jupyterlab_writes(path: Path):
+    """A notebook opens unmodified: its metadata is what JupyterLab writes into it on opening (the course
+    kernel's spec and language_info) and on saving (jupytext's filters from notebooks/jupytext.toml), so
+    JupyterLab changes nothing (tests/test_jupyterlab_open.py checks in a real JupyterLab)."""
+    import tomllib
+
+    from nst_lib.course.kernel import LANGUAGE_INFO, NOTEBOOK_KERNELSPEC
+
+    config = tomllib.loads((NOTEBOOK_DIR / "jupytext.toml").read_text(encoding="utf-8"))
+    expected = {
+        "jupytext": {key: config[key] for key in ("cell_metadata_filter", "notebook_metadata_filter") if key in config},
+        "kernelspec": NOTEBOOK_KERNELSPEC,
+        "language_info": LANGUAGE_INFO,
+    }
+    metadata = json.loads(path.read_text(encoding="utf-8"))["metadata"]
+    wrong = sorted(key for key in set(metadata) | set(expected) if metadata.get(key) != expected.get(key))
+    assert not wrong, f"{path.name} would open modified in JupyterLab: " + "; ".join(
+        f"metadata.{key} is {metadata.get(key)!r}, JupyterLab writes {expected.get(key)!r}" for key in wrong)
+
+
 def test_every_text_twin_has_its_notebook():
     orphans = [p.name for p in NOTEBOOK_DIR.glob("[0-9][0-9]_*.py") if not p.with_suffix(".ipynb").is_file()]
     assert not orphans, f"text twins without a notebook: {orphans}; run: make sync"
@@ -105,6 +127,11 @@ def test_the_course_kernel_starts_tensorflow_quietly():
     NotebookClient(nb, timeout=120, kernel_name="python3").execute()
     streams = [(o.name, o.text) for cell in nb.cells for o in cell.outputs if o.output_type == "stream"]
     assert streams == [("stdout", "2.0\n"), ("stdout", "next cell\n")], streams
+    # nbclient records the kernel's kernel_info as JupyterLab does: what the notebooks hold, on any Python
+    from nst_lib.course.kernel import DISPLAY_NAME, LANGUAGE_INFO
+
+    assert nb.metadata.language_info == LANGUAGE_INFO, nb.metadata.language_info
+    assert spec.display_name == DISPLAY_NAME, f"the python3 kernel is named {spec.display_name!r}; run make install"
 
 
 def notebook_folder(tmp_path: Path) -> Path:
