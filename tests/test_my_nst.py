@@ -195,6 +195,7 @@ def test_a_reference_is_built_on_the_learners_pieces(notebook, tmp_path):
     chosen = pieces.my_pieces("gram_matrix", "style_loss", folder=tmp_path)
     assert chosen["gram_matrix"].yours and chosen["gram_matrix"].origin == FILE_NAME
     assert not chosen["style_loss"].yours and chosen["style_loss"].reason == "not in my_nst.py yet"
+    assert chosen["style_loss"].why == (pieces.Why.NOT_WRITTEN,) and chosen["gram_matrix"].why == ()
     calls = []
     learners = chosen.module.gram_matrix
     chosen.module.gram_matrix = lambda f: calls.append(1) or learners(f)  # count what the reference calls
@@ -213,6 +214,7 @@ def test_a_failing_or_empty_piece_is_replaced_and_named(notebook, tmp_path):
         file.write("\n\ndef gram_matrix(features):\n    return tf.constant(1.0)\n")
     chosen = pieces.my_pieces("gram_matrix", folder=tmp_path)
     assert not chosen["gram_matrix"].yours and chosen["gram_matrix"].reason.startswith("fails its check")
+    assert chosen["gram_matrix"].why == (pieces.Why.FAILS,) and chosen["gram_matrix"].failing
     assert chosen.tally() == "0 of 1 pieces are yours; failing its check: gram_matrix."
 
     def empty(features):
@@ -221,15 +223,30 @@ def test_a_failing_or_empty_piece_is_replaced_and_named(notebook, tmp_path):
     fresh = pieces.my_pieces(folder=tmp_path)
     assert fresh.adopt(gram_matrix=empty) is not empty
     assert "still empty" in fresh["gram_matrix"].reason
+    # the notebook's (empty) and then my_nst.py's (failing): the tally goes by the first, as the reason reads
+    assert fresh["gram_matrix"].why == (pieces.Why.EMPTY, pieces.Why.FAILS) and fresh["gram_matrix"].missing
+    assert fresh.tally() == "0 of 1 pieces are yours; missing: gram_matrix."
 
 
 def test_the_reference_itself_is_never_counted_as_yours(tmp_path, capsys):
     chosen = pieces.my_pieces(folder=tmp_path)
     chosen.adopt(gram_matrix=checks.reference("gram_matrix"))
     assert not chosen["gram_matrix"].yours and "reference solution, not yours" in chosen["gram_matrix"].reason
+    assert chosen["gram_matrix"].why == (pieces.Why.IS_REFERENCE,)
     again = pieces.my_pieces("gram_matrix", folder=tmp_path)
     again.adopt(style_loss=again.functions("gram_matrix"))  # a built reference passed back in
     assert not again["style_loss"].yours
+
+
+def test_the_tally_reads_the_verdicts_not_the_words(tmp_path):
+    """Missing or failing is decided by each piece's ``why``, whatever its sentence says (issue 23: no code
+    parses a message)."""
+    chosen = pieces.my_pieces(folder=tmp_path)
+    chosen.pieces["a"] = pieces.Piece("a", len, False, pieces.REFERENCE, "échoue à sa vérification", (pieces.Why.FAILS,))
+    chosen.pieces["b"] = pieces.Piece("b", len, False, pieces.REFERENCE, "fails? no: not written", (pieces.Why.NOT_WRITTEN,))
+    chosen.pieces["c"] = pieces.Piece("c", len, True, "my_nst.py")
+    assert chosen.tally() == "1 of 3 pieces are yours; missing: b; failing its check: a."
+    assert [chosen[n].missing for n in "abc"] == [False, True, False] and not chosen["c"].failing
 
 
 def test_the_capstone_widget_says_whose_functions_run():

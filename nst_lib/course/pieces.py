@@ -8,14 +8,15 @@ learner's other pieces**: a copy of the reference function whose global names (`
 ``gram_matrix``. Likewise the learner's own functions from ``my_nst.py`` call the chosen pieces (the
 module's names are rebound to them), never a hidden library version.
 
-Every :class:`Piece` says whether it is ``yours`` and why not; :meth:`Pieces.tally` is the contract line
-``K of N pieces are yours`` (notebook 08 ends with it), and :meth:`Pieces.label` names a result made from
-several pieces truthfully.
+Every :class:`Piece` says whether it is ``yours`` and why not — as a :class:`Why` that code reads and a
+``reason`` sentence the learner reads; :meth:`Pieces.tally` is the contract line ``K of N pieces are yours``
+(notebook 08 ends with it), and :meth:`Pieces.label` names a result made from several pieces truthfully.
 """
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import enum
 import io
 import types
 from pathlib import Path
@@ -25,7 +26,7 @@ from . import solutions
 from .checks import EXERCISES, ExerciseError, ExerciseNotWritten
 from .learner_file import FILE_NAME, LearnerFileError, load_learner_module
 
-__all__ = ["CAPSTONE_PIECES", "Piece", "Pieces", "my_pieces", "capstone_pieces"]
+__all__ = ["CAPSTONE_PIECES", "Piece", "Pieces", "Why", "my_pieces", "capstone_pieces"]
 
 #: the pieces of notebook 08, in the order they build on each other
 CAPSTONE_PIECES = ("preprocess", "make_extractor", "gram_matrix", "content_loss", "style_loss", "make_train_step",
@@ -34,17 +35,45 @@ CAPSTONE_PIECES = ("preprocess", "make_extractor", "gram_matrix", "content_loss"
 YOURS, REFERENCE = "yours", "reference"
 
 
+class Why(enum.Enum):
+    """Why a candidate for a piece is not used: what :meth:`Pieces.tally` counts, whatever the words say."""
+
+    NOT_WRITTEN = "not_written"  # no function of that name in my_nst.py (nor in the notebook)
+    EMPTY = "empty"  # still the exercise's empty template
+    FAILS = "fails"  # written, and its check found something wrong
+    IS_REFERENCE = "is_reference"  # the reference solution itself, not the learner's
+
+    @property
+    def missing(self) -> bool:
+        """Not written yet (the tally's "missing"), as opposed to written and failing its check."""
+        return self is not Why.FAILS
+
+
 @dataclasses.dataclass(frozen=True)
 class Piece:
     """One piece: the ``function`` to use, whether it is ``yours``, where it came from (``origin``:
-    ``"my_nst.py"``, ``"this notebook"`` or ``"reference"``) and, for a reference, ``reason``: why yours
-    is not used (``"not in my_nst.py yet"``, ``"still empty"``, or what its check found)."""
+    ``"my_nst.py"``, ``"this notebook"`` or ``"reference"``) and, for a reference, why yours is not used:
+    ``why``, one :class:`Why` per candidate looked at (in order: the notebook's, then my_nst.py's), and
+    ``reason``, the sentence the learner reads (``"not in my_nst.py yet"``, ``"still empty"``, or what its
+    check found)."""
 
     name: str
     function: Callable
     yours: bool
     origin: str
     reason: str = ""
+    why: tuple[Why, ...] = ()
+
+    @property
+    def missing(self) -> bool:
+        """A reference because yours is not written yet: the first candidate's verdict (the one ``reason``
+        begins with) is not "fails its check"."""
+        return not self.yours and (not self.why or self.why[0].missing)
+
+    @property
+    def failing(self) -> bool:
+        """A reference because yours (the first candidate) fails its check."""
+        return not self.yours and not self.missing
 
     @property
     def owner(self) -> str:
@@ -73,18 +102,19 @@ def _is_the_reference(name: str, function: Callable) -> bool:
     return getattr(plain, "__code__", None) is EXERCISES[name].reference.__code__
 
 
-def _verdict(name: str, function: Callable) -> tuple[bool, str]:
-    """(passes, reason) of ``function`` against exercise ``name``'s check, quietly."""
+def _verdict(name: str, function: Callable) -> tuple[Why | None, str]:
+    """(why it is not used — None when it passes —, the learner's sentence) of ``function`` against exercise
+    ``name``'s check, quietly."""
     if _is_the_reference(name, function):
-        return False, "this is the reference solution, not yours"
+        return Why.IS_REFERENCE, "this is the reference solution, not yours"
     try:
         with contextlib.redirect_stdout(io.StringIO()):
             EXERCISES[name].check.__wrapped__(function)
     except ExerciseNotWritten:
-        return False, "still empty"
+        return Why.EMPTY, "still empty"
     except ExerciseError as err:
-        return False, f"fails its check: {err.reason}"
-    return True, ""
+        return Why.FAILS, f"fails its check: {err.reason}"
+    return None, ""
 
 
 class Pieces:
@@ -100,15 +130,18 @@ class Pieces:
     def choose(self, name: str, candidates: list[tuple[str, Callable]]) -> Piece:
         """The first candidate ``(origin, function)`` that passes ``name``'s check, else the reference built
         on the pieces chosen so far; remembered, and bound in the references' and ``my_nst``'s globals."""
-        reasons = []
+        reasons, whys = [], []
         for origin, function in candidates:
-            passes, reason = _verdict(name, function)
-            if passes:
+            why, reason = _verdict(name, function)
+            if why is None:
                 return self._keep(Piece(name, function, True, origin))
+            whys.append(why)
             reasons.append(reason if len(candidates) == 1 else f"{reason} (from {origin})")
         if not candidates:
+            whys.append(Why.NOT_WRITTEN)
             reasons.append(f"not in {FILE_NAME} yet")
-        return self._keep(Piece(name, _reference_on(name, self.namespace), False, REFERENCE, "; ".join(reasons)))
+        return self._keep(Piece(name, _reference_on(name, self.namespace), False, REFERENCE, "; ".join(reasons),
+                                tuple(whys)))
 
     def _keep(self, piece: Piece) -> Piece:
         self.pieces[piece.name] = piece
@@ -168,8 +201,8 @@ class Pieces:
         """The contract line: ``K of N pieces are yours`` and, when K < N, which ones are missing or failing."""
         mine = [p for p in self.pieces.values() if p.yours]
         line = f"{len(mine)} of {len(self.pieces)} pieces are yours"
-        missing = [p.name for p in self.pieces.values() if not p.yours and not p.reason.startswith("fails")]
-        failing = [p.name for p in self.pieces.values() if not p.yours and p.reason.startswith("fails")]
+        missing = [p.name for p in self.pieces.values() if p.missing]
+        failing = [p.name for p in self.pieces.values() if p.failing]
         if missing:
             line += f"; missing: {', '.join(missing)}"
         if failing:
