@@ -167,6 +167,7 @@ def remove_stale_temporaries(outputs: Iterable[str | os.PathLike | None], quiet:
         pattern = also_named if position == 0 else None
         removed += remove_temporaries(folder, lambda name: name in names or bool(pattern and pattern.match(name)))
     if removed and not quiet:
-        targets = ", ".join(str(folder / name) for folder, names in folders.items() for name in sorted(names))
-        print(f"note: removed {removed} temporary file(s) that an interrupted run left beside {targets}", file=sys.stderr)
+        targets = [str(folder / name) for folder, names in folders.items() for name in sorted(names)]
+        where = f"beside {', '.join(targets)}" if len(targets) <= 4 else f"in {', '.join(map(str, folders))}"
+        print(f"note: removed {removed} temporary file(s) that an interrupted run left {where}", file=sys.stderr)
     return removed

@@ -19,7 +19,8 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
-from .cli_common import EXIT_INTERRUPTED, EXIT_OK, UsageError, check_files, input_files, load_styles, number
+from .cli_common import (EXIT_INTERRUPTED, EXIT_OK, UsageError, check_files, input_files, load_styles, number,
+                         remove_stale_temporaries)
 from .config import StyleConfig, config_fields
 from .fast_settings import check_model_file
 from .frames import (DEFAULT_FPS, STATE_RECORD, FrameSource, check_video_output, frame_name, open_frames, output_kind,
@@ -159,6 +160,16 @@ def _check_state_folder(args: argparse.Namespace, state_dir: Path | None, source
     check_new_files((state_dir / name for name in sorted(names)), inputs, flag)
 
 
+def _written_files(checked: dict[str, Any]) -> list[Path]:
+    """Every file the run writes: the ``.mp4``/``.gif`` or the frames of an ``-o`` folder, and the state
+    folder's record and frames."""
+    output, indices, state_dir = checked["output"], checked["indices"], checked["state_dir"]
+    files = [output] if output_kind(output) != "folder" else [output / frame_name(i - indices.start) for i in indices]
+    if state_dir is not None:
+        files += [state_dir / STATE_RECORD, *(state_dir / state_frame_name(index) for index in indices)]
+    return files
+
+
 def _video_module():
     try:
         from . import video  # lazy: imports TensorFlow (docs/architecture.md, "Lazy TensorFlow")
@@ -222,6 +233,7 @@ def run_video(args: argparse.Namespace, checked: dict[str, Any]):
 def cmd_video(args: argparse.Namespace) -> int:
     """``nst video``: check everything, then stylize frame by frame (nst_lib.video)."""
     checked = _checked(args)
+    remove_stale_temporaries(_written_files(checked), args.quiet)
     import_tensorflow_quietly()
     finished, total, output = run_video(args, checked)
     if finished < total:

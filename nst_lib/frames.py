@@ -12,7 +12,8 @@ larger than the run's size is shrunk by a whole factor right after decoding, as 
 
 **Out.** A folder (``00000.png``, ``00001.png``, … written as each frame is finished), an ``.mp4``
 (H.264, yuv420p, through PyAV) or a ``.gif`` (Pillow, one palette for the whole clip so the colours do not
-flicker). Video files are written to a temporary file and renamed: complete or untouched.
+flicker). Video files are written to a temporary file and renamed (:func:`nst_lib.fileio.atomic_file`):
+complete or untouched.
 
 PyAV is imported inside the functions that need it: it is an optional extra (``pip install
 'nst-lib[video]'``; ``make install`` installs it), and a folder of frames works without it.
@@ -21,7 +22,6 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -31,6 +31,7 @@ import numpy as np
 from PIL import Image
 
 from .errors import InvalidImageError, InvalidSettingError, OutputError
+from .fileio import atomic_file
 from .images import ImageHeader, decoded_frame_at_size, load_image, read_image_header, save_image, to_uint8
 from .paths import same_file
 
@@ -244,18 +245,12 @@ def write_frame(folder: Path, index: int, image: np.ndarray) -> Path:
 def write_video(path: Path, frames: Iterable[np.ndarray], fps: float) -> Path:
     """Write ``frames`` (float32 images of one size) as an ``.mp4`` or ``.gif`` atomically."""
     kind = output_kind(path)
-    handle, temporary = tempfile.mkstemp(suffix=path.suffix, prefix=f".{path.stem}.", dir=path.parent)
-    os.close(handle)
-    try:
-        count = (_write_gif if kind == "gif" else _write_mp4)(Path(temporary), frames, fps)
+    # fileio's writer: .out.mp4.XXXXXXXX.mp4 beside it (the suffix tells PyAV the container), locked while it is
+    # written, so a run killed half-way leaves a temporary the next run removes (docs/safety.md)
+    with atomic_file(path, path.suffix) as temporary:
+        count = (_write_gif if kind == "gif" else _write_mp4)(temporary, frames, fps)
         if count == 0:
             raise OutputError(f"no frame to write into {str(path)!r}")
-        os.replace(temporary, path)
-    except OSError as exc:
-        raise OutputError(f"cannot write {str(path)!r}: {exc}") from None
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
     return path
 
 

@@ -150,3 +150,51 @@ def test_a_run_after_a_killed_one_leaves_only_its_image(folder, capsys, offline_
                  "--scales", "1", "--quiet"]) == 0
     assert (root / "out.png").is_file() and not stale[0].exists()
     assert not [p for p in root.iterdir() if p.name.startswith(".out.png.") and p.name.endswith(".tmp")]
+
+
+# ------------------------------------------------------------------------------------------- nst video
+def test_a_video_being_written_is_a_locked_temporary_of_fileio(tmp_path):
+    """An .mp4 is written through fileio's writer: ``.clip.mp4.XXXXXXXX.mp4``, kept while it is being written
+    (even when old), renamed at the end; an empty clip leaves nothing."""
+    import numpy as np
+
+    from nst_lib.errors import OutputError
+    from nst_lib.frames import write_video
+
+    frame = np.full((32, 48, 3), 0.5, np.float32)
+    seen = []
+
+    def frames():
+        yield frame
+        temporary, = [p for p in tmp_path.iterdir() if p.name.startswith(".clip.mp4.") and p.suffix == ".mp4"]
+        _age(temporary)
+        seen.append(remove_temporaries(tmp_path, ["clip.mp4"]))
+        yield frame
+
+    write_video(tmp_path / "clip.mp4", frames(), 10)
+    assert seen == [0] and [p.name for p in tmp_path.iterdir()] == ["clip.mp4"]
+    with pytest.raises(OutputError, match="no frame"):
+        write_video(tmp_path / "empty.gif", [], 10)
+    assert [p.name for p in tmp_path.iterdir()] == ["clip.mp4"]
+
+
+@pytest.mark.parametrize("output, targets", [
+    ("out.gif", ["out.gif"]),
+    ("out_frames", ["out_frames/00000.png", "out_frames/00001.png"]),
+], ids=["gif", "folder of frames"])
+def test_nst_video_removes_what_a_killed_run_left_of_its_own_files(output, targets, folder, capsys, monkeypatch):
+    root, _, kept = folder
+    (root / "frames").mkdir()
+    for index in range(2):
+        write_png(root / "frames" / f"{index:05d}.png", make_content(seed=index))
+    (root / "out_frames").mkdir()
+    (root / "state").mkdir()
+    stale = [_left(root / name) for name in [*targets, "state/00001.npy"]]
+    kept += [_left(root / "out_frames" / "00002.png"), _left(root / "state" / "00002.npy")]  # not frames of this run
+    _stop_before_tensorflow(monkeypatch, "cli_video")
+    before = _checksums(root)
+    assert main(["video", "frames", "style.png", "-o", output, "--save-state", "state", "--size", "48"]) == 130
+    assert f"note: removed {len(stale)} temporary file(s)" in capsys.readouterr().err
+    assert not any(p.exists() for p in stale) and all(p.exists() for p in kept)
+    after = _checksums(root)
+    assert after == {name: digest for name, digest in before.items() if name in after} and len(after) == len(before) - len(stale)
