@@ -121,3 +121,14 @@ def tiny_models_folder(tmp_path_factory) -> Path:
     network = build_network(width=4, residual_blocks=1, seed=0, metadata={"format": MODEL_FORMAT})
     FastModel(network).save(folder / "tiny_swirls.keras")
     return folder
+
+
+# ------------------------------------------------------------------------------------ notebooks 01–05
+@pytest.fixture(scope="session")
+def early_notebooks(tmp_path_factory):
+    """Notebooks 01–05 executed once per session for test_notebooks and test_my_nst (tests/notebook_runs.py),
+    in a folder every pytest-xdist worker of this session shares (the parent of the workers' own)."""
+    from notebook_runs import EarlyNotebooks
+
+    base = tmp_path_factory.getbasetemp()
+    return EarlyNotebooks((base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "early_notebooks")

@@ -12,6 +12,7 @@ import inspect
 import itertools
 import linecache
 import os
+import shutil
 import textwrap
 from pathlib import Path
 
@@ -22,6 +23,7 @@ tf = pytest.importorskip("tensorflow")
 
 from nst_lib.course import checks, learner_file, pieces, solutions  # noqa: E402
 from nst_lib.course.learner_file import FILE_NAME, LearnerFileError  # noqa: E402
+from notebook_runs import EARLY, exercises_of  # noqa: E402
 
 _cells = itertools.count(1)
 
@@ -259,38 +261,8 @@ def test_the_capstone_widget_says_whose_functions_run():
 
 # ------------------------------------------------------------------------------------ the notebooks
 REPO = Path(__file__).resolve().parents[1]
-EARLY_NOTEBOOKS = [REPO / "notebooks" / name for name in (
-    "01_images_and_preprocessing.ipynb", "02_vgg19_feature_maps.ipynb", "03_gram_matrices.ipynb",
-    "04_content_and_style_losses.ipynb", "05_optimization.ipynb")]
 CAPSTONE = REPO / "notebooks" / "08_your_own_style_transfer.ipynb"
 NOTEBOOK_TIMEOUT = 600
-
-
-def _exercise_of(function_name: str) -> str | None:
-    """The exercise a function of an exercise cell answers: its own name, or without a ``my_`` prefix."""
-    for name in (function_name, function_name.removeprefix("my_")):
-        if name in checks.EXERCISES:
-            return name
-    return None
-
-
-def fill_with_solutions(source: str) -> tuple[str, list[str]]:
-    """An exercise cell with every exercise function replaced by its reference solution (same name), the
-    names the solutions read from their module imported first; the cell's other statements are kept."""
-    lines = source.splitlines()
-    filled, imports = [], set()
-    for node in sorted(ast.parse(source).body, key=lambda n: -n.lineno):
-        if not isinstance(node, ast.FunctionDef) or _exercise_of(node.name) is None:
-            continue
-        exercise = _exercise_of(node.name)
-        reference = checks.reference(exercise)
-        text = textwrap.dedent(inspect.getsource(reference)).replace(f"def {exercise}(", f"def {node.name}(", 1)
-        imports |= {name for name in learner_file._global_names(reference, text) if name not in checks.EXERCISES}
-        start = min([node.lineno, *(d.lineno for d in node.decorator_list)]) - 1
-        lines[start:node.end_lineno] = text.rstrip().splitlines()
-        filled.append(exercise)
-    header = [f"from {solutions.__name__} import {', '.join(sorted(imports))}"] if imports else []
-    return "\n".join(header + lines) + "\n", filled
 
 
 def _run(path: Path, folder: Path):
@@ -330,25 +302,28 @@ for _name in {names!r}:
 @pytest.mark.notebooks
 @pytest.mark.slow
 @pytest.mark.timeout(7 * NOTEBOOK_TIMEOUT)
-def test_notebooks_01_to_05_save_their_solutions_and_08_runs_on_them(tmp_path, monkeypatch):
+def test_notebooks_01_to_05_save_their_solutions_and_08_runs_on_them(early_notebooks, tmp_path, monkeypatch):
     """Done means (issue 19): with the exercise cells of 01–05 filled in, their checks write my_nst.py;
-    notebook 08 then imports every piece from it, calls each of them in its run, and labels them yours."""
+    notebook 08 then imports every piece from it, calls each of them in its run, and labels them yours.
+
+    01–05 run once for this test and test_notebooks (tests/notebook_runs.py): in each notebook's kernel,
+    after an exercise's shipped check fails, its cell filled with the reference solution and its check
+    run again in the learner's folder, as a learner does next."""
     monkeypatch.setenv("NST_FAST", "1")
     monkeypatch.setenv("NST_OFFLINE", "1")
     monkeypatch.setenv("MPLBACKEND", "Agg")
-    folder = tmp_path / "notebooks"
-    folder.mkdir()
     expected = []
-    for path in EARLY_NOTEBOOKS:
-        nb, client = _run(path, folder)
-        for cell in nb.cells:
-            if "exercise" in cell.metadata.get("tags", []):
-                cell.source, filled = fill_with_solutions(cell.source)
-                expected += filled
-        last_check = max(i for i, c in enumerate(nb.cells) if c.cell_type == "code" and "check_" in c.source)
-        with client.setup_kernel():  # up to the last check: the demos after it save nothing
-            for index, cell in enumerate(nb.cells[:last_check + 1]):
-                client.execute_cell(cell, index)
+    for stem in EARLY:
+        run = early_notebooks.result(stem)
+        if run.learner_error:
+            pytest.fail(f"{stem}, filled in: {run.learner_error}", pytrace=False)
+        wanted = exercises_of(REPO / "notebooks" / f"{stem}.ipynb")
+        assert run.filled == wanted, f"{stem}: filled in and checked {run.filled}, its exercise cells {wanted} ({run.error})"
+        expected += wanted
+        if stem.startswith("04"):  # its cell that brings in gram_matrix, run again in the learner's folder
+            assert "✓ gram_matrix: yours (from my_nst.py)" in run.learner_printed, run.learner_printed
+    folder = tmp_path / "notebooks"  # a copy: notebook 08 and this test write into it
+    shutil.copytree(early_notebooks.learner, folder)
     saved = learner_file.saved_names(folder)
     assert sorted(saved) == sorted(expected), (saved, expected)
     assert set(pieces.CAPSTONE_PIECES[:-2]) <= set(saved)

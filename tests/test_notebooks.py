@@ -3,7 +3,10 @@ structure, and the README's contents table matches them.
 
 Every ``notebooks/NN_*.ipynb`` is picked up by the glob, so new notebooks are tested without editing
 this file. Execution uses nbclient with ``NST_FAST=1`` (tiny images, few steps), ``NST_OFFLINE=1`` and
-the Agg backend, from the ``notebooks/`` folder, one test per notebook.
+the Agg backend, in a folder of its own outside the repository, one test per notebook
+(``tests/notebook_runs.py``). Notebooks 01–05 are executed once per session for this file and
+``test_my_nst``'s chain when both are selected: the same kernel also fills in each exercise after its
+shipped check has failed, in another folder, and then puts back what it changed.
 """
 from __future__ import annotations
 
@@ -13,15 +16,14 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+from notebook_runs import EARLY, TIMEOUT, execute, notebook_folder
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = REPO / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
-TIMEOUT = 600  # seconds per notebook (and per cell)
 EXPECTED_FAILURE_TAG = "raises-exception"
 
 nbformat = pytest.importorskip("nbformat")
@@ -134,33 +136,29 @@ def test_the_course_kernel_starts_tensorflow_quietly():
     assert spec.display_name == DISPLAY_NAME, f"the python3 kernel is named {spec.display_name!r}; run make install"
 
 
-def notebook_folder(tmp_path: Path) -> Path:
-    """A folder to run notebooks in, outside the repository: what they write (``my_nst.py``, the learner's
-    file) lands there, and ``../benchmarks`` still resolves (notebook 10 reads measured results)."""
-    folder = tmp_path / "notebooks"
-    folder.mkdir(exist_ok=True)
-    if not (tmp_path / "benchmarks").exists():
-        (tmp_path / "benchmarks").symlink_to(REPO / "benchmarks", target_is_directory=True)
-    return folder
+#: the test of test_my_nst that runs notebooks 01–05 with their exercises filled in
+CHAIN_TEST = "test_notebooks_01_to_05_save_their_solutions_and_08_runs_on_them"
+
+
+def _timeout(path: Path):
+    """Per notebook; one of 01–05 may wait for (or run) the ones before it (tests/notebook_runs.py)."""
+    return pytest.mark.timeout((len(EARLY) if path.stem in EARLY else 1) * TIMEOUT + 60)
 
 
 @pytest.mark.notebooks
-@pytest.mark.timeout(TIMEOUT + 60)
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids)
-def test_notebook_runs_top_to_bottom_in_fast_mode(path: Path, monkeypatch, tmp_path: Path):
-    from nbclient import NotebookClient
-
-    monkeypatch.setenv("NST_FAST", "1")
-    monkeypatch.setenv("NST_OFFLINE", "1")
-    monkeypatch.setenv("MPLBACKEND", "Agg")
-    monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL", raising=False)  # as a learner's JupyterLab has it
-    nb = _read(path)
-    folder = notebook_folder(tmp_path)
-    client = NotebookClient(nb, timeout=TIMEOUT, kernel_name="python3", resources={"metadata": {"path": str(folder)}})
-    started = time.perf_counter()
-    client.execute()  # raises CellExecutionError for an error in any cell not tagged raises-exception
-    elapsed = time.perf_counter() - started
-    assert elapsed < TIMEOUT, f"{path.name} took {elapsed:.0f} s in fast mode"
+@pytest.mark.parametrize("path", [pytest.param(p, marks=_timeout(p)) for p in NOTEBOOKS], ids=_ids)
+def test_notebook_runs_top_to_bottom_in_fast_mode(path: Path, request, tmp_path: Path):
+    """Every cell runs (a cell tagged raises-exception must fail with its self-check's message), without
+    TensorFlow's start-up lines, and the last cell shows a widget. Notebooks 01–05 are executed once for
+    this test and test_my_nst's chain when both are selected (tests/notebook_runs.py: one kernel each)."""
+    if path.stem in EARLY and any(item.name == CHAIN_TEST for item in request.session.items):
+        run = request.getfixturevalue("early_notebooks").result(path.stem)
+    else:
+        run = execute(path, notebook_folder(tmp_path))
+    if run.error:  # a CellExecutionError in a cell not tagged raises-exception
+        pytest.fail(f"{path.name}: {run.error}", pytrace=False)
+    nb = run.notebook
+    assert run.seconds < TIMEOUT, f"{path.name} took {run.seconds:.0f} s in fast mode"
 
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
