@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 from typing import Callable
 
-from .cli_common import EXIT_FAILURE, EXIT_OK, UsageError, input_file, load_styles, number
+from .cli_common import EXIT_FAILURE, EXIT_OK, UsageError, check_network_pass, input_file, load_styles, number
 from .config import StyleConfig, config_fields
 from .errors import MemoryBudgetError, NSTError
 from .fast_settings import check_model_file
@@ -83,7 +83,8 @@ def _pairs(photos: list[Path], outdir: Path, extension: str, others: dict[str, s
 
 def _check_memory(photos: list[Path], fields: dict) -> None:
     """From every photo's header, before any worker starts (docs/safety.md): decoding it at the run's size fits
-    in the budget, and so does its run (optimisation: the memory plan of the costliest photo)."""
+    in the budget, and so does its run (optimisation: the memory plan of the costliest photo; a network: its pass
+    over the largest photo)."""
     headers = []
     for photo in photos:
         try:
@@ -92,7 +93,10 @@ def _check_memory(photos: list[Path], fields: dict) -> None:
             pass
     config = StyleConfig(**fields["config"]) if fields.get("config") is not None else None
     check_input_decoding([(header, fields["size"]) for header in headers], None if config is None else config.max_memory)
-    if config is None or not headers:
+    if config is None:  # a trained network: its pass over the largest photo (docs/safety.md)
+        check_network_pass(check_model_file(fields["model"]), [header.upright_shape for header in headers], fields["size"])
+        return
+    if not headers:
         return
     # at long side --size, the squarest photo has the most pixels: its run is the costliest of the batch
     squarest = max(headers, key=lambda header: min(header.upright_shape) / max(header.upright_shape))

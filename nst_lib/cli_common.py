@@ -8,13 +8,13 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable
 
 from . import data, environment
 from .config import INITS
 from .fileio import remove_temporaries
 from .images import MIN_SIDE, MIN_SOURCE_SIDE, load_image, read_image_header
-from .memory import check_input_decoding
+from .memory import check_fast_inference, check_input_decoding, output_shape
 from .paths import check_distinct, check_writable
 from .startup import import_tensorflow_quietly
 from .weights import keras_cache_dir
@@ -91,6 +91,16 @@ def load_styles(texts: list[str], config) -> list:
     headers = [(read_image_header(file), side) for text in texts if (file := input_file(text)) is not None]
     check_input_decoding(headers, config.max_memory)
     return [load_source(text, side if side >= MIN_SIDE else None, min_side=MIN_SOURCE_SIDE) for text in texts]
+
+
+def check_network_pass(model_config: dict[str, Any], shapes: Iterable[tuple[int, int]], size: int | None) -> None:
+    """``--model``: the network's pass over the largest of these images — (height, width) as their headers
+    declare them, run at long side ``size`` (None: as they are) — must fit in the memory available now;
+    checked before any work, as :meth:`~nst_lib.fast.FastModel.stylize` checks each pass when it runs
+    (``model_config``: what :func:`~nst_lib.fast_settings.check_model_file` returned; docs/safety.md)."""
+    passes = [shape if size is None else output_shape(shape, size) for shape in shapes]
+    if passes:
+        check_fast_inference(max(passes, key=lambda shape: shape[0] * shape[1]), int(model_config["config"]["width"]))
 
 
 def _painting_file(name: str) -> str:

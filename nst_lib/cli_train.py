@@ -20,12 +20,13 @@ import sys
 import time
 from typing import Any
 
-from .cli_common import (EXIT_INTERRUPTED, EXIT_OK, UsageError, check_files, input_files, load_source, name_list,
-                         number, remove_stale_temporaries)
+from .cli_common import (EXIT_INTERRUPTED, EXIT_OK, UsageError, check_files, check_network_pass, input_file, input_files,
+                         load_source, name_list, number, remove_stale_temporaries)
 from .config import BACKBONES, PRECISIONS, STYLE_LOSSES, StyleConfig, config_fields
 from .fast_data import list_image_folder
 from .fast_settings import TrainSettings, check_model_file, check_model_path, train_fields
-from .images import check_output_path, output_bit_depth, save_image
+from .images import check_output_path, output_bit_depth, read_image_header, save_image
+from .memory import check_input_decoding
 from .layers import to_keras_names
 from .startup import import_tensorflow_quietly
 
@@ -169,6 +170,16 @@ def cmd_train(args: argparse.Namespace) -> int:
 _NOT_WITH_MODEL = ("mask", "save_every", "history", "resume", "save_state")
 
 
+def _check_model_memory(content: str, size: int, model_config: dict) -> None:
+    """From the content's header, before a pixel is decoded: decoding it at ``size`` and the network's pass over
+    it fit in the memory available now (docs/safety.md; the bundled examples are small)."""
+    file = input_file(content)
+    if file is not None:
+        header = read_image_header(file)
+        check_input_decoding([(header, size)], None)
+        check_network_pass(model_config, [header.upright_shape], size)
+
+
 def cmd_stylize_model(args: argparse.Namespace) -> int:
     """``nst stylize CONTENT --model MODEL.keras -o OUT [--size PX] [--precision P] [--bit-depth 8|16]``."""
     if args.styles:
@@ -185,7 +196,8 @@ def cmd_stylize_model(args: argparse.Namespace) -> int:
     output = check_output_path(args.output)
     output_bit_depth(output, args.bit_depth)
     check_files({"-o": args.output}, input_files(args))
-    check_model_file(args.model)
+    model_config = check_model_file(args.model)
+    _check_model_memory(args.content, size, model_config)
     content = load_source(args.content, size)
     remove_stale_temporaries([output], args.quiet)
 

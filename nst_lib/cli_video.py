@@ -19,8 +19,8 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
-from .cli_common import (EXIT_INTERRUPTED, EXIT_OK, UsageError, check_files, input_files, load_styles, number,
-                         remove_stale_temporaries)
+from .cli_common import (EXIT_INTERRUPTED, EXIT_OK, UsageError, check_files, check_network_pass, input_files,
+                         load_styles, number, remove_stale_temporaries)
 from .config import StyleConfig, config_fields
 from .fast_settings import check_model_file
 from .frames import (DEFAULT_FPS, STATE_RECORD, FrameSource, check_video_output, frame_name, open_frames, output_kind,
@@ -114,8 +114,8 @@ def _checked(args: argparse.Namespace) -> dict[str, Any]:
     _check_state_folder(args, state_dir, source, output, indices)
     if args.fps is not None and not 0 < args.fps <= 240:
         raise UsageError(f"--fps must be in (0, 240], got {args.fps}")
-    if args.model is not None:
-        check_model_file(args.model)
+    if args.model is not None:  # the network's pass over a frame at the run's size, before any work
+        check_network_pass(check_model_file(args.model), [(source.height, source.width)], size)
     styles = load_styles(args.styles, config) if config is not None else []
     if config is not None:  # the run of one frame, planned from the frames' size (as nst stylize plans from headers)
         check_plan(plan_run(config, (source.height, source.width), style_shapes=[s.shape[:2] for s in styles]))

@@ -35,7 +35,7 @@ import tensorflow as tf
 
 from .backbone import shared_extractor
 from .fileio import atomic_file
-from .errors import InvalidSettingError, MemoryBudgetError
+from .errors import InvalidSettingError
 from .fast_data import HELD_OUT_PHOTOS, PhotoSampler
 from .fast_network import (  # noqa: F401 - re-exported: notebook 10 builds the network from nst_lib.fast
     ConvBlock,
@@ -52,7 +52,6 @@ from .losses import content_loss, style_loss, total_variation_loss
 from .objective import LayerWeights, build_objective, layer_weights, style_targets
 from .optimize import STOP_REASONS as OPTIMIZER_STOP_REASONS
 from . import memory
-from .sizes import format_bytes
 from .precision import PrecisionChoice, resolve_precision
 
 #: Peak memory of one forward pass per pixel at width 16 (:func:`nst_lib.memory.fast_inference_bytes`).
@@ -253,14 +252,7 @@ class FastModel:
             float32 (H, W, 3) in [0, 1].
         """
         picture = load_image(image, size)
-        h, w = picture.shape[:2]
-        needed = memory.fast_inference_bytes(h * w, self.network.width)
-        budget = memory.default_budget()  # (read at the call: a test gives it a small budget)
-        if needed > budget:  # refused before it starts, not killed half-way
-            raise MemoryBudgetError(
-                f"stylizing a {w}×{h} px image with this network needs about {format_bytes(needed)}; "
-                f"{format_bytes(budget)} is available for it; use a smaller size", reason="memory", received=needed,
-                allowed=budget)
+        memory.check_fast_inference(picture.shape[:2], self.network.width)
         choice = self.last_precision = resolve_precision(precision)
         if choice.used not in self._infer:
             network = self.network if choice.used == "float32" else _bfloat16_copy(self.network)

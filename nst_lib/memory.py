@@ -123,6 +123,25 @@ def fast_inference_bytes(pixels: int, network_width: int = 16) -> int:
     return int(FAST_INFERENCE_BYTES_PER_PIXEL * pixels * network_width / 16)
 
 
+def check_fast_inference(shape: Sequence[int], network_width: int = 16) -> int:
+    """Refuse a fast network's pass over an image of ``shape`` (height, width) that the memory available now
+    cannot hold: :meth:`nst_lib.fast.FastModel.stylize` before each pass, and the command line from the
+    inputs' headers before any work (docs/safety.md). Returns the bytes the pass needs.
+
+    Raises:
+        MemoryBudgetError: the message gives the image's size, the need and what is available.
+    """
+    height, width = int(shape[0]), int(shape[1])
+    needed = fast_inference_bytes(height * width, network_width)
+    budget = default_budget()  # (read at the call: a test gives it a small budget)
+    if needed > budget:  # refused before it starts, not killed half-way
+        raise MemoryBudgetError(
+            f"stylizing a {width}×{height} px image with this network needs about {format_bytes(needed)}; "
+            f"{format_bytes(budget)} is available for it; use a smaller size", reason="memory", received=needed,
+            allowed=budget)
+    return needed
+
+
 # --------------------------------------------------------------------------------- the network
 def _catalogue(backbone: str):
 

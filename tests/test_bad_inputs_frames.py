@@ -123,3 +123,29 @@ def test_a_video_frame_is_decoded_the_way_an_image_file_is(tmp_path):
     as_float = np.asarray(pixels, dtype=np.float32) / 255
     assert np.allclose(decoded_frame_at_size(pixels, 32), resize_long_side(as_float, 32), rtol=0, atol=1e-6)
     assert np.allclose(decoded_frame_at_size(pixels, None), as_float, rtol=0, atol=1e-6)  # (float32 rounding)
+
+
+# ------------------------------------------------------------------------ --model: the network's pass up front
+@pytest.mark.parametrize("argv, words", [
+    (["video", "frames", "--model", "model.keras", "-o", "out.gif", "--size", "2048"], ("2048×2048 px",)),
+    (["batch", "photo.png", "--model", "model.keras", "-o", "batch_new", "--size", "2048"], ("2048×2048 px",)),
+    (["stylize", "photo.png", "--model", "model.keras", "-o", "out.png", "--size", "2048"], ("2048×2048 px",)),
+], ids=["video", "batch", "stylize"])
+def test_a_network_pass_the_memory_cannot_hold_is_refused_before_any_work(argv, words, scratch, capsys,  # noqa: F811
+                                                                          monkeypatch):
+    """Decoding the 64×64 input fits in 1 GB; the network's pass at 2048 px (about 1.8 GB) does not."""
+    from nst_lib import memory
+
+    monkeypatch.setattr(memory, "default_budget", lambda: 2**30)
+    case = Case("§3", argv, ("stylizing a", *words, "with this network needs about", "1.0 GB is available"))
+    run_case(case, scratch, capsys)
+
+
+def test_stylize_with_model_counts_the_contents_decoding_from_its_header(big_inputs, capsys, monkeypatch):
+    from nst_lib import memory
+
+    _no_pixel_decoded(monkeypatch)
+    monkeypatch.setattr(memory, "default_budget", lambda: 160 * 2**20)
+    case = Case("§3", ["stylize", "big.png", "--model", "model.keras", "-o", "out.png"],
+                ("decoding 'big.png'", "3000×2400", "the memory available now"))
+    run_case(case, big_inputs, capsys)
