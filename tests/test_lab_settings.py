@@ -1,9 +1,12 @@
 """A fresh ``make lab`` asks no "official Jupyter news?" question: the environment's JupyterLab settings
 override (``nst_lib.course.lab_settings``, run by ``make install``) answers it, and a real JupyterLab
-server started from this environment reports the answer through its settings API."""
+server started from this environment reports the answer through its settings API. And its file browser
+lists each notebook once: the environment's server configuration hides the jupytext ``.py`` twins, which
+jupytext still writes on save (checked on ``make lab``'s own command)."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -80,3 +83,97 @@ def test_jupyterlab_of_this_environment_does_not_ask_about_news(tmp_path):
     assert properties["fetchNews"]["default"] == "false", properties["fetchNews"]
     assert properties["checkForUpdates"]["default"] is False
     assert "fetchNews" not in setting["settings"]  # nothing in the user's own settings decides it
+
+
+# ------------------------------------------------------------------ the file browser lists each notebook once
+def test_server_config_hides_the_twins_and_keeps_the_server_defaults(tmp_path):
+    pytest.importorskip("jupyter_server")
+    from jupyter_server.services.contents.manager import ContentsManager
+
+    path = lab_settings.install_server_config(tmp_path)
+    assert path == tmp_path / "etc" / "jupyter" / "jupyter_server_config.json"  # not .d/: that only enables extensions
+    globs = json.loads(path.read_text())["ContentsManager"]["hide_globs"]
+    defaults = ContentsManager.class_traits()["hide_globs"].default()
+    assert globs == [*defaults, lab_settings.TWIN_GLOB]
+    manager = ContentsManager(hide_globs=globs)  # how the server applies them: to file names
+    names = {"00_setup_and_tour.py": False, "13_video.py": False, "00_setup_and_tour.ipynb": True,
+             "my_nst.py": True, "jupytext.toml": True, "portrait.png": True, "notes_01.py": True, "x.pyc": False}
+    assert {name: manager.should_list(name) for name in names} == names
+    assert lab_settings.install_server_config(tmp_path) == path and json.loads(path.read_text())["ContentsManager"][
+        "hide_globs"] == globs  # idempotent
+
+
+def test_server_config_keeps_what_the_file_already_sets(tmp_path):
+    pytest.importorskip("jupyter_server")
+    path = lab_settings.server_config_path(tmp_path)
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"ServerApp": {"terminals_enabled": False},
+                                "ContentsManager": {"hide_globs": ["*.bak"], "allow_hidden": False}}))
+    lab_settings.install_server_config(tmp_path)
+    assert json.loads(path.read_text()) == {"ServerApp": {"terminals_enabled": False}, "ContentsManager": {
+        "hide_globs": ["*.bak", lab_settings.TWIN_GLOB], "allow_hidden": False}}
+    path.write_text("{not json")
+    with pytest.raises(SystemExit, match=r"error: .*jupyter_server_config.json is not valid JSON"):
+        lab_settings.install_server_config(tmp_path)
+    assert path.read_text() == "{not json"
+
+
+def _make_lab_command() -> list[str]:
+    """The command ``make lab`` runs (its recipe, printed by make without running it or its install step)."""
+    printed = subprocess.run(["make", "-s", "-n", "-o", "install", "lab", f"VENV={sys.prefix}"], cwd=REPO,
+                             capture_output=True, text=True, check=True).stdout.strip().splitlines()
+    assert len(printed) == 1 and printed[0].startswith(f"{sys.prefix}/bin/jupyter lab notebooks/"), printed
+    return printed[0].split()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+def test_make_lab_lists_notebooks_not_their_twins_and_jupytext_still_writes_them(tmp_path):
+    """``make lab``'s own command over a copy of ``notebooks/`` (with a learner's ``my_nst.py`` and images):
+    the server's listing (what the file browser shows) has the notebooks, not their ``.py`` twins; saving a
+    notebook through the contents API, as JupyterLab does, still rewrites its hidden twin."""
+    pytest.importorskip("jupytext")
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    if not lab_settings.server_config_path().is_file():
+        pytest.fail(f"{lab_settings.server_config_path()} is missing: run make install")
+    sys.path.insert(0, str(REPO / "scripts"))
+    from screenshot_app import _stop, _wait_http, free_port
+
+    notebooks = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))[:2]
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    for source in [*notebooks, *(n.with_suffix(".py") for n in notebooks), REPO / "notebooks" / "jupytext.toml"]:
+        shutil.copy(source, folder / source.name)
+    (folder / "my_nst.py").write_text("def gram_matrix(features):\n    return features\n")
+    for image in ("stylized.png", "my_photo.jpg"):
+        shutil.copy(REPO / "docs" / "figures" / "feature_maps.png", folder / image)
+    port, token = free_port(), "nst-lab-listing"
+    # the environment's configuration only: an empty user config folder, as on a fresh machine
+    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(tmp_path / "user-config")}
+    log = open(tmp_path / "lab.log", "wb")
+    server = subprocess.Popen(
+        [*_make_lab_command(), "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
+         f"--IdentityProvider.token={token}"],
+        cwd=tmp_path, env=env, stdout=log, stderr=log, start_new_session=True)
+    base = f"http://127.0.0.1:{port}/api/contents"
+    try:
+        _wait_http(f"{base}?token={token}", 90, server)
+        with urllib.request.urlopen(f"{base}?token={token}", timeout=30) as response:
+            listed = {item["name"] for item in json.load(response)["content"]}
+        first = notebooks[0].name
+        url = f"{base}/{first}?token={token}"
+        with urllib.request.urlopen(url, timeout=30) as response:
+            model = json.load(response)
+        marker = "A sentence added in JupyterLab."
+        model["content"]["cells"][0]["source"] += f"\n\n{marker}"
+        body = json.dumps({"type": "notebook", "format": "json", "content": model["content"]}).encode()
+        request = urllib.request.Request(url, data=body, method="PUT", headers={"Content-Type": "application/json"})
+        assert urllib.request.urlopen(request, timeout=30).status == 200
+    finally:
+        _stop(server)
+        log.close()
+    expected = {*(n.name for n in notebooks), "jupytext.toml", "my_nst.py", "stylized.png", "my_photo.jpg"}
+    assert listed == expected, f"listed {sorted(listed)}, expected {sorted(expected)}"
+    twin = (folder / first).with_suffix(".py").read_text(encoding="utf-8")
+    assert marker in twin, "jupytext did not write the hidden .py twin on save"
