@@ -24,7 +24,7 @@ from .config import StyleConfig, config_fields
 from .errors import MemoryBudgetError, NSTError
 from .fast_settings import check_model_file
 from .images import read_image_header
-from .memory import check_input_decoding, check_plan, plan_run
+from .memory import BASE_BYTES, check_input_decoding, check_local_workers, check_plan, plan_run
 from .paths import check_new_files, check_writable
 from .startup import import_tensorflow_quietly
 
@@ -81,10 +81,10 @@ def _pairs(photos: list[Path], outdir: Path, extension: str, others: dict[str, s
     return [(str(p), str(o)) for p, o in zip(photos, outputs)]
 
 
-def _check_memory(photos: list[Path], fields: dict) -> None:
+def _check_memory(photos: list[Path], fields: dict, workers: int | None) -> None:
     """From every photo's header, before any worker starts (docs/safety.md): decoding it at the run's size fits
     in the budget, and so does its run (optimisation: the memory plan of the costliest photo; a network: its pass
-    over the largest photo)."""
+    over the largest photo), and ``workers`` local workers running such runs at once fit together."""
     headers = []
     for photo in photos:
         try:
@@ -94,16 +94,18 @@ def _check_memory(photos: list[Path], fields: dict) -> None:
     config = StyleConfig(**fields["config"]) if fields.get("config") is not None else None
     check_input_decoding([(header, fields["size"]) for header in headers], None if config is None else config.max_memory)
     if config is None:  # a trained network: its pass over the largest photo (docs/safety.md)
-        check_network_pass(check_model_file(fields["model"]), [header.upright_shape for header in headers], fields["size"])
+        shapes = [header.upright_shape for header in headers]
+        check_local_workers(workers, BASE_BYTES + check_network_pass(check_model_file(fields["model"]), shapes, fields["size"]))
         return
     if not headers:
         return
     # at long side --size, the squarest photo has the most pixels: its run is the costliest of the batch
     squarest = max(headers, key=lambda header: min(header.upright_shape) / max(header.upright_shape))
     try:
-        check_plan(plan_run(config, squarest.upright_shape, style_shapes=[style.shape[:2] for style in fields["styles"]]))
+        plan = check_plan(plan_run(config, squarest.upright_shape, style_shapes=[style.shape[:2] for style in fields["styles"]]))
     except MemoryBudgetError as exc:
         raise UsageError(f"photo {squarest.label} ({squarest.width}×{squarest.height} px): {exc}") from None
+    check_local_workers(workers, plan.estimated_peak_bytes)
 
 
 def _outdir(text: str) -> Path:
@@ -160,7 +162,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
     outdir = _outdir(args.output)
     style = None if args.model is not None else input_file(args.inputs[-1])
     pairs = _pairs(_expand(inputs), outdir, args.format, {"the style image": style, "--model": args.model})
-    _check_memory([Path(photo) for photo, output in pairs if not Path(output).exists()], fields)
+    _check_memory([Path(photo) for photo, output in pairs if not Path(output).exists()], fields,
+                  None if args.scheduler is not None else args.workers)  # (a cluster's workers have their own memory)
     import_tensorflow_quietly()
     try:
         from . import batch  # lazy: imports TensorFlow (docs/architecture.md, "Lazy TensorFlow")

@@ -93,14 +93,16 @@ def load_styles(texts: list[str], config) -> list:
     return [load_source(text, side if side >= MIN_SIDE else None, min_side=MIN_SOURCE_SIDE) for text in texts]
 
 
-def check_network_pass(model_config: dict[str, Any], shapes: Iterable[tuple[int, int]], size: int | None) -> None:
+def check_network_pass(model_config: dict[str, Any], shapes: Iterable[tuple[int, int]], size: int | None) -> int:
     """``--model``: the network's pass over the largest of these images — (height, width) as their headers
     declare them, run at long side ``size`` (None: as they are) — must fit in the memory available now;
     checked before any work, as :meth:`~nst_lib.fast.FastModel.stylize` checks each pass when it runs
-    (``model_config``: what :func:`~nst_lib.fast_settings.check_model_file` returned; docs/safety.md)."""
+    (``model_config``: what :func:`~nst_lib.fast_settings.check_model_file` returned; docs/safety.md).
+    Returns the bytes of that pass (0 without images)."""
     passes = [shape if size is None else output_shape(shape, size) for shape in shapes]
-    if passes:
-        check_fast_inference(max(passes, key=lambda shape: shape[0] * shape[1]), int(model_config["config"]["width"]))
+    if not passes:
+        return 0
+    return check_fast_inference(max(passes, key=lambda shape: shape[0] * shape[1]), int(model_config["config"]["width"]))
 
 
 def _painting_file(name: str) -> str:

@@ -25,7 +25,7 @@ from .config import StyleConfig, config_fields
 from .fast_settings import check_model_file
 from .frames import (DEFAULT_FPS, STATE_RECORD, FrameSource, check_video_output, frame_name, open_frames, output_kind,
                      parse_range, state_frame_name)
-from .memory import check_input_decoding, check_plan, plan_run
+from .memory import BASE_BYTES, check_input_decoding, check_local_workers, check_plan, plan_run
 from .paths import check_new_files, check_writable, same_file
 from .startup import import_tensorflow_quietly
 
@@ -114,8 +114,9 @@ def _checked(args: argparse.Namespace) -> dict[str, Any]:
     _check_state_folder(args, state_dir, source, output, indices)
     if args.fps is not None and not 0 < args.fps <= 240:
         raise UsageError(f"--fps must be in (0, 240], got {args.fps}")
-    if args.model is not None:  # the network's pass over a frame at the run's size, before any work
-        check_network_pass(check_model_file(args.model), [(source.height, source.width)], size)
+    if args.model is not None:  # the network's pass over a frame at the run's size (on each local worker), before any work
+        needed = check_network_pass(check_model_file(args.model), [(source.height, source.width)], size)
+        check_local_workers(None if args.scheduler is not None else args.workers, BASE_BYTES + needed)
     styles = load_styles(args.styles, config) if config is not None else []
     if config is not None:  # the run of one frame, planned from the frames' size (as nst stylize plans from headers)
         check_plan(plan_run(config, (source.height, source.width), style_shapes=[s.shape[:2] for s in styles]))

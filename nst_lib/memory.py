@@ -142,6 +142,25 @@ def check_fast_inference(shape: Sequence[int], network_width: int = 16) -> int:
     return needed
 
 
+def check_local_workers(workers: int | None, per_worker: int) -> int:
+    """Refuse ``workers`` local worker processes (``--workers N``) that together cannot fit in the memory
+    available now, each needing ``per_worker`` bytes at its peak (its own TensorFlow included: a run's
+    :attr:`RunPlan.estimated_peak_bytes`, or :data:`BASE_BYTES` and a network's pass). Returns the total.
+
+    Raises:
+        MemoryBudgetError: the message gives each worker's need, the total and what is available.
+    """
+    count = max(1, int(workers or 1))
+    total, budget = count * per_worker, default_budget()
+    if count > 1 and total > budget:
+        raise MemoryBudgetError(
+            f"--workers {count}: each worker needs about {format_bytes(per_worker)} at its peak (its own TensorFlow "
+            f"included), {format_bytes(total)} together, more than the memory available now ({format_bytes(budget)}); "
+            "use fewer --workers or a smaller --size, or --scheduler for a cluster", reason="memory", received=total,
+            allowed=budget)
+    return total
+
+
 # --------------------------------------------------------------------------------- the network
 def _catalogue(backbone: str):
 

@@ -149,3 +149,28 @@ def test_stylize_with_model_counts_the_contents_decoding_from_its_header(big_inp
     case = Case("§3", ["stylize", "big.png", "--model", "model.keras", "-o", "out.png"],
                 ("decoding 'big.png'", "3000×2400", "the memory available now"))
     run_case(case, big_inputs, capsys)
+
+
+# ------------------------------------------------------------------------ --workers N: the workers together
+@pytest.mark.parametrize("argv", [
+    ["batch", "photo.png", "same.png", "style.png", "-o", "batch_new", "--size", "48", "--steps", "1", "--workers", "8"],
+    ["batch", "photo.png", "same.png", "--model", "model.keras", "-o", "batch_new", "--size", "48", "--workers", "8"],
+    ["video", "frames", "--model", "model.keras", "-o", "out.gif", "--size", "48", "--workers", "8"],
+], ids=["batch", "batch --model", "video --model"])
+def test_local_workers_that_cannot_fit_together_are_refused_before_any_starts(argv, scratch, capsys,  # noqa: F811
+                                                                              monkeypatch):
+    """Each of 8 workers needs at least its own TensorFlow (700 MB): 2 GB cannot hold them; 2 workers fit."""
+    from nst_lib import memory
+
+    monkeypatch.setattr(memory, "default_budget", lambda: 2 * 2**30)
+    run_case(Case("§3", argv, ("--workers 8: each worker needs about", "together", "the memory available now (2.0 GB)",
+                               "fewer --workers")), scratch, capsys)
+
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(f"nst_lib.cli_{argv[0]}.import_tensorflow_quietly", interrupt)
+    from nst_lib.cli import main
+
+    assert main([*argv[:-1], "2"]) == 130  # every check passed: stopped where TensorFlow would start
+    assert "error:" not in capsys.readouterr().err
