@@ -44,15 +44,15 @@ class WeightsSummary:
     """Which network ``weights="imagenet"`` resolves to on this server, and one line to show."""
 
     backbone: str  # the network really built (vgg16 when VGG19 weights are unavailable)
-    description: str  # resolved_weights_description(): network, source, file, substitution
+    description: str  # resolved_weights_description(): network, source, substitution; then the file, on a 2nd line
     error: NSTError | None = None  # why no weights could be resolved (shown with error_sentence)
     path: str | None = None
     notice: str | None = None  # the library's one-line notice when VGG16 replaces VGG19 (also on Result.notes)
 
     @property
     def short(self) -> str:
-        """The description without the file path (the page shows the path on hover)."""
-        return self.description.replace(f" ({self.path})", "") if self.path else self.description
+        """The description without the file path (its first line; the page shows the path on hover)."""
+        return self.description.splitlines()[0]
 
 
 def summarize_weights(backbone: str = "vgg19") -> WeightsSummary:

@@ -82,7 +82,7 @@ print(f"fast mode   {nst.fast_mode()}")
 print(backbone.resolved_weights_description())
 
 # %% [markdown]
-# If the line above ends with *"replacing the requested vgg19"*, you are offline and the course runs on
+# If the first line above ends with *"replacing the requested vgg19"*, you are offline and the course runs on
 # VGG16. That is fine: VGG16 is VGG19 with three fewer convolution layers (16 → 13): it has no `conv3_4`,
 # `conv4_4` and `conv5_4` (Keras: `block3_conv4`, `block4_conv4`, `block5_conv4`). The layers the course
 # uses by default — `conv1_1 … conv5_1` for style, `conv4_2`/`conv5_2` for content — exist in both, and

@@ -68,11 +68,19 @@ class WeightsInfo:
     #: one line for the user when the network differs from the one asked for (not part of equality)
     notice: str | None = field(default=None, compare=False)
 
-    def describe(self) -> str:
-        """One line for notebooks and the CLI."""
-        where = f" ({self.path})" if self.path else ""
+    def summary(self) -> str:
+        """One short line: the network, where its weights came from, and the network it replaces (no file path)."""
         note = f", replacing the requested {self.requested}" if self.backbone != self.requested else ""
-        return f"{self.backbone.upper()} ImageNet weights from {self.source}{where}{note}"
+        return f"{self.backbone.upper()} ImageNet weights from {self.source}{note}"
+
+    def describe(self) -> str:
+        """For notebooks and the CLI: :meth:`summary`, then the file on a line of its own (``  file: PATH``).
+
+        Two short lines rather than one long one: JupyterLab breaks an output line that does not fit anywhere,
+        even inside a word, and with the path in it the line was 134 characters, wider than a notebook's
+        output area at 1280 px ("… .npz), re" / "placing the requested vgg19").
+        """
+        return self.summary() + (f"\n  file: {self.path}" if self.path else "")
 
 
 def keras_cache_dir(cache_dir: str | os.PathLike | None = None) -> Path:
@@ -324,5 +332,6 @@ def _broken_file_advice(path: Path) -> str:
 
 
 def resolved_weights_description(backbone: str = "vgg19") -> str:
-    """One line saying which weights ``weights='imagenet'`` resolves to here (for notebook 00 and ``nst weights``)."""
+    """Which weights ``weights='imagenet'`` resolves to here (for notebook 00 and ``nst weights``): the network,
+    its source and the network it replaces, then the file on a second line (:meth:`WeightsInfo.describe`)."""
     return resolve_weights(backbone, warn=False).describe()

@@ -16,7 +16,6 @@ import argparse
 import json
 import os
 import platform
-import re
 import sys
 import tempfile
 import time
@@ -115,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     content = data.content_image(CONTENT)
     style = data.style_image(STYLE)
-    network = re.sub(r" \([^)]*\)", "", resolved_weights_description())  # without the local file path
+    network = resolved_weights_description().splitlines()[0]  # without the local file path (its second line)
     print(f"network: {network}", flush=True)
     print(f"settings: {args.size} px, {args.steps} steps per reconstruction, {args.transfer_steps} per transfer, "
           f"scales={args.scales}", flush=True)

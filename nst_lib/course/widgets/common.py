@@ -374,7 +374,7 @@ def notes_html(result: Any) -> str:
 def weights_note() -> str:
     """A short line saying which network the demo uses (VGG16 stands in for VGG19 offline)."""
     info = feature_extractor().weights_info
-    return html.escape(info.describe())
+    return html.escape(info.summary())
 
 
 # ------------------------------------------------------------------------------------------- demo
