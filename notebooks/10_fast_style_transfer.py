@@ -240,7 +240,7 @@ print({k: v for k, v in settings.to_dict().items() if k in
 # `SNAPSHOTS`. **Stop** ends training after the current step and keeps the network. The next cell waits
 # for the end (interrupting the kernel there stops training too).
 #
-# ⏱ The real settings (300 steps of 2 crops at 128 px) take 5–15 minutes on a 2-core CPU: the project's
+# ⏱ The real settings (300 steps of 2 crops at 128 px) take 4–15 minutes on a 2-core CPU: the project's
 # 30-minute benchmark run measured 2.5 s a step on a machine shared with other jobs (load average 17,
 # `benchmarks/results/fast_train.json`). Fast mode runs 20 steps at 64 px. Your run's time is printed
 # below.
