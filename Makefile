@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml nst_lib/course/kernel.py nst_lib/course/lab_settings.py
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[$(EXTRAS)]'
 	$(PY) -m nst_lib.course.kernel install >/dev/null
-	$(PY) -m nst_lib.course.lab_settings install >/dev/null  # no news prompt; the .py twins hidden from the file browser
+	$(PY) -m nst_lib.course.lab_settings install >/dev/null  # no news prompt, .py twins hidden, kernels encrypted
 	@touch $(STAMP)
 
 install: $(STAMP)  ## create .venv and install the package with its test, offline and web extras

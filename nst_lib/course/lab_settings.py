@@ -1,5 +1,5 @@
-"""JupyterLab settings of the course environment: no "get notified about official Jupyter news?" prompt, and
-a file browser that lists each notebook once.
+"""JupyterLab settings of the course environment: no "get notified about official Jupyter news?" prompt, a
+file browser that lists each notebook once, and kernels that talk to the server encrypted.
 
 ``make install`` runs ``python -m nst_lib.course.lab_settings install``, which writes two documented
 configuration files of the project's environment (not the user's own settings, and no package is patched):
@@ -15,8 +15,16 @@ configuration files of the project's environment (not the user's own settings, a
   notebooks' jupytext ``.py`` twins, which it would otherwise list beside the notebooks, cut to the same
   "00_setup_and_t…" and told apart only by their icon. Hiding only leaves them out of listings: jupytext
   still reads and writes them (the server's contents manager is jupytext's, which inherits the setting),
-  and developers edit them in their editor. Other keys in the file are kept, and a user's own
-  ``hide_globs`` (in ``~/.jupyter``) wins over this one.
+  and developers edit them in their editor. Its ``MappingKernelManager.transport_encryption`` is ``"auto"``
+  (:data:`SERVER_KERNELS`): the server gives each kernel CurveZMQ keys (kernels whose spec declares
+  ``supported_encryption: curve``, as ipykernel's, and so the course kernel's, does), so the server and the
+  kernel talk encrypted over their TCP ports on 127.0.0.1, and ipykernel no longer prints "Kernel is running
+  over TCP without encryption…" into the terminal of ``make lab`` at every kernel start. (Unix sockets,
+  ``KernelManager.transport = "ipc"``, also silence it, but a socket's path, Jupyter's runtime folder and
+  ``/kernel-<uuid>-ipc-N``, 50 characters, exceeds the operating system's limit (107 characters on Linux,
+  103 on macOS) as soon as the runtime folder's path is longer than 57 characters, and then no kernel starts:
+  it did in this project's own test, under pytest's temporary folder.) Other keys in the file are kept, and a
+  user's own settings (in ``~/.jupyter``) win over these.
 """
 from __future__ import annotations
 
@@ -32,6 +40,8 @@ OVERRIDES: dict[str, dict[str, object]] = {
 
 #: the jupytext twins of the notebooks (``notebooks/NN_name.py``); Jupyter matches hide_globs against file names
 TWIN_GLOB = "[0-9][0-9]_*.py"
+#: how the server starts kernels: with manager-provisioned CurveZMQ keys where the kernel supports them
+SERVER_KERNELS = {"MappingKernelManager": {"transport_encryption": "auto"}}
 
 
 def overrides_path(prefix: str | Path = sys.prefix) -> Path:
@@ -47,7 +57,8 @@ def server_config_path(prefix: str | Path = sys.prefix) -> Path:
 def install_server_config(prefix: str | Path = sys.prefix) -> Path:
     """Add :data:`TWIN_GLOB` to ``ContentsManager.hide_globs`` in the environment's server configuration (the
     installed jupyter_server's default list when the file sets none: a list in a configuration file replaces
-    the default); return the file's path."""
+    the default), and :data:`SERVER_KERNELS` where the file does not say otherwise and the installed
+    jupyter_server and pyzmq support it; return the file's path."""
     from jupyter_server.services.contents.manager import ContentsManager  # only where JupyterLab is installed
 
     path = server_config_path(prefix)
@@ -55,8 +66,21 @@ def install_server_config(prefix: str | Path = sys.prefix) -> Path:
     manager = current.setdefault("ContentsManager", {})
     globs = list(manager.get("hide_globs") or ContentsManager.class_traits()["hide_globs"].default())
     manager["hide_globs"] = globs + [glob for glob in [TWIN_GLOB] if glob not in globs]
+    if _transport_encryption_supported():
+        for section, settings in SERVER_KERNELS.items():
+            for key, value in settings.items():
+                current.setdefault(section, {}).setdefault(key, value)
     _write_json(path, current)
     return path
+
+
+def _transport_encryption_supported() -> bool:
+    """Whether the installed jupyter_server can provision CurveZMQ keys and pyzmq's libzmq has
+    CurveZMQ (without it the setting would stop the server from starting)."""
+    import zmq
+    from jupyter_server.services.kernels.kernelmanager import MappingKernelManager
+
+    return "transport_encryption" in MappingKernelManager.class_traits() and bool(zmq.has("curve"))
 
 
 def _read_json(path: Path) -> dict:
