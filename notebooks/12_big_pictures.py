@@ -47,7 +47,7 @@ warnings.filterwarnings("ignore", category=BackboneSubstitutionWarning)  # said 
 tf.get_logger().setLevel("ERROR")
 
 CONTENT_NAME, STYLE_NAME = "grace_hopper", "swirls"  # the example pair of this notebook: change it here
-MEASURED_SIZES = nst.pick((128, 256, 512, 768), (64, 96))  # sizes whose peak memory this notebook measures
+MEASURED_SIZES = nst.pick((128, 256, 512, 768), (64,))  # sizes whose peak memory this notebook measures
 MEASURE_STEPS = nst.pick(5, 1)
 WEIGHTS = resolve_weights("vgg19", warn=False)
 BACKBONE = WEIGHTS.backbone
