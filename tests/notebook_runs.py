@@ -36,6 +36,8 @@ NOTEBOOK_DIR = REPO / "notebooks"
 EARLY = ("01_images_and_preprocessing", "02_vgg19_feature_maps", "03_gram_matrices",
          "04_content_and_style_losses", "05_optimization")
 TIMEOUT = 600  # seconds per notebook (and per cell)
+#: seconds a kernel may take to start (nbclient's default, 60, is too short on a loaded 2-core machine)
+STARTUP_TIMEOUT = 300
 EXERCISE_TAG = "exercise"
 #: a cell that imports the learner's pieces from my_nst.py (its result depends on the folder it runs in)
 READS_LEARNER_FILE = re.compile(r"\bpieces\.(my_pieces|capstone_pieces)\(")
@@ -169,7 +171,8 @@ def execute(path: Path, folder: Path, learner: Path | None = None) -> Run:
     from nbclient.exceptions import CellExecutionError
 
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=TIMEOUT, kernel_name="python3", resources={"metadata": {"path": str(folder)}})
+    client = NotebookClient(nb, timeout=TIMEOUT, startup_timeout=STARTUP_TIMEOUT, kernel_name="python3",
+                            resources={"metadata": {"path": str(folder)}})
     run = Run(notebook={}, seconds=0.0)
     readers: list = []
     started = time.perf_counter()

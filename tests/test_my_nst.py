@@ -23,7 +23,7 @@ tf = pytest.importorskip("tensorflow")
 
 from nst_lib.course import checks, learner_file, pieces, solutions  # noqa: E402
 from nst_lib.course.learner_file import FILE_NAME, LearnerFileError  # noqa: E402
-from notebook_runs import EARLY, exercises_of  # noqa: E402
+from notebook_runs import EARLY, STARTUP_TIMEOUT, exercises_of  # noqa: E402
 
 _cells = itertools.count(1)
 
@@ -271,7 +271,7 @@ def _run(path: Path, folder: Path):
     from nbclient import NotebookClient
 
     nb = nbformat.read(path, as_version=4)
-    return nb, NotebookClient(nb, timeout=NOTEBOOK_TIMEOUT, kernel_name="python3",
+    return nb, NotebookClient(nb, timeout=NOTEBOOK_TIMEOUT, startup_timeout=STARTUP_TIMEOUT, kernel_name="python3",
                               resources={"metadata": {"path": str(folder)}})
 
 

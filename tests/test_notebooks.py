@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from notebook_runs import EARLY, TIMEOUT, execute, notebook_folder
+from notebook_runs import EARLY, STARTUP_TIMEOUT, TIMEOUT, execute, notebook_folder
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = REPO / "notebooks"
@@ -126,7 +126,7 @@ def test_the_course_kernel_starts_tensorflow_quietly():
     assert "nst_lib.course.kernel" in spec.argv, f"the python3 kernel is not the course's: {spec.argv}; run make install"
     nb = new_notebook(cells=[new_code_cell("import tensorflow as tf\nprint(float(tf.constant(1.0) + 1.0))"),
                              new_code_cell("import time\ntime.sleep(0.5)\nprint('next cell')")])
-    NotebookClient(nb, timeout=120, kernel_name="python3").execute()
+    NotebookClient(nb, timeout=120, startup_timeout=STARTUP_TIMEOUT, kernel_name="python3").execute()
     streams = [(o.name, o.text) for cell in nb.cells for o in cell.outputs if o.output_type == "stream"]
     assert streams == [("stdout", "2.0\n"), ("stdout", "next cell\n")], streams
     # nbclient records the kernel's kernel_info as JupyterLab does: what the notebooks hold, on any Python
