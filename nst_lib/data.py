@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import pathlib
+import textwrap
 from pathlib import Path
 from typing import Any, Callable, NamedTuple
 
@@ -333,24 +334,38 @@ def example_pair(content: str = "grace_hopper", style: str = "swirls",
     return content_image(content, size=size), style_image(style, size=size)
 
 
+#: the widest line of :func:`describe_examples`: a notebook's output area at 1280 px, file browser open, shows
+#: 108 characters (measured in Chromium), and JupyterLab breaks a longer line anywhere, even inside a word
+EXAMPLES_TABLE_WIDTH = 104
+
+
 def describe_examples() -> str:
-    """A plain-text table of every example image with its credit (printed in notebook 00)."""
-    rows = [("kind", "name", "description", "credit / licence")]
-    for name, item in CONTENT_IMAGES.items():
-        rows.append(("content", name, item.description, item.credit))
-    for name, summary in STYLE_IMAGES.items():
-        rows.append(("style", name, summary, "painted by code in scripts/procedural.py (project licence)"))
-    for name, path in _your_files().items():
-        rows.append(("yours", name, path.name, f"your photo in {path.parent}"))
-    for name, painting in PAINTINGS.items():
-        rows.append(("painting", name, f"{painting.title}, {painting.artist}, {painting.year} (download)",
-                     "public domain; Wikimedia Commons"))
-    widths = [max(len(row[k]) for row in rows) for k in range(3)]
-    lines = []
-    for i, row in enumerate(rows):
-        lines.append("  ".join(cell.ljust(widths[k]) for k, cell in enumerate(row[:3])) + "  " + row[3])
-        if i == 0:
-            lines.append("  ".join("-" * w for w in widths) + "  " + "-" * len(rows[0][3]))
+    """Every example image with its credit, grouped by kind, in lines of at most
+    :data:`EXAMPLES_TABLE_WIDTH` characters, wrapped between words (printed in notebook 00 and by ``nst examples``)."""
+    sections = [
+        ("Content photos (each with its credit / licence)",
+         [(name, item.description, item.credit) for name, item in CONTENT_IMAGES.items()]),
+        ("Style images, painted by code in scripts/procedural.py (project licence)",
+         [(name, summary, "") for name, summary in STYLE_IMAGES.items()]),
+        (f"Your photos (in {your_images_dir()})", [(name, path.name, "") for name, path in _your_files().items()]),
+        ("Paintings, downloaded on first use when online (public domain; Wikimedia Commons)",
+         [(name, f"{painting.title}, {painting.artist}, {painting.year}", "") for name, painting in PAINTINGS.items()]),
+    ]
+    lines: list[str] = []
+    for title, rows in sections:
+        if not rows:
+            continue
+        lines += [""] if lines else []
+        lines.append(title)
+        name_width = max(len(name) for name, _, _ in rows)
+        indent = " " * (2 + name_width + 2)
+        for name, description, credit in rows:
+            first = f"  {name.ljust(name_width)}  "
+            for text in (description, credit):
+                if text:
+                    lines += textwrap.wrap(text, EXAMPLES_TABLE_WIDTH, initial_indent=first, subsequent_indent=indent,
+                                           break_long_words=False, break_on_hyphens=False)
+                    first = indent
     return "\n".join(lines)
 
 

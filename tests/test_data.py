@@ -192,6 +192,20 @@ def test_example_pair_and_the_description_table():
     assert "NASA" in table and "public domain" in table
 
 
+def test_the_description_table_fits_a_notebook_line_and_wraps_between_words():
+    """Notebook 00 prints it: no line wider than a notebook's output area at 1280 px (JupyterLab would break
+    it inside a word), and every description and credit whole, wrapped only at spaces."""
+    table = data.describe_examples()
+    assert max(len(line) for line in table.splitlines()) <= data.EXAMPLES_TABLE_WIDTH <= 104
+    flowing = " ".join(table.split())
+    for item in data.CONTENT_IMAGES.values():
+        assert " ".join(item.description.split()) in flowing and " ".join(item.credit.split()) in flowing
+    for summary in data.STYLE_IMAGES.values():
+        assert " ".join(summary.split()) in flowing
+    for painting in data.PAINTINGS.values():
+        assert f"{painting.title}, {painting.artist}, {painting.year}" in flowing
+
+
 # ------------------------------------------------------------------------------------------------
 # online paintings (exercised with file:// origins)
 # ------------------------------------------------------------------------------------------------

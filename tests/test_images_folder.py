@@ -77,8 +77,9 @@ def test_nst_examples_lists_your_photos(yours):
     run = subprocess.run([sys.executable, "-m", "nst_lib.cli", "examples"], capture_output=True, text=True,
                          env=env, timeout=120)
     assert run.returncode == 0, run.stderr
-    line = next(row for row in run.stdout.splitlines() if row.startswith("yours"))
-    assert "my_cat" in line and "my_cat.png" in line
+    lines = run.stdout.splitlines()
+    section = lines.index(f"Your photos (in {folder.resolve()})")
+    assert lines[section + 1].split() == ["my_cat", "my_cat.png"] and lines[section + 2] == ""
 
 
 def test_the_environment_variable_names_another_folder(tmp_path, monkeypatch):
