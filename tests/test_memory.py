@@ -50,7 +50,9 @@ def test_estimate_grows_with_pixels_and_depth_and_lbfgs_costs_more_than_adam():
     assert shallow.estimated_peak_bytes < 0.75 * big.estimated_peak_bytes  # a shallower cut keeps less
     lbfgs = plan_run(_cfg(size=1024, optimizer="lbfgs"), PORTRAIT, "1000G")
     assert lbfgs.estimated_peak_bytes > big.estimated_peak_bytes
-    vgg19 = plan_run(_cfg(size=1024, optimizer="adam", backbone="vgg19"), PORTRAIT, "1000G")
+    # the network passed explicitly: offline without VGG19's weights, a config's "vgg19" is planned as the
+    # VGG16 that replaces it (weights.planned_backbone, tests/test_plan_backbone.py)
+    vgg19 = plan_run(_cfg(size=1024, optimizer="adam", backbone="vgg19"), PORTRAIT, "1000G", backbone="vgg19")
     assert vgg19.estimated_peak_bytes > big.estimated_peak_bytes
 
 
