@@ -182,7 +182,8 @@ def _with_estimate(run: dict) -> dict:
         return run
     options = {k: v for k, v in run.get("options", {}).items() if k != "max_memory"}
     cfg = StyleConfig(size=run["size"], steps=run["steps"], **options)
-    plan = plan_run(cfg, tuple(run["shape"]), max_memory=run.get("options", {}).get("max_memory", "1000G"))
+    plan = plan_run(cfg, tuple(run["shape"]), max_memory=run.get("options", {}).get("max_memory", "1000G"),
+                    backbone=run.get("backbone"))  # the network the run used (default: the one this machine would)
     run["estimate"] = plan.estimated_peak_bytes
     run["plan_mode"] = plan.mode
     run["estimate_error"] = plan.estimated_peak_bytes / run["peak_rss"] - 1

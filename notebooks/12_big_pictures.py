@@ -39,6 +39,8 @@ import nst_lib as nst
 from nst_lib import data, memory, tiling
 from nst_lib.cli import main as nst_cli_main
 from nst_lib.backbone import BackboneSubstitutionWarning, FeatureExtractor, layer_catalogue, resolve_weights
+from nst_lib.precision import resolve_precision
+from nst_lib.weights import planned_backbone
 from nst_lib.course import viz
 from nst_lib.course.memory_lab import measure_peak, stylize_command
 from nst_lib.resume import RunState
@@ -228,23 +230,46 @@ for layer in extractor.layers:
 
 # %% [markdown]
 # Now a whole tiled run: the default settings at a size that does not fit the budget we give it, so
-# `stylize` climbs the ladder and refines the last rung in tiles.
+# `stylize` climbs the ladder and refines the last rung in tiles. The budget comes from the plan itself,
+# not from a fixed number: how much a picture needs depends on the network the run will use (VGG16, when
+# only the offline weights are here, needs less than VGG19) and on the precision (bfloat16 activations take
+# half the bytes of float32), so a fixed "3 GB" tiles on one machine and not on another. We give the run
+# the fixed part of its estimate (Python, TensorFlow, the weights) and only **half of the rest**. The plan
+# printed before the run is the one `stylize` makes (`plan_run`'s default network is the one the run will
+# use, `weights.planned_backbone`), and the cell checks that it was, and that the picture really was tiled.
 #
-# ⏱ Real settings (1024 px within 3 GB, 60 iterations for the composition, then the tiles): 52 minutes when
-# measured for the README's table on the shared 2-core machine at a load average of about 25.
+# ⏱ Real settings (1024 px: 60 iterations whole at 512 px, then two passes of tiles at 1024 px): about 2–3
+# minutes on a 2-core CPU.
 
 # %%
-BIG, BUDGET = nst.pick((1024, "3G"), (544, "1200M"))
+BIG = nst.pick(1024, 544)
 SETTINGS = nst.pick(dict(steps=60), dict(steps=2, optimizer="adam"))
-print(memory.plan_run(DEFAULT.replace(size=BIG, **SETTINGS), photo.shape[:2], BUDGET, backbone=BACKBONE).message)
+big = DEFAULT.replace(size=BIG, **SETTINGS)
+whole_need = memory.plan_run(big, photo.shape[:2], "1T", style_shapes=[painting.shape[:2]]).whole_peak_bytes
+fixed = memory.base_bytes(LAYERS, planned_backbone(big.backbone))
+# the plan keeps 1 - PLAN_HEADROOM of a budget in hand: divide by it; then round to 100 MB
+BUDGET = round((fixed + (whole_need - fixed) / 2) / memory.PLAN_HEADROOM / (100 * memory.MIB)) * 100 * memory.MIB
+print(f"in one piece this run needs about {memory.format_bytes(whole_need)} on {planned_backbone(big.backbone)} "
+      f"({resolve_precision(big.precision).used}), {memory.format_bytes(fixed)} of it fixed; "
+      f"we give it the fixed part and half of the rest: {memory.format_bytes(BUDGET)}")
+big_plan = memory.plan_run(big, photo.shape[:2], BUDGET, style_shapes=[painting.shape[:2]])
+print(f"plan: {big_plan.message}")
 started = time.perf_counter()
 tiled = nst.stylize(photo, painting, size=BIG, max_memory=BUDGET, **SETTINGS)
 print(f"{tiled.message}: {tiled.iterations} iterations in {time.perf_counter() - started:.0f} s; "
       f"stages {[f'{w}×{h}' for h, w in tiled.scale_shapes]}")
+if tiled.plan != big_plan:
+    raise RuntimeError(f"the run used another plan than the one printed above: {tiled.plan.message}")
+if tiled.plan.mode != "tiled" or not tiled.tiling:
+    raise RuntimeError(f"this run was NOT tiled ({tiled.plan.message}); the seams of section 5 can only be "
+                       "measured on a tiled picture: give it a smaller budget")
 grids = tiled.tiling[-1]
+passes = tiling.pass_boxes(grids["shape"], grids["tile"], grids["overlap"], grids["offsets"])
+print(f"the run used the plan printed above, and was tiled: at {grids['shape'][1]}×{grids['shape'][0]} px, "
+      f"{len(passes)} pass(es) of {len(passes[0])} tiles of {grids['tile']} px")
 fig, ax = plt.subplots(figsize=(6, 6 * tiled.image.shape[0] / tiled.image.shape[1]))
 ax.imshow(tiled.image)
-for index, box in enumerate(tiling.pass_boxes(grids["shape"], grids["tile"], grids["overlap"], grids["offsets"])[0]):
+for index, box in enumerate(passes[0]):
     ax.add_patch(Rectangle((box.left, box.top), box.width, box.height, fill=False,
                            edgecolor=plt.cm.tab10(index % 10), linewidth=1))
 ax.set_title(f"{tiled.image.shape[1]}×{tiled.image.shape[0]} px, tiles of {grids['tile']} px (overlap {grids['overlap']} px)")
