@@ -238,8 +238,8 @@ for layer in extractor.layers:
 # printed before the run is the one `stylize` makes (`plan_run`'s default network is the one the run will
 # use, `weights.planned_backbone`), and the cell checks that it was, and that the picture really was tiled.
 #
-# ⏱ Real settings (1024 px: 60 iterations whole at 512 px, then two passes of tiles at 1024 px): about 2–3
-# minutes on a 2-core CPU.
+# ⏱ Real settings (1024 px: 60 iterations whole at 512 px, then two passes of 9 tiles at 1024 px): about 11
+# minutes on a 2-core CPU, measured on the shared machine at a load average of about 6 (less when it is idle).
 
 # %%
 BIG = nst.pick(1024, 544)
