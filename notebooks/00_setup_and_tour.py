@@ -124,7 +124,7 @@ viz.show_images([content, style], [f"content: {CONTENT_NAME}", f"style: {STYLE_N
 # photo and changes its pixels, step by step, until the VGG features of the result match the content
 # photo's deep features *and* the style image's feature statistics.
 #
-# ⏱ At the real settings (256 px, 50 L-BFGS iterations) this cell takes about **1 minute** on a 2-core
+# ⏱ At the real settings (256 px, 50 L-BFGS iterations) this cell takes about **20 seconds** on a 2-core
 # CPU (the first run also loads VGG); in fast mode a few seconds.
 
 # %%

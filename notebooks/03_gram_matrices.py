@@ -217,7 +217,7 @@ plt.show()
 # `pool(N−1)`, one convolution later). With `stylize` that is a content weight of 0 and no content layer
 # at all (no layout to keep), and `init="noise"`.
 #
-# ⏱ At the real settings (256 px, 100 L-BFGS iterations) this cell takes about **2 minutes** on a 2-core
+# ⏱ At the real settings (256 px, 100 L-BFGS iterations) this cell takes about **40 seconds** on a 2-core
 # CPU; in fast mode a few seconds.
 
 # %%
@@ -242,7 +242,8 @@ viz.loss_curves(texture.history, parts=("style",), title="the style loss while t
 # cells became rounder blobs of random sizes: those layers see too little of the image to know how large
 # a pane is or that its edges are straight.
 #
-# ⏱ Real settings: **under a minute** (the network stops after `block2_conv1`, so each step is cheap).
+# ⏱ Real settings: about **20 seconds** on a 2-core CPU (the network stops after `block2_conv1`, so each step
+# is cheap).
 
 # %%
 shallow = nst.stylize(style, style, content_weight=0.0, content_layers=(), init="noise",

@@ -355,7 +355,7 @@ render_loss_parts({k: float(v) for k, v in all_parts.items()}, content_weight=1e
 # `init="noise"`.
 #
 # ⏱ At the real settings (256 px, 100 L-BFGS iterations over 2 scales) this cell takes about
-# **3–5 minutes** on a 2-core CPU; in fast mode a few seconds.
+# **a minute** on a 2-core CPU; in fast mode a few seconds.
 
 # %%
 RECON_STEPS = nst.pick(100, 3)  # L-BFGS iterations per image
@@ -380,7 +380,7 @@ viz.loss_curves({label: r.history for label, r in zip(content_panel.labels, cont
 # `conv1_1 + conv2_1`, and so on up to all five. `experiments.style_reconstructions` runs
 # `nst.stylize` with `content_weight=0` and no content layer, from noise.
 #
-# ⏱ Real settings: about **3–6 minutes**.
+# ⏱ Real settings: about **1½ minutes** on a 2-core CPU.
 
 # %%
 style_panel = experiments.style_reconstructions(style, size=SIZE, steps=RECON_STEPS, scales=RECON_SCALES)

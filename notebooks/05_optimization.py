@@ -209,7 +209,7 @@ checks.check_train_step(make_train_step)
 # after every step: the iteration, the loss parts, the elapsed time, and `image()` to fetch the current
 # image only when you want it. Here the callback keeps a few snapshots.
 #
-# ⏱ Real settings (256 px, 100 steps): about **2 minutes**.
+# ⏱ Real settings (256 px, 100 steps): about **45 seconds** on a 2-core CPU.
 
 # %%
 SHOW_AT = sorted({1, max(1, STEPS // 10), max(1, STEPS // 3), STEPS})
@@ -247,7 +247,7 @@ print("✓ run_adam on our objective = nst.stylize(optimizer='adam', init='conte
 # SciPy's L-BFGS-B, whose **B** means *bounds*: pixels stay in `[0, 1]` exactly, with no clipping. There
 # is no learning rate to tune. One iteration may evaluate the loss and gradient more than once.
 #
-# ⏱ Real settings (256 px, 100 iterations): about **2–3 minutes**.
+# ⏱ Real settings (256 px, 100 iterations): about **50 seconds** on a 2-core CPU.
 
 # %%
 lbfgs = run_lbfgs(value_and_grad, content, steps=STEPS)
@@ -296,7 +296,7 @@ else:
 #
 # Adam's one important setting. Three runs at a smaller size (the effect is the same):
 #
-# ⏱ Real settings (128 px, 100 steps each): about **1–2 minutes**.
+# ⏱ Real settings (128 px, 100 steps each): about **half a minute** on a 2-core CPU.
 
 # %%
 LR_SIZE = nst.pick(128, 64)
@@ -329,7 +329,8 @@ for lr_value, run in lr_runs.items():
 # noise with different seeds, as in the paper; we add the library's default start, `init="recolored"`:
 # the photo with the style's colour mean and covariance (`nst_lib.color.match_color_moments`).
 #
-# ⏱ Real settings (256 px, 80 L-BFGS iterations over 2 scales, 5 runs): about **3–5 minutes**.
+# ⏱ Real settings (256 px, 80 L-BFGS iterations over 2 scales, 5 runs): about **1½ minutes** on a 2-core
+# CPU.
 
 # %%
 INIT_STEPS = nst.pick(80, 3)

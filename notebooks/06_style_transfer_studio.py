@@ -49,8 +49,7 @@ content, style = data.example_pair(CONTENT_NAME, STYLE_NAME)  # full size: styli
 # `Iterate` event (iteration, loss parts, elapsed seconds, current scale and shape, and `image()` on
 # request). Printing is the callback's job:
 #
-# ⏱ Real settings (256 px, 100 L-BFGS iterations): about **2 minutes** on an idle 2-core CPU (3.6 minutes
-# measured on the shared 2-core machine at a load average of 12–14).
+# ⏱ Real settings (256 px, 100 L-BFGS iterations): about **40 seconds** on a 2-core CPU.
 
 # %%
 REPORT_EVERY = nst.pick(25, 1)
@@ -215,8 +214,7 @@ for ratio in experiments.PAPER_RATIOS:
 # in the paper. (`layer_sets=experiments.cumulative_layer_sets()` gives the paper's five rows; see the
 # exercises.)
 #
-# ⏱ Real settings (256 px, 80 L-BFGS iterations over 2 scales, 4 runs): about **3–5 minutes** on an idle
-# 2-core CPU (7 minutes measured on the shared machine at a load average of 12–14).
+# ⏱ Real settings (256 px, 80 L-BFGS iterations over 2 scales, 4 runs): about **a minute** on a 2-core CPU.
 
 # %%
 GRID_STEPS = nst.pick(80, 3)
@@ -236,8 +234,7 @@ grid.figure(with_inputs=True)
 #
 # The same transfer, with the content matched at `conv2_2` or at `conv4_2`:
 #
-# ⏱ Real settings (2 runs): about **1½–3 minutes** on an idle 2-core CPU (3.3 minutes measured on the shared
-# machine at a load average of 12–14).
+# ⏱ Real settings (2 runs): about **40 seconds** on a 2-core CPU.
 
 # %%
 layer_panel = experiments.content_layer_comparison(content, style, layers=("conv2_2", "conv4_2"), size=SIZE,
@@ -324,9 +321,9 @@ layer_panel.figure(with_inputs=True)
 # <details><summary><b>What you should see</b></summary>
 #
 # The preview follows the run; after Stop, the status line says the run was stopped and that the best
-# image so far is kept, and the download is that image as a PNG. An L-BFGS iteration takes 0.77 s at
-# 256 px and 3.2 s at 512 px on the project's 2-core CPU (README, "Speed"), so about 2 s at 384 px: half of
-# 100 steps is one to two minutes.
+# image so far is kept, and the download is that image as a PNG. Section 1's cell (100 L-BFGS iterations at
+# 256 px) takes about 40 seconds on a 2-core CPU, and 384 px has 2¼ times the pixels, so half of 100 steps
+# should take under a minute.
 # </details>
 
 # %% [markdown]
@@ -335,7 +332,8 @@ layer_panel.figure(with_inputs=True)
 # Pick a bundled example or upload your own content and style images (**content file**, **style file**),
 # choose the size, the number of steps and the three loss weights, and press **Run**. The preview updates
 # every few iterations; **Stop** ends the run and keeps the best image so far; the **Download** link saves
-# the result as a PNG. At 384 px and 100 steps a run takes about 4 minutes on a 2-core CPU.
+# the result as a PNG. At 384 px and 100 steps expect roughly 1½ minutes on a 2-core CPU (2¼ times the pixels
+# of section 1's cell, about 40 seconds at 256 px).
 
 # %%
 from nst_lib.course.widgets.studio import studio_demo

@@ -20,10 +20,9 @@
 # The next cell loads the example pair, defines `transfer(...)` — one `nst.stylize` call with this
 # notebook's settings — and runs it once without any control, as the baseline every section compares with.
 #
-# ⏱ Every `transfer(...)` call in this notebook, starting with the next cell, takes **1–2 minutes** at the
-# real settings (256 px, 60 L-BFGS iterations) on a 2-core CPU, and a few seconds in fast mode; the whole
-# notebook about 15 minutes (22 minutes measured on the shared 2-core machine at a load average of 12–15,
-# `benchmarks/results/notebook_times.json`).
+# ⏱ Every `transfer(...)` call in this notebook, starting with the next cell, takes about **20 seconds** at
+# the real settings (256 px, 60 L-BFGS iterations) on a 2-core CPU, and a few seconds in fast mode; the whole
+# notebook about 6 minutes (`benchmarks/results/notebook_times.json`).
 
 # %%
 # %matplotlib inline
@@ -108,8 +107,7 @@ viz.show_images([style, recoloured, grey_style],
 # %% [markdown]
 # Now both controls on the whole transfer, next to the plain result:
 #
-# ⏱ Two `transfer` calls: 2–4 minutes at real settings (5 minutes measured on the shared machine at a load
-# average of about 13).
+# ⏱ Two `transfer` calls: about 40 seconds at real settings on a 2-core CPU.
 
 # %%
 colour_runs = {mode: transfer(preserve_colors=mode) for mode in ("luminance", "histogram")}
@@ -146,8 +144,7 @@ print("✓ the blended targets are 0.3·A₁ + 0.7·A₂")
 # %% [markdown]
 # Two blends, next to the plain transfer (100 % of the first style):
 #
-# ⏱ Two `transfer` calls: 2–4 minutes at real settings (4½ minutes measured on the shared machine at a load
-# average of about 13).
+# ⏱ Two `transfer` calls: about 40 seconds at real settings on a 2-core CPU.
 
 # %%
 half_half = transfer([style, second_style], style_blend=(0.5, 0.5))
@@ -171,8 +168,8 @@ print(f"‖A({SECOND_STYLE_NAME})‖ / ‖A({STYLE_NAME})‖ by layer:", ", ".jo
 # strokes, and the result gets larger strokes too. `style_scale` sets the style image's size relative to
 # the output (by default the same long side):
 #
-# ⏱ Two `transfer` calls (the middle one is the baseline): 2–4 minutes at real settings (4½ minutes measured
-# on the shared machine at a load average of about 13).
+# ⏱ Two `transfer` calls (the middle one is the baseline): about 45 seconds at real settings on a 2-core
+# CPU.
 
 # %%
 scale_runs = {0.5: transfer(style_scale=0.5), 1.0: baseline, 2.0: transfer(style_scale=2.0)}
@@ -225,8 +222,7 @@ print("✓ a guided Gram matrix with a mask of ones equals the plain Gram matrix
 # resolution. (With one style, the black part keeps only the content loss; Exercise 4 shows what that
 # does.) The demo's masks come from `nst_lib.course.widgets.controls.make_mask`, with soft edges.
 #
-# ⏱ One `transfer` call with two guided styles: 1–2 minutes at real settings (2½ minutes measured on the
-# shared machine at a load average of about 13).
+# ⏱ One `transfer` call with two guided styles: about 25 seconds at real settings on a 2-core CPU.
 
 # %%
 from nst_lib.course.widgets.controls import make_mask
@@ -264,7 +260,7 @@ print("seconds per scale for time_budget=90:", [f"{s:.1f}" for s in shares[:-1]]
 # %% [markdown]
 # Give one scale and three scales the same time budget and compare:
 #
-# ⏱ Real settings (512 px, 90 s each): about **3–4 minutes**.
+# ⏱ Real settings (512 px, 90 s each): about **3 minutes** on a 2-core CPU.
 
 # %%
 BUDGET = nst.pick(90, 5)  # seconds per run

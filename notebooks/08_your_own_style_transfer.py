@@ -186,8 +186,8 @@ print(f"The run below is {mine.label()}.")
 # the loss keeps falling.) The losses of `style_transfer` are those *before* each step, `stylize`'s history
 # those *after* each step, so `losses[k]` pairs with its `history[k - 1]`.
 #
-# ⏱ Real settings (256 px, 150 Adam steps, twice): about **3–4 minutes** on an idle 2-core CPU (11 minutes
-# measured on the shared 2-core machine at a load average of 12–18); in fast mode a few seconds.
+# ⏱ Real settings (256 px, 150 Adam steps, twice): about **2½ minutes** on a 2-core CPU; in fast mode a few
+# seconds.
 
 # %%
 started = time.perf_counter()

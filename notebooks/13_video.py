@@ -195,8 +195,8 @@ print(f"the temporal loss the next line uses: {float(my_temporal_loss(*args)):.6
 # `VideoSettings().temporal_weight`, measured in docs/video.md). It is one `stylize` call per frame: the
 # term lives in the objective, not in a second loop.
 #
-# ⏱ Real settings (40 iterations for the first frame, 20 for each of the 11 others): **under a minute** on a
-# 2-core CPU; fast mode a few seconds.
+# ⏱ Real settings (40 iterations for the first frame, 20 for each of the 11 others): **about 45 seconds** on
+# a 2-core CPU; fast mode a few seconds.
 
 # %%
 settings = VideoSettings(steps_first=STEPS_FIRST, steps=STEPS_LATER)
