@@ -211,7 +211,7 @@ plt.show()
 # start from noise, and change the pixels until the statistics match at the five Gatys layers. Whatever
 # the result shows is what the statistic keeps. Every bundled style, with each statistic:
 #
-# ⏱ At the real settings (128 px, 80 L-BFGS iterations, 24 runs) this cell takes **about 10 minutes**
+# ⏱ At the real settings (128 px, 80 L-BFGS iterations, 24 runs) this cell takes **about 7 minutes**
 # on a 2-core CPU; in fast mode well under a minute.
 
 # %%
@@ -241,7 +241,7 @@ viz.image_table(rows, row_labels=STYLES, col_labels=["style", *STYLE_LOSSES], si
 # Seconds per iteration are measured in the runs themselves: the median time between two iterations
 # (the first one, which also builds the graph, is left out), and the ratio to Gram's.
 #
-# ⏱ Scoring every texture with every statistic at the four held-out layers: **about a minute** at the
+# ⏱ Scoring every texture with every statistic at the four held-out layers: **about 40 seconds** at the
 # real settings on a 2-core CPU; fast mode a few seconds.
 
 # %%
@@ -327,7 +327,8 @@ print("best by each measure:", ", ".join(f"{m}: {n}" for m, n in best.items()))
 # Now with a photo: the same content term, the library's default start (the photo in the style's
 # colours), each statistic at its default weight. Two pairs.
 #
-# ⏱ Real settings (256 px, 80 L-BFGS iterations, 8 runs): **about 11 minutes**; fast mode a few seconds.
+# ⏱ Real settings (256 px, 80 L-BFGS iterations, 8 runs): **about 5 minutes** on a 2-core CPU; fast mode a
+# few seconds.
 
 # %%
 PAIRS = [("grace_hopper", "swirls"), ("chelsea", "stained_glass")]
@@ -347,7 +348,7 @@ viz.image_table(rows, row_labels=[f"{c} + {s}" for c, s in PAIRS], col_labels=["
 # style (as a fraction of the start image's) and the content loss at `block5_conv2` (the same for every
 # statistic, so directly comparable).
 #
-# ⏱ Scoring the transfers: **about a minute and a half** at the real settings on a 2-core CPU; fast mode
+# ⏱ Scoring the transfers: **about half a minute** at the real settings on a 2-core CPU; fast mode
 # a few seconds.
 
 # %%
