@@ -142,8 +142,8 @@ def resolve_weights(
         return WeightsInfo(backbone, backbone, "file", str(explicit))
 
     fname, default_origin, default_hash = WEIGHTS_FILES[backbone]
-    cached = keras_cache_dir(cache_dir) / "models" / fname
-    if cached.is_file() and cached.stat().st_size > 0:  # 2. the Keras cache
+    cached = _cache_file(backbone, cache_dir)
+    if _usable(cached):  # 2. the Keras cache
         return WeightsInfo(backbone, backbone, "cache", str(cached))
 
     if allow_download is None:
@@ -177,6 +177,16 @@ def resolve_weights(
     )
 
 
+def _cache_file(backbone: str, cache_dir: str | os.PathLike | None) -> Path:
+    """Where the Keras cache keeps ``backbone``'s 'notop' weights file."""
+    return keras_cache_dir(cache_dir) / "models" / WEIGHTS_FILES[backbone][0]
+
+
+def _usable(path: Path) -> bool:
+    """A weights file that is there and not empty (an interrupted download leaves an empty one)."""
+    return path.is_file() and path.stat().st_size > 0
+
+
 def planned_backbone(
     backbone: str = "vgg19",
     weights: str | os.PathLike | None = "imagenet",
@@ -204,10 +214,9 @@ def planned_backbone(
         return backbone
     if str(weights) != "imagenet" or environment.weights_file() is not None:  # 1. an explicit file
         return backbone
-    fname, origin, _ = WEIGHTS_FILES[backbone]
-    cached = keras_cache_dir(cache_dir) / "models" / fname
-    if cached.is_file() and cached.stat().st_size > 0:  # 2. the Keras cache
+    if _usable(_cache_file(backbone, cache_dir)):  # 2. the Keras cache
         return backbone
+    origin = WEIGHTS_FILES[backbone][1]
     if allow_download is None:
         allow_download = not environment.offline()
     failed = _FAILED_DOWNLOADS.get((backbone, origin, str(keras_cache_dir(cache_dir))))
