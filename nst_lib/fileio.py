@@ -9,7 +9,6 @@ import pathlib
 import re
 import secrets
 import stat
-import time
 from typing import BinaryIO, Callable, Iterable, Iterator
 
 from .errors import OutputError
@@ -31,9 +30,6 @@ def temporary_path(target: str | os.PathLike, suffix: str = ".tmp") -> pathlib.P
 _TEMPORARY = re.compile(r"^\.(?P<name>.+)\.[0-9a-f]{8}\.[A-Za-z0-9]+$")
 
 
-#: a temporary file no process holds locked is taken for stale only once it is this old (seconds since its
-#: last write): it covers the instant between its creation and its writer's lock
-STALE_AFTER_SECONDS = 10.0
 
 
 def remove_temporaries(folder: str | os.PathLike, names: Iterable[str] | Callable[[str], bool]) -> int:
@@ -42,10 +38,11 @@ def remove_temporaries(folder: str | os.PathLike, names: Iterable[str] | Callabl
     after itself). Returns how many were removed.
 
     Only names :func:`temporary_path` makes for those targets are touched, and only stale ones: the process
-    writing a temporary holds an exclusive ``flock`` on it for as long as the file exists, and the kernel
-    releases that lock when the process ends, however it ends (SIGKILL included). A temporary is removed when
-    no process holds its lock and it has not been written to for :data:`STALE_AFTER_SECONDS`; a live writer's
-    file, or one whose lock cannot be tested (a file system without locks), is left alone.
+    writing a temporary holds an exclusive ``flock`` on it from before the file has that name (see
+    :func:`_create_locked`) for as long as it exists, and the kernel releases that lock when the process ends,
+    however it ends (SIGKILL included). So a temporary no process holds is stale at once — a run resumed a
+    second after a kill cleans up too; a live writer's file, or one whose lock cannot be tested (a file system
+    without locks), is left alone.
     """
     wanted = names if callable(names) else set(names).__contains__
     try:
@@ -61,7 +58,7 @@ def remove_temporaries(folder: str | os.PathLike, names: Iterable[str] | Callabl
 
 
 def _remove_if_stale(path: pathlib.Path) -> bool:
-    """Remove ``path`` if no process holds its lock and it is older than :data:`STALE_AFTER_SECONDS`."""
+    """Remove ``path`` if no process holds its lock (and it is still the file we locked)."""
     if fcntl is None:
         return False
     try:
@@ -70,15 +67,37 @@ def _remove_if_stale(path: pathlib.Path) -> bool:
         return False
     try:
         status = os.fstat(handle)
-        if not stat.S_ISREG(status.st_mode) or time.time() - status.st_mtime < STALE_AFTER_SECONDS:
+        if not stat.S_ISREG(status.st_mode):
             return False
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)  # OSError while a live writer holds it
+        if os.stat(path, follow_symlinks=False).st_ino != status.st_ino:  # renamed onto its target meanwhile
+            return False
         path.unlink()
         return True
     except OSError:
         return False
     finally:
         os.close(handle)
+
+
+def _create_locked(temporary: pathlib.Path) -> int:
+    """Create ``temporary`` already locked by this process, and return its descriptor.
+
+    The file is created under a name :func:`remove_temporaries` never looks at (``.NAME.XXXXXXXX~tmp``, same
+    length), locked, and only then renamed to ``temporary``: a file found under a temporary name with no lock
+    on it has no live writer, with no instant between creation and lock to guess about.
+    """
+    claiming = temporary.with_name(temporary.name[::-1].replace(".", "~", 1)[::-1])
+    handle = os.open(claiming, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        _lock(handle)
+        os.rename(claiming, temporary)
+    except BaseException:
+        os.close(handle)
+        with contextlib.suppress(OSError):
+            os.unlink(claiming)
+        raise
+    return handle
 
 
 def _lock(handle: int) -> None:
@@ -111,11 +130,10 @@ def atomic_file(path: str | os.PathLike[str], suffix: str = ".tmp") -> Iterator[
     folder = target.parent
     temporary = temporary_path(target, suffix)  # the name nst_lib.paths.check_writable probes before a run
     try:
-        handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        handle = _create_locked(temporary)  # locked until the file is renamed or removed (or the process ends)
     except OSError as exc:
         raise OutputError(f"cannot create a file in folder '{folder}' ({exc.strerror or exc})", subject=f"folder '{folder}'",
                           reason="unwritable", received=exc.strerror or str(exc)) from exc
-    _lock(handle)  # held until the file is renamed or removed (a killed process's lock goes with it)
     try:
         yield temporary
         with open(temporary, "rb") as written:

@@ -22,8 +22,8 @@ chunks that overlap by one frame, each chunk started from the previous chunk's l
 (docs/video.md).
 
 **State and resume.** With a state folder, every finished frame is saved there (``00000.npy``, float32,
-atomically) with ``video.json`` (the settings and the input); a killed run continues at the first unfinished
-frame. Ctrl-C stops after the current frame's iteration and keeps every finished frame.
+atomically, after its output frame) with ``video.json`` (the settings and the input); a killed run continues
+at the first unfinished frame. Ctrl-C stops after the current frame's iteration and keeps every finished frame.
 """
 from __future__ import annotations
 
@@ -220,9 +220,19 @@ def prepare_state(job: VideoJob, resume: bool) -> int:
         done += 1
     if resume:  # a killed run may have left a frame half-written under its temporary name: not in the result
         remove_temporaries(job.state_dir, (_state_frame(job.state_dir, i).name for i in job.indices))
-        if output_kind(job.output) == "folder" and job.output.is_dir():
-            remove_temporaries(job.output, (frame_name(i - job.indices.start) for i in job.indices))
+        if output_kind(job.output) == "folder":
+            if job.output.is_dir():
+                remove_temporaries(job.output, (frame_name(i - job.indices.start) for i in job.indices))
+            _restore_output_frames(job, done)
     return done
+
+
+def _restore_output_frames(job: VideoJob, done: int) -> None:
+    """Write the output frames of finished frames that are missing (from the state folder): a run of an older
+    version saved its state frame before its output frame and may have been killed between the two."""
+    for index in job.indices[:done]:
+        if not (job.output / frame_name(index - job.indices.start)).is_file():
+            write_frame(job.output, index - job.indices.start, np.load(_state_frame(job.state_dir, index)))
 
 
 def resume_point(job: VideoJob, done: int, size: int | None) -> tuple[np.ndarray, np.ndarray] | None:
@@ -237,11 +247,11 @@ def resume_point(job: VideoJob, done: int, size: int | None) -> tuple[np.ndarray
 def finished_frames(job: VideoJob, results: Iterable[FrameResult], done: int) -> Iterator[FrameResult]:
     """Save each result (state folder, output folder) as it arrives, and pass it on."""
     folder = job.output if output_kind(job.output) == "folder" else None
-    for result in results:
-        if job.state_dir is not None:
-            _save_array(_state_frame(job.state_dir, result.index), result.image)
+    for result in results:  # the state frame last: it is what says "done" to a resumed run
         if folder is not None:
             write_frame(folder, result.index - job.indices.start, result.image)
+        if job.state_dir is not None:
+            _save_array(_state_frame(job.state_dir, result.index), result.image)
         yield result
 
 

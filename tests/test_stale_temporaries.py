@@ -18,7 +18,7 @@ from conftest import make_content, make_style, write_png
 from test_bad_inputs import _good_model_config, _model
 
 from nst_lib.cli import main
-from nst_lib.fileio import STALE_AFTER_SECONDS, remove_temporaries, temporary_path
+from nst_lib.fileio import remove_temporaries, temporary_path
 
 WRITER = """
 import sys, time
@@ -31,7 +31,7 @@ with atomic_write(sys.argv[1]) as stream:
 """
 
 
-def _age(path: Path, seconds: float = 10 * STALE_AFTER_SECONDS) -> Path:
+def _age(path: Path, seconds: float = 100.0) -> Path:
     then = time.time() - seconds
     os.utime(path, (then, then))
     return path
@@ -55,26 +55,29 @@ def test_a_live_writers_temporary_is_kept_and_a_killed_ones_is_removed(tmp_path)
     try:
         assert writer.stdout.readline().strip() == "writing"
         temporary, = [p for p in tmp_path.iterdir() if p.name.startswith(".out.png.")]
-        _age(temporary)  # old enough: only its writer's lock keeps it
+        assert temporary.name.endswith(".tmp")  # locked before it got this name: no "~tmp" left over
+        _age(temporary)  # old: only its writer's lock keeps it
         assert remove_temporaries(tmp_path, ["out.png"]) == 0 and temporary.exists()
     finally:
         writer.kill()  # SIGKILL: the writer cannot clean up
         writer.wait(timeout=60)
     assert temporary.exists() and not target.exists()
-    assert remove_temporaries(tmp_path, ["out.png"]) == 1
+    assert remove_temporaries(tmp_path, ["out.png"]) == 1  # at once: no waiting for it to age
     assert not any(tmp_path.iterdir())
 
 
 def test_only_stale_temporaries_of_the_named_targets_are_removed(tmp_path):
     stale = _left(tmp_path / "out.png")
-    fresh = temporary_path(tmp_path / "out.png")  # just created: its writer may not have locked it yet
+    fresh = temporary_path(tmp_path / "out.png")  # unlocked under a temporary name: stale however young
     fresh.write_bytes(b"x")
+    claiming = tmp_path / ".out.png.1a2b3c4d~tmp"  # the name a writer creates before it locks and renames
+    claiming.write_bytes(b"x")
     other = _left(tmp_path / "holiday.png")  # another target's
     alike = tmp_path / ".out.png.notes.txt"  # a user's file that only looks alike
     alike.write_bytes(b"x")
     _age(alike)
-    assert remove_temporaries(tmp_path, ["out.png"]) == 1
-    assert not stale.exists() and fresh.exists() and other.exists() and alike.exists()
+    assert remove_temporaries(tmp_path, ["out.png"]) == 2
+    assert not stale.exists() and not fresh.exists() and claiming.exists() and other.exists() and alike.exists()
     assert remove_temporaries(tmp_path, lambda name: name.startswith("holi")) == 1 and not other.exists()
 
 
