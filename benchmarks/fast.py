@@ -6,6 +6,7 @@
     python benchmarks/fast.py curve                              # held-out quality of each kept copy
     python benchmarks/fast.py inference --size 512               # inference alone: wall and CPU seconds
     python benchmarks/fast.py --quick train && python benchmarks/fast.py --quick measure   # smoke run
+    python benchmarks/fast.py --tag _bf16 --precision bfloat16 train --time-budget 1800   # another model, its own files
 
 ``train`` calls :func:`nst_lib.fast.train_fast` with the default (real) settings on the bundled style
 ``swirls`` and writes ``outputs/fast/swirls.keras`` (not committed), a log with one line per step (wall and
@@ -83,10 +84,11 @@ def cmd_train(args) -> None:
     from nst_lib.fast import train_fast
 
     args.model.parent.mkdir(parents=True, exist_ok=True)
-    suffix = "_quick" if args.quick else ("_resumed" if args.resume else "")
+    suffix = args.tag + ("_quick" if args.quick else ("_resumed" if args.resume else ""))
     log_path = RESULTS / f"fast_train{suffix}.log"
     options = dict(time_budget=args.time_budget, steps=None) if not args.quick else dict(
         size=64, batch_size=2, steps=6, style_size=64)
+    options["precision"] = args.precision
     with open(log_path, "a") as log:
         print(f"# {time.strftime('%Y-%m-%d %H:%M:%S')} train {STYLE} -> {args.model} {options} "
               f"resume={args.resume} machine={machine()}", file=log, flush=True)
@@ -214,7 +216,10 @@ def cmd_curve(args) -> None:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="tiny smoke run")
-    parser.add_argument("--model", type=Path, default=MODEL)
+    parser.add_argument("--model", type=Path, default=None, help=f"default: {MODEL.relative_to(ROOT)} (with --tag T: swirlsT.keras)")
+    parser.add_argument("--tag", default="", help="suffix of the model's and the results' file names (e.g. _bf16)")
+    parser.add_argument("--precision", default="auto", choices=["auto", "float32", "bfloat16"],
+                        help="train: the loss network's precision; measure/inference: the model's inference precision")
     sub = parser.add_subparsers(dest="command", required=True)
     train = sub.add_parser("train")
     train.add_argument("--time-budget", type=float, default=1800.0)
@@ -231,8 +236,8 @@ def main(argv=None) -> None:
     measure.add_argument("--stylize-cap", type=int, default=150,
                          help="most stylize iterations when chasing the model's style loss")
     args = parser.parse_args(argv)
-    if args.quick and args.model == MODEL:
-        args.model = ROOT / "outputs" / "fast" / "swirls_quick.keras"
+    if args.model is None:
+        args.model = MODEL.with_name(f"{MODEL.stem}{args.tag}{'_quick' if args.quick else ''}.keras")
     {"train": cmd_train, "measure": cmd_measure, "curve": cmd_curve, "inference": cmd_inference}[args.command](args)
 
 
@@ -270,9 +275,10 @@ def cmd_measure(args) -> None:
     # ---- inference at `size` px (long side), model loaded, after one warm-up
     photo = held_out_photo(HELD_OUT_PHOTOS[0], size)
     first_start = time.perf_counter()
-    output = model.stylize(photo)
+    output = model.stylize(photo, precision=args.precision)
     first_call = time.perf_counter() - first_start
-    inference, inference_runs = _median_seconds(lambda: model.stylize(photo), 3 if quick else 7)
+    inference, inference_runs = _median_seconds(lambda: model.stylize(photo, precision=args.precision), 3 if quick else 7)
+    inference_precision = model.last_precision.used
     model_losses = evaluate_stylization(output, photo, style, settings.replace(style_size=size))
 
     # ---- stylize with the same objective at the same size until its style loss reaches the model's
@@ -296,7 +302,7 @@ def cmd_measure(args) -> None:
     for name in HELD_OUT_PHOTOS:
         photo_q = held_out_photo(name, quality_size)
         t0 = time.perf_counter()
-        ours = model.stylize(photo_q)
+        ours = model.stylize(photo_q, precision=args.precision)
         ours_seconds = time.perf_counter() - t0
         reference = stylize(photo_q, style, config=config.replace(size=quality_size, steps=steps))
         q_settings = settings.replace(style_size=quality_size)
@@ -315,13 +321,14 @@ def cmd_measure(args) -> None:
     recorder.stop.set()
     loads = [s[1] for s in recorder.samples]
     payload = {
-        "command": "python benchmarks/fast.py " + ("--quick " if quick else "") + "measure",
+        "command": "python benchmarks/fast.py " + " ".join(sys.argv[1:]),
         "model": {"path": str(args.model), "steps": model.steps, "train_seconds": model.train_seconds,
                   "settings": settings.to_dict(), "backbone": model.metadata.get("backbone"),
                   "held_out_photos": model.metadata.get("held_out_photos")},
         "load_seconds": load_seconds,
         "inference": {"size": list(photo.shape[:2]), "median_seconds": inference, "runs": inference_runs,
-                      "first_call_seconds": first_call, "model_losses": model_losses},
+                      "first_call_seconds": first_call, "model_losses": model_losses,
+                      "precision": inference_precision},
         "stylize_to_model_style": {
             "reached": reached, "iterations": result.iterations, "seconds": stylize_seconds,
             "style": trace[-1]["style"] if trace else None, "content": trace[-1]["content"] if trace else None,
@@ -334,7 +341,7 @@ def cmd_measure(args) -> None:
         "load_1min_mean": sum(loads) / max(1, len(loads)),
         "load_1min_max": max(loads, default=0.0),
     }
-    out = RESULTS / f"fast_{'quick' if quick else size}.json"
+    out = RESULTS / f"fast_{'quick' if quick else size}{args.tag}.json"
     out.write_text(json.dumps(payload, indent=1))
     print(json.dumps({k: payload[k] for k in ("load_seconds", "speedup", "quality_goal_met")}
                      | {"inference_s": inference, "stylize_s": stylize_seconds, "reached": reached,
@@ -342,7 +349,7 @@ def cmd_measure(args) -> None:
                         "content_ratios": [q["content_ratio"] for q in quality]}, indent=1))
     print(f"wrote {out}")
     if not quick:
-        write_figure(panels, payload, FIGURE)
+        write_figure(panels, payload, FIGURE.with_name(f"{FIGURE.stem}{args.tag}.png"))
 
 
 def write_figure(panels, payload, path: Path) -> None:
