@@ -44,6 +44,9 @@ class StageRun:
     checkpointer: Checkpointer | None = None
     temporal: Any = None  # the video's temporal term at the stage's size (whole stages only)
     rng: np.random.Generator | None = None  # the run's generator (tiled stages draw their grid offsets from it)
+    #: makes the float32 extractor a bfloat16 whole stage goes on with when its L-BFGS stalls in bfloat16's noise
+    #: (nst_lib.lbfgs_tf; None: no such continuation)
+    precise_extractor: Callable[[], Any] | None = None
 
 
 @dataclass

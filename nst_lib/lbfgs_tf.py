@@ -18,6 +18,11 @@ everything in float32 tensors:
 * **noise** (bfloat16 features make the loss noisy in its last digits): when the search finds no lower
   value along an L-BFGS direction the memory is cleared and a scaled gradient step is tried; only when that
   fails too does the run stop with ``"line_search"``.
+* **bfloat16's noise floor**: a bfloat16 run whose ``value_and_grad`` carries ``precise`` (a maker of the
+  float32 evaluation of the same objective) does not take that gradient step: the first time its search fails along the L-BFGS direction —
+  after a few hundred iterations at 256 px, when the loss's rounding noise is as large as the decrease an
+  iteration can still make — it goes on from the same point in float32, with its memory, once
+  (docs/precision.md, "bfloat16's noise floor").
 
 :func:`run_lbfgs_tf` has :func:`~nst_lib.optimize.run_lbfgs`'s signature and result, so ``stylize`` can use
 either (``optimizer="lbfgs-tf"`` / ``"lbfgs-scipy"``; :func:`lbfgs_runner`).
@@ -149,7 +154,10 @@ def run_lbfgs_tf(
 
     Same arguments, events and result as :func:`~nst_lib.optimize.run_lbfgs`: ``steps`` iterations, at
     most ``max_evaluations`` evaluations (default ``3 · steps + 20``), the best image seen is returned.
-    ``corrections`` is capped like SciPy's, but float32 pairs take half the bytes.
+    ``corrections`` is capped like SciPy's, but float32 pairs take half the bytes. A ``value_and_grad`` in
+    bfloat16 may carry ``precise``, a function making the float32 ``value_and_grad`` of the same objective
+    (``make_value_and_grad(objective, precise=…)``): the run continues with it once its search stalls in
+    bfloat16's noise (the result's notes say when).
     """
     tracker = _Tracker(callback, time_budget, context or RunContext(), init.shape[:2])
     limit = steps * 3 + 20 if max_evaluations is None else max_evaluations
@@ -169,7 +177,7 @@ def run_lbfgs_tf(
             raise _Stop("nonfinite")
         return values, grad
 
-    reason = "steps"
+    reason, notes, precise = "steps", [], getattr(value_and_grad, "precise", None)
     try:
         x = tf.clip_by_value(tf.constant(init.reshape(-1), tf.float32), 0.0, 1.0)
         values, g = evaluate(x)
@@ -177,7 +185,13 @@ def run_lbfgs_tf(
             if _projected_gradient_norm(x, g) == 0.0:
                 reason = "converged"
                 break
-            accepted = _line_search(evaluate, memory, x, g, values["total"])
+            accepted = _line_search(evaluate, memory, x, g, values["total"], gradient_step=precise is None)
+            if accepted is None and precise is not None:  # bfloat16's noise floor: the same point, in float32
+                value_and_grad, precise = precise(), None
+                tracker.best_loss = math.inf  # float32 values from here on: the best is judged among them
+                values, g = evaluate(x)
+                notes.append(_switch_note(tracker.offset + tracker.iterations, float(values["total"])))
+                continue
             if accepted is None:
                 reason = "line_search"
                 break
@@ -190,13 +204,22 @@ def run_lbfgs_tf(
     except KeyboardInterrupt:
         reason = "interrupted"
     detail = " (TensorFlow L-BFGS: no lower loss along the L-BFGS or the gradient direction)" if reason == "line_search" else ""
-    return _finish(tracker, reason, init, detail)
+    result = _finish(tracker, reason, init, detail)
+    result.notes.extend(notes)
+    return result
 
 
-def _line_search(evaluate, memory: _History, x, g, f: float):
+def _switch_note(iteration: int, value: float) -> str:
+    return (f"bfloat16 reached its noise floor after iteration {iteration} (the line search found no lower loss "
+            f"along the L-BFGS direction); the run went on in float32 from there (loss {value:.4g} in float32; "
+            "docs/precision.md)")
+
+
+def _line_search(evaluate, memory: _History, x, g, f: float, gradient_step: bool = True):
     """(x⁺, its loss parts, its gradient) by a projected backtracking search along the L-BFGS direction;
-    if none is found, the memory is cleared and the scaled gradient direction is tried; None if both fail."""
-    for attempt in range(2):
+    if none is found and ``gradient_step``, the memory is cleared and the scaled gradient direction is tried;
+    None if they fail."""
+    for attempt in range(2 if gradient_step else 1):
         d, _ = memory.direction(x, g)
         slope = float(tf.tensordot(g, d, 1))
         if not slope < 0.0:  # not a descent direction (a poor memory): start again from the gradient

@@ -106,6 +106,7 @@ class OptimizeResult:
     history: list[dict] = field(default_factory=list)
     message: str = ""
     state: dict | None = None  # the optimiser's state at the end, where it can be continued (Adam's moments)
+    notes: list[str] = field(default_factory=list)  # what the user should know about this run (Result.notes)
 
 
 class _Stop(Exception):
@@ -114,7 +115,8 @@ class _Stop(Exception):
         self.reason = reason
 
 
-def make_value_and_grad(objective, jit_compile: bool = False, *, draw: int | None = None) -> Callable:
+def make_value_and_grad(objective, jit_compile: bool = False, *, draw: int | None = None,
+                        precise: Callable[[], Callable] | None = None) -> Callable:
     """A function mapping a (1, H, W, 3) image to (loss parts, d total / d image), run as a traced graph.
 
     For a :class:`~nst_lib.losses.Objective`, the graph is the extractor's one ``tf.function``
@@ -124,6 +126,8 @@ def make_value_and_grad(objective, jit_compile: bool = False, *, draw: int | Non
     that draw random numbers redraw them at every evaluation, reproducibly; with ``draw`` set, every call
     passes (seed, ``draw``) instead, so the loss is one fixed function (what L-BFGS needs:
     :func:`run_lbfgs_redrawing`). Any other object with a ``parts(image)`` method gets a graph of its own.
+    ``precise`` (for a bfloat16 objective): a function making the float32 ``value_and_grad`` of the same
+    objective, kept as the result's ``precise`` attribute for :func:`~nst_lib.lbfgs_tf.run_lbfgs_tf`.
     """
     if getattr(objective, "structure", None) is None or getattr(objective, "inputs", None) is None:
 
@@ -145,6 +149,7 @@ def make_value_and_grad(objective, jit_compile: bool = False, *, draw: int | Non
         return traced(tf.convert_to_tensor(image, tf.float32), inputs, seed, structure)
 
     value_and_grad.function = traced  # for trace counts: value_and_grad.function.experimental_get_tracing_count()
+    value_and_grad.precise = precise
     return value_and_grad
 
 

@@ -28,7 +28,7 @@ import tensorflow as tf
 
 from . import color
 from .checkpointer import STOPPED_HERE, Checkpointer
-from .config import INITS, StyleConfig
+from .config import DEFAULT_LBFGS, INITS, StyleConfig
 from .errors import InvalidSettingError
 from .fileio import atomic_write
 from .images import load_image, resize_to, save_image
@@ -37,6 +37,7 @@ from .ladder import StageRun, refine_tiled_stage
 from .lbfgs_tf import lbfgs_runner
 from .losses import Objective
 from .memory import check_plan, plan_run
+from .normalized_vgg import configured_extractor
 from .objective import build_objective, style_at, style_targets
 from .optimize import (STOP_REASONS, UNLIMITED_STEPS, AdamSettings, Iterate, OptimizeResult,  # noqa: F401
                        RunContext, make_value_and_grad, run_adam, run_lbfgs, run_lbfgs_redrawing)
@@ -159,7 +160,7 @@ def stylize(
     if state is not None:
         start -= state.elapsed  # elapsed times continue from where the saved run was
         check_inputs(state, inputs.content, inputs.styles)
-    plan = _plan(cfg, inputs, temporal)
+    plan, precise_extractor = _plan(cfg, inputs, temporal)
     stages = run_stages(plan, cfg, *inputs.content.shape[:2])
     deadlines = stage_deadlines(start if state is None else time.perf_counter(), cfg, stages, plan)
     run = _RunProgress.begin(state, len(stages), cfg, inputs)
@@ -172,7 +173,7 @@ def stylize(
         context = RunContext(deadline, start, run.iterations, index, len(stages), run.history)
         stage_run = StageRun(cfg, inputs.extractor, inputs.weights, resize_to(inputs.target_content, *stage.shape),
                              inputs.styles, inputs.blend, masks_at(inputs.masks, stage.shape), stage, context,
-                             callback, checkpointer, _temporal_at(temporal, *stage.shape), starts.rng)
+                             callback, checkpointer, _temporal_at(temporal, *stage.shape), starts.rng, precise_extractor)
         init = starts.image(stage, run.current, stage_run.content, resumed)
         outcome = _optimise(stage_run, init, run.adam_state, resumed)
         if outcome is None:  # killed after its last iteration, before the next stage began
@@ -203,7 +204,8 @@ def _settings(config: StyleConfig | None, options: dict[str, Any], resume) -> tu
 
 
 def _plan(cfg: StyleConfig, inputs: RunInputs, temporal: Any):
-    """The memory plan (refused at once when the run cannot fit even in tiles); a tiled plan adds a note."""
+    """The memory plan (refused at once when the run cannot fit even in tiles; a tiled plan adds a note), and
+    the float32 continuation it allows (:func:`_float32_continuation`)."""
     plan = check_plan(plan_run(cfg, inputs.content.shape[:2], style_shapes=[s.shape[:2] for s in inputs.styles],
                                backbone=inputs.extractor.backbone))  # the network built, maybe VGG16 for VGG19
     if plan.mode == "tiled":
@@ -211,7 +213,21 @@ def _plan(cfg: StyleConfig, inputs: RunInputs, temporal: Any):
         if temporal is not None:
             raise InvalidSettingError("a temporal term (video) needs the frame whole, but this run is tiled; "
                                       "use a smaller size or a larger max_memory")
-    return plan
+    return plan, _float32_continuation(cfg, inputs, plan)
+
+
+def _float32_continuation(cfg: StyleConfig, inputs: RunInputs, plan) -> Callable[[], Any] | None:
+    """What a bfloat16 run goes on with when the TensorFlow L-BFGS stalls in bfloat16's noise
+    (:mod:`nst_lib.lbfgs_tf`): a maker of the float32 extractor (built only if that happens). None for a
+    float32 run, another optimiser, or a run that would not fit its memory budget whole in float32."""
+    loop = DEFAULT_LBFGS if cfg.optimizer == "lbfgs" else cfg.optimizer
+    if inputs.precision.used != "bfloat16" or loop != "lbfgs-tf":
+        return None
+    in_float32 = plan_run(cfg.replace(precision="float32"), inputs.content.shape[:2],
+                          style_shapes=[s.shape[:2] for s in inputs.styles], backbone=inputs.extractor.backbone)
+    if plan.mode != "whole" or in_float32.mode != "whole":
+        return None
+    return lambda: configured_extractor(cfg.content_layers + cfg.style_layers, cfg, "float32")
 
 
 @dataclass
@@ -226,6 +242,7 @@ class _RunProgress:
     reason: str = "steps"
     message: str = STOP_REASONS["steps"]
     tiling: list[dict] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # the stages' notes (e.g. a switch to float32)
 
     @classmethod
     def begin(cls, state: RunState | None, stages: int, cfg: StyleConfig, inputs: RunInputs) -> "_RunProgress":
@@ -246,6 +263,7 @@ class _RunProgress:
             self.tiling.append({"stage": index, "shape": stage.shape, "tile": stage.tile, "overlap": stage.overlap,
                                 "offsets": [tuple(o) for o in outcome.position[2]]})
         self.reason, self.message = outcome.stop_reason, outcome.message
+        self.notes.extend(getattr(outcome, "notes", ()))
 
 
 class _Starts:
@@ -291,7 +309,9 @@ def _optimise(run: StageRun, init: np.ndarray, adam_state: dict | None, resumed:
     if objective.statistic.stochastic:  # L-BFGS needs a fixed function: one draw per block of iterations
         return run_lbfgs_redrawing(_fixed_draws(objective), init, steps=steps, callback=callback,
                                    context=run.context, corrections=run.cfg.lbfgs_corrections)
-    return lbfgs_runner(run.cfg.optimizer)(make_value_and_grad(objective), init, steps=steps,
+    precise = None if run.precise_extractor is None else lambda: make_value_and_grad(
+        _stage_objective(dataclasses.replace(run, extractor=run.precise_extractor())))
+    return lbfgs_runner(run.cfg.optimizer)(make_value_and_grad(objective, precise=precise), init, steps=steps,
                                            corrections=run.cfg.lbfgs_corrections, callback=callback, context=run.context)
 
 
@@ -316,7 +336,7 @@ def _result(run: _RunProgress, cfg: StyleConfig, inputs: RunInputs, plan, stages
     return Result(image=current, history=run.history, config=cfg, stop_reason=run.reason, message=run.message,
                   elapsed=time.perf_counter() - start, iterations=run.iterations, backbone=inputs.extractor.backbone,
                   weights_source=inputs.extractor.weights_info.source, scale_shapes=[stage.shape for stage in stages],
-                  notes=inputs.notes, plan=plan, tiling=run.tiling, precision=inputs.precision)
+                  notes=[*inputs.notes, *run.notes], plan=plan, tiling=run.tiling, precision=inputs.precision)
 
 
 def _fixed_draws(objective) -> Callable[[int], Callable]:

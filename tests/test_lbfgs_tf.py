@@ -141,3 +141,85 @@ def test_stylize_with_the_tensorflow_lbfgs(offline_weights):
                              optimizer="lbfgs-tf")
     assert result.iterations == 8 and result.config.optimizer == "lbfgs-tf"
     assert result.history[-1]["total"] < 0.5 * result.history[0]["total"]
+
+
+# ------------------------------------------------------------------- bfloat16's noise floor: go on in float32
+def _coarse(function, quantum: float):
+    """``function`` whose value is rounded to ``quantum``: a loss noisy in its last digits, as bfloat16 makes it."""
+    exact = _traced(function)
+
+    def value_and_grad(image):
+        parts, grad = exact(image)
+        return {"total": tf.round(parts["total"] / quantum) * quantum}, grad
+
+    return value_and_grad
+
+
+def _noise_floor_problem():
+    rng = np.random.default_rng(1)
+    centre = tf.constant(rng.uniform(0.2, 0.8, START.size), tf.float32)
+    weights = tf.constant(rng.uniform(0.5, 20.0, START.size), tf.float32)
+    return lambda x: tf.reduce_sum(weights * (x - centre) ** 2)
+
+
+def test_a_run_stalled_in_noise_goes_on_with_the_precise_evaluation_once():
+    quadratic = _noise_floor_problem()
+    quantum = 1e-3 * float(_traced(quadratic)(START[np.newaxis])[0]["total"])
+    alone = run_lbfgs_tf(_coarse(quadratic, quantum), START, steps=200)
+    made = []
+
+    def precise():
+        made.append(1)
+        return _traced(quadratic)
+
+    noisy = _coarse(quadratic, quantum)
+    noisy.precise = precise  # as make_value_and_grad(objective, precise=…) marks a bfloat16 evaluation
+    helped = run_lbfgs_tf(noisy, START, steps=200)
+    alone_loss, helped_loss = (float(quadratic(tf.constant(r.image.ravel()))) for r in (alone, helped))
+    assert alone.stop_reason == "line_search" and not alone.notes  # it cannot see below its rounding
+    assert made == [1] and len(helped.notes) == 1 and "float32" in helped.notes[0]
+    switched_at = int(helped.notes[0].split("after iteration ")[1].split()[0])
+    assert 0 < switched_at < helped.iterations and helped.best_loss == pytest.approx(helped_loss, rel=1e-5)
+    assert helped_loss < 1e-3 * alone_loss, (helped_loss, alone_loss)
+
+
+def test_a_run_that_never_stalls_never_builds_the_precise_evaluation():
+    made = []
+    exact = _coarse(_noise_floor_problem(), 1e-30)
+    exact.precise = lambda: made.append(1)
+    result = run_lbfgs_tf(exact, START, steps=5)
+    assert result.iterations == 5 and not made and not result.notes
+
+
+def test_stylize_offers_float32_to_bfloat16_lbfgs_runs_that_fit_whole_in_float32(offline_weights, monkeypatch):
+    from nst_lib import transfer
+    from nst_lib.config import StyleConfig
+    from nst_lib.inputs import prepare_inputs
+
+    def continuation(**settings):
+        cfg = StyleConfig(size=40, backbone="vgg16", **settings)
+        inputs = prepare_inputs(make_content(40, 40), make_style(40, 40), cfg, None)
+        return transfer._plan(cfg, inputs, None)[1]
+
+    made = continuation(precision="bfloat16")
+    assert callable(made) and made().precision == "float32"
+    assert continuation(precision="float32") is None
+    assert continuation(precision="bfloat16", optimizer="adam") is None
+    assert continuation(precision="bfloat16", optimizer="lbfgs-scipy") is None
+    seen = {}
+    real = transfer.lbfgs_runner
+
+    def spy(name):
+        runner = real(name)
+
+        def run(value_and_grad, *args, **kwargs):
+            seen["precise"] = value_and_grad.precise
+            return runner(value_and_grad, *args, **kwargs)
+        return run
+
+    monkeypatch.setattr(transfer, "lbfgs_runner", spy)
+    import nst_lib
+
+    nst_lib.stylize(make_content(40, 40), make_style(40, 40), size=40, steps=2, backbone="vgg16", precision="bfloat16")
+    assert callable(seen["precise"])
+    assert seen["precise"]().function is not None  # a float32 evaluation of the same objective, traced on demand
