@@ -193,7 +193,8 @@ def child_stylize(args) -> dict:
                 peak_flops_before=peak0, peak_flops_after=peak1,
                 flops_per_step_x3=vgg_flops(*problem.shape, problem.extractor.backbone), rss_mb=_rss_mb(),
                 step_seconds=_median(steps_s[1:] or steps_s), config=res.config.to_dict(),
-                stop_reason=res.stop_reason, iterations=res.iterations, precision=res.precision.to_dict())
+                stop_reason=res.stop_reason, iterations=res.iterations, precision=res.precision.to_dict(),
+                notes=list(res.notes))
 
 
 def _median(xs):
