@@ -19,6 +19,8 @@ puts it on :attr:`~nst_lib.transfer.Result.precision` and ``nst info`` prints it
 """
 from __future__ import annotations
 
+import importlib.metadata
+
 import json
 import os
 import platform
@@ -176,9 +178,24 @@ def cache_path() -> Path:
 
 def machine_key() -> str:
     """What a cached measurement depends on: processor, core count, TensorFlow version."""
-    tf = _tensorflow()
     description = cpu_description()
-    return f"{description['model']}|{description['machine']}|{description['cpus']} cpus|tf {tf.__version__}"
+    return f"{description['model']}|{description['machine']}|{description['cpus']} cpus|tf {tensorflow_version()}"
+
+
+#: the distributions TensorFlow comes in (the first one installed gives the version)
+TENSORFLOW_DISTRIBUTIONS = ("tensorflow", "tensorflow-cpu", "tensorflow-intel", "tensorflow-macos", "tf-nightly")
+
+
+def tensorflow_version() -> str:
+    """The installed TensorFlow's version, read from its package metadata: deciding ``auto`` from the cache
+    does not import TensorFlow (seconds), so a run refused by its memory plan is refused at once. Imports
+    it only when no known distribution is installed (a build from source)."""
+    for name in TENSORFLOW_DISTRIBUTIONS:
+        try:
+            return importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return _tensorflow().__version__
 
 
 def cached_measurement(measure=measure_speedup) -> dict:

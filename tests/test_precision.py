@@ -176,3 +176,18 @@ def test_train_settings_take_the_precision_and_refuse_bad_ones():
     assert TrainSettings(precision="bfloat16").precision == "bfloat16"
     with pytest.raises(InvalidSettingError, match="precision must be one of auto, float32, bfloat16"):
         TrainSettings(precision="fp8")
+
+
+def test_the_cache_key_names_tensorflows_version_without_importing_it():
+    """Deciding ``auto`` from the cache must not start TensorFlow: a run its memory plan refuses is refused
+    at once (it took 11 s of TensorFlow import before, on a loaded machine)."""
+    import subprocess
+    import sys
+
+    import tensorflow as tf
+
+    code = ("import sys; from nst_lib import precision; key = precision.machine_key(); "
+            "print(key); assert 'tensorflow' not in sys.modules, 'tensorflow was imported'")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().endswith(f"|tf {tf.__version__}")  # the same key as before: old caches still count
