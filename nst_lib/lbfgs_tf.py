@@ -29,6 +29,7 @@ either (``optimizer="lbfgs-tf"`` / ``"lbfgs-scipy"``; :func:`lbfgs_runner`).
 """
 from __future__ import annotations
 
+import functools
 import math
 from typing import Callable, Optional
 
@@ -105,11 +106,11 @@ class _History:
         self.y = tf.Variable(tf.zeros((size, n), tf.float32), trainable=False)
         self.rho = tf.Variable(tf.zeros((size,), tf.float32), trainable=False)
         self.count, self.head = 0, -1
-        # autograph off: the loops are explicit tf.while_loops, and the graphs never depend on reading source
-        self.traced_direction = tf.function(
-            lambda x, g, count, head: _direction(x, g, self.s, self.y, self.rho, count, head), autograph=False)
-        self.traced_store = tf.function(lambda s, y, slot: _store_pair(s, y, self.s, self.y, self.rho, slot),
-                                        autograph=False)
+        # autograph off: the loops are explicit tf.while_loops, and the graphs never depend on reading source.
+        # functools.partial, not a lambda: TensorFlow counts retracings per function *code*, so every tile of a
+        # poster (a new history each) made one lambda "retrace" and printed its warning to the user
+        self.traced_direction = tf.function(functools.partial(_history_direction, self), autograph=False)
+        self.traced_store = tf.function(functools.partial(_history_store, self), autograph=False)
 
     def add(self, s: tf.Tensor, y: tf.Tensor) -> bool:
         """Store the pair when its curvature sᵀy is positive enough; True when stored."""
@@ -126,6 +127,14 @@ class _History:
 
     def direction(self, x: tf.Tensor, g: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         return self.traced_direction(x, g, tf.constant(self.count), tf.constant(max(self.head, 0)))
+
+
+def _history_direction(history: _History, x, g, count, head):
+    return _direction(x, g, history.s, history.y, history.rho, count, head)
+
+
+def _history_store(history: _History, s, y, slot):
+    return _store_pair(s, y, history.s, history.y, history.rho, slot)
 
 
 def float32_corrections_for(corrections: int, n_values: int) -> int:
