@@ -19,10 +19,10 @@ everything in float32 tensors:
   value along an L-BFGS direction the memory is cleared and a scaled gradient step is tried; only when that
   fails too does the run stop with ``"line_search"``.
 * **bfloat16's noise floor**: a bfloat16 run whose ``value_and_grad`` carries ``precise`` (a maker of the
-  float32 evaluation of the same objective) does not take that gradient step: the first time its search fails along the L-BFGS direction —
-  after a few hundred iterations at 256 px, when the loss's rounding noise is as large as the decrease an
-  iteration can still make — it goes on from the same point in float32, with its memory, once
-  (docs/precision.md, "bfloat16's noise floor").
+  float32 evaluation of the same objective) does not take that gradient step: the first time its search
+  fails along the L-BFGS direction — after a few hundred iterations at 256 px, when the loss's rounding
+  noise is as large as the decrease an iteration can still make — it goes on from the same point in
+  float32, with its memory, once (docs/precision.md, "bfloat16's noise floor").
 
 :func:`run_lbfgs_tf` has :func:`~nst_lib.optimize.run_lbfgs`'s signature and result, so ``stylize`` can use
 either (``optimizer="lbfgs-tf"`` / ``"lbfgs-scipy"``; :func:`lbfgs_runner`).
