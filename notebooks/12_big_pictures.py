@@ -231,9 +231,8 @@ for layer in extractor.layers:
 # Now a whole tiled run: the default settings at a size that does not fit the budget we give it, so
 # `stylize` climbs the ladder and refines the last rung in tiles. The budget comes from the plan itself,
 # not from a fixed number: how much a picture needs depends on the network the run will use (VGG16, when
-# only the offline weights are here, needs less than VGG19) and on the precision (a bfloat16 run's
-# activations take about three quarters of float32's bytes, measured), so a fixed "3 GB" tiles on one machine
-# and not on another. We give the run
+# only the offline weights are here, needs less than VGG19), so a fixed "3 GB" tiles on one machine and not
+# on another. We give the run
 # the fixed part of its estimate (Python, TensorFlow, the weights) and only **half of the rest**. The plan
 # printed before the run is the one `stylize` makes (`plan_run`'s default network is the one the run will
 # use, `weights.planned_backbone`), and the cell checks that it was, and that the picture really was tiled.

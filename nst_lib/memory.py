@@ -61,11 +61,11 @@ FORWARD_COPIES = 1.6
 LBFGS_COPIES = 8.0
 #: float32 image-sized arrays the TensorFlow L-BFGS holds besides its history (x, g, d, trial, s, y, new g, best)
 LBFGS_TF_COPIES = 8.0
-#: bytes of one activation value in each compute precision (nst_lib.precision). bfloat16 does not halve a
-#: run's activation memory: the 4096 px poster (tiles of 1536 px, planned with 2 bytes) peaked at 8.85 GiB
-#: against an estimate of 6.55 GiB, i.e. its evaluations took 0.77 of float32's bytes
-#: (benchmarks/results/poster_4096_bf16.json); 3.1 is that measurement
-ACTIVATION_BYTES = {"float32": 4, "bfloat16": 3.1}
+#: bytes of one activation value in each compute precision (nst_lib.precision), as the plans count them.
+#: bfloat16 is counted like float32 until it is calibrated: the 4096 px poster within 8G planned with 2 bytes
+#: (tiles of 1536 px) peaked at 8.85 GiB, and planned with 3.1 (tiles of 1376 px) at 8.44 GiB — both over
+#: their budget (benchmarks/results/poster_4096_bf16*.json, docs/high_resolution.md)
+ACTIVATION_BYTES = {"float32": 4, "bfloat16": 4}
 #: float32 image-sized arrays an Adam run holds (image, two moments, the previous image, the gradient).
 ADAM_COPIES = 6.0
 #: float32 image-sized arrays of the *output* a tiled run keeps (image, content, blend weights, best image…)
@@ -394,7 +394,7 @@ def plan_run(
     optimizer, corrections = config.optimizer, config.lbfgs_corrections
     shape = output_shape(content_shape, config.size)
     style_long = max(32, round(max(shape) * config.style_scale))
-    # the precision the network will compute in (bfloat16 activations take fewer bytes: ACTIVATION_BYTES)
+    # the precision the network will compute in (ACTIVATION_BYTES: bfloat16 is counted like float32 for now)
     precision = resolve_precision(getattr(config, "precision", "float32")).used
     common = dict(layers=layers, backbone=backbone, optimizer=optimizer, corrections=corrections, precision=precision)
     whole_peak = estimate_whole(shape, style_pixels=_style_pixels(style_shapes, style_long), **common)

@@ -1,7 +1,7 @@
 """Numeric precision of the networks: float32, or bfloat16 where the processor computes it natively.
 
 bfloat16 keeps float32's 8-bit exponent and cuts the mantissa to 7 bits, so VGG's activations take less
-memory (about three quarters of float32's in a run, measured: ``nst_lib.memory.ACTIVATION_BYTES``) and, on
+memory (how much less in a whole run is not calibrated yet: ``nst_lib.memory.ACTIVATION_BYTES``) and, on
 a processor with bfloat16 dot-product instructions (x86 ``avx512_bf16`` or AMX; ARM's ``bf16``), the
 convolutions take about half the time. Only the networks run in it: the feature maps leave
 the extractor as float32, so Gram matrices, losses, the optimiser's state and the image stay float32
