@@ -70,7 +70,7 @@ def prepare_inputs(content: Any, style: Any, cfg: StyleConfig, mask: Any) -> Run
 
     # shared by runs asking for the same layers (pooling, rescaling, precision): its traced graph serves them all
     precision = resolve_precision(cfg.precision)
-    extractor = configured_extractor(cfg.content_layers + cfg.style_layers, cfg, precision.used)
+    extractor = run_extractor(cfg, precision.used)
     if extractor.weights_info.notice:
         notes.insert(0, extractor.weights_info.notice)
     weights = layer_weights(cfg, extractor.backbone)
@@ -78,6 +78,11 @@ def prepare_inputs(content: Any, style: Any, cfg: StyleConfig, mask: Any) -> Run
         strides = {info.keras_name: info.stride for info in layer_catalogue(extractor.backbone)}
         notes.extend(mask_notes(masks_full, tuple(weights.style), strides))
     return RunInputs(content_full, target_content, styles_full, blend, masks_full, extractor, weights, notes, precision)
+
+
+def run_extractor(cfg: StyleConfig, precision: str) -> Any:
+    """The shared extractor of a run's content and style layers, computing in ``precision``."""
+    return configured_extractor(cfg.content_layers + cfg.style_layers, cfg, precision)
 
 
 def masks_at(masks: list[np.ndarray] | None, shape: tuple[int, int]) -> list[np.ndarray] | None:

@@ -32,12 +32,11 @@ from .config import DEFAULT_LBFGS, INITS, StyleConfig
 from .errors import InvalidSettingError
 from .fileio import atomic_write
 from .images import load_image, resize_to, save_image
-from .inputs import RunInputs, mask_notes, masks_at, prepare_inputs  # noqa: F401 - mask_notes: public here too
+from .inputs import RunInputs, mask_notes, masks_at, prepare_inputs, run_extractor  # noqa: F401 - mask_notes: public here too
 from .ladder import StageRun, refine_tiled_stage
 from .lbfgs_tf import lbfgs_runner
 from .losses import Objective
 from .memory import check_plan, plan_run
-from .normalized_vgg import configured_extractor
 from .objective import build_objective, style_at, style_targets
 from .optimize import (STOP_REASONS, UNLIMITED_STEPS, AdamSettings, Iterate, OptimizeResult,  # noqa: F401
                        RunContext, make_value_and_grad, run_adam, run_lbfgs, run_lbfgs_redrawing)
@@ -227,7 +226,7 @@ def _float32_continuation(cfg: StyleConfig, inputs: RunInputs, plan) -> Callable
                           style_shapes=[s.shape[:2] for s in inputs.styles], backbone=inputs.extractor.backbone)
     if plan.mode != "whole" or in_float32.mode != "whole":
         return None
-    return lambda: configured_extractor(cfg.content_layers + cfg.style_layers, cfg, "float32")
+    return lambda: run_extractor(cfg, "float32")
 
 
 @dataclass
