@@ -97,7 +97,10 @@ class _History:
     """The L-BFGS memory: float32 ring buffers of the last ``size`` pairs (s, y).
 
     Its two graphs (the direction, storing a pair) are traced once per history, i.e. once per run: they
-    close over this history's buffers, so concurrent runs share nothing.
+    close over this history's buffers, so concurrent runs share nothing. They hold the buffers, not the
+    history: a history that its own graphs referred to would be a reference cycle, kept alive after its run
+    until Python's garbage collector happened to run — in a tiled poster one more history of up to 800 MiB
+    next to the next tile's own.
     """
 
     def __init__(self, size: int, n: int):
@@ -109,8 +112,9 @@ class _History:
         # autograph off: the loops are explicit tf.while_loops, and the graphs never depend on reading source.
         # functools.partial, not a lambda: TensorFlow counts retracings per function *code*, so every tile of a
         # poster (a new history each) made one lambda "retrace" and printed its warning to the user
-        self.traced_direction = tf.function(functools.partial(_history_direction, self), autograph=False)
-        self.traced_store = tf.function(functools.partial(_history_store, self), autograph=False)
+        buffers = dict(s_buf=self.s, y_buf=self.y, rho=self.rho)
+        self.traced_direction = tf.function(functools.partial(_direction, **buffers), autograph=False)
+        self.traced_store = tf.function(functools.partial(_store_pair, **buffers), autograph=False)
 
     def add(self, s: tf.Tensor, y: tf.Tensor) -> bool:
         """Store the pair when its curvature sᵀy is positive enough; True when stored."""
@@ -118,7 +122,7 @@ class _History:
         if not (sy > CURVATURE_EPS * yy and math.isfinite(sy) and sy > 0):
             return False
         self.head = (self.head + 1) % self.size
-        self.traced_store(s, y, tf.constant(self.head))
+        self.traced_store(s, y, slot=tf.constant(self.head))
         self.count = min(self.count + 1, self.size)
         return True
 
@@ -126,15 +130,7 @@ class _History:
         self.count, self.head = 0, -1
 
     def direction(self, x: tf.Tensor, g: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        return self.traced_direction(x, g, tf.constant(self.count), tf.constant(max(self.head, 0)))
-
-
-def _history_direction(history: _History, x, g, count, head):
-    return _direction(x, g, history.s, history.y, history.rho, count, head)
-
-
-def _history_store(history: _History, s, y, slot):
-    return _store_pair(s, y, history.s, history.y, history.rho, slot)
+        return self.traced_direction(x, g, count=tf.constant(self.count), head=tf.constant(max(self.head, 0)))
 
 
 def float32_corrections_for(corrections: int, n_values: int) -> int:

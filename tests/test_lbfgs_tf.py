@@ -111,6 +111,31 @@ def test_one_trace_of_the_direction_for_a_whole_run(monkeypatch):
     assert histories[0].traced_store.experimental_get_tracing_count() == 1
 
 
+def test_a_finished_runs_memory_is_freed_when_it_returns_without_the_garbage_collector(monkeypatch):
+    """The L-BFGS history (up to 800 MiB of float32 pairs) must not outlive its run: a tiled poster runs one
+    L-BFGS per tile, and a history its own traced graphs referred to stayed alive until Python's collector
+    ran, next to the next tile's. With the collector off, only reference counting can free it."""
+    import gc
+    import weakref
+
+    histories = []
+
+    class Recorded(lbfgs_tf._History):
+        def __init__(self, *args):
+            super().__init__(*args)
+            histories.append(weakref.ref(self))
+
+    monkeypatch.setattr(lbfgs_tf, "_History", Recorded)
+    gc.collect()
+    gc.disable()
+    try:
+        result = run_lbfgs_tf(_traced(_rosenbrock), START, steps=10, corrections=5)
+        assert result.iterations == 10 and len(histories) == 1
+        assert histories[0]() is None, "the run's L-BFGS history is still alive after the run returned"
+    finally:
+        gc.enable()
+
+
 def test_stop_reasons_are_those_of_the_scipy_loop():
     value_and_grad = _traced(_rosenbrock)
     stopped = run_lbfgs_tf(value_and_grad, START, steps=50, callback=lambda event: event.iteration >= 3)
