@@ -3,6 +3,8 @@
     python benchmarks/memory.py calibrate                      # 256/512/768/1024 px, L-BFGS-B and Adam
     python benchmarks/memory.py check --sizes 256 512 1024 2048 --max-memory 4G   # estimate vs measured
     python benchmarks/memory.py compare --sizes 512            # the TensorFlow tutorial's recipe and ours, one run
+    python benchmarks/memory.py check --sizes 1024 1536 --optimizers lbfgs-tf --steps 5 --precisions float32 bfloat16
+                                                               # the estimate against the peak in each precision
 
 Every run happens in its own subprocess and its peak resident set size is the kernel's ``ru_maxrss`` for
 that child (what ``/usr/bin/time -v`` reports as "Maximum resident set size"). Each child also records its
@@ -16,6 +18,7 @@ layers (offline weights: ImageNet VGG16). Results are appended to a JSON file wi
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import platform
@@ -172,6 +175,11 @@ def _lbfgs_steps(size: int) -> int:
     return lbfgs_corrections_for(50, height * width * 3) + 3
 
 
+def _options(optimizer: str, precision: str | None) -> dict:
+    """stylize's options for one run: the optimiser, and the precision when one is asked for."""
+    return dict(optimizer=optimizer, **({"precision": precision} if precision else {}))
+
+
 def _with_estimate(run: dict) -> dict:
     try:
         from nst_lib.config import StyleConfig
@@ -198,7 +206,9 @@ def _report(run: dict) -> None:
     if "estimate" in run:
         extra = f", estimate {run['estimate'] / GIB:.2f} GB ({run['estimate_error']:+.0%}, {run['plan_mode']})"
     first = run.get("first_rss")
-    print(f"  {run['kind']} {run['size']} px {run.get('options', {}).get('optimizer', '')}: peak "
+    options = run.get("options", {})
+    label = " ".join(filter(None, [options.get("optimizer"), run.get("precision_used") or options.get("precision")]))
+    print(f"  {run['kind']} {run['size']} px {label}: peak "
           f"{run['peak_rss'] / GIB:.2f} GB (first iteration {first / GIB if first else float('nan'):.2f} GB), "
           f"{run['process_wall']:.0f} s, load {run['load_before']:.1f}{extra}", flush=True)
 
@@ -227,6 +237,9 @@ def main(argv=None) -> int:
     ap.add_argument("--sizes", type=int, nargs="+", default=None)
     ap.add_argument("--optimizers", nargs="+", default=["lbfgs", "adam"])
     ap.add_argument("--steps", type=int, default=None, help="iterations (default: enough to fill L-BFGS's history)")
+    ap.add_argument("--precisions", nargs="+", default=[None], choices=["float32", "bfloat16", "auto"],
+                    help="calibrate/check: run each size and optimiser in each of these precisions (default: "
+                         "StyleConfig's default)")
     ap.add_argument("--max-memory", default=None, help="check: the budget given to stylize (tiles above it)")
     ap.add_argument("--image-out", default=None, help="check: save each image as this prefix + size + .png")
     ap.add_argument("--out", default=None)
@@ -243,9 +256,9 @@ def main(argv=None) -> int:
     if args.command == "calibrate":
         sizes = args.sizes or [256, 512, 768, 1024]
         for size in sizes:
-            for optimizer in args.optimizers:
-                steps = args.steps or (_lbfgs_steps(size) if optimizer == "lbfgs" else 3)
-                spec = dict(kind="stylize", size=size, steps=steps, options=dict(optimizer=optimizer))
+            for optimizer, precision in itertools.product(args.optimizers, args.precisions):
+                steps = args.steps or (_lbfgs_steps(size) if optimizer.startswith("lbfgs") else 3)
+                spec = dict(kind="stylize", size=size, steps=steps, options=_options(optimizer, precision))
                 runs.append(_with_estimate(run_child(spec)))
                 _report(runs[-1])
         for size in sizes:
@@ -253,14 +266,14 @@ def main(argv=None) -> int:
             _report(runs[-1])
     elif args.command == "check":
         for size in args.sizes or [256, 512, 1024, 2048]:
-            for optimizer in args.optimizers:
-                steps = args.steps or (_lbfgs_steps(size) if optimizer == "lbfgs" else 3)
-                options = dict(optimizer=optimizer)
+            for optimizer, precision in itertools.product(args.optimizers, args.precisions):
+                steps = args.steps or (_lbfgs_steps(size) if optimizer.startswith("lbfgs") else 3)
+                options = _options(optimizer, precision)
                 if args.max_memory:
                     options["max_memory"] = args.max_memory
                 spec = dict(kind="stylize", size=size, steps=steps, options=options)
                 if args.image_out:
-                    spec["image_out"] = f"{args.image_out}{size}_{optimizer}.png"
+                    spec["image_out"] = f"{args.image_out}{size}_{optimizer}{'_' + precision if precision else ''}.png"
                 runs.append(_with_estimate(run_child(spec)))
                 _report(runs[-1])
     elif args.command == "compare":  # the tutorial's recipe and ours, in one run (the 512 px memory goal)

@@ -22,6 +22,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -71,6 +72,38 @@ def seams(image_path: Path, history: dict, controls: int = 10, seed: int = 0) ->
     return rows
 
 
+def sample_rss(pid: int, samples: list, done: threading.Event, every: float = 0.5) -> None:
+    """Append (seconds since start, resident bytes) of process ``pid`` every ``every`` seconds until ``done``."""
+    start = time.perf_counter()
+    status = Path(f"/proc/{pid}/status")
+    while not done.wait(every):
+        try:
+            line = next(ln for ln in status.read_text().splitlines() if ln.startswith("VmRSS:"))
+        except (OSError, StopIteration):
+            return
+        samples.append((round(time.perf_counter() - start, 1), int(line.split()[1]) * 1024))
+
+
+def peaks_by_stage(samples: list, history: dict, wall: float) -> list[dict]:
+    """The highest sampled RSS during each scale of the run. The history's clock starts when ``stylize``
+    starts, after TensorFlow's start-up; it is aligned with the sampler's by its end (the image's and
+    the history's writing, a few seconds, is counted in the last stage), so stage boundaries are right
+    to a few seconds — enough for stages of minutes."""
+    rows = history.get("history") or []
+    offset = wall - float(history.get("elapsed") or 0.0)
+    stages = []
+    for scale in sorted({row["scale"] for row in rows}):
+        times = [row["elapsed"] for row in rows if row["scale"] == scale]
+        previous = [row["elapsed"] for row in rows if row["scale"] < scale]
+        begin = offset + (max(previous) if previous else -offset)  # the first stage includes the start-up
+        end = offset + max(times)
+        inside = [rss for t, rss in samples if begin <= t <= end]
+        stages.append(dict(scale=scale, shape=(history.get("scale_shapes") or [None] * (scale + 1))[scale],
+                           iterations=len(times), seconds=round(end - begin, 1),
+                           peak_rss_gib=round(max(inside) / GIB, 3) if inside else None))
+    return stages
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--size", type=int, default=4096)
@@ -103,8 +136,14 @@ def main(argv=None) -> int:
     load_before = os.getloadavg()
     start = time.perf_counter()
     process = subprocess.Popen(command, env={**os.environ, "NST_OFFLINE": os.environ.get("NST_OFFLINE", "1")})
+    samples: list = []
+    done = threading.Event()
+    sampler = threading.Thread(target=sample_rss, args=(process.pid, samples, done), daemon=True)
+    sampler.start()
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - start
+    done.set()
+    sampler.join()
     code = os.waitstatus_to_exitcode(status)
     result = dict(
         command=["nst", *command[1:]], exit_code=code, wall_seconds=round(wall, 1),
@@ -117,10 +156,15 @@ def main(argv=None) -> int:
         result["plan"] = history.get("plan")
         result["iterations"] = history.get("iterations")
         result["seams"] = seams(image, history)
+        result["peak_rss_by_stage"] = peaks_by_stage(samples, history, wall)
+    result["rss_samples"] = samples[:: max(1, len(samples) // 2000)]  # at most ~2000 (seconds, bytes) pairs
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1))
     print(f"exit {code}, {wall / 60:.1f} min, peak RSS {result['peak_rss_gib']:.2f} GiB "
           f"(budget {args.max_memory}); seams: {[s['border_energy_ratio'] for s in result.get('seams', [])]}")
+    for stage in result.get("peak_rss_by_stage", []):
+        print(f"  stage {stage['scale']} {stage['shape']}: {stage['iterations']} iterations, {stage['seconds']:.0f} s, "
+              f"peak RSS {stage['peak_rss_gib']} GiB")
     print(f"wrote {out}")
     return 0 if code == 0 else 1
 

@@ -110,7 +110,8 @@ for side in (512, 1024, 2048, 4096):
 # The first block alone — 64 channels at full resolution, twice — holds 128 of those values per pixel: big
 # pictures are expensive because of the *shallow* layers. The run's estimate adds a fixed part (Python,
 # TensorFlow, the weights), a few copies of the activations (their gradients, the convolutions' working
-# space: `memory.ACTIVATION_COPIES`), and L-BFGS's history (`2·m` image-sized float64 vectors).
+# space: `memory.ACTIVATION_COPIES`), and L-BFGS's history (`2·m` image-sized vectors: float32 in the
+# TensorFlow L-BFGS that `stylize` uses by default, float64 in SciPy's `lbfgs-scipy`).
 #
 # ## 2. Memory against size, measured
 #

@@ -61,11 +61,17 @@ FORWARD_COPIES = 1.6
 LBFGS_COPIES = 8.0
 #: float32 image-sized arrays the TensorFlow L-BFGS holds besides its history (x, g, d, trial, s, y, new g, best)
 LBFGS_TF_COPIES = 8.0
-#: bytes of one activation value in each compute precision (nst_lib.precision), as the plans count them.
-#: bfloat16 is counted like float32 until it is calibrated: the 4096 px poster within 8G planned with 2 bytes
-#: (tiles of 1536 px) peaked at 8.85 GiB, and planned with 3.1 (tiles of 1376 px) at 8.44 GiB — both over
-#: their budget (benchmarks/results/poster_4096_bf16*.json, docs/high_resolution.md)
-ACTIVATION_BYTES = {"float32": 4, "bfloat16": 4}
+#: bytes of one activation value in each compute precision (nst_lib.precision), as whole runs' plans count
+#: them. bfloat16 is not half of float32: the features the losses read are float32 copies, and so are their
+#: gradients. Whole runs of the TensorFlow L-BFGS (benchmarks/results/memory_precision_check.json) held
+#: 0.70 (1024 px) and 0.65 (1536 px) of float32's evaluation memory in bfloat16; 2.6 bytes (0.65) keeps the
+#: estimate above the measured peak at both sizes (+7 %, +21 %; float32 +14 %, +23 %)
+ACTIVATION_BYTES = {"float32": 4, "bfloat16": 2.6}
+#: Tiled stages count every precision like float32: in tiles, bfloat16 measured no saving (10–14 bytes per
+#: activation value against 6.5–7.5 in whole runs), and tiled runs peak above their estimates on this
+#: project's machine even so — a 2048 px run within 4G peaked at 4.9–5.3 GiB in tiles of 992 px and at
+#: 5.65 GiB in tiles of 704 px, growing from tile to tile (docs/high_resolution.md: not yet explained)
+TILED_PRECISION = "float32"
 #: float32 image-sized arrays an Adam run holds (image, two moments, the previous image, the gradient).
 ADAM_COPIES = 6.0
 #: float32 image-sized arrays of the *output* a tiled run keeps (image, content, blend weights, best image…)
@@ -350,9 +356,10 @@ def estimate_tiled(
     corrections: int = 50,
     precision: str = "float32",
 ) -> int:
-    """Peak bytes of refining an image of ``shape`` in tiles of side ``tile`` (targets computed in tiles too)."""
+    """Peak bytes of refining an image of ``shape`` in tiles of side ``tile`` (targets computed in tiles too).
+    ``precision`` is not used: tiles are counted like float32 (:data:`TILED_PRECISION`)."""
     tile_pixels = min(tile, shape[0]) * min(tile, shape[1])
-    optimisation = (evaluation_bytes(tile_pixels, layers, backbone, optimizer, precision)
+    optimisation = (evaluation_bytes(tile_pixels, layers, backbone, optimizer, TILED_PRECISION)
                     + optimizer_bytes(optimizer, tile_pixels, corrections))
     image_arrays = TILED_IMAGE_COPIES * 12 * shape[0] * shape[1]
     if optimizer == "adam":
@@ -394,7 +401,8 @@ def plan_run(
     optimizer, corrections = config.optimizer, config.lbfgs_corrections
     shape = output_shape(content_shape, config.size)
     style_long = max(32, round(max(shape) * config.style_scale))
-    # the precision the network will compute in (ACTIVATION_BYTES: bfloat16 is counted like float32 for now)
+    # the precision the network will compute in (ACTIVATION_BYTES: whole runs count a bfloat16 activation at 0.65
+    # of a float32 one; tiled stages count float32's, TILED_PRECISION)
     precision = resolve_precision(getattr(config, "precision", "float32")).used
     common = dict(layers=layers, backbone=backbone, optimizer=optimizer, corrections=corrections, precision=precision)
     whole_peak = estimate_whole(shape, style_pixels=_style_pixels(style_shapes, style_long), **common)
