@@ -401,8 +401,7 @@ def plan_run(
     optimizer, corrections = config.optimizer, config.lbfgs_corrections
     shape = output_shape(content_shape, config.size)
     style_long = max(32, round(max(shape) * config.style_scale))
-    # the precision the network will compute in (ACTIVATION_BYTES: whole runs count a bfloat16 activation at 0.65
-    # of a float32 one; tiled stages count float32's, TILED_PRECISION)
+    # the precision the network will compute in (whole runs: ACTIVATION_BYTES; tiles: TILED_PRECISION)
     precision = resolve_precision(getattr(config, "precision", "float32")).used
     common = dict(layers=layers, backbone=backbone, optimizer=optimizer, corrections=corrections, precision=precision)
     whole_peak = estimate_whole(shape, style_pixels=_style_pixels(style_shapes, style_long), **common)
