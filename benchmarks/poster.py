@@ -111,6 +111,7 @@ def main(argv=None) -> int:
     ap.add_argument("--steps", type=int, default=None, help="total iterations (default: the library's)")
     ap.add_argument("--content", default="example:grace_hopper")
     ap.add_argument("--style", default="example:swirls")
+    ap.add_argument("--nst-args", default="", help="more options for nst stylize, e.g. '--precision float32'")
     ap.add_argument("--workdir", default="/tmp/nst-poster", help="where the image and its history go")
     ap.add_argument("--out", default=None, help="results JSON (default benchmarks/results/poster_<size>.json)")
     ap.add_argument("--seams-only", action="store_true",
@@ -132,6 +133,7 @@ def main(argv=None) -> int:
                "--max-memory", args.max_memory, "--history", str(history_path), "--quiet"]
     if args.steps is not None:
         command += ["--steps", str(args.steps)]
+    command += args.nst_args.split()
     print("running:", " ".join(command[1:]), flush=True)
     load_before = os.getloadavg()
     start = time.perf_counter()

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from .config import StyleConfig
-from .config import DEFAULT_LBFGS
+from .config import DEFAULT_LBFGS, TILED_LBFGS
 from .errors import InvalidSettingError, MemoryBudgetError
 from .images import ImageHeader
 from .layers import layer_catalogue, to_keras_names
@@ -68,9 +68,7 @@ LBFGS_TF_COPIES = 8.0
 #: estimate above the measured peak at both sizes (+7 %, +21 %; float32 +14 %, +23 %)
 ACTIVATION_BYTES = {"float32": 4, "bfloat16": 2.6}
 #: Tiled stages count every precision like float32: in tiles, bfloat16 measured no saving (10–14 bytes per
-#: activation value against 6.5–7.5 in whole runs), and tiled runs peak above their estimates on this
-#: project's machine even so — a 2048 px run within 4G peaked at 4.9–5.3 GiB in tiles of 992 px and at
-#: 5.65 GiB in tiles of 704 px, growing from tile to tile (docs/high_resolution.md: not yet explained)
+#: activation value against 6.5–7.5 in whole runs; docs/high_resolution.md). Tiles run config.TILED_LBFGS.
 TILED_PRECISION = "float32"
 #: float32 image-sized arrays an Adam run holds (image, two moments, the previous image, the gradient).
 ADAM_COPIES = 6.0
@@ -359,6 +357,7 @@ def estimate_tiled(
     """Peak bytes of refining an image of ``shape`` in tiles of side ``tile`` (targets computed in tiles too).
     ``precision`` is not used: tiles are counted like float32 (:data:`TILED_PRECISION`)."""
     tile_pixels = min(tile, shape[0]) * min(tile, shape[1])
+    optimizer = TILED_LBFGS if optimizer == "lbfgs" else optimizer  # the L-BFGS tiles run (config.TILED_LBFGS)
     optimisation = (evaluation_bytes(tile_pixels, layers, backbone, optimizer, TILED_PRECISION)
                     + optimizer_bytes(optimizer, tile_pixels, corrections))
     image_arrays = TILED_IMAGE_COPIES * 12 * shape[0] * shape[1]

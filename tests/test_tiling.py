@@ -157,3 +157,39 @@ def test_no_seams_along_the_tile_borders(tiled_run):
         boxes = tile_boxes(grid["shape"], grid["tile"], grid["overlap"], offset)
         assert len(boxes) > 1
         assert border_energy_ratio(tiled_run.image, boxes, band=2) <= 1.1
+
+
+@pytest.mark.slow
+def test_tiles_run_scipys_lbfgs_for_lbfgs_and_the_plan_counts_it(monkeypatch):
+    """The TensorFlow L-BFGS, one run per tile, grew from tile to tile beyond the memory plan
+    (docs/high_resolution.md), so a tiled stage runs config.TILED_LBFGS for ``lbfgs``; an explicit
+    ``lbfgs-tf`` is still honoured, and the plan counts the L-BFGS the tiles really run."""
+    import nst_lib
+    from conftest import make_content, make_style
+    from nst_lib import ladder, memory
+    from nst_lib.config import TILED_LBFGS, StyleConfig
+
+    assert TILED_LBFGS == "lbfgs-scipy"
+    common = dict(layers=("block5_conv2", "block1_conv1"), backbone="vgg16")
+    assert memory.estimate_tiled((4096, 3495), 1024, optimizer="lbfgs", **common) == memory.estimate_tiled(
+        (4096, 3495), 1024, optimizer="lbfgs-scipy", **common)
+    monkeypatch.setattr(memory, "COMPOSITION_SIZE", 64)
+    monkeypatch.setattr(memory, "MIN_WHOLE", 48)
+    monkeypatch.setattr(memory, "MIN_TILE", 64)
+    used = []
+    real = ladder.lbfgs_runner
+
+    def recording(name):
+        used.append(name)
+        return real(name)
+
+    monkeypatch.setattr(ladder, "lbfgs_runner", recording)
+    for asked, expected in (("lbfgs", "lbfgs-scipy"), ("lbfgs-tf", "lbfgs-tf")):
+        used.clear()
+        cfg = StyleConfig(size=128, steps=4, backbone="vgg16", optimizer=asked, precision="float32")
+        layers = cfg.content_layers + cfg.style_layers
+        shape = memory.output_shape((128, 112), 128)
+        tile_peak = memory.estimate_tiled(shape, 96, layers=layers, backbone="vgg16", optimizer=asked) + 2**20
+        result = nst_lib.stylize(make_content(128, 112), make_style(96, 96), config=cfg,
+                                 max_memory=int(tile_peak / memory.PLAN_HEADROOM))
+        assert result.plan.mode == "tiled" and used and set(used) == {expected}, (asked, used, result.plan.message)
