@@ -99,7 +99,7 @@ class _History:
     Its two graphs (the direction, storing a pair) are traced once per history, i.e. once per run: they
     close over this history's buffers, so concurrent runs share nothing. They hold the buffers, not the
     history: a history that its own graphs referred to would be a reference cycle, kept alive after its run
-    until Python's garbage collector happened to run — in a tiled poster one more history of up to 800 MiB
+    until Python's garbage collector happened to run — in a tiled poster one more history of up to 400 MiB
     next to the next tile's own.
     """
 

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from .config import StyleConfig
-from .config import DEFAULT_LBFGS, TILED_LBFGS
+from .config import DEFAULT_LBFGS, tiled_optimizer
 from .errors import InvalidSettingError, MemoryBudgetError
 from .images import ImageHeader
 from .layers import layer_catalogue, to_keras_names
@@ -357,7 +357,7 @@ def estimate_tiled(
     """Peak bytes of refining an image of ``shape`` in tiles of side ``tile`` (targets computed in tiles too).
     ``precision`` is not used: tiles are counted like float32 (:data:`TILED_PRECISION`)."""
     tile_pixels = min(tile, shape[0]) * min(tile, shape[1])
-    optimizer = TILED_LBFGS if optimizer == "lbfgs" else optimizer  # the L-BFGS tiles run (config.TILED_LBFGS)
+    optimizer = tiled_optimizer(optimizer)  # the L-BFGS tiles really run
     optimisation = (evaluation_bytes(tile_pixels, layers, backbone, optimizer, TILED_PRECISION)
                     + optimizer_bytes(optimizer, tile_pixels, corrections))
     image_arrays = TILED_IMAGE_COPIES * 12 * shape[0] * shape[1]
