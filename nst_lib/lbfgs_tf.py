@@ -29,6 +29,8 @@ either (``optimizer="lbfgs-tf"`` / ``"lbfgs-scipy"``; :func:`lbfgs_runner`).
 """
 from __future__ import annotations
 
+import functools
+import gc
 import math
 from typing import Callable, Optional
 
@@ -93,10 +95,12 @@ def _store_pair(s, y, s_buf, y_buf, rho, slot):
 
 
 class _History:
-    """The L-BFGS memory: float32 ring buffers of the last ``size`` pairs (s, y), one set per run.
+    """The L-BFGS memory: float32 ring buffers of the last ``size`` pairs (s, y).
 
-    Its buffers are arguments of the two module-level graphs (:data:`_traced_direction`, :data:`_traced_store`),
-    never captured by them, so they are freed by reference counting as soon as the run returns.
+    Its two graphs (the direction, storing a pair) are traced once per history, i.e. once per run: they
+    close over this history's buffers, so concurrent runs share nothing. They hold the buffers, not the
+    history (a history its own graphs referred to would be one more reference cycle); a run frees them with
+    :func:`_free_history` when it ends.
     """
 
     def __init__(self, size: int, n: int):
@@ -105,6 +109,12 @@ class _History:
         self.y = tf.Variable(tf.zeros((size, n), tf.float32), trainable=False)
         self.rho = tf.Variable(tf.zeros((size,), tf.float32), trainable=False)
         self.count, self.head = 0, -1
+        # autograph off: the loops are explicit tf.while_loops, and the graphs never depend on reading source.
+        # functools.partial, not a lambda: TensorFlow counts retracings per function *code*, so every tile of a
+        # poster (a new history each) made one lambda "retrace" and printed its warning to the user
+        buffers = dict(s_buf=self.s, y_buf=self.y, rho=self.rho)
+        self.traced_direction = tf.function(functools.partial(_direction, **buffers), autograph=False)
+        self.traced_store = tf.function(functools.partial(_store_pair, **buffers), autograph=False)
 
     def add(self, s: tf.Tensor, y: tf.Tensor) -> bool:
         """Store the pair when its curvature sᵀy is positive enough; True when stored."""
@@ -112,7 +122,7 @@ class _History:
         if not (sy > CURVATURE_EPS * yy and math.isfinite(sy) and sy > 0):
             return False
         self.head = (self.head + 1) % self.size
-        _traced_store(s, y, self.s, self.y, self.rho, tf.constant(self.head))
+        self.traced_store(s, y, slot=tf.constant(self.head))
         self.count = min(self.count + 1, self.size)
         return True
 
@@ -120,18 +130,7 @@ class _History:
         self.count, self.head = 0, -1
 
     def direction(self, x: tf.Tensor, g: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        return _traced_direction(x, g, self.s, self.y, self.rho, tf.constant(self.count),
-                                 tf.constant(max(self.head, 0)))
-
-
-#: the two graphs, traced once per shape and shared by every run: they take the history's buffers as arguments.
-#: A graph that captured its buffers (one ``tf.function`` per history) kept them alive after the run until
-#: Python's garbage collector ran, because TensorFlow's traced graphs are reference cycles: in a tiled poster,
-#: one more history of up to 400 MiB per tile. autograph off: the loops are explicit tf.while_loops. No
-#: ``reduce_retracing``: TensorFlow 2.21 then reuses a trace for a variable of another shape (a wrong answer,
-#: not an error; tests/test_lbfgs_tf.py), so each image size has its own trace.
-_traced_direction = tf.function(_direction, autograph=False)
-_traced_store = tf.function(_store_pair, autograph=False)
+        return self.traced_direction(x, g, count=tf.constant(self.count), head=tf.constant(max(self.head, 0)))
 
 
 def float32_corrections_for(corrections: int, n_values: int) -> int:
@@ -209,10 +208,24 @@ def run_lbfgs_tf(
         reason = stop.reason
     except KeyboardInterrupt:
         reason = "interrupted"
+    finally:
+        _free_history(memory)
     detail = " (TensorFlow L-BFGS: no lower loss along the L-BFGS or the gradient direction)" if reason == "line_search" else ""
     result = _finish(tracker, reason, init, detail)
     result.notes.extend(notes)
     return result
+
+
+def _free_history(memory: "_History") -> None:
+    """Free a finished run's history now, not whenever Python's garbage collector next runs.
+
+    Its two traced graphs hold its buffers, and TensorFlow's traced graphs are reference cycles: without a
+    collection the buffers (up to 400 MiB) outlived the run. A tiled poster runs one L-BFGS per tile, and
+    its memory grew by about a history per tile, beyond its plan (docs/high_resolution.md). Graphs that take
+    the buffers as arguments instead hold them inside TensorFlow too, and need a trace per image size.
+    """
+    del memory.traced_direction, memory.traced_store
+    gc.collect()
 
 
 def _switch_note(iteration: int, value: float) -> str:

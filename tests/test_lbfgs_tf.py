@@ -2,7 +2,7 @@
 
 Textbook functions on the [0, 1] box (minimum inside, minimum outside, a coupled quadratic with active
 bounds), the style-transfer objective at a tiny size (same objective within 1 % after 100 iterations), the
-stop reasons, the graphs' traces, and a run's memory freed when it returns.
+stop reasons, one trace per run, and a run's memory freed when it returns.
 """
 from __future__ import annotations
 
@@ -96,33 +96,35 @@ def test_the_style_objective_reaches_scipys_value_within_one_percent(offline_wei
     assert ours.best_loss <= 1.01 * scipy.best_loss, (ours.best_loss, scipy.best_loss)
 
 
-def test_the_graphs_are_traced_once_per_shape_and_shared_by_runs():
-    """One trace of the direction and of storing a pair for a whole run, none more for a second run of the
-    same size (the buffers are arguments, not captures), and one per new size (a poster's next stage) —
-    with the right answer: a shape-relaxed trace (``reduce_retracing``) reused a trace made for another
-    size, which gave wrong directions without an error."""
-    lbfgs_tf._traced_direction.experimental_get_tracing_count()  # the counters exist before any call
+def test_one_trace_of_each_graph_per_run_and_right_answers_at_every_size(monkeypatch):
+    """The direction and the pair update are traced once for a whole run (a poster's every tile is a new
+    run, and a new size): with the right answer at every size."""
+    traced = []
+
+    class Recorded(lbfgs_tf._History):
+        def __init__(self, *args):
+            super().__init__(*args)
+            traced.append((self.traced_direction, self.traced_store))
+
+    monkeypatch.setattr(lbfgs_tf, "_History", Recorded)
     result = run_lbfgs_tf(_traced(_rosenbrock), START, steps=30, corrections=5)
-    assert result.iterations == 30
-    direction, store = (lbfgs_tf._traced_direction.experimental_get_tracing_count(),
-                        lbfgs_tf._traced_store.experimental_get_tracing_count())
-    run_lbfgs_tf(_traced(_rosenbrock), START, steps=30, corrections=5)
-    assert lbfgs_tf._traced_direction.experimental_get_tracing_count() == direction
-    assert lbfgs_tf._traced_store.experimental_get_tracing_count() == store
+    assert result.iterations == 30 and len(traced) == 1
     for side in (6, 8, 10):
         start = np.full((side, side, 3), 0.3, np.float32)
         result = run_lbfgs_tf(_traced(_rosenbrock), start, steps=200, corrections=10)
         assert result.best_loss < 1e-6, (side, result.best_loss, result.stop_reason)
-    assert lbfgs_tf._traced_direction.experimental_get_tracing_count() <= direction + 3
-    assert lbfgs_tf._traced_store.experimental_get_tracing_count() <= store + 3
+    assert len(traced) == 4
+    for direction, store in traced:
+        assert direction.experimental_get_tracing_count() == 1
+        assert store.experimental_get_tracing_count() == 1
 
 
 def test_a_finished_run_leaves_nothing_for_the_garbage_collector():
     """The L-BFGS history (up to 400 MiB of float32 pairs) must be freed when its run returns: a tiled
-    poster runs one L-BFGS per tile. Traced graphs that captured the buffers are reference cycles inside
+    poster runs one L-BFGS per tile. Its traced graphs hold its buffers and are reference cycles inside
     TensorFlow, so the buffers stayed allocated until Python's collector happened to run — the memory of
-    a poster grew tile by tile. With the collector off during the run, a collection afterwards must find
-    no variable and no resource handle of the run."""
+    a poster grew tile by tile. With the collector off (as it mostly is between its rare full collections),
+    a collection after the run must find no variable and no resource handle of the run."""
     import gc
 
     run_lbfgs_tf(_traced(_rosenbrock), START, steps=3, corrections=5)  # traces happen outside the check
