@@ -33,15 +33,6 @@ GATYS_STYLE_LAYERS: tuple[str, ...] = (
 #: ``lbfgs-scipy`` SciPy's L-BFGS-B (float64), ``lbfgs-tf`` the float32 TensorFlow one (nst_lib.lbfgs_tf)
 OPTIMIZERS = ("lbfgs", "adam", "lbfgs-scipy", "lbfgs-tf")
 DEFAULT_LBFGS = "lbfgs-tf"
-#: the L-BFGS a tiled stage runs when ``lbfgs`` is asked for: SciPy's. The TensorFlow L-BFGS, one run per
-#: tile, grew from tile to tile and overran the memory plan (2048 px within 4G: 4.9–6.2 GiB; SciPy's 3.76
-#: GiB against an estimate of 3.8; docs/high_resolution.md); ``--optimizer lbfgs-tf`` still runs it in tiles
-TILED_LBFGS = "lbfgs-scipy"
-
-
-def tiled_optimizer(optimizer: str) -> str:
-    """The optimizer a tiled stage runs for ``optimizer`` (``lbfgs`` → :data:`TILED_LBFGS`)."""
-    return TILED_LBFGS if optimizer == "lbfgs" else optimizer
 INITS = ("recolored", "content", "noise", "style")
 COLOR_MODES = ("none", "luminance", "histogram")
 BACKBONES = ("vgg19", "vgg16")

@@ -15,7 +15,7 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 
 from .checkpointer import Checkpointer
-from .config import StyleConfig, tiled_optimizer
+from .config import StyleConfig
 from .objective import LayerWeights, build_objective, style_at, style_targets
 from .lbfgs_tf import lbfgs_runner
 from .optimize import STOP_REASONS, AdamSettings, Iterate, RunContext, make_value_and_grad, run_adam
@@ -108,7 +108,7 @@ class _TiledStage:
             outcome = run_adam(make_value_and_grad(objective), crop, steps=run.stage.steps, settings=AdamSettings.of_config(run.cfg),
                                average_decay=None, state=state, callback=callback, context=context)
         else:  # a few evaluations per iteration at most: a tile's short run must not spend itself on one line search
-            outcome = lbfgs_runner(tiled_optimizer(run.cfg.optimizer))(
+            outcome = lbfgs_runner(run.cfg.optimizer)(
                 make_value_and_grad(objective), crop, steps=run.stage.steps, corrections=run.cfg.lbfgs_corrections,
                 max_evaluations=2 * run.stage.steps + 4, callback=callback, context=context)
         self.iterations += outcome.iterations

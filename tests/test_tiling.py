@@ -160,19 +160,18 @@ def test_no_seams_along_the_tile_borders(tiled_run):
 
 
 @pytest.mark.slow
-def test_tiles_run_scipys_lbfgs_for_lbfgs_and_the_plan_counts_it(monkeypatch):
-    """The TensorFlow L-BFGS, one run per tile, grew from tile to tile beyond the memory plan
-    (docs/high_resolution.md), so a tiled stage runs config.TILED_LBFGS for ``lbfgs``; an explicit
-    ``lbfgs-tf`` is still honoured, and the plan counts the L-BFGS the tiles really run."""
+def test_tiles_run_the_lbfgs_asked_for_and_the_plan_counts_it(monkeypatch):
+    """A tiled stage runs the L-BFGS the settings name — ``lbfgs`` is config.DEFAULT_LBFGS, as in whole
+    stages (for one session tiles ran SciPy's instead, while the TensorFlow L-BFGS's histories outlived their
+    runs: docs/high_resolution.md) — and the plan counts that one."""
     import nst_lib
     from conftest import make_content, make_style
     from nst_lib import ladder, memory
-    from nst_lib.config import TILED_LBFGS, StyleConfig
+    from nst_lib.config import DEFAULT_LBFGS, StyleConfig
 
-    assert TILED_LBFGS == "lbfgs-scipy"
     common = dict(layers=("block5_conv2", "block1_conv1"), backbone="vgg16")
     assert memory.estimate_tiled((4096, 3495), 1024, optimizer="lbfgs", **common) == memory.estimate_tiled(
-        (4096, 3495), 1024, optimizer="lbfgs-scipy", **common)
+        (4096, 3495), 1024, optimizer=DEFAULT_LBFGS, **common)
     monkeypatch.setattr(memory, "COMPOSITION_SIZE", 64)
     monkeypatch.setattr(memory, "MIN_WHOLE", 48)
     monkeypatch.setattr(memory, "MIN_TILE", 64)
@@ -180,11 +179,12 @@ def test_tiles_run_scipys_lbfgs_for_lbfgs_and_the_plan_counts_it(monkeypatch):
     real = ladder.lbfgs_runner
 
     def recording(name):
-        used.append(name)
+        used.append(real(name).__name__)
         return real(name)
 
     monkeypatch.setattr(ladder, "lbfgs_runner", recording)
-    for asked, expected in (("lbfgs", "lbfgs-scipy"), ("lbfgs-tf", "lbfgs-tf")):
+    assert DEFAULT_LBFGS == "lbfgs-tf"
+    for asked, expected in (("lbfgs", "run_lbfgs_tf"), ("lbfgs-scipy", "run_lbfgs"), ("lbfgs-tf", "run_lbfgs_tf")):
         used.clear()
         cfg = StyleConfig(size=128, steps=4, backbone="vgg16", optimizer=asked, precision="float32")
         layers = cfg.content_layers + cfg.style_layers
