@@ -6,7 +6,7 @@
 Each optimiser runs in its own subprocess: a sequence of short runs (3 iterations, 50 corrections) on a
 weighted quadratic over a side×side×3 image, one run per size in ``--sizes``, and the process's resident
 set size (``VmRSS``) after each run. No network is involved, so this isolates the optimiser's own memory.
-``lbfgs-tf-unfreed`` is the TensorFlow L-BFGS with :func:`nst_lib.lbfgs_tf._free_history` made a no-op —
+``lbfgs-tf-unfreed`` is the TensorFlow L-BFGS with ``_History.release`` made a no-op —
 the sixth session's state before the fix: its traced graphs, reference cycles inside TensorFlow, held
 each finished run's history (up to 400 MiB) until Python's garbage collector ran, and a poster's memory
 grew by about a history per tile (docs/high_resolution.md). Writes ``benchmarks/results/lbfgs_memory.json``.
@@ -46,7 +46,7 @@ def child(optimizer: str, sizes: list[int]) -> dict:
     from nst_lib import lbfgs_tf
 
     if optimizer == "lbfgs-tf-unfreed":
-        lbfgs_tf._free_history = lambda memory: None
+        lbfgs_tf._History.release = lambda self: None
     runner = lbfgs_tf.lbfgs_runner(optimizer.replace("-unfreed", ""))
     after = []
     for side in sizes:

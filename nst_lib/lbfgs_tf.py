@@ -30,7 +30,6 @@ either (``optimizer="lbfgs-tf"`` / ``"lbfgs-scipy"``; :func:`lbfgs_runner`).
 from __future__ import annotations
 
 import functools
-import gc
 import math
 from typing import Callable, Optional
 
@@ -60,7 +59,7 @@ def _direction(x, g, s_buf, y_buf, rho, count, head):
     held = tf.logical_or(tf.logical_and(x <= 0.0, g > 0.0), tf.logical_and(x >= 1.0, g < 0.0))
     free = tf.cast(tf.logical_not(held), tf.float32)
     q = g * free
-    m = tf.shape(s_buf)[0]
+    m = rho.shape[0]  # static; the buffers' first dimension is left open (_History.release)
     alphas = tf.TensorArray(tf.float32, size=tf.maximum(count, 1))
 
     def newest_first(i, q, alphas):
@@ -99,14 +98,15 @@ class _History:
 
     Its two graphs (the direction, storing a pair) are traced once per history, i.e. once per run: they
     close over this history's buffers, so concurrent runs share nothing. They hold the buffers, not the
-    history (a history its own graphs referred to would be one more reference cycle); a run frees them with
-    :func:`_free_history` when it ends.
+    history (a history its own graphs referred to would be one more reference cycle); a run empties them
+    with :meth:`release` when it ends.
     """
 
     def __init__(self, size: int, n: int):
         self.size = size
-        self.s = tf.Variable(tf.zeros((size, n), tf.float32), trainable=False)
-        self.y = tf.Variable(tf.zeros((size, n), tf.float32), trainable=False)
+        # the first dimension is left open so that release() can empty the buffers (see there)
+        self.s = tf.Variable(tf.zeros((size, n), tf.float32), trainable=False, shape=(None, n))
+        self.y = tf.Variable(tf.zeros((size, n), tf.float32), trainable=False, shape=(None, n))
         self.rho = tf.Variable(tf.zeros((size,), tf.float32), trainable=False)
         self.count, self.head = 0, -1
         # autograph off: the loops are explicit tf.while_loops, and the graphs never depend on reading source.
@@ -128,6 +128,21 @@ class _History:
 
     def clear(self) -> None:
         self.count, self.head = 0, -1
+
+    def release(self) -> None:
+        """Free the buffers now (at the end of a run) by emptying them.
+
+        The traced graphs hold the buffers, and TensorFlow's traced graphs are reference cycles: without this
+        the buffers (up to 400 MiB) outlived their run until Python's garbage collector next ran — a tiled
+        poster, one run per tile, grew by about a history per tile beyond its plan (docs/high_resolution.md).
+        What the cycles keep after this is the graphs alone (a few MiB). A collection would free the buffers
+        too, but it takes a noticeable fraction of a second, and a Ctrl-C arriving during it is lost in a
+        finaliser.
+        """
+        self.clear()
+        empty = tf.zeros((0, self.s.shape[1]), tf.float32)
+        self.s.assign(empty)
+        self.y.assign(empty)
 
     def direction(self, x: tf.Tensor, g: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         return self.traced_direction(x, g, count=tf.constant(self.count), head=tf.constant(max(self.head, 0)))
@@ -209,23 +224,11 @@ def run_lbfgs_tf(
     except KeyboardInterrupt:
         reason = "interrupted"
     finally:
-        _free_history(memory)
+        memory.release()
     detail = " (TensorFlow L-BFGS: no lower loss along the L-BFGS or the gradient direction)" if reason == "line_search" else ""
     result = _finish(tracker, reason, init, detail)
     result.notes.extend(notes)
     return result
-
-
-def _free_history(memory: "_History") -> None:
-    """Free a finished run's history now, not whenever Python's garbage collector next runs.
-
-    Its two traced graphs hold its buffers, and TensorFlow's traced graphs are reference cycles: without a
-    collection the buffers (up to 400 MiB) outlived the run. A tiled poster runs one L-BFGS per tile, and
-    its memory grew by about a history per tile, beyond its plan (docs/high_resolution.md). Graphs that take
-    the buffers as arguments instead hold them inside TensorFlow too, and need a trace per image size.
-    """
-    del memory.traced_direction, memory.traced_store
-    gc.collect()
 
 
 def _switch_note(iteration: int, value: float) -> str:

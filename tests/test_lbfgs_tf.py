@@ -119,25 +119,30 @@ def test_one_trace_of_each_graph_per_run_and_right_answers_at_every_size(monkeyp
         assert store.experimental_get_tracing_count() == 1
 
 
-def test_a_finished_run_leaves_nothing_for_the_garbage_collector():
+def test_a_finished_runs_buffers_do_not_wait_for_the_garbage_collector():
     """The L-BFGS history (up to 400 MiB of float32 pairs) must be freed when its run returns: a tiled
     poster runs one L-BFGS per tile. Its traced graphs hold its buffers and are reference cycles inside
     TensorFlow, so the buffers stayed allocated until Python's collector happened to run — the memory of
     a poster grew tile by tile. With the collector off (as it mostly is between its rare full collections),
-    a collection after the run must find no variable and no resource handle of the run."""
+    every buffer a collection after the run finds (a variable, or a resource handle a graph captured) must
+    be empty or tiny."""
     import gc
 
-    run_lbfgs_tf(_traced(_rosenbrock), START, steps=3, corrections=5)  # traces happen outside the check
+    start = np.full((40, 40, 3), 0.3, np.float32)  # 4800 values: a full buffer holds 10 × 4800
+    run_lbfgs_tf(_traced(_rosenbrock), start, steps=3, corrections=10)  # traces happen outside the check
     gc.collect()
     gc.disable()
     try:
-        result = run_lbfgs_tf(_traced(_rosenbrock), START, steps=10, corrections=5)
+        result = run_lbfgs_tf(_traced(_rosenbrock), start, steps=10, corrections=10)
         assert result.iterations == 10
         gc.set_debug(gc.DEBUG_SAVEALL)
         gc.collect()
-        left = [obj for obj in gc.garbage if isinstance(obj, tf.Variable)
-                or (isinstance(obj, tf.Tensor) and not tf.is_symbolic_tensor(obj) and obj.dtype == tf.resource)]
-        assert not left, f"the run's buffers waited for the garbage collector: {left}"
+        handles = [obj.handle if isinstance(obj, tf.Variable) else obj for obj in gc.garbage
+                   if isinstance(obj, tf.Variable)
+                   or (isinstance(obj, tf.Tensor) and not tf.is_symbolic_tensor(obj) and obj.dtype == tf.resource)]
+        assert handles, "the check found no buffer at all: it would not see one that is kept"
+        sizes = [int(tf.size(tf.raw_ops.ReadVariableOp(resource=handle, dtype=tf.float32))) for handle in handles]
+        assert max(sizes) <= 10, f"buffers kept after the run returned, waiting for the collector: {sizes} values"
     finally:
         gc.set_debug(0)
         gc.garbage.clear()
