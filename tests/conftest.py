@@ -7,6 +7,7 @@ to a download. Images are synthesised in memory or in ``tmp_path``; nothing is f
 from __future__ import annotations
 
 import os
+import signal
 import warnings
 from pathlib import Path
 
@@ -15,6 +16,11 @@ import pytest
 
 os.environ.setdefault("NST_OFFLINE", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# The Ctrl-C tests send SIGINT to the `nst` processes they start. A test run started in the background of a
+# non-interactive shell (`make test &`, nohup) has SIGINT ignored, and an ignored signal stays ignored in
+# every child, so those processes would run on and the tests would fail for the launcher's sake. Python's own
+# handler is reset to the default in a child, which then raises KeyboardInterrupt as in a terminal.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 REPO = Path(__file__).resolve().parents[1]
 
