@@ -136,8 +136,8 @@ class _History:
         the buffers (up to 400 MiB) outlived their run until Python's garbage collector next ran — a tiled
         poster, one run per tile, grew by about a history per tile beyond its plan (docs/high_resolution.md).
         What the cycles keep after this is the graphs alone (a few MiB). A collection would free the buffers
-        too, but it takes a noticeable fraction of a second, and a Ctrl-C arriving during it is lost in a
-        finaliser.
+        too, but it takes a noticeable fraction of a second (past a time budget's end), and a Ctrl-C arriving
+        while it runs a finaliser is not raised.
         """
         self.clear()
         empty = tf.zeros((0, self.s.shape[1]), tf.float32)
