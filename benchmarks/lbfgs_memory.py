@@ -5,7 +5,7 @@
 
 Each optimiser runs in its own subprocess: a sequence of short runs (3 iterations, 50 corrections) on a
 weighted quadratic over a side×side×3 image, one run per size in ``--sizes``, and the process's resident
-set size (``VmRSS``) after each run. No network is involved, so this isolates the optimiser's own memory.
+set size after each run (``benchmarks/memory.py``'s ``_rss``). No network is involved, so this isolates the optimiser's own memory.
 ``lbfgs-tf-unfreed`` is the TensorFlow L-BFGS with ``_History.release`` made a no-op —
 the sixth session's state before the fix: its traced graphs, reference cycles inside TensorFlow, held
 each finished run's history (up to 400 MiB) until Python's garbage collector ran, and a poster's memory
@@ -25,17 +25,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from memory import machine  # noqa: E402 - benchmarks/memory.py, next to this file
+from memory import _rss, machine  # noqa: E402 - benchmarks/memory.py, next to this file
 
 OPTIMIZERS = ("lbfgs-scipy", "lbfgs-tf", "lbfgs-tf-unfreed")
 DEFAULT_SIZES = "700,560,700,640,700,600,700,520,700,660,700"
-
-
-def _rss_mib() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def child(optimizer: str, sizes: list[int]) -> dict:
@@ -61,7 +54,7 @@ def child(optimizer: str, sizes: list[int]) -> dict:
             return {"total": total}, tape.gradient(total, image)
 
         runner(value_and_grad, np.full((side, side, 3), 0.5, np.float32), steps=3, corrections=50)
-        after.append(round(_rss_mib(), 1))
+        after.append(round(_rss() / 2**20, 1))
     return dict(optimizer=optimizer, sizes=sizes, rss_mib_after_each_run=after,
                 growth_mib=round(after[-1] - after[0], 1))
 

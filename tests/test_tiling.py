@@ -179,8 +179,9 @@ def test_tiles_run_the_lbfgs_asked_for_and_the_plan_counts_it(monkeypatch):
     real = ladder.lbfgs_runner
 
     def recording(name):
-        used.append(real(name).__name__)
-        return real(name)
+        runner = real(name)
+        used.append(runner.__name__)
+        return runner
 
     monkeypatch.setattr(ladder, "lbfgs_runner", recording)
     assert DEFAULT_LBFGS == "lbfgs-tf"
